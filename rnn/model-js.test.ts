@@ -1,0 +1,179 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  ShapeError,
+  fastTanh,
+  gemmNT,
+  jsBackend,
+  referenceLossAndGrad,
+  setSimdEnabled,
+  toParams64,
+  type Params64,
+} from './model-js.js';
+import { defaultModelConfig, initParams, zerosLike } from './init.js';
+import { Rng } from './rng.js';
+import { PARAM_NAMES, type Batch, type Head, type ModelConfig, type Params, type Rule, type Fidelity } from './types.js';
+
+const COMBOS: { rule: Rule; fidelity: Fidelity }[] = [
+  { rule: 'conventional', fidelity: 'corrected' },
+  { rule: 'dale', fidelity: 'corrected' },
+  { rule: 'rectified', fidelity: 'paper-code' },
+  { rule: 'rectified', fidelity: 'corrected' },
+];
+const HEADS: Head[] = ['linear', 'tanh', 'softmax-last', 'wave-ei'];
+
+function makeCase(rule: Rule, fidelity: Fidelity, head: Head, seed: number, N = 8, B = 4, T = 5, nIn = 4, threshold = 0) {
+  const nOut = head === 'softmax-last' ? 3 : head === 'wave-ei' ? 2 : 2;
+  const cfg = defaultModelConfig({ nHidden: N, nInput: nIn, nOutput: nOut, rule, fidelity, head, threshold });
+  const params = initParams(cfg, seed);
+  const rng = new Rng(seed, 'test:case');
+  // Larger weights than the default init so the dynamics are non-trivial.
+  for (const k of PARAM_NAMES) for (let i = 0; i < params[k].length; i++) params[k][i] *= 3;
+  if (head === 'wave-ei') for (let i = 0; i < N; i++) { if (i >= cfg.nExc) params.wOut[i] = 0; else params.wOut[N + i] = 0; }
+  const x = rng.fillUniform(new Float32Array(B * T * nIn), -1, 1);
+  const batch: Batch = { B, T, x, target: new Float32Array(0) };
+  if (head === 'softmax-last') batch.labels = Int32Array.from({ length: B }, () => rng.int(nOut));
+  else batch.target = rng.fillUniform(new Float32Array(B * T * nOut), -1, 1);
+  return { cfg, params, batch };
+}
+
+/**
+ * Deterministically pick a seed whose activations are at least `margin` away from the
+ * rectification threshold and, for rectified/corrected, whose W~ entries are at least `margin`
+ * away from 0 (|.| kink): finite differences are only valid away from kinks.
+ */
+function smoothCase(rule: Rule, fidelity: Fidelity, head: Head, threshold = 0) {
+  const margin = 2e-3;
+  for (let seed = 1; seed < 500; seed++) {
+    const c = makeCase(rule, fidelity, head, seed, 8, 4, 5, 4, threshold);
+    const ref = referenceLossAndGrad(c.cfg, toParams64(c.params), c.batch, false);
+    const minAbsW = Math.min(...Array.from(c.params.wHh, Math.abs));
+    if (ref.kinkDistance > margin && (!(rule === 'rectified' && fidelity === 'corrected') || minAbsW > margin)) return c;
+  }
+  throw new Error('no smooth case found');
+}
+
+function fdGrad(cfg: ModelConfig, p64: Params64, batch: Batch, h: number): Params64 {
+  const g = {} as Params64;
+  for (const k of PARAM_NAMES) {
+    g[k] = new Float64Array(p64[k].length);
+    for (let i = 0; i < p64[k].length; i++) {
+      const v = p64[k][i];
+      p64[k][i] = v + h;
+      const lp = referenceLossAndGrad(cfg, p64, batch, false).loss;
+      p64[k][i] = v - h;
+      const lm = referenceLossAndGrad(cfg, p64, batch, false).loss;
+      p64[k][i] = v;
+      g[k][i] = (lp - lm) / (2 * h);
+    }
+  }
+  return g;
+}
+
+for (const { rule, fidelity } of COMBOS) {
+  for (const head of HEADS) {
+    test(`gradients: ${rule}/${fidelity}, head ${head}: float64 reference and fast kernel match central differences`, () => {
+      const { cfg, params, batch } = smoothCase(rule, fidelity, head);
+      const p64 = toParams64(params);
+      const fd = fdGrad(cfg, p64, batch, 1e-6);
+      const ref = referenceLossAndGrad(cfg, p64, batch, true);
+      const grads = zerosLike(params);
+      const fast = jsBackend.lossAndGrad(cfg, params, batch, grads);
+      assert.ok(Math.abs(fast.loss - ref.loss) <= 1e-5 * Math.max(1, ref.loss), `loss ${fast.loss} vs ${ref.loss}`);
+      if (head === 'softmax-last') assert.equal(fast.correct, ref.correct);
+      let anyNonZero = false;
+      for (const k of PARAM_NAMES) {
+        const scale = Math.max(1e-3, ...Array.from(fd[k], Math.abs));
+        for (let i = 0; i < fd[k].length; i++) {
+          const want = fd[k][i];
+          const r = ref.grads![k][i];
+          assert.ok(Math.abs(r - want) <= 1e-7 + 1e-6 * Math.abs(want), `reference ${k}[${i}]: ${r} vs fd ${want}`);
+          const f = grads[k][i];
+          assert.ok(Math.abs(f - want) <= 5e-4 * scale, `fast ${k}[${i}]: ${f} vs fd ${want} (scale ${scale})`);
+          if (want !== 0) anyNonZero = true;
+        }
+      }
+      assert.ok(anyNonZero);
+    });
+  }
+}
+
+test('gradients: dale with threshold 0.1 match central differences', () => {
+  const { cfg, params, batch } = smoothCase('dale', 'corrected', 'linear', 0.1);
+  const p64 = toParams64(params);
+  const fd = fdGrad(cfg, p64, batch, 1e-6);
+  const grads = zerosLike(params);
+  jsBackend.lossAndGrad(cfg, params, batch, grads);
+  for (const k of PARAM_NAMES) {
+    const scale = Math.max(1e-3, ...Array.from(fd[k], Math.abs));
+    for (let i = 0; i < fd[k].length; i++) assert.ok(Math.abs(grads[k][i] - fd[k][i]) <= 5e-4 * scale, `${k}[${i}]`);
+  }
+});
+
+test('SIMD and scalar kernels agree with the reference on odd shapes', () => {
+  for (const [N, B, T, nIn] of [[7, 3, 4, 3], [9, 5, 3, 1], [12, 6, 2, 8], [5, 1, 1, 2]]) {
+    const c = makeCase('dale', 'corrected', 'tanh', 3, N, B, T, nIn);
+    const ref = referenceLossAndGrad(c.cfg, toParams64(c.params), c.batch, true);
+    const out: Params[] = [];
+    for (const simd of [true, false]) {
+      setSimdEnabled(simd);
+      const g = zerosLike(c.params);
+      const r = jsBackend.lossAndGrad(c.cfg, c.params, c.batch, g);
+      assert.ok(Math.abs(r.loss - ref.loss) < 1e-5);
+      out.push(g);
+    }
+    setSimdEnabled(true);
+    for (const k of PARAM_NAMES) {
+      for (let i = 0; i < out[0][k].length; i++) {
+        const want = ref.grads![k][i];
+        assert.ok(Math.abs(out[0][k][i] - want) < 1e-4 * Math.max(1, Math.abs(want)), `simd ${k}[${i}] N=${N} B=${B}`);
+        assert.ok(Math.abs(out[1][k][i] - want) < 1e-4 * Math.max(1, Math.abs(want)), `scalar ${k}[${i}] N=${N} B=${B}`);
+      }
+    }
+  }
+});
+
+test('evaluate equals the lossAndGrad loss, and repeated calls reuse buffers without changing results', () => {
+  const c = makeCase('rectified', 'corrected', 'softmax-last', 5);
+  const g1 = zerosLike(c.params);
+  const g2 = zerosLike(c.params);
+  const r1 = jsBackend.lossAndGrad(c.cfg, c.params, c.batch, g1);
+  const ev = jsBackend.evaluate(c.cfg, c.params, c.batch);
+  const r2 = jsBackend.lossAndGrad(c.cfg, c.params, c.batch, g2);
+  assert.equal(ev.loss, r1.loss);
+  assert.equal(ev.correct, r1.correct);
+  assert.equal(r2.loss, r1.loss);
+  for (const k of PARAM_NAMES) assert.deepEqual(g2[k], g1[k]);
+});
+
+test('shape errors name the offending field', () => {
+  const c = makeCase('dale', 'corrected', 'linear', 1);
+  const bad = { ...c.params, wHh: new Float32Array(3) };
+  assert.throws(() => jsBackend.lossAndGrad(c.cfg, bad, c.batch, zerosLike(c.params)), (e: unknown) => e instanceof ShapeError && /params\.wHh/.test(e.message));
+  const cls = makeCase('dale', 'corrected', 'softmax-last', 1);
+  const noLabels: Batch = { ...cls.batch, labels: undefined };
+  assert.throws(() => jsBackend.evaluate(cls.cfg, cls.params, noLabels), ShapeError);
+});
+
+test('fastTanh is within 3e-7 of Math.tanh and odd', () => {
+  for (let x = -20; x <= 20; x += 0.001) {
+    assert.ok(Math.abs(fastTanh(x) - Math.tanh(x)) < 3e-7, `x=${x}`);
+    assert.equal(fastTanh(-x), -fastTanh(x));
+  }
+  assert.ok(Number.isNaN(fastTanh(Number.NaN)));
+});
+
+test('gemmNT computes C = A B^T with offsets and strides, overwrite and accumulate', () => {
+  const rng = new Rng(9, 'test:gemm');
+  const M = 5, Nc = 7, K = 6;
+  const A = rng.fillUniform(new Float32Array(2 + M * 8), -1, 1);
+  const Bm = rng.fillUniform(new Float32Array(1 + Nc * 9), -1, 1);
+  const C = new Float32Array(3 + M * 10).fill(1);
+  gemmNT(M, Nc, K, A, 2, 8, Bm, 1, 9, C, 3, 10, true);
+  for (let m = 0; m < M; m++) for (let n = 0; n < Nc; n++) {
+    let s = 1;
+    for (let k = 0; k < K; k++) s += A[2 + m * 8 + k] * Bm[1 + n * 9 + k];
+    assert.ok(Math.abs(C[3 + m * 10 + n] - s) < 1e-5);
+  }
+  assert.equal(C[0], 1);
+});

@@ -1,0 +1,685 @@
+/**
+ * The `js` backend: a hand-written Float32Array implementation of the forward pass documented in
+ * rnn/types.ts and of its backpropagation through time, plus a straightforward float64
+ * reference implementation ({@link referenceLossAndGrad}) used by gradient tests.
+ *
+ * Layout of the fast kernel's work buffers (all row-major Float32Array, accumulation in JS
+ * doubles): states a, r and pre-activation gradients dPre are `[T, B, N]`; the matrix products
+ * are all "dot-product" products C = A·Bᵀ ({@link gemmNT}) whose inner loop runs over contiguous
+ * memory of both operands. Weight gradients are single long products over the T·B samples, on
+ * transposed copies `[N, T·B]` of dPre and r. Buffers are cached per (shape, B, T) and reused.
+ * The products run on a WebAssembly SIMD kernel (rnn/model-js-simd.ts) when the runtime has
+ * one, else on the scalar {@link gemmNT}; everything else is plain JavaScript.
+ */
+import type { Backend, Batch, LossResult, ModelConfig, Params } from './types.js';
+import { SimdGemm } from './model-js-simd.js';
+
+/** Thrown when a batch or a parameter tensor does not match the model configuration. */
+export class ShapeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ShapeError';
+  }
+}
+
+/** True when the rule feeds back the rectified state r = a·[a > threshold]. */
+export function rectifiesState(cfg: ModelConfig): boolean {
+  return cfg.rule === 'dale' || (cfg.rule === 'rectified' && cfg.fidelity === 'corrected');
+}
+
+/** True when W_hh stores W~ and the effective weight is |W~|·D (rectified/corrected). */
+export function usesAbsParam(cfg: ModelConfig): boolean {
+  return cfg.rule === 'rectified' && cfg.fidelity === 'corrected';
+}
+
+/**
+ * Check that params and batch have the shapes of `cfg`.
+ * @throws ShapeError naming the offending field and its expected length
+ */
+export function checkShapes(cfg: ModelConfig, params: Params, batch: Batch): void {
+  const N = cfg.nHidden;
+  const nIn = cfg.nInput;
+  const nOut = cfg.nOutput;
+  const want: [string, number, number][] = [
+    ['params.wIn', params.wIn.length, N * nIn],
+    ['params.bIn', params.bIn.length, N],
+    ['params.wHh', params.wHh.length, N * N],
+    ['params.bHh', params.bHh.length, N],
+    ['params.wOut', params.wOut.length, nOut * N],
+    ['params.bOut', params.bOut.length, nOut],
+    ['batch.x', batch.x.length, batch.B * batch.T * nIn],
+  ];
+  if (cfg.head === 'softmax-last') {
+    if (batch.labels === undefined) throw new ShapeError('batch.labels is required for head softmax-last (Int32Array [B])');
+    want.push(['batch.labels', batch.labels.length, batch.B]);
+  } else {
+    want.push(['batch.target', batch.target.length, batch.B * batch.T * nOut]);
+  }
+  if (cfg.head === 'wave-ei' && nOut !== 2) throw new ShapeError(`head wave-ei needs nOutput = 2, got ${nOut}`);
+  for (const [name, got, exp] of want) {
+    if (got !== exp) throw new ShapeError(`${name} has length ${got}, expected ${exp} for config N=${N}, nIn=${nIn}, nOut=${nOut}, B=${batch.B}, T=${batch.T}`);
+  }
+  if (!(batch.B > 0 && batch.T > 0)) throw new ShapeError(`batch needs B > 0 and T > 0, got B=${batch.B}, T=${batch.T}`);
+}
+
+/**
+ * C[m, n] (+)= Σ_k A[aOff + m·lda + k] · Bm[bOff + n·ldb + k] for m < M, n < Nc, k < K.
+ * Register-blocked 2×4 with the inner loop over contiguous k of both operands.
+ * @param acc when true, add into C; otherwise overwrite C
+ */
+export function gemmNT(
+  M: number,
+  Nc: number,
+  K: number,
+  A: Float32Array,
+  aOff: number,
+  lda: number,
+  Bm: Float32Array,
+  bOff: number,
+  ldb: number,
+  C: Float32Array,
+  cOff: number,
+  ldc: number,
+  acc: boolean,
+): void {
+  let m = 0;
+  for (; m + 1 < M; m += 2) {
+    const a0 = aOff + m * lda;
+    const a1 = a0 + lda;
+    const c0 = cOff + m * ldc;
+    const c1 = c0 + ldc;
+    let n = 0;
+    for (; n + 3 < Nc; n += 4) {
+      const b0 = bOff + n * ldb;
+      const b1 = b0 + ldb;
+      const b2 = b1 + ldb;
+      const b3 = b2 + ldb;
+      let s00 = 0, s01 = 0, s02 = 0, s03 = 0;
+      let s10 = 0, s11 = 0, s12 = 0, s13 = 0;
+      for (let k = 0; k < K; k++) {
+        const x0 = A[a0 + k];
+        const x1 = A[a1 + k];
+        const y0 = Bm[b0 + k];
+        const y1 = Bm[b1 + k];
+        const y2 = Bm[b2 + k];
+        const y3 = Bm[b3 + k];
+        s00 += x0 * y0; s01 += x0 * y1; s02 += x0 * y2; s03 += x0 * y3;
+        s10 += x1 * y0; s11 += x1 * y1; s12 += x1 * y2; s13 += x1 * y3;
+      }
+      if (acc) {
+        C[c0 + n] += s00; C[c0 + n + 1] += s01; C[c0 + n + 2] += s02; C[c0 + n + 3] += s03;
+        C[c1 + n] += s10; C[c1 + n + 1] += s11; C[c1 + n + 2] += s12; C[c1 + n + 3] += s13;
+      } else {
+        C[c0 + n] = s00; C[c0 + n + 1] = s01; C[c0 + n + 2] = s02; C[c0 + n + 3] = s03;
+        C[c1 + n] = s10; C[c1 + n + 1] = s11; C[c1 + n + 2] = s12; C[c1 + n + 3] = s13;
+      }
+    }
+    for (; n < Nc; n++) {
+      const b0 = bOff + n * ldb;
+      let s0 = 0, s1 = 0;
+      for (let k = 0; k < K; k++) {
+        const y = Bm[b0 + k];
+        s0 += A[a0 + k] * y;
+        s1 += A[a1 + k] * y;
+      }
+      if (acc) { C[c0 + n] += s0; C[c1 + n] += s1; } else { C[c0 + n] = s0; C[c1 + n] = s1; }
+    }
+  }
+  for (; m < M; m++) {
+    const a0 = aOff + m * lda;
+    const c0 = cOff + m * ldc;
+    for (let n = 0; n < Nc; n++) {
+      const b0 = bOff + n * ldb;
+      let s = 0;
+      for (let k = 0; k < K; k++) s += A[a0 + k] * Bm[b0 + k];
+      if (acc) C[c0 + n] += s; else C[c0 + n] = s;
+    }
+  }
+}
+
+/** dst[c·ldd + r] = src[r·cols + c] for r < rows, c < cols (blocked for cache locality). */
+function transposeInto(src: Float32Array, srcOff: number, rows: number, cols: number, dst: Float32Array, ldd: number): void {
+  const BS = 32;
+  for (let r0 = 0; r0 < rows; r0 += BS) {
+    const r1 = Math.min(rows, r0 + BS);
+    for (let c0 = 0; c0 < cols; c0 += BS) {
+      const c1 = Math.min(cols, c0 + BS);
+      for (let c = c0; c < c1; c++) {
+        const d = c * ldd;
+        for (let r = r0; r < r1; r++) dst[d + r] = src[srcOff + r * cols + c];
+      }
+    }
+  }
+}
+
+// Rational minimax approximation of tanh on [-7.905, 7.905] (the form Eigen uses for float32),
+// clamped outside: |error| < 3e-7 absolute, < 2e-7 relative near 0 (float32 storage has a
+// resolution of 6e-8 below 1). About 5x faster than Math.tanh in V8.
+const TA1 = 4.89352455891786e-3;
+const TA3 = 6.37261928875436e-4;
+const TA5 = 1.48572235717979e-5;
+const TA7 = 5.12229709037114e-8;
+const TA9 = -8.60467152213735e-11;
+const TA11 = 2.00018790482477e-13;
+const TA13 = -2.76076847742355e-16;
+const TB0 = 4.89352518554385e-3;
+const TB2 = 2.26843463243900e-3;
+const TB4 = 1.18534705686654e-4;
+const TB6 = 1.19825839466702e-6;
+const TCLAMP = 7.90531110763549805;
+
+/** tanh(x) to float32 accuracy (absolute error < 3e-7); NaN stays NaN. */
+export function fastTanh(x: number): number {
+  if (x > TCLAMP) x = TCLAMP;
+  else if (x < -TCLAMP) x = -TCLAMP;
+  const x2 = x * x;
+  const num = x * (TA1 + x2 * (TA3 + x2 * (TA5 + x2 * (TA7 + x2 * (TA9 + x2 * (TA11 + x2 * TA13))))));
+  const den = TB0 + x2 * (TB2 + x2 * (TB4 + x2 * TB6));
+  return num / den;
+}
+
+/** Work buffers of one (config shape, B, T). */
+interface Workspace {
+  B: number;
+  T: number;
+  /** Matrix-product kernel owning the memory of the large buffers. */
+  k: SimdGemm;
+  /** Copies of batch.x [B, T, nIn] and params.wIn [N, nIn] in the kernel's memory. */
+  x: Float32Array;
+  wIn: Float32Array;
+  /** Kernel outputs for dW_in [N, nIn] and dW_eff [N, N]. */
+  gWIn: Float32Array;
+  gWHh: Float32Array;
+  /** tanh outputs a_t, [T, B, N]. */
+  a: Float32Array;
+  /** recurrent states r_t, [T, B, N] (the same array as `a` when the rule does not rectify). */
+  r: Float32Array;
+  /** dLoss/dpre_t, [T, B, N]. */
+  dPre: Float32Array;
+  /** dLoss/dr_t from the next step, [B, N]. */
+  dr: Float32Array;
+  /** W_eff [N, N] and its transpose. */
+  weff: Float32Array;
+  weffT: Float32Array;
+  /** Transposes [N, T·B] of dPre and r (column index t·B + b), and of x: [nIn, T·B]. */
+  dPreT: Float32Array;
+  rT: Float32Array;
+  xT: Float32Array;
+  /** Readout gradient dLoss/dz, [T, B, nOut] (per-step heads) or [B, nOut] (softmax-last). */
+  dz: Float64Array;
+  /** Float32 copy of dz at one step, [B, nOut], and the transposed readout [N, nOut]. */
+  dzT: Float32Array;
+  wOutT: Float32Array;
+  /** Per-step gradient accumulators. */
+  gOut: Float64Array;
+  gBias: Float64Array;
+  logits: Float64Array;
+}
+
+const CACHE_LIMIT = 8;
+const cache = new Map<string, Workspace>();
+let useSimd = true;
+
+/**
+ * Choose the matrix-product kernel of newly made work buffers: WebAssembly SIMD (default, when
+ * available) or scalar JavaScript. Clears the buffer cache. For tests and benchmarks.
+ */
+export function setSimdEnabled(on: boolean): void {
+  useSimd = on;
+  cache.clear();
+}
+
+function workspace(cfg: ModelConfig, B: number, T: number): Workspace {
+  const N = cfg.nHidden;
+  const nIn = cfg.nInput;
+  const nOut = cfg.nOutput;
+  const rect = rectifiesState(cfg);
+  const key = `${N}/${nIn}/${nOut}/${rect ? 1 : 0}/${cfg.head}/${B}/${T}/${useSimd ? 1 : 0}`;
+  const hit = cache.get(key);
+  if (hit !== undefined) {
+    cache.delete(key);
+    cache.set(key, hit); // LRU order
+    return hit;
+  }
+  const TBN = T * B * N;
+  const sizes = [TBN, rect ? TBN : 0, TBN, B * N, N * N, N * N, TBN, TBN, T * B * nIn, B * nOut, N * nOut, B * T * nIn, N * nIn, N * nIn, N * N];
+  const k = new SimdGemm(sizes.reduce((acc, v) => acc + ((v + 3) & ~3), 0), gemmNT, useSimd);
+  const a = k.alloc(TBN);
+  const ws: Workspace = {
+    B,
+    T,
+    k,
+    a,
+    r: rect ? k.alloc(TBN) : a,
+    dPre: k.alloc(TBN),
+    dr: k.alloc(B * N),
+    weff: k.alloc(N * N),
+    weffT: k.alloc(N * N),
+    dPreT: k.alloc(TBN),
+    rT: k.alloc(TBN),
+    xT: k.alloc(T * B * nIn),
+    dzT: k.alloc(B * nOut),
+    wOutT: k.alloc(N * nOut),
+    x: k.alloc(B * T * nIn),
+    wIn: k.alloc(N * nIn),
+    gWIn: k.alloc(N * nIn),
+    gWHh: k.alloc(N * N),
+    dz: new Float64Array((cfg.head === 'softmax-last' ? 1 : T) * B * nOut),
+    gOut: new Float64Array(nOut * N),
+    gBias: new Float64Array(N),
+    logits: new Float64Array(nOut),
+  };
+  cache.set(key, ws);
+  if (cache.size > CACHE_LIMIT) {
+    const oldest = cache.keys().next().value;
+    if (oldest !== undefined) cache.delete(oldest);
+  }
+  return ws;
+}
+
+/** Drop all cached work buffers (frees memory; the next call reallocates). */
+export function clearWorkspaceCache(): void {
+  cache.clear();
+}
+
+/** Write W_eff (per the rule) into `out` [N, N]. */
+function fillWeff(cfg: ModelConfig, wHh: Float32Array, out: Float32Array): void {
+  const N = cfg.nHidden;
+  if (!usesAbsParam(cfg)) {
+    out.set(wHh);
+    return;
+  }
+  const nExc = cfg.nExc;
+  for (let i = 0; i < N; i++) {
+    const o = i * N;
+    for (let j = 0; j < nExc; j++) out[o + j] = Math.abs(wHh[o + j]);
+    for (let j = nExc; j < N; j++) out[o + j] = -Math.abs(wHh[o + j]);
+  }
+}
+
+/**
+ * Forward pass over all steps, storing a (and r) in the workspace. Returns the loss and the
+ * correct count; when `withGrad`, also fills ws.dz with dLoss/dz.
+ */
+function forward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, withGrad: boolean): LossResult {
+  const N = cfg.nHidden;
+  const nIn = cfg.nInput;
+  const nOut = cfg.nOutput;
+  const { B, T } = batch;
+  const BN = B * N;
+  const rect = rectifiesState(cfg);
+  const th = cfg.threshold;
+  const { a, r, weff, k: kern } = ws;
+  const x = ws.x;
+  x.set(batch.x);
+  const wIn = ws.wIn;
+  wIn.set(p.wIn);
+  const bIn = p.bIn;
+  const bHh = p.bHh;
+  fillWeff(cfg, p.wHh, weff);
+
+  const perStep = cfg.head !== 'softmax-last';
+  const tanhHead = cfg.head === 'tanh';
+  const target = batch.target;
+  const wOut = p.wOut;
+  const bOut = p.bOut;
+  const dz = ws.dz;
+  const mseScale = 1 / (B * T * nOut);
+  let sqSum = 0;
+
+  for (let t = 0; t < T; t++) {
+    const at = t * BN;
+    // Input projection (+ both biases) into a_t.
+    if (nIn === 1) {
+      for (let b = 0; b < B; b++) {
+        const xv = x[b * T + t];
+        const o = at + b * N;
+        for (let i = 0; i < N; i++) a[o + i] = xv * wIn[i] + bIn[i] + bHh[i];
+      }
+    } else {
+      kern.gemm(B, N, nIn, x, t * nIn, T * nIn, wIn, 0, nIn, a, at, N, false);
+      for (let b = 0; b < B; b++) {
+        const o = at + b * N;
+        for (let i = 0; i < N; i++) a[o + i] += bIn[i] + bHh[i];
+      }
+    }
+    // Recurrent term W_eff r_{t-1}.
+    if (t > 0) kern.gemm(B, N, N, r, at - BN, N, weff, 0, N, a, at, N, true);
+    // Nonlinearity and rectification.
+    if (rect) {
+      for (let k = at; k < at + BN; k++) {
+        const v = fastTanh(a[k]);
+        a[k] = v;
+        r[k] = v > th ? v : 0;
+      }
+    } else {
+      for (let k = at; k < at + BN; k++) a[k] = fastTanh(a[k]);
+    }
+    // Per-step readout and MSE.
+    if (perStep) {
+      for (let b = 0; b < B; b++) {
+        const ao = at + b * N;
+        const yo = (b * T + t) * nOut;
+        const zo = (t * B + b) * nOut;
+        for (let o = 0; o < nOut; o++) {
+          const wo = o * N;
+          let z = bOut[o];
+          for (let i = 0; i < N; i++) z += wOut[wo + i] * a[ao + i];
+          if (tanhHead) {
+            const y = Math.tanh(z);
+            const e = y - target[yo + o];
+            sqSum += e * e;
+            if (withGrad) dz[zo + o] = 2 * e * (1 - y * y) * mseScale;
+          } else {
+            const e = z - target[yo + o];
+            sqSum += e * e;
+            if (withGrad) dz[zo + o] = 2 * e * mseScale;
+          }
+        }
+      }
+    }
+  }
+  if (perStep) return { loss: sqSum * mseScale };
+
+  // softmax-last: cross-entropy on z_T.
+  const labels = batch.labels!;
+  const logits = ws.logits;
+  const aT = (T - 1) * BN;
+  let ce = 0;
+  let correct = 0;
+  for (let b = 0; b < B; b++) {
+    const ao = aT + b * N;
+    let best = 0;
+    let mx = -Infinity;
+    for (let o = 0; o < nOut; o++) {
+      const wo = o * N;
+      let z = bOut[o];
+      for (let i = 0; i < N; i++) z += wOut[wo + i] * a[ao + i];
+      logits[o] = z;
+      if (z > mx) { mx = z; best = o; }
+    }
+    let se = 0;
+    for (let o = 0; o < nOut; o++) se += Math.exp(logits[o] - mx);
+    const lse = mx + Math.log(se);
+    const lab = labels[b];
+    if (!(lab >= 0 && lab < nOut)) throw new ShapeError(`batch.labels[${b}] = ${lab} outside [0, ${nOut})`);
+    ce += lse - logits[lab];
+    if (best === lab) correct++;
+    if (withGrad) {
+      for (let o = 0; o < nOut; o++) {
+        dz[b * nOut + o] = (Math.exp(logits[o] - lse) - (o === lab ? 1 : 0)) / B;
+      }
+    }
+  }
+  return { loss: ce / B, correct };
+}
+
+function backward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, g: Params): void {
+  const N = cfg.nHidden;
+  const nIn = cfg.nInput;
+  const nOut = cfg.nOutput;
+  const { B, T } = batch;
+  const x = ws.x;
+  const BN = B * N;
+  const TB = T * B;
+  const rect = rectifiesState(cfg);
+  const th = cfg.threshold;
+  const { a, r, dPre, dr, weff, weffT, dz, dzT, wOutT, gOut, gBias, k: kern } = ws;
+  const wOut = p.wOut;
+  const perStep = cfg.head !== 'softmax-last';
+
+  // W_eff^T and W_out^T (so every product has contiguous inner loops).
+  for (let i = 0; i < N; i++) for (let j = 0; j < N; j++) weffT[j * N + i] = weff[i * N + j];
+  for (let o = 0; o < nOut; o++) for (let i = 0; i < N; i++) wOutT[i * nOut + o] = wOut[o * N + i];
+  gOut.fill(0);
+  const gbOut = g.bOut;
+  gbOut.fill(0);
+
+  for (let t = T - 1; t >= 0; t--) {
+    const at = t * BN;
+    const headHere = perStep || t === T - 1;
+    if (headHere) {
+      // dz_t as float32 [B, nOut]; readout weight/bias gradients.
+      const zBase = perStep ? t * B * nOut : 0;
+      for (let k = 0; k < B * nOut; k++) dzT[k] = dz[zBase + k];
+      for (let b = 0; b < B; b++) {
+        const ao = at + b * N;
+        for (let o = 0; o < nOut; o++) {
+          const d = dzT[b * nOut + o];
+          if (d === 0) continue;
+          gbOut[o] += d;
+          const wo = o * N;
+          for (let i = 0; i < N; i++) gOut[wo + i] += d * a[ao + i];
+        }
+      }
+    }
+    // da_t = W_out^T dz_t + [rect mask] * dr_t; dPre_t = da_t * (1 - a_t^2).
+    const hasRec = t < T - 1;
+    if (headHere) {
+      kern.gemm(B, N, nOut, dzT, 0, nOut, wOutT, 0, nOut, dPre, at, N, false);
+      if (hasRec) {
+        if (rect) {
+          for (let k = 0; k < BN; k++) if (a[at + k] > th) dPre[at + k] += dr[k];
+        } else {
+          for (let k = 0; k < BN; k++) dPre[at + k] += dr[k];
+        }
+      }
+    } else if (rect) {
+      for (let k = 0; k < BN; k++) dPre[at + k] = a[at + k] > th ? dr[k] : 0;
+    } else {
+      dPre.set(dr, at);
+    }
+    for (let k = at; k < at + BN; k++) {
+      const v = a[k];
+      dPre[k] *= 1 - v * v;
+    }
+    // dr_{t-1} = dPre_t W_eff  (i.e. dot rows of dPre_t with rows of W_eff^T).
+    if (t > 0) kern.gemm(B, N, N, dPre, at, N, weffT, 0, N, dr, 0, N, false);
+  }
+
+  // Readout gradients.
+  for (let k = 0; k < nOut * N; k++) g.wOut[k] = gOut[k];
+  // Bias gradients: Σ_{t,b} dPre.
+  gBias.fill(0);
+  for (let s = 0; s < TB; s++) {
+    const o = s * N;
+    for (let i = 0; i < N; i++) gBias[i] += dPre[o + i];
+  }
+  for (let i = 0; i < N; i++) {
+    g.bIn[i] = gBias[i];
+    g.bHh[i] = gBias[i];
+  }
+  // Transposes for the weight-gradient products over the T·B samples.
+  transposeInto(dPre, 0, TB, N, ws.dPreT, TB);
+  // W_in: dW_in[i, k] = Σ_s dPre[s, i] x[s, k], s = t·B + b.
+  const xT = ws.xT;
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t < T; t++) {
+      const xo = (b * T + t) * nIn;
+      const s = t * B + b;
+      for (let k = 0; k < nIn; k++) xT[k * TB + s] = x[xo + k];
+    }
+  }
+  kern.gemm(N, nIn, TB, ws.dPreT, 0, TB, xT, 0, TB, ws.gWIn, 0, nIn, false);
+  g.wIn.set(ws.gWIn);
+  // W_hh: dW_eff[i, j] = Σ_{t>=1, b} dPre_t[b, i] r_{t-1}[b, j].
+  if (T > 1) {
+    transposeInto(r, 0, (T - 1) * B, N, ws.rT, TB);
+    kern.gemm(N, N, (T - 1) * B, ws.dPreT, B, TB, ws.rT, 0, TB, ws.gWHh, 0, N, false);
+    g.wHh.set(ws.gWHh);
+  } else {
+    g.wHh.fill(0);
+  }
+  if (usesAbsParam(cfg)) {
+    // W_eff = |W~| D  =>  dW~ = dW_eff · D · sign(W~).
+    const w = p.wHh;
+    const nExc = cfg.nExc;
+    for (let i = 0; i < N; i++) {
+      const o = i * N;
+      for (let j = 0; j < N; j++) {
+        const v = w[o + j];
+        const sg = v > 0 ? 1 : v < 0 ? -1 : 0;
+        g.wHh[o + j] *= j < nExc ? sg : -sg;
+      }
+    }
+  }
+}
+
+/** The hand-written Float32Array backend (default CPU backend). */
+export const jsBackend: Backend = {
+  name: 'js',
+  lossAndGrad(cfg: ModelConfig, params: Params, batch: Batch, grads: Params): LossResult {
+    checkShapes(cfg, params, batch);
+    const ws = workspace(cfg, batch.B, batch.T);
+    const res = forward(cfg, params, batch, ws, true);
+    backward(cfg, params, batch, ws, grads);
+    return res;
+  },
+  evaluate(cfg: ModelConfig, params: Params, batch: Batch): LossResult {
+    checkShapes(cfg, params, batch);
+    const ws = workspace(cfg, batch.B, batch.T);
+    return forward(cfg, params, batch, ws, false);
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// Float64 reference (for tests): the same model written as plainly as possible.
+
+/** Parameters in float64, same names and shapes as {@link Params}. */
+export interface Params64 {
+  wIn: Float64Array;
+  bIn: Float64Array;
+  wHh: Float64Array;
+  bHh: Float64Array;
+  wOut: Float64Array;
+  bOut: Float64Array;
+}
+
+/** Float64 copy of float32 params. */
+export function toParams64(p: Params): Params64 {
+  return {
+    wIn: Float64Array.from(p.wIn),
+    bIn: Float64Array.from(p.bIn),
+    wHh: Float64Array.from(p.wHh),
+    bHh: Float64Array.from(p.bHh),
+    wOut: Float64Array.from(p.wOut),
+    bOut: Float64Array.from(p.bOut),
+  };
+}
+
+/**
+ * Straightforward float64 forward pass and BPTT of the model in rnn/types.ts (slow; for tests).
+ * Returns the loss, the correct count (softmax-last), the minimum distance |a - threshold| over
+ * all hidden activations (to detect the rectification kink), and the gradients when `withGrad`.
+ */
+export function referenceLossAndGrad(
+  cfg: ModelConfig,
+  p: Params64,
+  batch: Batch,
+  withGrad: boolean,
+): { loss: number; correct?: number; kinkDistance: number; grads?: Params64 } {
+  const N = cfg.nHidden;
+  const nIn = cfg.nInput;
+  const nOut = cfg.nOutput;
+  const { B, T, x } = batch;
+  const rect = rectifiesState(cfg);
+  const th = cfg.threshold;
+  const absParam = usesAbsParam(cfg);
+  const D = (j: number): number => (j < cfg.nExc ? 1 : -1);
+  const W = (i: number, j: number): number => (absParam ? Math.abs(p.wHh[i * N + j]) * D(j) : p.wHh[i * N + j]);
+  const softmax = cfg.head === 'softmax-last';
+  const A: number[][][] = []; // [t][b][i]
+  const R: number[][][] = [];
+  const DZ: number[][][] = []; // [t][b][o]
+  let loss = 0;
+  let correct = 0;
+  let kink = Infinity;
+  for (let t = 0; t < T; t++) {
+    A.push([]);
+    R.push([]);
+    DZ.push([]);
+    for (let b = 0; b < B; b++) {
+      const at: number[] = [];
+      const rt: number[] = [];
+      for (let i = 0; i < N; i++) {
+        let s = p.bIn[i] + p.bHh[i];
+        for (let k = 0; k < nIn; k++) s += p.wIn[i * nIn + k] * x[(b * T + t) * nIn + k];
+        if (t > 0) for (let j = 0; j < N; j++) s += W(i, j) * R[t - 1][b][j];
+        const v = Math.tanh(s);
+        kink = Math.min(kink, Math.abs(v - th));
+        at.push(v);
+        rt.push(rect ? (v > th ? v : 0) : v);
+      }
+      A[t].push(at);
+      R[t].push(rt);
+      const z: number[] = [];
+      for (let o = 0; o < nOut; o++) {
+        let s = p.bOut[o];
+        for (let i = 0; i < N; i++) s += p.wOut[o * N + i] * at[i];
+        z.push(s);
+      }
+      const dzt = new Array<number>(nOut).fill(0);
+      if (!softmax) {
+        for (let o = 0; o < nOut; o++) {
+          const y = cfg.head === 'tanh' ? Math.tanh(z[o]) : z[o];
+          const e = y - batch.target[(b * T + t) * nOut + o];
+          loss += (e * e) / (B * T * nOut);
+          dzt[o] = ((2 * e) / (B * T * nOut)) * (cfg.head === 'tanh' ? 1 - y * y : 1);
+        }
+      } else if (t === T - 1) {
+        const mx = Math.max(...z);
+        const lse = mx + Math.log(z.reduce((acc, v) => acc + Math.exp(v - mx), 0));
+        const lab = batch.labels![b];
+        loss += (lse - z[lab]) / B;
+        if (z.indexOf(mx) === lab) correct++;
+        for (let o = 0; o < nOut; o++) dzt[o] = (Math.exp(z[o] - lse) - (o === lab ? 1 : 0)) / B;
+      }
+      DZ[t].push(dzt);
+    }
+  }
+  const out: { loss: number; correct?: number; kinkDistance: number; grads?: Params64 } = { loss, kinkDistance: kink };
+  if (softmax) out.correct = correct;
+  if (!withGrad) return out;
+  const g: Params64 = {
+    wIn: new Float64Array(N * nIn),
+    bIn: new Float64Array(N),
+    wHh: new Float64Array(N * N),
+    bHh: new Float64Array(N),
+    wOut: new Float64Array(nOut * N),
+    bOut: new Float64Array(nOut),
+  };
+  for (let b = 0; b < B; b++) {
+    let drNext = new Array<number>(N).fill(0); // dLoss/dr_t from step t+1
+    for (let t = T - 1; t >= 0; t--) {
+      const dpre = new Array<number>(N).fill(0);
+      for (let i = 0; i < N; i++) {
+        let da = 0;
+        for (let o = 0; o < nOut; o++) da += DZ[t][b][o] * p.wOut[o * N + i];
+        const v = A[t][b][i];
+        da += (rect ? (v > th ? 1 : 0) : 1) * drNext[i];
+        dpre[i] = da * (1 - v * v);
+      }
+      for (let o = 0; o < nOut; o++) {
+        g.bOut[o] += DZ[t][b][o];
+        for (let i = 0; i < N; i++) g.wOut[o * N + i] += DZ[t][b][o] * A[t][b][i];
+      }
+      const dr = new Array<number>(N).fill(0);
+      for (let i = 0; i < N; i++) {
+        g.bIn[i] += dpre[i];
+        g.bHh[i] += dpre[i];
+        for (let k = 0; k < nIn; k++) g.wIn[i * nIn + k] += dpre[i] * x[(b * T + t) * nIn + k];
+        if (t > 0) {
+          for (let j = 0; j < N; j++) {
+            const w = p.wHh[i * N + j];
+            const dWeff = dpre[i] * R[t - 1][b][j];
+            g.wHh[i * N + j] += absParam ? dWeff * D(j) * Math.sign(w) : dWeff;
+            dr[j] += W(i, j) * dpre[i];
+          }
+        }
+      }
+      drNext = dr;
+    }
+  }
+  out.grads = g;
+  return out;
+}
