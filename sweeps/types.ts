@@ -4,6 +4,8 @@
  * JSON so it can cross thread and workflow boundaries.
  */
 
+import type { StageConfig } from './stage-config.js';
+
 /** Kinds of stage. `noop` does no training (scheduling benchmarks and engine tests). */
 export type StageKind = 'train' | 'prune' | 'finetune' | 'evaluate' | 'noop';
 export const STAGE_KINDS: readonly StageKind[] = ['train', 'prune', 'finetune', 'evaluate', 'noop'];
@@ -17,7 +19,7 @@ export interface Stage {
   id: string;
   kind: StageKind;
   /** Normalised configuration: everything this stage's result depends on, besides its parents. */
-  config: { [key: string]: Json };
+  config: StageConfig;
   /** Ids of the stages whose outputs this stage reads, in a fixed order. */
   parents: string[];
   /** Worker task queue this stage routes to (Temporal engine), e.g. `cpu`, `gpu`. @default 'cpu' */

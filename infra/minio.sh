@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# A local MinIO server (real S3 API on loopback) for the S3 store's tests and for trying the S3
+# store by hand. Idempotent and fast when already installed / running.
+#
+#   bash infra/minio.sh install   # build MinIO into .tools/bin with Go (once; minutes)
+#   bash infra/minio.sh start     # start on 127.0.0.1:$DALESWEEP_MINIO_PORT (default 9100),
+#                                 # console on 127.0.0.1:$DALESWEEP_MINIO_CONSOLE_PORT (9101)
+#   bash infra/minio.sh stop
+#   bash infra/minio.sh status
+#   eval "$(bash infra/minio.sh env)"   # AWS_* credentials, AWS_ENDPOINT_URL_S3 and the
+#                                       # DALESWEEP_TEST_S3_* variables the tests read
+#
+# Environment: DALESWEEP_MINIO_PORT (9100), DALESWEEP_MINIO_CONSOLE_PORT (9101),
+# MINIO_ROOT_USER (dalesweep), MINIO_ROOT_PASSWORD (dalesweep-secret): fixed test credentials
+# for a server that only listens on loopback. Data: .tools/minio-data (kept across restarts).
+# Then e.g. `dalesweep run sweeps/quick.yaml --store 's3://dalesweep/runs?createBucket=true'`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+TOOLS="$ROOT/.tools"
+BIN="$TOOLS/bin/minio"
+PORT="${DALESWEEP_MINIO_PORT:-9100}"
+CONSOLE_PORT="${DALESWEEP_MINIO_CONSOLE_PORT:-9101}"
+USER_="${MINIO_ROOT_USER:-dalesweep}"
+PASS_="${MINIO_ROOT_PASSWORD:-dalesweep-secret}"
+DATA="$TOOLS/minio-data"
+PIDFILE="$TOOLS/minio.pid"
+LOG="$TOOLS/minio.log"
+BGLOG=/tmp/bg/minio.log
+
+mkdir -p "$TOOLS/bin"
+
+go_build_running() {
+  pgrep -f 'go install github.com/minio/minio' >/dev/null 2>&1
+}
+
+install() {
+  if [ -x "$BIN" ]; then return 0; fi
+  if go_build_running; then
+    # A build started elsewhere (see $BGLOG): wait for it rather than start a second one.
+    echo "minio: waiting for the running Go build to produce $BIN" >&2
+    for _ in $(seq 1 1800); do
+      [ -x "$BIN" ] && return 0
+      go_build_running || break
+      sleep 1
+    done
+    [ -x "$BIN" ] && return 0
+  fi
+  command -v go >/dev/null 2>&1 || { echo "minio: Go is needed to build MinIO (or put a minio binary at $BIN)" >&2; exit 1; }
+  echo "minio: building MinIO with Go (a few minutes, once)" >&2
+  GOBIN="$TOOLS/bin" go install github.com/minio/minio@latest
+  [ -x "$BIN" ] || { echo "minio: build finished but $BIN is missing" >&2; exit 1; }
+}
+
+running() {
+  [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null
+}
+
+healthy() {
+  curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$PORT/minio/health/live" 2>/dev/null
+}
+
+port_open() {
+  (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null
+}
+
+start() {
+  if running && healthy; then
+    echo "minio: running on http://127.0.0.1:$PORT" >&2
+    return 0
+  fi
+  if ! running && port_open; then
+    echo "minio: 127.0.0.1:$PORT is already in use by another process; set DALESWEEP_MINIO_PORT" >&2
+    exit 1
+  fi
+  install
+  mkdir -p "$DATA"
+  MINIO_ROOT_USER="$USER_" MINIO_ROOT_PASSWORD="$PASS_" MINIO_BROWSER_REDIRECT=off \
+    nohup "$BIN" server "$DATA" --address "127.0.0.1:$PORT" --console-address "127.0.0.1:$CONSOLE_PORT" --quiet >"$LOG" 2>&1 &
+  echo $! >"$PIDFILE"
+  for _ in $(seq 1 300); do
+    if healthy; then echo "minio: ready on http://127.0.0.1:$PORT (console http://127.0.0.1:$CONSOLE_PORT, log $LOG)" >&2; return 0; fi
+    if ! running; then echo "minio: server exited; see $LOG:" >&2; tail -20 "$LOG" >&2; exit 1; fi
+    sleep 0.2
+  done
+  echo "minio: not ready after 60 s; see $LOG" >&2
+  exit 1
+}
+
+stop() {
+  if running; then
+    local pid
+    pid=$(cat "$PIDFILE")
+    kill "$pid"
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$pid" 2>/dev/null && kill -9 "$pid"
+  fi
+  rm -f "$PIDFILE"
+}
+
+status() {
+  if running && healthy; then
+    echo "minio: running (pid $(cat "$PIDFILE")) on http://127.0.0.1:$PORT"
+  else
+    echo "minio: not running"
+    return 1
+  fi
+}
+
+env_lines() {
+  cat <<EOF
+export AWS_ACCESS_KEY_ID=$USER_
+export AWS_SECRET_ACCESS_KEY=$PASS_
+export AWS_REGION=us-east-1
+export AWS_ENDPOINT_URL_S3=http://127.0.0.1:$PORT
+export DALESWEEP_TEST_S3_ENDPOINT=http://127.0.0.1:$PORT
+export DALESWEEP_TEST_S3_BUCKET=dalesweep-test
+export DALESWEEP_TEST_S3_ACCESS_KEY=$USER_
+export DALESWEEP_TEST_S3_SECRET_KEY=$PASS_
+EOF
+}
+
+case "${1:-}" in
+  install) install ;;
+  start) start ;;
+  stop) stop ;;
+  status) status ;;
+  env) env_lines ;;
+  *) echo "usage: $0 install|start|stop|status|env" >&2; exit 2 ;;
+esac

@@ -1,0 +1,159 @@
+/**
+ * Behaviour every {@link ArtifactStore} must have, as node:test cases; `fs.test.ts` and
+ * `s3.test.ts` run them against the filesystem store and a real MinIO server. Includes the
+ * stage manifest protocol of `stage-io.ts` (manifest last, checksums, failures).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { ArtifactStore } from './types.js';
+import { StoreChecksumError, StoreKeyError, StoreNotFoundError } from './types.js';
+import {
+  completedStageIds,
+  isStageComplete,
+  readStageFailure,
+  readStageFile,
+  readStageManifest,
+  writeStageArtifacts,
+  writeStageFailure,
+} from './stage-io.js';
+import { stageFileKey, stageManifestKey } from './layout.js';
+import type { Stage } from '../sweeps/types.js';
+import { sha256Hex } from '../sweeps/identity.js';
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+/** Keys that must be rejected with StoreKeyError. */
+export const BAD_KEYS = ['', '../x', 'a/../../x', '/abs', 'a\\b', 'a//b', 'a/', './a', 'a/./b', 'a\u0001b', 'a\nb', 'x\u007f'];
+
+function fakeStage(n: number): Stage {
+  const id = sha256Hex(`stage-${n}-${Math.random()}`);
+  return { id, kind: 'noop', config: { kind: 'noop', index: n, sleepMs: 0 }, parents: [], queue: 'cpu', cost: 1 };
+}
+
+/** Records the order of writes of the store it wraps. */
+class RecordingStore implements ArtifactStore {
+  readonly puts: string[] = [];
+  constructor(private readonly inner: ArtifactStore) {}
+  get url(): string {
+    return this.inner.url;
+  }
+  async put(key: string, data: Uint8Array): Promise<void> {
+    await this.inner.put(key, data);
+    this.puts.push(key);
+  }
+  get(key: string): Promise<Uint8Array> {
+    return this.inner.get(key);
+  }
+  exists(key: string): Promise<boolean> {
+    return this.inner.exists(key);
+  }
+  list(prefix: string): Promise<string[]> {
+    return this.inner.list(prefix);
+  }
+  delete(key: string): Promise<void> {
+    return this.inner.delete(key);
+  }
+}
+
+/**
+ * Registers the contract tests.
+ * @param label shown in test names
+ * @param store returns the (fresh, empty) store under test; called once per test
+ */
+export function storeContractTests(label: string, store: () => Promise<ArtifactStore>, opts: { skip?: string } = {}): void {
+  const t = (name: string, fn: (s: ArtifactStore) => Promise<void>): void => {
+    test(`${label}: ${name}`, { skip: opts.skip }, async () => fn(await store()));
+  };
+
+  t('put then get returns the same bytes; overwrite replaces; empty objects work', async (s) => {
+    const bytes = new Uint8Array(1000).map((_, i) => (i * 7) & 255);
+    await s.put('a/b/c.bin', bytes);
+    assert.deepEqual(await s.get('a/b/c.bin'), bytes);
+    await s.put('a/b/c.bin', enc.encode('second'));
+    assert.equal(dec.decode(await s.get('a/b/c.bin')), 'second');
+    await s.put('empty', new Uint8Array(0));
+    assert.equal((await s.get('empty')).byteLength, 0);
+    assert.equal(await s.exists('a/b/c.bin'), true);
+    assert.equal(await s.exists('a/b'), false, 'a folder is not an object');
+  });
+
+  t('a missing object is StoreNotFoundError; exists is false; delete is a no-op', async (s) => {
+    await assert.rejects(s.get('no/such/key'), StoreNotFoundError);
+    assert.equal(await s.exists('no/such/key'), false);
+    await s.delete('no/such/key');
+    await s.put('k', enc.encode('v'));
+    await s.delete('k');
+    assert.equal(await s.exists('k'), false);
+    await assert.rejects(s.get('k'), StoreNotFoundError);
+  });
+
+  t('list is recursive, sorted, and filters by prefix (also mid-segment)', async (s) => {
+    const keys = ['stages/b1/x', 'stages/a2/manifest.json', 'stages/a1/y/z', 'sweeps/q/plan.json', 'top'];
+    for (const k of keys) await s.put(k, enc.encode(k));
+    assert.deepEqual(await s.list(''), [...keys].sort());
+    assert.deepEqual(await s.list('stages/'), ['stages/a1/y/z', 'stages/a2/manifest.json', 'stages/b1/x']);
+    assert.deepEqual(await s.list('stages/a'), ['stages/a1/y/z', 'stages/a2/manifest.json']);
+    assert.deepEqual(await s.list('nothing/'), []);
+  });
+
+  t('keys that could escape the store are rejected with StoreKeyError', async (s) => {
+    for (const k of BAD_KEYS) {
+      await assert.rejects(s.put(k, enc.encode('x')), StoreKeyError, `put ${JSON.stringify(k)}`);
+      await assert.rejects(s.get(k), StoreKeyError, `get ${JSON.stringify(k)}`);
+      await assert.rejects(s.exists(k), StoreKeyError, `exists ${JSON.stringify(k)}`);
+      await assert.rejects(s.delete(k), StoreKeyError, `delete ${JSON.stringify(k)}`);
+    }
+    for (const p of ['../', '/x', 'a//', 'a\\']) await assert.rejects(s.list(p), StoreKeyError, `list ${JSON.stringify(p)}`);
+    assert.deepEqual(await s.list(''), [], 'nothing was written');
+  });
+
+  t('stage artifacts: files first, manifest last with sha256 and size; then complete', async (s) => {
+    const rec = new RecordingStore(s);
+    const stage = fakeStage(1);
+    const files = { 'weights.bin': new Uint8Array([1, 2, 3, 4]), 'curves/loss.json': enc.encode('[1,0.5]') };
+    assert.equal(await readStageManifest(s, stage.id), null);
+    assert.equal(await isStageComplete(s, stage.id), false);
+    await writeStageFailure(s, stage, 'NaN at epoch 3');
+    assert.equal((await readStageFailure(s, stage.id))?.reason, 'NaN at epoch 3');
+    assert.equal(await isStageComplete(s, stage.id), false, 'a failed stage is not complete');
+    const m = await writeStageArtifacts(rec, stage, { files, metrics: { loss: 0.25, bad: NaN }, timings: { wallMs: 12 }, backend: 'js', codeVersion: 'cv', status: 'succeeded' });
+    assert.equal(rec.puts[rec.puts.length - 1], stageManifestKey(stage.id), 'manifest written last');
+    assert.deepEqual(rec.puts.slice(0, -1).sort(), Object.keys(files).map((n) => stageFileKey(stage.id, n)).sort());
+    assert.equal(m.files['weights.bin'].size, 4);
+    assert.equal(m.files['weights.bin'].sha256, sha256Hex(files['weights.bin']));
+    const back = await readStageManifest(s, stage.id);
+    assert.ok(back);
+    assert.deepEqual(back.metrics, { loss: 0.25, bad: null });
+    assert.equal(back.kind, 'noop');
+    assert.equal(back.codeVersion, 'cv');
+    assert.ok(!Number.isNaN(Date.parse(back.finishedAt)));
+    assert.equal(await isStageComplete(s, stage.id), true);
+    assert.equal(await readStageFailure(s, stage.id), null, 'success clears the failure record');
+    assert.deepEqual(await readStageFile(s, stage.id, 'curves/loss.json'), files['curves/loss.json']);
+    await assert.rejects(readStageFile(s, stage.id, 'nope.bin'), StoreNotFoundError);
+    await assert.rejects(readStageFile(s, fakeStage(9).id, 'weights.bin'), StoreNotFoundError);
+    await assert.rejects(
+      writeStageArtifacts(s, stage, { files: { 'manifest.json': new Uint8Array(1) }, metrics: {}, timings: {}, backend: 'js', codeVersion: 'cv', status: 'succeeded' }),
+      StoreKeyError,
+    );
+  });
+
+  t('a file changed behind the manifest is detected (StoreChecksumError)', async (s) => {
+    const stage = fakeStage(2);
+    await writeStageArtifacts(s, stage, { files: { 'w.bin': new Uint8Array([9, 9, 9, 9]) }, metrics: {}, timings: {}, backend: 'js', codeVersion: 'cv', status: 'succeeded' });
+    await s.put(stageFileKey(stage.id, 'w.bin'), new Uint8Array([9, 9, 9, 8]));
+    await assert.rejects(readStageFile(s, stage.id, 'w.bin'), (e: unknown) => e instanceof StoreChecksumError && /sha256/.test(e.message));
+    await s.put(stageFileKey(stage.id, 'w.bin'), new Uint8Array([9, 9]));
+    await assert.rejects(readStageFile(s, stage.id, 'w.bin'), (e: unknown) => e instanceof StoreChecksumError && /size/.test(e.message));
+  });
+
+  t('completedStageIds lists exactly the stages with a manifest', async (s) => {
+    const done = [fakeStage(3), fakeStage(4)];
+    const failed = fakeStage(5);
+    for (const st of done) await writeStageArtifacts(s, st, { files: { 'a.txt': enc.encode('a') }, metrics: {}, timings: {}, backend: 'none', codeVersion: 'cv', status: 'succeeded' });
+    await writeStageFailure(s, failed, 'boom');
+    await s.put(stageFileKey(failed.id, 'partial.bin'), new Uint8Array(3)); // a crash before the manifest
+    assert.deepEqual([...(await completedStageIds(s))].sort(), done.map((d) => d.id).sort());
+  });
+}

