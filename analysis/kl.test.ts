@@ -1,0 +1,58 @@
+/**
+ * Reference KL values from Python 3.11.7, numpy 2.4.6, scipy 1.17.1 with A, B as in
+ * histogram.test.ts:
+ *   paper-code:  h1 = np.histogram(x, bins=100, density=True)[0] + 1e-7 (same for y);
+ *                scipy.stats.entropy(h1, h2)
+ *   corrected:   the same with range=(min(x.min(), y.min()), max(x.max(), y.max())) for both.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { klDivergence, KlError, pairwiseKl, relativeEntropy } from './kl.js';
+import { A, B } from './histogram.test.js';
+
+function close(actual: number, expected: number, what: string): void {
+  assert.ok(Math.abs(actual - expected) <= 1e-10 * Math.max(1, Math.abs(expected)), `${what}: expected ${expected}, got ${actual}`);
+}
+
+test('paper-code and corrected KL match numpy/scipy references', () => {
+  close(klDivergence(A, B, 'paper-code'), 4.345807156503138, 'paper A||B');
+  close(klDivergence(B, A, 'paper-code'), 0.9861150575503154, 'paper B||A');
+  close(klDivergence(A, B, 'corrected'), 4.7138979863132, 'corrected A||B');
+  close(klDivergence(B, A, 'corrected'), 0.9134784072326232, 'corrected B||A');
+});
+
+test('KL is 0 for identical samples and positive otherwise', () => {
+  for (const mode of ['paper-code', 'corrected'] as const) {
+    assert.equal(klDivergence(A, A, mode), 0);
+    assert.ok(klDivergence(A, B, mode) > 0);
+  }
+});
+
+test('paper-code ignores location and scale (own edges); corrected does not', () => {
+  // A scaled by 4 (exact in floating point) has the same own-edge counts as A: paper-code sees
+  // (almost) no difference (only the +1e-7 on a 4x smaller density), shared edges see it.
+  const scaled = A.map((v) => 4 * v);
+  assert.ok(klDivergence(A, scaled, 'paper-code') < 1e-7);
+  assert.ok(klDivergence(A, scaled, 'corrected') > 1);
+  // Shifted far away: no overlap at all under shared edges.
+  assert.ok(klDivergence(A, A.map((v) => 4 * v + 8), 'corrected') > 10);
+  // Float32Array input (trained weights) is accepted.
+  assert.ok(klDivergence(Float32Array.from(A), Float32Array.from(B), 'corrected') > 0);
+});
+
+test('epsilon keeps empty bins finite and bins are configurable', () => {
+  const x = [0, 0, 0, 1];
+  const y = [0, 1, 1, 1];
+  assert.ok(Number.isFinite(klDivergence(x, y, 'corrected', { bins: 4 })));
+  assert.equal(klDivergence(x, y, 'corrected', { bins: 4, epsilon: 0 }), relativeEntropy([3, 0, 0, 1], [1, 0, 0, 3]));
+  assert.equal(relativeEntropy([1, 1], [1, 0]), Infinity);
+  assert.throws(() => relativeEntropy([1], [1, 2]), KlError);
+  assert.throws(() => klDivergence(x, y, 'other' as 'corrected'), KlError);
+});
+
+test('pairwiseKl averages over every run pair, reference first', () => {
+  const v = pairwiseKl([A, B], [B], 'corrected');
+  assert.equal(v.length, 2);
+  close(v[0], 4.7138979863132, 'pair 0');
+  assert.equal(v[1], 0);
+});

@@ -1,0 +1,237 @@
+/**
+ * Plain-data contracts between the sweep glue (which reads results from the artifact store) and
+ * the analysis / report code. Everything in {@link Summary} is JSON-serialisable: numbers that
+ * cannot be computed are `null`, never NaN or Infinity.
+ */
+
+/** A sweep parameter value as it appears in results.json. */
+export type ParamValue = string | number | boolean | null;
+
+/** One row of results.json / results.csv: one evaluation. */
+export interface ResultRow {
+  /** task, rule, seed, pruning ('random' | 'top-prob' | null), sparsity (number | null),
+   *  phase ('dense' | 'pruned' | 'finetuned'), fidelity, backend, nHidden, ... */
+  params: Record<string, ParamValue>;
+  /** Evaluate stage id. */
+  stageId: string;
+  /** Chain root-first (train, [prune, finetune], evaluate). */
+  stageIds: string[];
+  status: 'succeeded' | 'failed' | 'pending';
+  reason?: string;
+  /** testLoss, testAccuracy (smnist only, in [0, 1]), sparsity (achieved), mstOverlap
+   *  (pruned/finetuned only), mstLowerBound (optional), kept, ... */
+  metrics: Record<string, number | null>;
+}
+
+/** Effective trained recurrent weights of one model. */
+export interface LoadedWeights {
+  /** W_hh, `[N, N]` row-major, `[post, pre]` (columns are presynaptic). */
+  w: Float32Array;
+  /** N, the number of hidden units. */
+  n: number;
+  /** Number of excitatory (first) columns. */
+  nExc: number;
+}
+
+/** One epoch of a learning curve. */
+export interface CurvePoint {
+  epoch: number;
+  trainLoss: number;
+  testLoss: number;
+  /** Fraction in [0, 1] (smnist only). */
+  testAccuracy?: number;
+}
+
+/** What {@link aggregate} reads. */
+export interface AggregateInput {
+  sweep: SweepInfo;
+  rows: ResultRow[];
+  /** Effective trained W_hh ([N,N] row-major, [post,pre]) of the model a row evaluated; null if unavailable. */
+  loadWeights(row: ResultRow): Promise<LoadedWeights | null>;
+  /** Per-epoch learning curve (dense training, or fine-tuning for finetuned rows). */
+  loadCurve(row: ResultRow, which: 'dense' | 'finetune'): Promise<CurvePoint[] | null>;
+}
+
+/** Identity of a sweep, shown in the report header. */
+export interface SweepInfo {
+  name: string;
+  sweepId: string;
+  /** The sweep spec (YAML) verbatim. */
+  specText: string;
+  codeVersion: string;
+  /** 'paper-code' | 'corrected'. */
+  fidelity: string;
+  /** ISO 8601. */
+  createdAt: string;
+}
+
+/** Descriptive statistics of one metric over runs (seeds). */
+export interface Describe {
+  n: number;
+  mean: number | null;
+  /** Sample SD (n - 1 denominator); null for n < 2. */
+  sd: number | null;
+  /** sd / sqrt(n); null for n < 2. */
+  sem: number | null;
+  /** t-based 95% CI: mean ± t_{0.975, n-1} · sem; null for n < 2. */
+  ci95: [number, number] | null;
+}
+
+/** One group of rows sharing every `groupBy` parameter. */
+export interface GroupSummary {
+  key: Record<string, ParamValue>;
+  label: string;
+  /** Rows in the group by status. */
+  counts: { succeeded: number; failed: number; pending: number };
+  /** Seeds of the succeeded rows. */
+  seeds: ParamValue[];
+  metrics: Record<string, Describe>;
+}
+
+export type TestName = 'mann-whitney-u' | 'welch-t';
+export type TestMethod = 'asymptotic-continuity' | 'exact' | 'welch-satterthwaite';
+export type Correction = 'none' | 'holm' | 'bh';
+
+/** A p-value with everything needed to read it. */
+export interface PValue {
+  test: TestName;
+  /** 'exact' for Mann-Whitney is the permutation distribution of U over the observed (mid)ranks:
+   *  with no ties it is the classical exact distribution (= scipy method='exact'); with ties it is
+   *  the exact conditional permutation p (scipy's 'exact' ignores ties instead). */
+  method: TestMethod;
+  alternative: 'two-sided';
+  correction: Correction;
+  /** Family of comparisons the correction runs over (also set when correction is 'none'). */
+  family: string;
+  p: number | null;
+  /** U of the first sample (scipy's statistic) or Welch's t. */
+  statistic: number | null;
+  /** Welch–Satterthwaite degrees of freedom (Welch only). */
+  df?: number | null;
+}
+
+/** One two-sample comparison between two levels of an axis, with the other parameters fixed. */
+export interface Comparison {
+  family: string;
+  axis: string;
+  a: ParamValue;
+  b: ParamValue;
+  /** Every other parameter (seed excluded) shared by both samples. */
+  context: Record<string, ParamValue>;
+  metric: string;
+  nA: number;
+  nB: number;
+  meanA: number | null;
+  meanB: number | null;
+  /** Cohen's d (pooled SD), Hedges' g (d · (1 − 3/(4(nA+nB−2)−1))), rank-biserial r = 2U_A/(nA nB) − 1
+   *  (positive when A tends to be larger). */
+  effect: { cohensD: number | null; hedgesG: number | null; rankBiserial: number | null };
+  pValues: PValue[];
+}
+
+/** The authors' summary: the minimum p over the levels of a family (e.g. over sparsity). */
+export interface MinPSummary {
+  family: string;
+  metric: string;
+  test: TestName;
+  method: TestMethod;
+  correction: Correction;
+  p: number | null;
+  /** Context of the comparison that attains the minimum. */
+  at: Record<string, ParamValue> | null;
+  nLevels: number;
+}
+
+/** mean ± SEM per x over runs. */
+export interface Band {
+  mean: (number | null)[];
+  sem: (number | null)[];
+  n: number[];
+}
+
+/** Learning curve of one group (Fig. 2C, 3D). */
+export interface CurveSummary {
+  which: 'dense' | 'finetune';
+  key: Record<string, ParamValue>;
+  label: string;
+  epochs: number[];
+  trainLoss: Band;
+  testLoss: Band;
+  testAccuracy: Band | null;
+}
+
+/** MST overlap vs sparsity for one pruning method and context (Fig. 3B). */
+export interface MstSummary {
+  key: Record<string, ParamValue>;
+  label: string;
+  method: ParamValue;
+  sparsity: number[];
+  overlap: Band;
+  /** Random-pruning expectation 1 − s (App. 10.2). */
+  theoryRandom: number[];
+  /** Mean of the rows' `mstLowerBound` metric (top-prob, App. 10.1); null where absent. */
+  lowerBound: (number | null)[] | null;
+}
+
+/** Error after pruning vs sparsity, random vs top-prob, with stars (Fig. 3C). */
+export interface PruningErrorSummary {
+  key: Record<string, ParamValue>;
+  label: string;
+  metric: string;
+  phase: ParamValue;
+  sparsity: number[];
+  series: { method: ParamValue; band: Band }[];
+  /** Raw two-sided Mann-Whitney asymptotic+continuity p per sparsity (the authors' test); null where not computable. */
+  p: (number | null)[];
+  stars: string[];
+  starsFrom: string;
+}
+
+export type KlMode = 'paper-code' | 'corrected';
+
+/** KL(reference ‖ rule) of trained W_hh distributions, averaged over all run pairs (Fig. 2B). */
+export interface KlSummary {
+  key: Record<string, ParamValue>;
+  label: string;
+  rule: ParamValue;
+  reference: ParamValue;
+  mode: KlMode;
+  bins: number;
+  epsilon: number;
+  direction: string;
+  nPairs: number;
+  mean: number | null;
+  sd: number | null;
+  sem: number | null;
+}
+
+/** Density histograms on shared edges (Fig. 2B, 3A). */
+export interface HistogramSummary {
+  kind: 'dense' | 'pruned-nonzero';
+  key: Record<string, ParamValue>;
+  label: string;
+  /** bins + 1 edges. */
+  edges: number[];
+  series: { label: string; density: number[]; n: number }[];
+}
+
+/** Output of {@link aggregate}; written to summary.json. */
+export interface Summary {
+  schemaVersion: 1;
+  sweep: SweepInfo;
+  groupBy: string[];
+  statusCounts: { succeeded: number; failed: number; pending: number; total: number };
+  failures: { stageId: string; params: Record<string, ParamValue>; status: 'failed' | 'pending'; reason: string | null }[];
+  /** Levels of every parameter seen. */
+  axes: Record<string, ParamValue[]>;
+  groups: GroupSummary[];
+  curves: CurveSummary[];
+  comparisons: Comparison[];
+  minP: MinPSummary[];
+  pruningErrors: PruningErrorSummary[];
+  mst: MstSummary[];
+  kl: KlSummary[];
+  histograms: HistogramSummary[];
+  /** Non-fatal problems met while aggregating (e.g. weights that could not be loaded). */
+  notes: string[];
+}
