@@ -1,0 +1,213 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFile, mkdtemp, readdir, rm, unlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { writeNpy } from '../io/npy.js';
+import { Rng } from '../rnn/rng.js';
+import {
+  bootstrapResponses,
+  CELLTYPE_CONDITIONS,
+  CelltypeConditionError,
+  CelltypeDataError,
+  conditionFileNames,
+  conditionSteps,
+  gaussianFilter1d,
+  generateSyntheticDataset,
+  parseCondition,
+  readCelltypeCondition,
+  splitCelltypeData,
+  syntheticCelltypeData,
+} from './data.js';
+
+/** Fixture folder (source tree): one condition written by numpy, see testdata/README.md. */
+const FIXTURES = fileURLToPath(new URL('../../celltype/testdata/', import.meta.url));
+
+async function tempDir(): Promise<string> {
+  return mkdtemp(join(tmpdir(), 'celltype-data-'));
+}
+
+test('12 condition names; full T = 15, half T = 7', () => {
+  assert.equal(CELLTYPE_CONDITIONS.length, 12);
+  assert.ok(CELLTYPE_CONDITIONS.includes('familiar_change_full'));
+  assert.ok(CELLTYPE_CONDITIONS.includes('novel_no_change_half'));
+  assert.deepEqual(parseCondition('novel_no_change_half'), { file: 'novel_no_change', window: 'half', familiarity: 'novel', event: 'no_change' });
+  assert.equal(conditionSteps('familiar_omission_full'), 15);
+  assert.equal(conditionSteps('familiar_omission_half'), 7);
+  assert.throws(() => parseCondition('familiar_change'), CelltypeConditionError);
+  assert.throws(() => parseCondition('familiar_surprise_full'), /unknown cell-type condition 'familiar_surprise_full'.*familiar_change_full/);
+});
+
+test('file names follow dff_{area}_{layer}_{type}_{cond}_{split}.npy', () => {
+  const names = conditionFileNames('familiar_no_change');
+  assert.equal(names.length, 18);
+  assert.equal(names[0].train, 'dff_V1_L4_pyr_familiar_no_change_train.npy');
+  assert.equal(names[4].test, 'dff_V1_L23_sst_familiar_no_change_test.npy');
+  assert.equal(names[17].train, 'dff_LM_L5_vip_familiar_no_change_train.npy');
+});
+
+test('gaussianFilter1d matches scipy.ndimage.gaussian_filter1d (reflect, truncate 4)', () => {
+  // Reference values computed with scipy 1.17.1: gaussian_filter1d(x, sigma).
+  const x = [0.3, -1.2, 2.5, 0.0, 4.1, 3.3, -0.7, 1.9, 2.2, -3.0, 0.5, 1.1, 0.9, -0.4, 2.0];
+  const g1 = [
+    -0.016274435026196937, 0.22861383915823225, 0.9602543228987672, 1.7089145916431838, 2.5347949040796096, 2.262067167197668,
+    1.3062410986292434, 1.1576808756269181, 0.6208781611282248, -0.38025964139796886, -0.0860797448232628, 0.6131637652206824,
+    0.6592159864361448, 0.7096744415161989, 1.221114667712555,
+  ];
+  const g25 = [0.6648317607428611, 0.8429864038488909, 1.1359157132455395, 1.4344242586837868, 1.6218418634789205];
+  const g1short = [-0.23157834317706116, -0.6684216568229387];
+  const close = (a: ArrayLike<number>, b: number[]): void => {
+    assert.equal(a.length, b.length);
+    for (let i = 0; i < b.length; i++) assert.ok(Math.abs(a[i] - b[i]) < 1e-12, `[${i}] ${a[i]} vs ${b[i]}`);
+  };
+  close(gaussianFilter1d(x, 1), g1);
+  close(gaussianFilter1d(x.slice(0, 5), 2.5), g25); // radius 10 > length: repeated reflection
+  close(gaussianFilter1d(x.slice(0, 2), 1), g1short);
+});
+
+test('bootstrapResponses: mean of draws, input = frames 0..L-2, target = frames 1..L-1', () => {
+  const rng = new Rng(1, 'test');
+  const L = 16;
+  const exps = Array.from({ length: 7 }, (_, e) => Float64Array.from({ length: L }, (_, t) => Math.sin(t + e) + e));
+  // Unfiltered: test row is the train row shifted by one frame, and each value is a mean of
+  // draws, so it lies within the per-frame range of the experiments.
+  const b = bootstrapResponses(exps, 20, rng, 100, 0);
+  assert.equal(b.T, 15);
+  for (let s = 0; s < 20; s++) {
+    for (let t = 0; t < 14; t++) assert.equal(b.test[s * 15 + t], b.train[s * 15 + t + 1]);
+    for (let t = 0; t < 15; t++) {
+      const col = exps.map((r) => r[t]);
+      assert.ok(b.train[s * 15 + t] >= Math.min(...col) - 1e-12 && b.train[s * 15 + t] <= Math.max(...col) + 1e-12);
+    }
+  }
+  // One experiment: every sample is that response, filtered (σ = 1) in two halves.
+  const one = bootstrapResponses([exps[3]], 2, new Rng(2, 'test'), 5, 1);
+  const a = gaussianFilter1d(exps[3].subarray(0, 15), 1);
+  const c = gaussianFilter1d(exps[3].subarray(1, 16), 1);
+  for (let t = 0; t < 15; t++) {
+    assert.ok(Math.abs(one.train[t] - a[t]) < 1e-12); // mean of 5 equal draws: equal up to rounding
+    assert.ok(Math.abs(one.test[15 + t] - c[t]) < 1e-12);
+  }
+  assert.ok(Math.abs(one.test[0] - one.train[1]) > 1e-6, 'test is filtered on its own, so at the ends it is not train shifted');
+  assert.throws(() => bootstrapResponses([new Float64Array(16), new Float64Array(15)], 1, rng), /response 1 has 15 frames, expected 16/);
+});
+
+test('reads files written by numpy (float32 and float64) exactly and pairs train -> input, test -> target', async () => {
+  // Fixture value of population k, split si (0 train, 1 test), sample s, frame t: 1000k + 100si + 15s + t + 0.25;
+  // even k are float32 files, odd k float64.
+  const full = await readCelltypeCondition(FIXTURES, 'familiar_omission_full');
+  assert.equal(full.n, 3);
+  assert.equal(full.T, 15);
+  for (let s = 0; s < 3; s++) {
+    for (let t = 0; t < 15; t++) {
+      for (let k = 0; k < 18; k++) {
+        const o = (s * 15 + t) * 18 + k;
+        assert.equal(full.x[o], 1000 * k + 15 * s + t + 0.25);
+        assert.equal(full.target[o], 1000 * k + 100 + 15 * s + t + 0.25);
+      }
+    }
+  }
+  const half = await readCelltypeCondition(FIXTURES, 'familiar_omission_half');
+  assert.equal(half.T, 7);
+  for (let s = 0; s < 3; s++) {
+    for (let t = 0; t < 7; t++) assert.equal(half.x[(s * 7 + t) * 18 + 5], 5000 + 15 * s + (t + 7) + 0.25); // frames 7..13 = [:, 7:-1]
+  }
+});
+
+test('reader lists every missing file by name', async () => {
+  const dir = await tempDir();
+  try {
+    for (const f of await readdir(FIXTURES)) if (f.endsWith('.npy')) await copyFile(join(FIXTURES, f), join(dir, f));
+    await unlink(join(dir, 'dff_V1_L23_sst_familiar_omission_test.npy'));
+    await unlink(join(dir, 'dff_LM_L5_pyr_familiar_omission_train.npy'));
+    await assert.rejects(readCelltypeCondition(dir, 'familiar_omission_full'), (e: unknown) => {
+      assert.ok(e instanceof CelltypeDataError);
+      assert.deepEqual(e.missing, ['dff_V1_L23_sst_familiar_omission_test.npy', 'dff_LM_L5_pyr_familiar_omission_train.npy']);
+      assert.match(e.message, /2 of 36 files missing: dff_V1_L23_sst_familiar_omission_test\.npy, dff_LM_L5_pyr_familiar_omission_train\.npy/);
+      return true;
+    });
+    await assert.rejects(readCelltypeCondition(dir, 'novel_change_full'), /36 of 36 files missing/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('reader rejects a wrong shape, a wrong dtype and a sample-count mismatch, naming the files', async () => {
+  const dir = await tempDir();
+  try {
+    for (const f of await readdir(FIXTURES)) if (f.endsWith('.npy')) await copyFile(join(FIXTURES, f), join(dir, f));
+    await writeNpy(join(dir, 'dff_V1_L4_vip_familiar_omission_train.npy'), { data: new Float32Array(3 * 16), shape: [3, 16] });
+    await writeNpy(join(dir, 'dff_LM_L4_sst_familiar_omission_test.npy'), { data: new Int32Array(3 * 15), shape: [3, 15] });
+    await assert.rejects(readCelltypeCondition(dir, 'familiar_omission_full'), (e: unknown) => {
+      assert.ok(e instanceof CelltypeDataError);
+      assert.deepEqual(e.invalid.map((v) => v.file), ['dff_V1_L4_vip_familiar_omission_train.npy', 'dff_LM_L4_sst_familiar_omission_test.npy']);
+      assert.match(e.message, /dff_V1_L4_vip_familiar_omission_train\.npy: shape \(3, 16\), expected \(samples, 15\)/);
+      assert.match(e.message, /dff_LM_L4_sst_familiar_omission_test\.npy: dtype int32, expected float32 or float64/);
+      return true;
+    });
+    await writeNpy(join(dir, 'dff_V1_L4_vip_familiar_omission_train.npy'), { data: new Float32Array(4 * 15), shape: [4, 15] });
+    await writeNpy(join(dir, 'dff_LM_L4_sst_familiar_omission_test.npy'), { data: new Float64Array(3 * 15), shape: [3, 15] });
+    await assert.rejects(readCelltypeCondition(dir, 'familiar_omission_full'), /dff_V1_L4_vip_familiar_omission_train\.npy: 4 samples, but dff_V1_L4_pyr_familiar_omission_train\.npy has 3/);
+    await assert.rejects(readCelltypeCondition(FIXTURES, 'familiar_omission_full', { samples: 2000 }), /expected \(2000, 15\)/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('synthetic dataset round-trips through the reader and equals the in-memory generator', async () => {
+  const dir = await tempDir();
+  try {
+    const opts = { seed: 4, nSamples: 12, nDraws: 10 };
+    const written = await generateSyntheticDataset(dir, { ...opts, conditions: ['novel_omission_full', 'novel_omission_half'], dtype: 'float32' });
+    assert.equal(written.length, 36);
+    const read = await readCelltypeCondition(dir, 'novel_omission_half', { samples: 12 });
+    const mem = syntheticCelltypeData('novel_omission_half', opts);
+    assert.equal(read.T, 7);
+    assert.deepEqual(read.x, mem.x); // float32 files = float32 dataset values
+    assert.deepEqual(read.target, mem.target);
+    assert.ok(read.x.every(Number.isFinite));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('synthetic conditions differ: the second stimulus is larger on change than on no change', () => {
+  const opts = { seed: 1, nSamples: 30, nDraws: 20 };
+  const change = syntheticCelltypeData('familiar_change_full', opts);
+  const same = syntheticCelltypeData('familiar_no_change_full', opts);
+  // Mean input of V1 L4 Pyr (channel 0) at frame 9 (after the second image at 7-8).
+  const at = (d: typeof change, t: number, k: number): number => {
+    let s = 0;
+    for (let b = 0; b < d.n; b++) s += d.x[(b * d.T + t) * 18 + k];
+    return s / d.n;
+  };
+  assert.ok(at(change, 9, 0) > at(same, 9, 0) + 0.1, `${at(change, 9, 0)} vs ${at(same, 9, 0)}`);
+  // Planted feedforward gain shows downstream (LM L4 Pyr, channel 9).
+  const strong = syntheticCelltypeData('familiar_change_full', { ...opts, feedforwardGain: { familiar_change: 0.9 } });
+  assert.ok(at(strong, 10, 9) > at(change, 10, 9));
+});
+
+test('splitCelltypeData: all samples for both by default; a disjoint held-out tail otherwise', () => {
+  const d = syntheticCelltypeData('familiar_change_half', { seed: 2, nSamples: 10, nDraws: 5 });
+  const a = splitCelltypeData(d);
+  assert.equal(a.train.n, 10);
+  assert.equal(a.test.n, 10);
+  const b = splitCelltypeData(d, 6, 4);
+  assert.equal(b.train.n, 6);
+  assert.equal(b.test.n, 4);
+  const batch = b.test.batch([0]);
+  assert.deepEqual(batch.x, d.x.slice(6 * 7 * 18, 7 * 7 * 18));
+  assert.throws(() => splitCelltypeData(d, 8, 4), CelltypeDataError);
+});
+
+test('reader reports a file that is not .npy at all', async () => {
+  const dir = await tempDir();
+  try {
+    for (const f of await readdir(FIXTURES)) if (f.endsWith('.npy')) await copyFile(join(FIXTURES, f), join(dir, f));
+    await writeFile(join(dir, 'dff_LM_L23_pyr_familiar_omission_test.npy'), 'not numpy');
+    await assert.rejects(readCelltypeCondition(dir, 'familiar_omission_half'), /1 malformed file\(s\): dff_LM_L23_pyr_familiar_omission_test\.npy: .*not a \.npy file/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

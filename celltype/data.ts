@@ -1,0 +1,478 @@
+/**
+ * Data of the CelltypeRNN (SCIENCE.md §6, paper §4.1): the authors' `.npy` files, the 12
+ * conditions, the bootstrap that made them, and a synthetic generator writing the same format.
+ *
+ * Files: `dff_{V1|LM}_{L4|L23|L5}_{pyr|sst|vip}_{cond}_{train|test}.npy`, 18 populations × 2
+ * splits per file condition `{cond}` ∈ {familiar, novel} × {change, no_change, omission}, each a
+ * float32 or float64 array [samples (2000), 15].
+ *
+ * Pairing (checked in the authors' `data-processing/data-resampler.ipynb` and
+ * `demo-celltypeRNN.ipynb`): each sample is the mean m[0..15] of 100 per-experiment responses of
+ * 16 frames; the `train` file holds gaussian_filter1d(m[0:15]) and the `test` file
+ * gaussian_filter1d(m[1:16]) (each filtered on its own, so away from the ends test[t] = train[t+1]).
+ * "train is input data and test is output data": the network reads x_t = train[:, t] (one
+ * channel per population, nesting order) and is trained to output target_t = test[:, t], the
+ * next frame: one-step-ahead prediction at every step. The half-session conditions use the slice
+ * [:, 7:-1] of both files (T = 7: frames 7..13), as the authors' training_half_session notebook.
+ */
+import { mkdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ArrayDataset } from '../rnn/dataset.js';
+import { Rng } from '../rnn/rng.js';
+import { NpyError, readNpy, writeNpy, type NpyArray } from '../io/npy.js';
+import { celltypeLayout, N_POPULATIONS, type Population } from './populations.js';
+
+/** Familiar or novel image set. */
+export type Familiarity = 'familiar' | 'novel';
+/** What happens at the second presentation. */
+export type StimulusEvent = 'change' | 'no_change' | 'omission';
+/** Full two-image sequence (T = 15) or the half after the second presentation (T = 7). */
+export type TimeWindow = 'full' | 'half';
+/** A file condition: the `{cond}` part of the file names. */
+export type FileCondition = `${Familiarity}_${StimulusEvent}`;
+/** One of the 12 modelling conditions, e.g. `familiar_change_full`, `novel_omission_half`. */
+export type CelltypeCondition = `${FileCondition}_${TimeWindow}`;
+
+export const FAMILIARITIES: readonly Familiarity[] = ['familiar', 'novel'];
+export const STIMULUS_EVENTS: readonly StimulusEvent[] = ['change', 'no_change', 'omission'];
+export const TIME_WINDOWS: readonly TimeWindow[] = ['full', 'half'];
+/** The 6 file conditions. */
+export const FILE_CONDITIONS: readonly FileCondition[] = FAMILIARITIES.flatMap((f) => STIMULUS_EVENTS.map((e) => `${f}_${e}` as FileCondition));
+/** The 12 conditions, familiarity × event × window (window varying fastest). */
+export const CELLTYPE_CONDITIONS: readonly CelltypeCondition[] = FILE_CONDITIONS.flatMap((c) => TIME_WINDOWS.map((w) => `${c}_${w}` as CelltypeCondition));
+
+/** Frames per file row (full window). */
+export const FULL_T = 15;
+/** The half window: columns [HALF_START, HALF_END) of each file, i.e. numpy's [:, 7:-1]. */
+export const HALF_START = 7;
+export const HALF_END = 14;
+/** Samples per file in the authors' data. */
+export const PAPER_SAMPLES = 2000;
+
+/** Thrown for an unknown condition name. */
+export class CelltypeConditionError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CelltypeConditionError';
+  }
+}
+
+/** Thrown when data files are missing or malformed; the message names every offending file. */
+export class CelltypeDataError extends Error {
+  constructor(
+    message: string,
+    /** Files that do not exist. */
+    readonly missing: readonly string[] = [],
+    /** Files that exist but are wrong, with what is wrong. */
+    readonly invalid: readonly { file: string; problem: string }[] = [],
+  ) {
+    super(message);
+    this.name = 'CelltypeDataError';
+  }
+}
+
+/** Split a condition name into its parts. @throws CelltypeConditionError listing the valid names */
+export function parseCondition(name: string): { file: FileCondition; window: TimeWindow; familiarity: Familiarity; event: StimulusEvent } {
+  if (!(CELLTYPE_CONDITIONS as readonly string[]).includes(name)) {
+    throw new CelltypeConditionError(`unknown cell-type condition '${name}', expected one of ${CELLTYPE_CONDITIONS.join(', ')}`);
+  }
+  const window = name.endsWith('_full') ? 'full' : 'half';
+  const file = name.slice(0, -(window.length + 1)) as FileCondition;
+  const familiarity = file.startsWith('familiar') ? 'familiar' : 'novel';
+  const event = file.slice(familiarity.length + 1) as StimulusEvent;
+  return { file, window, familiarity, event };
+}
+
+/** Sequence length of a condition: 15 (full) or 7 (half). */
+export function conditionSteps(name: string): number {
+  return parseCondition(name).window === 'full' ? FULL_T : HALF_END - HALF_START;
+}
+
+/** File name of one population's split, e.g. `dff_V1_L23_pyr_familiar_change_train.npy`. */
+export function dataFileName(pop: Pick<Population, 'fileKey'>, file: FileCondition, split: 'train' | 'test'): string {
+  return `dff_${pop.fileKey}_${file}_${split}.npy`;
+}
+
+/** The 36 file names of a file condition: populations in nesting order, train then test each. */
+export function conditionFileNames(file: FileCondition): { pop: Population; train: string; test: string }[] {
+  return celltypeLayout(1).populations.map((pop) => ({ pop, train: dataFileName(pop, file, 'train'), test: dataFileName(pop, file, 'test') }));
+}
+
+/** One condition's data: inputs and one-step-ahead targets. */
+export interface CelltypeData {
+  condition: CelltypeCondition;
+  /** Samples. */
+  n: number;
+  /** Steps (15 full, 7 half). */
+  T: number;
+  /** Inputs x[b, t, k] = train file of population k at frame t (window applied), [n, T, 18]. */
+  x: Float32Array;
+  /** Targets y[b, t, k] = test file of population k at frame t, [n, T, 18]. */
+  target: Float32Array;
+}
+
+/** Options of {@link readCelltypeCondition}. */
+export interface ReadOptions {
+  /** Required number of samples per file; any (equal across files) when omitted. */
+  samples?: number;
+}
+
+/**
+ * Read one condition from `dir`: checks that all 36 files exist (listing every missing one),
+ * that each is a 2-D float32/float64 array [samples, 15] and that all have the same number of
+ * samples, then pairs them (see the module comment) and applies the window.
+ * @throws CelltypeDataError naming each missing or malformed file and what was expected
+ * @throws CelltypeConditionError for an unknown condition
+ */
+export async function readCelltypeCondition(dir: string, condition: string, opts: ReadOptions = {}): Promise<CelltypeData> {
+  const { file } = parseCondition(condition);
+  const names = conditionFileNames(file);
+  const all = names.flatMap((f) => [f.train, f.test]);
+  const missing: string[] = [];
+  await Promise.all(
+    all.map(async (name) => {
+      try {
+        const s = await stat(join(dir, name));
+        if (!s.isFile()) missing.push(name);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') missing.push(name);
+        else throw err;
+      }
+    }),
+  );
+  if (missing.length > 0) {
+    missing.sort((a, b) => all.indexOf(a) - all.indexOf(b));
+    throw new CelltypeDataError(
+      `cell-type data for condition '${condition}' in ${dir}: ${missing.length} of ${all.length} files missing: ${missing.join(', ')}`,
+      missing,
+    );
+  }
+  const arrays = new Map<string, NpyArray>();
+  const invalid: { file: string; problem: string }[] = [];
+  for (const name of all) {
+    let a: NpyArray;
+    try {
+      a = await readNpy(join(dir, name));
+    } catch (err) {
+      if (!(err instanceof NpyError)) throw err;
+      invalid.push({ file: name, problem: err.message });
+      continue;
+    }
+    if (a.dtype !== 'float32' && a.dtype !== 'float64') {
+      invalid.push({ file: name, problem: `dtype ${a.dtype}, expected float32 or float64` });
+    } else if (a.shape.length !== 2 || a.shape[1] !== FULL_T || a.shape[0] < 1) {
+      invalid.push({ file: name, problem: `shape (${a.shape.join(', ')}), expected (samples, ${FULL_T})` });
+    } else if (opts.samples !== undefined && a.shape[0] !== opts.samples) {
+      invalid.push({ file: name, problem: `shape (${a.shape.join(', ')}), expected (${opts.samples}, ${FULL_T})` });
+    } else arrays.set(name, a);
+  }
+  if (invalid.length === 0) {
+    const n0 = arrays.get(all[0])!.shape[0];
+    for (const name of all) {
+      const n = arrays.get(name)!.shape[0];
+      if (n !== n0) invalid.push({ file: name, problem: `${n} samples, but ${all[0]} has ${n0}; all files of a condition must have the same number` });
+    }
+  }
+  if (invalid.length > 0) {
+    throw new CelltypeDataError(
+      `cell-type data for condition '${condition}' in ${dir}: ${invalid.length} malformed file(s): ${invalid.map((v) => `${v.file}: ${v.problem}`).join('; ')}`,
+      [],
+      invalid,
+    );
+  }
+  const n = arrays.get(all[0])!.shape[0];
+  return assembleCondition(condition as CelltypeCondition, n, (name) => arrays.get(name)!.data as Float32Array | Float64Array);
+}
+
+/**
+ * Pair the 36 arrays of a condition (each [n, 15] row-major, looked up by file name) into inputs
+ * and targets, applying the condition's window (see the module comment).
+ */
+export function assembleCondition(condition: CelltypeCondition, n: number, get: (fileName: string) => Float32Array | Float64Array): CelltypeData {
+  const { file, window } = parseCondition(condition);
+  const t0 = window === 'full' ? 0 : HALF_START;
+  const T = window === 'full' ? FULL_T : HALF_END - HALF_START;
+  const x = new Float32Array(n * T * N_POPULATIONS);
+  const target = new Float32Array(n * T * N_POPULATIONS);
+  for (const { pop, train, test } of conditionFileNames(file)) {
+    const a = get(train);
+    const b = get(test);
+    if (a.length !== n * FULL_T || b.length !== n * FULL_T) {
+      throw new CelltypeDataError(`${train} / ${test}: expected ${n} x ${FULL_T} values, got ${a.length} and ${b.length}`);
+    }
+    for (let s = 0; s < n; s++) {
+      for (let t = 0; t < T; t++) {
+        const o = (s * T + t) * N_POPULATIONS + pop.index;
+        x[o] = a[s * FULL_T + t0 + t];
+        target[o] = b[s * FULL_T + t0 + t];
+      }
+    }
+  }
+  return { condition, n, T, x, target };
+}
+
+/** Datasets from {@link CelltypeData}: see {@link splitCelltypeData}. */
+export interface CelltypeSplit {
+  train: ArrayDataset;
+  test: ArrayDataset;
+}
+
+/**
+ * Train and test datasets of one condition. With `nTest` = 0 (the default) both are all the
+ * samples: the authors train on all 2000 bootstrap samples and report the training loss (there
+ * is no held-out set; bootstrap means of the same experiments would not be independent anyway).
+ * With nTest > 0, train = samples [0, nTrain) and test = the last nTest samples (disjoint).
+ * @throws CelltypeDataError when nTrain + nTest exceeds the samples available
+ */
+export function splitCelltypeData(data: CelltypeData, nTrain = data.n, nTest = 0): CelltypeSplit {
+  if (!Number.isInteger(nTrain) || nTrain < 1 || !Number.isInteger(nTest) || nTest < 0 || nTrain + nTest > data.n) {
+    throw new CelltypeDataError(`nTrain=${nTrain} and nTest=${nTest} must be integers with nTrain >= 1, nTest >= 0 and nTrain + nTest <= ${data.n} samples of '${data.condition}'`);
+  }
+  const step = data.T * N_POPULATIONS;
+  const make = (from: number, count: number): ArrayDataset =>
+    new ArrayDataset(count, data.T, N_POPULATIONS, N_POPULATIONS, data.x.slice(from * step, (from + count) * step), data.target.slice(from * step, (from + count) * step));
+  const train = make(0, nTrain);
+  return { train, test: nTest === 0 ? make(0, nTrain) : make(data.n - nTest, nTest) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bootstrap and Gaussian filter (how the files were made)
+
+/**
+ * 1-D Gaussian filter with scipy.ndimage.gaussian_filter1d's defaults (order 0, mode 'reflect',
+ * truncate 4.0): weights exp(-x²/(2σ²)) for integer x in [-r, r], r = floor(4σ + 0.5),
+ * normalised to sum 1; 'reflect' extends the signal by mirroring about the outer edge
+ * (d c b a | a b c d | d c b a). Computed in float64.
+ * @param x signal, length L ≥ 1
+ * @param sigma standard deviation in samples, > 0
+ * @returns a new Float64Array of length L
+ */
+export function gaussianFilter1d(x: ArrayLike<number>, sigma = 1, truncate = 4.0): Float64Array {
+  if (!(sigma > 0) || !Number.isFinite(sigma)) throw new RangeError(`gaussianFilter1d: sigma must be a positive number, got ${sigma}`);
+  const L = x.length;
+  const r = Math.floor(truncate * sigma + 0.5);
+  const w = new Float64Array(2 * r + 1);
+  let sum = 0;
+  for (let k = -r; k <= r; k++) {
+    w[k + r] = Math.exp((-0.5 * k * k) / (sigma * sigma));
+    sum += w[k + r];
+  }
+  for (let k = 0; k < w.length; k++) w[k] /= sum;
+  const out = new Float64Array(L);
+  if (L === 0) return out;
+  const period = 2 * L;
+  for (let i = 0; i < L; i++) {
+    let acc = 0;
+    for (let k = -r; k <= r; k++) {
+      let j = (((i + k) % period) + period) % period;
+      if (j >= L) j = period - 1 - j;
+      acc += w[k + r] * x[j];
+    }
+    out[i] = acc;
+  }
+  return out;
+}
+
+/** Result of {@link bootstrapResponses}: the two files of one population. */
+export interface BootstrapResult {
+  /** Samples. */
+  n: number;
+  /** Frames per sample: L − 1. */
+  T: number;
+  /** Filtered m[0 : L−1] per sample, [n, T] row-major (the `train` file). */
+  train: Float64Array;
+  /** Filtered m[1 : L] per sample, [n, T] row-major (the `test` file). */
+  test: Float64Array;
+}
+
+/**
+ * The authors' resampling (paper §4.1, data-resampler.ipynb): for each of `nSamples` samples,
+ * draw `nDraws` per-experiment responses with replacement (`rng.int` per draw, sample by sample),
+ * average them into m (length L), and write gaussian_filter1d(m[0:L−1], σ) as the input row and
+ * gaussian_filter1d(m[1:L], σ) as the target row.
+ * @param perExperiment the per-experiment (neuron-averaged) responses of one population, each of
+ *   the same length L ≥ 2 (16 frames in the authors' data)
+ * @param sigma Gaussian filter σ in frames; 0 disables filtering
+ */
+export function bootstrapResponses(perExperiment: readonly ArrayLike<number>[], nSamples: number, rng: Rng, nDraws = 100, sigma = 1): BootstrapResult {
+  const nExp = perExperiment.length;
+  if (nExp < 1) throw new RangeError('bootstrapResponses: needs at least one per-experiment response');
+  const L = perExperiment[0].length;
+  if (L < 2) throw new RangeError(`bootstrapResponses: responses need at least 2 frames, got ${L}`);
+  perExperiment.forEach((r, i) => {
+    if (r.length !== L) throw new RangeError(`bootstrapResponses: response ${i} has ${r.length} frames, expected ${L} like response 0`);
+  });
+  if (!Number.isInteger(nSamples) || nSamples < 1) throw new RangeError(`bootstrapResponses: nSamples must be a positive integer, got ${nSamples}`);
+  if (!Number.isInteger(nDraws) || nDraws < 1) throw new RangeError(`bootstrapResponses: nDraws must be a positive integer, got ${nDraws}`);
+  const T = L - 1;
+  const train = new Float64Array(nSamples * T);
+  const test = new Float64Array(nSamples * T);
+  const m = new Float64Array(L);
+  for (let s = 0; s < nSamples; s++) {
+    m.fill(0);
+    for (let d = 0; d < nDraws; d++) {
+      const r = perExperiment[rng.int(nExp)];
+      for (let t = 0; t < L; t++) m[t] += r[t];
+    }
+    for (let t = 0; t < L; t++) m[t] /= nDraws;
+    const a = m.subarray(0, T);
+    const b = m.subarray(1, L);
+    train.set(sigma > 0 ? gaussianFilter1d(a, sigma) : a, s * T);
+    test.set(sigma > 0 ? gaussianFilter1d(b, sigma) : b, s * T);
+  }
+  return { n: nSamples, T, train, test };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Synthetic data in the authors' format
+
+/** Options of the synthetic generator ({@link generateSyntheticDataset}). */
+export interface SyntheticOptions {
+  seed: number;
+  /** Conditions to write (their file conditions are written; full and half share files). @default all 12 */
+  conditions?: readonly string[];
+  /** Samples per file. @default 2000 */
+  nSamples?: number;
+  /** Frames per file row (the reader requires 15). @default 15 */
+  T?: number;
+  /** Simulated experiments per population, resampled by the bootstrap. @default 40 */
+  nExperiments?: number;
+  /** Responses averaged per sample. @default 100 */
+  nDraws?: number;
+  /**
+   * Coupling V1 L2/3 Pyr → LM L4 (all types) in the simulated dynamics, per file condition: plant
+   * a difference between two conditions in the feedforward band.
+   * @default {@link SYNTHETIC_FEEDFORWARD_GAIN} by event
+   */
+  feedforwardGain?: Partial<Record<FileCondition, number>>;
+  /** dtype of the files. @default 'float64' */
+  dtype?: 'float32' | 'float64';
+}
+
+/** Default feedforward coupling of the synthetic dynamics, by event (change drives LM harder). */
+export const SYNTHETIC_FEEDFORWARD_GAIN: Readonly<Record<StimulusEvent, number>> = { change: 0.45, no_change: 0.3, omission: 0.35 };
+
+/**
+ * The 36 synthetic arrays of one file condition, by file name, each [nSamples, T] row-major
+ * float64: per population, `nExperiments` per-experiment responses of T + 1 frames from a small
+ * linear dynamical system over the 18 populations, resampled by {@link bootstrapResponses}
+ * (σ = 1), exactly as the authors' files were made from the Allen data.
+ *
+ * The dynamics x_{t+1} = A x_t + g ⊙ s_t + noise: a leaky self-term per population (time constants
+ * drawn per population), a chain within each area (L4 → L2/3 → L5 Pyr, Pyr → Sst/Vip, Sst ⊣ Pyr,
+ * Vip ⊣ Sst), feedforward V1 L2/3 Pyr → LM L4 (all types) of strength
+ * {@link SyntheticOptions.feedforwardGain} and feedback LM L5 Pyr → V1 L2/3 and L5 of strength
+ * 0.1. The stimulus drives V1 L4 (and weakly LM L4 Pyr): the first image at frames 1–2 and the
+ * second at frames 7–8, with amplitude 1 (change), 0.5 (no change: adaptation) or 0 (omission:
+ * instead every Vip population gets a ramp from frame 8); novel sets scale the stimulus and the
+ * ramp by 1.3. Draws from `new Rng(seed, 'celltype:synthetic:<file condition>')`.
+ */
+export function synthesizeFileCondition(file: FileCondition, opts: SyntheticOptions): Map<string, Float64Array> {
+  const nSamples = opts.nSamples ?? PAPER_SAMPLES;
+  const T = opts.T ?? FULL_T;
+  const nExp = opts.nExperiments ?? 40;
+  const nDraws = opts.nDraws ?? 100;
+  if (!Number.isInteger(T) || T < 2) throw new RangeError(`synthetic data: T must be an integer >= 2, got ${T}`);
+  if (!Number.isInteger(nExp) || nExp < 1) throw new RangeError(`synthetic data: nExperiments must be a positive integer, got ${nExp}`);
+  const layout = celltypeLayout(1);
+  const rng = new Rng(opts.seed, `celltype:synthetic:${file}`);
+  const event = file.slice(file.startsWith('novel') ? 'novel_'.length : 'familiar_'.length) as StimulusEvent;
+  const ff = opts.feedforwardGain?.[file] ?? SYNTHETIC_FEEDFORWARD_GAIN[event];
+  const responses = simulateExperiments(layout.populations, file, ff, T + 1, nExp, rng);
+  const out = new Map<string, Float64Array>();
+  for (const pop of layout.populations) {
+    const b = bootstrapResponses(responses[pop.index], nSamples, rng, nDraws, 1);
+    out.set(dataFileName(pop, file, 'train'), b.train);
+    out.set(dataFileName(pop, file, 'test'), b.test);
+  }
+  return out;
+}
+
+/**
+ * One condition's data from the synthetic generator, in memory (the same arrays that
+ * {@link generateSyntheticDataset} writes, paired as {@link readCelltypeCondition} pairs them).
+ */
+export function syntheticCelltypeData(condition: string, opts: Omit<SyntheticOptions, 'conditions' | 'T' | 'dtype'>): CelltypeData {
+  const { file } = parseCondition(condition);
+  const arrays = synthesizeFileCondition(file, opts);
+  return assembleCondition(condition as CelltypeCondition, opts.nSamples ?? PAPER_SAMPLES, (name) => arrays.get(name)!);
+}
+
+/**
+ * Write a synthetic dataset in the authors' file format into `dir` (created if needed): the 36
+ * files of every file condition of `opts.conditions` ({@link synthesizeFileCondition}).
+ * @returns the file names written
+ */
+export async function generateSyntheticDataset(dir: string, opts: SyntheticOptions): Promise<string[]> {
+  const conditions = opts.conditions ?? CELLTYPE_CONDITIONS;
+  const files = [...new Set(conditions.map((c) => parseCondition(c).file))];
+  const nSamples = opts.nSamples ?? PAPER_SAMPLES;
+  const T = opts.T ?? FULL_T;
+  await mkdir(dir, { recursive: true });
+  const written: string[] = [];
+  for (const file of files) {
+    for (const [name, data] of synthesizeFileCondition(file, opts)) {
+      await writeNpy(join(dir, name), { data: opts.dtype === 'float32' ? Float32Array.from(data) : data, shape: [nSamples, T] });
+      written.push(name);
+    }
+  }
+  return written;
+}
+
+/** Per population, nExp simulated responses of L frames (see generateSyntheticDataset). */
+function simulateExperiments(pops: readonly Population[], file: FileCondition, ff: number, L: number, nExp: number, rng: Rng): number[][][] {
+  const P = N_POPULATIONS;
+  const idx = (area: string, layer: string, type: string): number => pops.find((p) => p.area === area && p.layer === layer && p.type === type)!.index;
+  // Coupling A[post, pre].
+  const A = new Float64Array(P * P);
+  const decay = pops.map(() => 0.45 + 0.35 * rng.uniform());
+  pops.forEach((p, i) => (A[i * P + i] = decay[i]));
+  for (const area of ['V1', 'LM']) {
+    for (const [from, to] of [['L4', 'L23'], ['L23', 'L5']]) A[idx(area, to, 'Pyr') * P + idx(area, from, 'Pyr')] = 0.4;
+    for (const layer of ['L4', 'L23', 'L5']) {
+      const pyr = idx(area, layer, 'Pyr');
+      const sst = idx(area, layer, 'Sst');
+      const vip = idx(area, layer, 'Vip');
+      A[sst * P + pyr] = 0.3;
+      A[vip * P + pyr] = 0.2;
+      A[pyr * P + sst] = -0.25;
+      A[sst * P + vip] = -0.2;
+    }
+  }
+  for (const type of ['Pyr', 'Sst', 'Vip']) {
+    A[idx('LM', 'L4', type) * P + idx('V1', 'L23', 'Pyr')] = ff;
+    A[idx('V1', 'L23', type) * P + idx('LM', 'L5', 'Pyr')] = 0.1;
+    A[idx('V1', 'L5', type) * P + idx('LM', 'L5', 'Pyr')] = 0.1;
+  }
+  const novel = file.startsWith('novel');
+  const event = file.slice(novel ? 'novel_'.length : 'familiar_'.length) as StimulusEvent;
+  const amp2 = event === 'change' ? 1 : event === 'no_change' ? 0.5 : 0;
+  const scale = novel ? 1.3 : 1;
+  const stim = (t: number): number => scale * (t === 1 || t === 2 ? 1 : (t === 7 || t === 8) ? amp2 : 0);
+  const gain = new Float64Array(P);
+  gain[idx('V1', 'L4', 'Pyr')] = 1;
+  gain[idx('V1', 'L4', 'Sst')] = 0.5;
+  gain[idx('V1', 'L4', 'Vip')] = 0.3;
+  gain[idx('LM', 'L4', 'Pyr')] = 0.2;
+  const vips = pops.filter((p) => p.type === 'Vip').map((p) => p.index);
+  const out: number[][][] = pops.map(() => []);
+  const x = new Float64Array(P);
+  const nx = new Float64Array(P);
+  for (let e = 0; e < nExp; e++) {
+    x.fill(0);
+    const expGain = 0.7 + 0.6 * rng.uniform();
+    const traces = pops.map(() => new Array<number>(L));
+    for (let t = 0; t < L; t++) {
+      for (let i = 0; i < P; i++) traces[i][t] = x[i] + 0.05 * rng.normal();
+      for (let i = 0; i < P; i++) {
+        let acc = expGain * gain[i] * stim(t) + 0.02 * rng.normal();
+        for (let j = 0; j < P; j++) acc += A[i * P + j] * x[j];
+        nx[i] = acc;
+      }
+      if (event === 'omission' && t >= 8) for (const v of vips) nx[v] += 0.15 * scale;
+      x.set(nx);
+    }
+    traces.forEach((tr, i) => out[i].push(tr));
+  }
+  return out;
+}
