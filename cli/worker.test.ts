@@ -1,0 +1,113 @@
+/**
+ * `dalesweep worker` as real child processes against the Temporal dev server: a worker killed
+ * with SIGKILL in the middle of stages is replaced by another that finishes the sweep (each stage
+ * completes exactly once in the store), and SIGTERM stops a worker gracefully.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
+import { codeVersion } from '../activities/code-version.js';
+import { runSweepOnTemporal } from '../engines/temporal.js';
+import { SKIP_TEMPORAL, noopPlan, sweepExecutions, temporalAddress, tempStoreDir, uniqueTag } from '../engines/temporal-testing.js';
+import { openStore } from '../store/open.js';
+import { completedStageIds } from '../store/stage-io.js';
+import { bundleSweepWorkflows } from '../workers/temporal-worker.js';
+import { sweepWorkflowId, type SweepWorkflowResult } from '../workflows/types.js';
+
+const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
+
+interface Proc {
+  child: ChildProcess;
+  stderr: () => string;
+}
+
+function startWorker(args: string[]): Proc {
+  const child = spawn(process.execPath, [MAIN, 'worker', ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, DALESWEEP_TEMPORAL_ADDRESS: temporalAddress() } });
+  let err = '';
+  child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
+  return { child, stderr: () => err };
+}
+
+async function waitFor(what: string, p: Proc, pattern: RegExp, ms: number): Promise<void> {
+  const t0 = Date.now();
+  while (!pattern.test(p.stderr())) {
+    if (p.child.exitCode !== null) throw new Error(`worker exited (${p.child.exitCode}) before ${what}: ${p.stderr()}`);
+    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}: ${p.stderr()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('dalesweep worker (child processes, dev server)', { skip: SKIP_TEMPORAL ? 'DALESWEEP_SKIP_TEMPORAL=1' : false, timeout: 180_000 }, () => {
+  let connection: Connection;
+  let client: Client;
+  const procs: Proc[] = [];
+  before(async () => {
+    await bundleSweepWorkflows(); // warm the on-disk bundle cache the child processes read
+    connection = await Connection.connect({ address: temporalAddress(), connectTimeout: '5 seconds' });
+    client = new Client({ connection });
+  });
+  after(async () => {
+    for (const p of procs) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+    await connection?.close();
+  });
+
+  test('rejects a malformed --temporal-address with a usage error', async () => {
+    const p = startWorker(['--temporal-address', 'nohostport']);
+    procs.push(p);
+    const [code] = (await once(p.child, 'exit')) as [number];
+    assert.equal(code, 2);
+    assert.match(p.stderr(), /--temporal-address must be HOST:PORT/);
+  });
+
+  test('a worker killed with SIGKILL mid-stage is replaced; every stage completes once; SIGTERM stops gracefully', async () => {
+    const tag = uniqueTag();
+    const storeUrl = tempStoreDir();
+    const store = await openStore(storeUrl);
+    const common = ['--task-queue', `cpu-${tag}`, '--control-queue', `ctl-${tag}`, '--concurrency', '2', '--store', storeUrl, '--shutdown-grace', '5'];
+    const a = startWorker([...common, '--identity', 'worker-a']);
+    procs.push(a);
+    await waitFor('worker A start', a, /worker: serving/, 60_000);
+
+    const cv = codeVersion();
+    const plan = noopPlan(6, { codeVersion: cv, sleepMs: 2500, queue: () => `cpu-${tag}` });
+    let b: Proc | null = null;
+    const run = runSweepOnTemporal(plan, {
+      address: temporalAddress(),
+      client,
+      store,
+      codeVersion: cv,
+      controlQueue: `ctl-${tag}`,
+      window: 2,
+      pollMs: 100,
+      tuning: { heartbeatTimeoutMs: 1500 },
+      onProgress: (p) => {
+        if (p.running >= 2 && !b) {
+          a.child.kill('SIGKILL');
+          b = startWorker([...common, '--identity', 'worker-b']);
+          procs.push(b);
+        }
+      },
+    });
+    const res = await run;
+    assert.ok(b, 'worker A was never seen running two stages');
+    assert.equal(a.child.signalCode, 'SIGKILL');
+    assert.ok([...res.status.values()].every((s) => s === 'succeeded'), JSON.stringify([...res.status.values()]));
+    const complete = await completedStageIds(store);
+    for (const s of plan.stages) assert.ok(complete.has(s.id));
+
+    // The stages A was running were retried (attempt 2) by B.
+    const execs = await sweepExecutions(client, plan.sweepId, (await client.workflow.getHandle(sweepWorkflowId(plan.sweepId)).result()) as SweepWorkflowResult);
+    const retried = execs.flatMap((e) => (e.history.events ?? []).filter((ev) => (ev.activityTaskStartedEventAttributes?.attempt ?? 1) > 1));
+    assert.ok(retried.length >= 1, 'no stage attempt was retried after the kill');
+    for (const ev of retried) assert.match(ev.activityTaskStartedEventAttributes?.identity ?? '', /worker-b/);
+
+    const bp = b as Proc;
+    bp.child.kill('SIGTERM');
+    const [code] = (await once(bp.child, 'exit')) as [number];
+    assert.equal(code, 0);
+    assert.match(bp.stderr(), /SIGTERM: shutting down[\s\S]*worker: stopped/);
+  });
+});

@@ -1,0 +1,66 @@
+/**
+ * `dalesweep worker`: a Temporal worker that runs sweep stages from one or more task queues on a
+ * pool of K threads (and, unless `--no-workflows`, the sweep workflows themselves). Stops
+ * gracefully on SIGINT/SIGTERM: polling stops, running stages get the grace time to finish.
+ */
+import { Command, Option } from 'commander';
+import { codeVersion } from '../activities/code-version.js';
+import { DEFAULT_CONTROL_QUEUE, installTemporalLogging, startSweepWorker } from '../workers/temporal-worker.js';
+import { UsageError } from './errors.js';
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function positiveInt(flag: string): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} must be a positive integer, got '${v}'`);
+    return n;
+  };
+}
+
+/** Registers the `worker` sub-command. */
+export function register(program: Command): void {
+  program
+    .command('worker')
+    .description('Run a Temporal worker: stages from the given task queues on K threads, plus the sweep workflows')
+    .addOption(new Option('--task-queue <name>', 'stage task queue to serve (repeatable)').argParser(collect).default([] as string[], 'cpu'))
+    .option('--concurrency <k>', 'stages run at once (threads)', positiveInt('--concurrency'), 1)
+    .addOption(new Option('--temporal-address <host:port>', 'Temporal frontend').env('DALESWEEP_TEMPORAL_ADDRESS').default('127.0.0.1:7233'))
+    .addOption(new Option('--namespace <ns>', 'Temporal namespace').env('DALESWEEP_TEMPORAL_NAMESPACE').default('default'))
+    .addOption(new Option('--store <url>', 'artifact store URL (a path, file://..., or s3://bucket/prefix)').env('DALESWEEP_STORE').default('runs'))
+    .option('--control-queue <name>', 'task queue of the sweep workflows', DEFAULT_CONTROL_QUEUE)
+    .option('--no-workflows', 'do not run sweep workflows, only stages')
+    .option('--shutdown-grace <seconds>', 'time running stages get to finish on SIGTERM', positiveInt('--shutdown-grace'), 30)
+    .option('--identity <name>', 'worker identity shown in Temporal')
+    .addOption(new Option('--log-level <level>', 'Temporal SDK log level').choices(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']).default('WARN'))
+    .action(async (o: { taskQueue: string[]; concurrency: number; temporalAddress: string; namespace: string; store: string; controlQueue: string; workflows: boolean; shutdownGrace: number; identity?: string; logLevel: 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' }) => {
+      installTemporalLogging(o.logLevel);
+      const taskQueues = o.taskQueue.length > 0 ? o.taskQueue : ['cpu'];
+      if (!/^[^:\s]+:\d+$/.test(o.temporalAddress)) throw new UsageError(`--temporal-address must be HOST:PORT, got '${o.temporalAddress}'`);
+      const worker = await startSweepWorker({
+        address: o.temporalAddress,
+        namespace: o.namespace,
+        taskQueues,
+        concurrency: o.concurrency,
+        storeUrl: o.store,
+        codeVersion: codeVersion(),
+        controlQueue: o.controlQueue,
+        workflows: o.workflows,
+        shutdownGraceMs: o.shutdownGrace * 1000,
+        identity: o.identity,
+      });
+      process.stderr.write(
+        `worker: serving ${taskQueues.join(', ')}${o.workflows ? ` and workflows on ${o.controlQueue}` : ''} with ${o.concurrency} thread(s) at ${o.temporalAddress} (namespace ${o.namespace}, store ${o.store})\n`,
+      );
+      const stop = (sig: string): void => {
+        process.stderr.write(`worker: ${sig}: shutting down (running stages get ${o.shutdownGrace} s)\n`);
+        worker.shutdown();
+      };
+      process.once('SIGINT', () => stop('SIGINT'));
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      await worker.done;
+      process.stderr.write('worker: stopped\n');
+    });
+}

@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# The Temporal dev server the Temporal engine's tests and benchmarks use (a real server on
+# loopback, never a mock). Idempotent and fast when already installed / running.
+#
+#   bash infra/temporal.sh install   # build the Temporal CLI into .tools/bin (Go), or fall back
+#                                    # to Maven Central's io.temporal:temporal-test-server jar
+#   bash infra/temporal.sh start     # start on 127.0.0.1:$DALESWEEP_TEMPORAL_PORT (default 7233)
+#   bash infra/temporal.sh stop
+#   bash infra/temporal.sh status
+#   eval "$(bash infra/temporal.sh env)"   # DALESWEEP_TEMPORAL_ADDRESS=127.0.0.1:7233
+#
+# Environment: DALESWEEP_TEMPORAL_PORT (7233), DALESWEEP_TEMPORAL_UI_PORT (8233),
+# DALESWEEP_TEMPORAL_DB (unset: in-memory state, lost on stop; a path: SQLite file kept across
+# restarts). History limits are the server defaults: the sweep workflow continues-as-new on its
+# own guard (see workflows/sweep.ts), so no dynamic config is needed to exercise it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+TOOLS="$ROOT/.tools"
+BIN="$TOOLS/bin/temporal"
+JAR_DIR="$TOOLS/temporal-test-server"
+PORT="${DALESWEEP_TEMPORAL_PORT:-7233}"
+UI_PORT="${DALESWEEP_TEMPORAL_UI_PORT:-8233}"
+PIDFILE="$TOOLS/temporal.pid"
+LOG="$TOOLS/temporal.log"
+TEMPORAL_VERSION=v1.5.1
+TEST_SERVER_VERSION=1.31.0
+
+mkdir -p "$TOOLS/bin"
+
+have_jar() { compgen -G "$JAR_DIR/*.jar" >/dev/null 2>&1; }
+
+install() {
+  if [ -x "$BIN" ]; then return 0; fi
+  if have_jar; then return 0; fi
+  echo "temporal: building the Temporal CLI $TEMPORAL_VERSION with Go (a few minutes, once)" >&2
+  if command -v go >/dev/null 2>&1 && \
+     GOBIN="$TOOLS/bin" go install "github.com/temporalio/cli/cmd/temporal@$TEMPORAL_VERSION"; then
+    return 0
+  fi
+  echo "temporal: Go build failed; fetching io.temporal:temporal-test-server from Maven Central" >&2
+  mkdir -p "$JAR_DIR"
+  mvn -q dependency:copy-dependencies -f /dev/stdin -DoutputDirectory="$JAR_DIR" <<EOF
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>dalesweep</groupId><artifactId>temporal-test-server-fetch</artifactId><version>0</version>
+  <dependencies>
+    <dependency>
+      <groupId>io.temporal</groupId><artifactId>temporal-test-server</artifactId>
+      <version>$TEST_SERVER_VERSION</version>
+    </dependency>
+  </dependencies>
+</project>
+EOF
+  have_jar || { echo "temporal: no server could be installed" >&2; exit 1; }
+}
+
+running() {
+  [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null
+}
+
+port_open() {
+  (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null
+}
+
+healthy() {
+  if [ -x "$BIN" ]; then
+    "$BIN" operator cluster health --address "127.0.0.1:$PORT" >/dev/null 2>&1
+  else
+    port_open
+  fi
+}
+
+start() {
+  if running && healthy; then return 0; fi
+  if ! running && port_open; then
+    echo "temporal: 127.0.0.1:$PORT is already in use by another process; set DALESWEEP_TEMPORAL_PORT" >&2
+    exit 1
+  fi
+  install
+  if [ -x "$BIN" ]; then
+    args=(server start-dev --ip 127.0.0.1 --port "$PORT" --ui-port "$UI_PORT" --headless --log-level warn)
+    if [ -n "${DALESWEEP_TEMPORAL_DB:-}" ]; then args+=(--db-filename "$DALESWEEP_TEMPORAL_DB"); fi
+    nohup "$BIN" "${args[@]}" >"$LOG" 2>&1 &
+  else
+    nohup java -cp "$JAR_DIR/*" io.temporal.testserver.TestServer "$PORT" >"$LOG" 2>&1 &
+  fi
+  echo $! >"$PIDFILE"
+  for _ in $(seq 1 300); do
+    if healthy; then echo "temporal: ready on 127.0.0.1:$PORT (log $LOG)" >&2; return 0; fi
+    if ! running; then echo "temporal: server exited; see $LOG:" >&2; tail -20 "$LOG" >&2; exit 1; fi
+    sleep 0.2
+  done
+  echo "temporal: not ready after 60 s; see $LOG" >&2
+  exit 1
+}
+
+stop() {
+  if running; then
+    local pid
+    pid=$(cat "$PIDFILE")
+    kill "$pid"
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$pid" 2>/dev/null && kill -9 "$pid"
+  fi
+  rm -f "$PIDFILE"
+}
+
+status() {
+  if running && healthy; then
+    echo "temporal: running (pid $(cat "$PIDFILE")) on 127.0.0.1:$PORT"
+  else
+    echo "temporal: not running"
+    return 1
+  fi
+}
+
+case "${1:-}" in
+  install) install ;;
+  start) start ;;
+  stop) stop ;;
+  status) status ;;
+  env) echo "export DALESWEEP_TEMPORAL_ADDRESS=127.0.0.1:$PORT" ;;
+  *) echo "usage: $0 install|start|stop|status|env" >&2; exit 2 ;;
+esac
