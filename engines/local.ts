@@ -1,0 +1,168 @@
+/**
+ * The local engine: runs a planned sweep on one machine with a piscina pool of stage threads.
+ * Stages start as soon as their parents finish; stages already complete in the store are skipped
+ * (resume after Ctrl-C, kill -9 or a power cut); a failed stage is recorded with its reason and
+ * its descendants are skipped while independent stages go on.
+ */
+import type { ArtifactStore } from '../store/types.js';
+import type { Plan, Stage, StageOutcome } from '../sweeps/types.js';
+import { createStagePool, type StagePool } from '../workers/pool.js';
+import type { StageEvent } from '../workers/stage-task.js';
+import { completedStageIds } from '../store/stage-io.js';
+
+/** Final state of one stage after a run. `skipped`: a parent failed, so it never ran. */
+export type StageFinalStatus = 'succeeded' | 'cached' | 'failed' | 'skipped' | 'cancelled';
+
+/** Events the engine reports while it runs (progress display, logs). */
+export type EngineEvent =
+  | { type: 'start'; total: number; alreadyComplete: number }
+  | { type: 'stage-start'; stage: Stage }
+  | { type: 'stage-progress'; stage: Stage; epoch: number; epochs: number; loss?: number }
+  | { type: 'stage-end'; stage: Stage; outcome: StageOutcome }
+  | { type: 'stage-skipped'; stage: Stage; reason: string };
+
+export interface LocalRunOptions {
+  store: ArtifactStore;
+  /** URL the pool threads open the store with (same store as `store`). */
+  storeUrl: string;
+  codeVersion: string;
+  /** Stages run at once. @default os.availableParallelism() */
+  concurrency?: number;
+  /** An existing pool to use (otherwise one is created and destroyed). */
+  pool?: StagePool;
+  onEvent?(e: EngineEvent): void;
+  /** Stops scheduling new stages; running stages are aborted (their artifacts are never half-visible). */
+  signal?: AbortSignal;
+}
+
+/** Result of running a plan. */
+export interface LocalRunResult {
+  status: Map<string, StageFinalStatus>;
+  outcomes: Map<string, StageOutcome>;
+  /** Reasons of failed and skipped stages. */
+  reasons: Map<string, string>;
+  /** Stages that actually ran in this invocation (not cached). */
+  ran: number;
+  wallMs: number;
+}
+
+/** Runs every stage of `plan` that is not already complete in the store. */
+export async function runPlanLocally(plan: Plan, opts: LocalRunOptions): Promise<LocalRunResult> {
+  const t0 = performance.now();
+  const emit = opts.onEvent ?? (() => undefined);
+  const byId = new Map(plan.stages.map((s) => [s.id, s]));
+  const children = new Map<string, string[]>();
+  const waiting = new Map<string, number>();
+  for (const s of plan.stages) {
+    waiting.set(s.id, s.parents.length);
+    for (const p of s.parents) {
+      if (!byId.has(p)) throw new Error(`plan is inconsistent: stage ${s.id} names unknown parent ${p}`);
+      let c = children.get(p);
+      if (!c) children.set(p, (c = []));
+      c.push(s.id);
+    }
+  }
+
+  const status = new Map<string, StageFinalStatus>();
+  const outcomes = new Map<string, StageOutcome>();
+  const reasons = new Map<string, string>();
+  const complete = await completedStageIds(opts.store);
+  const ready: Stage[] = [];
+
+  const markDone = (id: string): void => {
+    for (const c of children.get(id) ?? []) {
+      const left = (waiting.get(c) ?? 0) - 1;
+      waiting.set(c, left);
+      if (left === 0) ready.push(byId.get(c)!);
+    }
+  };
+  const skipDescendants = (id: string, reason: string): void => {
+    const stack = [...(children.get(id) ?? [])];
+    while (stack.length) {
+      const c = stack.pop()!;
+      if (status.has(c)) continue;
+      status.set(c, 'skipped');
+      reasons.set(c, reason);
+      emit({ type: 'stage-skipped', stage: byId.get(c)!, reason });
+      stack.push(...(children.get(c) ?? []));
+    }
+  };
+
+  // Stages complete in the store count as done before anything runs.
+  let already = 0;
+  for (const s of plan.stages) {
+    if (complete.has(s.id)) {
+      status.set(s.id, 'cached');
+      already++;
+    }
+  }
+  for (const s of plan.stages) if (complete.has(s.id)) markDone(s.id);
+  for (const s of plan.stages) if (!complete.has(s.id) && s.parents.length === 0) ready.push(s);
+  emit({ type: 'start', total: plan.stages.length, alreadyComplete: already });
+
+  const pool = opts.pool ?? createStagePool({ threads: opts.concurrency });
+  const limit = Math.max(1, opts.concurrency ?? pool.threads);
+  const running = new Map<string, Promise<void>>();
+  let ran = 0;
+
+  const launch = (stage: Stage): void => {
+    emit({ type: 'stage-start', stage });
+    const onEvent = (e: StageEvent): void => {
+      if (e.type === 'progress') emit({ type: 'stage-progress', stage, epoch: e.epoch, epochs: e.epochs, loss: e.loss });
+    };
+    const p = pool
+      .run({ stage, storeUrl: opts.storeUrl, codeVersion: opts.codeVersion }, onEvent, opts.signal)
+      .then(
+        (outcome) => {
+          outcomes.set(stage.id, outcome);
+          if (!outcome.cached) ran++;
+          emit({ type: 'stage-end', stage, outcome });
+          if (outcome.status === 'succeeded') {
+            status.set(stage.id, outcome.cached ? 'cached' : 'succeeded');
+            markDone(stage.id);
+          } else {
+            status.set(stage.id, 'failed');
+            const reason = outcome.reason ?? 'unknown failure';
+            reasons.set(stage.id, reason);
+            skipDescendants(stage.id, `parent stage ${stage.id.slice(0, 12)} (${stage.kind}) failed`);
+          }
+        },
+        (err: unknown) => {
+          if (opts.signal?.aborted) {
+            status.set(stage.id, 'cancelled');
+            return;
+          }
+          // The store or the thread itself broke: record it like a failed stage.
+          const reason = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+          status.set(stage.id, 'failed');
+          reasons.set(stage.id, reason);
+          const outcome: StageOutcome = { stageId: stage.id, kind: stage.kind, status: 'failed', reason, metrics: {}, cached: false, wallMs: 0 };
+          outcomes.set(stage.id, outcome);
+          emit({ type: 'stage-end', stage, outcome });
+          skipDescendants(stage.id, `parent stage ${stage.id.slice(0, 12)} (${stage.kind}) failed`);
+        },
+      )
+      .finally(() => running.delete(stage.id));
+    running.set(stage.id, p);
+  };
+
+  try {
+    while (ready.length > 0 || running.size > 0) {
+      while (ready.length > 0 && running.size < limit && !opts.signal?.aborted) {
+        const next = ready.shift()!;
+        if (status.has(next.id)) continue;
+        launch(next);
+      }
+      if (running.size === 0) break;
+      await Promise.race(running.values());
+    }
+  } finally {
+    if (!opts.pool) await pool.destroy();
+  }
+  for (const s of plan.stages) {
+    if (!status.has(s.id)) {
+      status.set(s.id, 'cancelled');
+    }
+  }
+  return { status, outcomes, reasons, ran, wallMs: performance.now() - t0 };
+}
