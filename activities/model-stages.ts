@@ -318,7 +318,7 @@ async function runEvaluate(stage: Stage, c: EvaluateStageConfig, ctx: StageConte
   const metrics: Record<string, number | null> = {
     ...pickPruneMetrics(inherited),
     testLoss: Number.isFinite(ev.loss) ? ev.loss : null,
-    sparsity: zeroFraction(wEff),
+    weightSparsity: zeroFraction(wEff),
     signViolations: violations,
   };
   if (ev.accuracy !== undefined) metrics.testAccuracy = ev.accuracy;

@@ -5,8 +5,10 @@
  */
 import { Command, Option } from 'commander';
 import { codeVersion } from '../activities/code-version.js';
-import { DEFAULT_CONTROL_QUEUE, installTemporalLogging, startSweepWorker } from '../workers/temporal-worker.js';
 import { UsageError } from './errors.js';
+
+/** Queue of the sweep workflows (the same default as `workers/temporal-worker.ts`, which is loaded lazily). */
+const DEFAULT_CONTROL_QUEUE = 'dalesweep';
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -36,6 +38,9 @@ export function register(program: Command): void {
     .option('--identity <name>', 'worker identity shown in Temporal')
     .addOption(new Option('--log-level <level>', 'Temporal SDK log level').choices(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']).default('WARN'))
     .action(async (o: { taskQueue: string[]; concurrency: number; temporalAddress: string; namespace: string; store: string; controlQueue: string; workflows: boolean; shutdownGrace: number; identity?: string; logLevel: 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' }) => {
+      // Loaded here so that the other commands never pay for the Temporal SDK.
+      const { installTemporalLogging, startSweepWorker } = await import('../workers/temporal-worker.js');
+      const { finalizeFromStore } = await import('../activities/finalize.js');
       installTemporalLogging(o.logLevel);
       const taskQueues = o.taskQueue.length > 0 ? o.taskQueue : ['cpu'];
       if (!/^[^:\s]+:\d+$/.test(o.temporalAddress)) throw new UsageError(`--temporal-address must be HOST:PORT, got '${o.temporalAddress}'`);
@@ -50,6 +55,7 @@ export function register(program: Command): void {
         workflows: o.workflows,
         shutdownGraceMs: o.shutdownGrace * 1000,
         identity: o.identity,
+        finalize: finalizeFromStore,
       });
       process.stderr.write(
         `worker: serving ${taskQueues.join(', ')}${o.workflows ? ` and workflows on ${o.controlQueue}` : ''} with ${o.concurrency} thread(s) at ${o.temporalAddress} (namespace ${o.namespace}, store ${o.store})\n`,

@@ -10,6 +10,7 @@ import { Client, Connection, WorkflowExecutionAlreadyStartedError, type Workflow
 import type { ArtifactStore } from '../store/types.js';
 import type { Plan, Stage, StageOutcome } from '../sweeps/types.js';
 import { readStageManifest } from '../store/stage-io.js';
+import { sweepKeys } from '../store/layout.js';
 import type { EngineEvent, StageFinalStatus } from './local.js';
 import {
   DEFAULT_TUNING,
@@ -24,9 +25,9 @@ import {
 /** Default queue of the sweep workflows (must match the workers' control queue). */
 export const DEFAULT_CONTROL_QUEUE = 'dalesweep';
 
-/** Store key of a sweep's plan. */
-export function planKeyFor(sweepId: string): string {
-  return `sweeps/${sweepId}/plan.json`;
+/** Store key of a sweep's plan (the same folder the local engine and the results tables use). */
+export function planKeyFor(plan: Pick<Plan, 'name' | 'sweepId'>): string {
+  return sweepKeys(plan.name, plan.sweepId).plan;
 }
 
 /** Counts of one stage kind (or of all stages). */
@@ -170,7 +171,7 @@ function emitDiff(plan: Plan, prev: string, next: string, reasons: Record<string
  */
 export async function runSweepOnTemporal(plan: Plan, opts: TemporalRunOptions): Promise<TemporalRunResult> {
   const t0 = performance.now();
-  const planKey = planKeyFor(plan.sweepId);
+  const planKey = planKeyFor(plan);
   if (!(await opts.store.exists(planKey))) {
     await opts.store.put(planKey, new TextEncoder().encode(JSON.stringify(plan)));
   }

@@ -1,0 +1,138 @@
+/**
+ * `dalesweep run FILE`: plans a sweep file and runs it to the end on the local engine (a piscina
+ * pool, the default) or on Temporal, then writes the results tables, the summary and the report.
+ * Resumable: stages complete in the store are skipped, so re-running after Ctrl-C, kill -9 or a
+ * power cut continues where it stopped. Exit status 0 when every stage succeeded, 1 when some
+ * failed, 2 for bad input (nothing written), 130 after Ctrl-C.
+ */
+import { Command, Option } from 'commander';
+import { codeVersion } from '../activities/code-version.js';
+import { finalizeSweep, writeSweepRecord } from '../activities/finalize.js';
+import type { StageFinalStatus } from '../engines/local.js';
+import { runPlanLocally } from '../engines/local.js';
+import { summarizePlan } from '../sweeps/plan.js';
+import { RunFailedError, UsageError } from './errors.js';
+import { createProgress, progressMode } from './progress.js';
+import { localPathOf, openStoreFlag, planSweepFile, positiveInt, storeOption } from './sweep-ref.js';
+
+/** Ctrl-C: the run stopped before the end (exit status 130, the shell's convention). */
+export class InterruptedError extends RunFailedError {
+  override name = 'InterruptedError';
+  override readonly exitCode: number = 130;
+}
+
+interface RunFlags {
+  store: string;
+  engine: 'local' | 'temporal';
+  concurrency?: number;
+  quiet?: boolean;
+  json?: boolean;
+  report: boolean;
+  temporalAddress: string;
+  namespace: string;
+  window: number;
+}
+
+/** Registers the `run` sub-command. */
+export function register(program: Command): void {
+  program
+    .command('run')
+    .description('Run a sweep file to the end (resumable: completed stages are skipped)')
+    .argument('<file>', 'sweep file (YAML)')
+    .addOption(storeOption())
+    .addOption(new Option('--engine <engine>', 'where stages run').choices(['local', 'temporal']).default('local'))
+    .option('--concurrency <k>', 'local engine: stages at once (default: one per core)', positiveInt('--concurrency'))
+    .option('-q, --quiet', 'no progress output')
+    .option('--json', 'progress and the final summary as JSON lines on stdout')
+    .option('--no-report', 'skip the aggregation and report (results tables only)')
+    .addOption(new Option('--temporal-address <host:port>', 'temporal engine: frontend').env('DALESWEEP_TEMPORAL_ADDRESS').default('127.0.0.1:7233'))
+    .addOption(new Option('--namespace <ns>', 'temporal engine: namespace').env('DALESWEEP_TEMPORAL_NAMESPACE').default('default'))
+    .option('--window <n>', 'temporal engine: stages in flight at once', positiveInt('--window'), 64)
+    .action(async (file: string, o: RunFlags) => runCommand(file, o));
+}
+
+async function runCommand(file: string, o: RunFlags): Promise<void> {
+  // Everything that can be wrong with the input is checked before anything is written.
+  const { plan, specText } = planSweepFile(file);
+  if (o.engine === 'temporal' && !/^[^:\s]+:\d+$/.test(o.temporalAddress)) throw new UsageError(`--temporal-address must be HOST:PORT, got '${o.temporalAddress}'`);
+  const store = await openStoreFlag(o.store);
+  const version = codeVersion();
+  const keys = await writeSweepRecord(store, plan, specText);
+  const mode = progressMode(o);
+  const say = (line: string): void => {
+    if (mode !== 'quiet' && mode !== 'json') process.stderr.write(line + '\n');
+  };
+  const s = summarizePlan(plan);
+  say(`sweep ${plan.name} (${plan.sweepId.slice(0, 12)}): ${s.stages} stages, ${plan.rows.length} results; store ${store.url}; engine ${o.engine}`);
+
+  const abort = new AbortController();
+  let interrupts = 0;
+  const onSigint = (): void => {
+    interrupts++;
+    if (interrupts > 1) process.exit(130);
+    process.stderr.write('\ninterrupted: stopping (completed stages are kept; run the same command again to resume; Ctrl-C again to exit now)\n');
+    abort.abort(new Error('interrupted'));
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
+
+  const progress = createProgress(mode);
+  let status: Map<string, StageFinalStatus>;
+  let reasons: Map<string, string>;
+  let ran: number;
+  let wallMs: number;
+  try {
+    if (o.engine === 'local') {
+      const r = await runPlanLocally(plan, { store, storeUrl: o.store, codeVersion: version, concurrency: o.concurrency, onEvent: (e) => progress.onEvent(e), signal: abort.signal });
+      ({ status, reasons, ran, wallMs } = r);
+    } else {
+      const { runSweepOnTemporal } = await import('../engines/temporal.js');
+      const r = await runSweepOnTemporal(plan, {
+        address: o.temporalAddress,
+        namespace: o.namespace,
+        store,
+        codeVersion: version,
+        window: o.window,
+        onEvent: (e) => progress.onEvent(e),
+        signal: abort.signal,
+      });
+      ({ status, reasons, ran, wallMs } = r);
+    }
+  } finally {
+    progress.stop();
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
+  }
+
+  const counts: Record<StageFinalStatus, number> = { succeeded: 0, cached: 0, failed: 0, skipped: 0, cancelled: 0 };
+  for (const st of status.values()) counts[st]++;
+  const fin = await finalizeSweep(store, plan, { specText, codeVersion: version, tablesOnly: !o.report });
+  const where = (key: string): string => localPathOf(store, key) ?? `${store.url.replace(/\/$/, '')}/${key}`;
+  const outcome = {
+    event: 'done',
+    sweep: plan.name,
+    sweepId: plan.sweepId,
+    stages: plan.stages.length,
+    ran,
+    ...counts,
+    wallSeconds: Math.round(wallMs) / 1000,
+    resultsCsv: where(keys.resultsCsv),
+    report: o.report ? where(keys.report) : null,
+    rows: { succeeded: fin.rows.filter((r) => r.status === 'succeeded').length, failed: fin.rows.filter((r) => r.status === 'failed').length, pending: fin.rows.filter((r) => r.status === 'pending').length },
+  };
+  if (mode === 'json') process.stdout.write(JSON.stringify(outcome) + '\n');
+  say(`done in ${(wallMs / 1000).toFixed(1)} s: ${counts.succeeded} ran, ${counts.cached} already complete, ${counts.failed} failed, ${counts.skipped} skipped, ${counts.cancelled} not run`);
+  say(`results: ${outcome.resultsCsv}`);
+  if (o.report) say(`report:  ${outcome.report}`);
+
+  if (abort.signal.aborted) throw new InterruptedError(`sweep ${plan.name} interrupted after ${ran} stage(s); run the same command to resume`);
+  if (counts.failed > 0 || counts.skipped > 0 || counts.cancelled > 0) {
+    const failed = [...status].filter(([, st]) => st === 'failed');
+    const lines = failed.slice(0, 5).map(([id]) => {
+      const st = plan.stages.find((x) => x.id === id);
+      return `  ${st?.kind ?? 'stage'} ${id.slice(0, 12)}: ${reasons.get(id) ?? 'unknown reason'}`;
+    });
+    const more = failed.length > 5 ? `\n  ... and ${failed.length - 5} more (see ${outcome.resultsCsv})` : '';
+    throw new RunFailedError(`${counts.failed} stage(s) failed, ${counts.skipped} skipped because a parent failed${counts.cancelled ? `, ${counts.cancelled} not run` : ''}:\n${lines.join('\n')}${more}`);
+  }
+}

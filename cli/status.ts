@@ -1,0 +1,76 @@
+/**
+ * `dalesweep status SWEEP`: how far a sweep is, from the store (stages complete / failed /
+ * pending per kind) or, with `--engine temporal`, from the running workflow's progress query.
+ */
+import { Command, Option } from 'commander';
+import { completedStageIds, readStageFailure } from '../store/stage-io.js';
+import type { StageKind } from '../sweeps/types.js';
+import { findSweep, openStoreFlag, storeOption } from './sweep-ref.js';
+
+interface Counts {
+  total: number;
+  complete: number;
+  failed: number;
+  pending: number;
+}
+
+/** Registers the `status` sub-command. */
+export function register(program: Command): void {
+  program
+    .command('status')
+    .description('Show how far a sweep is (stages complete, failed, pending per kind)')
+    .argument('<sweep>', 'sweep file, or sweep name / folder / id prefix in the store')
+    .addOption(storeOption())
+    .addOption(new Option('--engine <engine>', 'read progress from the store (local) or the Temporal workflow').choices(['local', 'temporal']).default('local'))
+    .addOption(new Option('--temporal-address <host:port>', 'temporal: frontend').env('DALESWEEP_TEMPORAL_ADDRESS').default('127.0.0.1:7233'))
+    .addOption(new Option('--namespace <ns>', 'temporal: namespace').env('DALESWEEP_TEMPORAL_NAMESPACE').default('default'))
+    .option('--json', 'print JSON')
+    .action(async (ref: string, o: { store: string; engine: 'local' | 'temporal'; temporalAddress: string; namespace: string; json?: boolean }) => {
+      const store = await openStoreFlag(o.store);
+      const { plan } = await findSweep(ref, store);
+      if (o.engine === 'temporal') {
+        const { querySweepStatus } = await import('../engines/temporal.js');
+        const st = await querySweepStatus(plan.sweepId, { address: o.temporalAddress, namespace: o.namespace, plan });
+        if (o.json) {
+          process.stdout.write(JSON.stringify({ sweep: plan.name, sweepId: plan.sweepId, running: st.running, progress: st.progress }) + '\n');
+        } else {
+          process.stdout.write(`sweep ${plan.name} (${plan.sweepId.slice(0, 12)}) on Temporal: ${st.running ? 'running' : 'not running'}\n`);
+          if (st.progress) process.stdout.write(JSON.stringify(st.progress, null, 2) + '\n');
+        }
+        return;
+      }
+      const complete = await completedStageIds(store);
+      const byKind = new Map<StageKind, Counts>();
+      const all: Counts = { total: 0, complete: 0, failed: 0, pending: 0 };
+      const failures: { id: string; kind: string; reason: string }[] = [];
+      for (const s of plan.stages) {
+        let c = byKind.get(s.kind);
+        if (!c) byKind.set(s.kind, (c = { total: 0, complete: 0, failed: 0, pending: 0 }));
+        c.total++;
+        all.total++;
+        if (complete.has(s.id)) {
+          c.complete++;
+          all.complete++;
+          continue;
+        }
+        const f = await readStageFailure(store, s.id);
+        if (f) {
+          c.failed++;
+          all.failed++;
+          failures.push({ id: s.id, kind: s.kind, reason: f.reason });
+        } else {
+          c.pending++;
+          all.pending++;
+        }
+      }
+      if (o.json) {
+        process.stdout.write(JSON.stringify({ sweep: plan.name, sweepId: plan.sweepId, store: store.url, ...all, byKind: Object.fromEntries(byKind), failures }) + '\n');
+        return;
+      }
+      const lines = [`sweep ${plan.name} (${plan.sweepId.slice(0, 12)}) in ${store.url}`, `stages: ${all.complete}/${all.total} complete, ${all.failed} failed, ${all.pending} pending`];
+      for (const [k, c] of byKind) lines.push(`  ${k.padEnd(8)} ${c.complete}/${c.total} complete, ${c.failed} failed, ${c.pending} pending`);
+      for (const f of failures.slice(0, 10)) lines.push(`  failed ${f.kind} ${f.id.slice(0, 12)}: ${f.reason}`);
+      if (failures.length > 10) lines.push(`  ... and ${failures.length - 10} more failures`);
+      process.stdout.write(lines.join('\n') + '\n');
+    });
+}

@@ -1,0 +1,109 @@
+/**
+ * What the `run`, `plan`, `status` and `report` commands share: loading and planning a sweep file,
+ * finding a sweep already in a store by name or id, and the common option definitions.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { Option } from 'commander';
+import { codeVersion } from '../activities/code-version.js';
+import { readSweepRecord, type SweepRecord } from '../activities/finalize.js';
+import { sweepKeys } from '../store/layout.js';
+import { openStore } from '../store/open.js';
+import type { ArtifactStore } from '../store/types.js';
+import { planSweep } from '../sweeps/plan.js';
+import { parseSpec } from '../sweeps/spec.js';
+import type { Plan } from '../sweeps/types.js';
+import { UsageError } from './errors.js';
+
+/** `--store URL`, also from DALESWEEP_STORE; default `./runs`. */
+export function storeOption(): Option {
+  return new Option('--store <url>', 'artifact store: a path, file://..., or s3://bucket/prefix?endpoint=...').env('DALESWEEP_STORE').default('runs');
+}
+
+/** A positive-integer option parser naming the flag in its error. */
+export function positiveInt(flag: string): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} must be a positive integer, got '${v}'`);
+    return n;
+  };
+}
+
+/** A positive-number option parser naming the flag in its error. */
+export function positiveNumber(flag: string): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${flag} must be a positive number, got '${v}'`);
+    return n;
+  };
+}
+
+/** A sweep file read and planned. */
+export interface PlannedSweep {
+  file: string;
+  specText: string;
+  plan: Plan;
+}
+
+/**
+ * Reads, validates and plans a sweep file.
+ * @throws UsageError (exit 2) for a missing/unreadable file; SpecError (exit 2) for a bad spec
+ */
+export function planSweepFile(file: string): PlannedSweep {
+  if (!existsSync(file)) throw new UsageError(`sweep file ${file} does not exist`);
+  if (!statSync(file).isFile()) throw new UsageError(`sweep file ${file} is not a file`);
+  let specText: string;
+  try {
+    specText = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`sweep file ${file} cannot be read: ${(err as Error).message}`);
+  }
+  const spec = parseSpec(specText, file);
+  return { file, specText, plan: planSweep(spec, { codeVersion: codeVersion() }) };
+}
+
+/**
+ * Finds a sweep: a sweep file (planned now), or the name of a sweep folder in the store
+ * (`quick`, `quick-3f2a…`, or a prefix of its id). When a name matches several folders (the
+ * same sweep file planned by different code versions), the one this build plans wins.
+ * @throws UsageError when nothing matches, naming the sweeps the store has
+ */
+export async function findSweep(ref: string, store: ArtifactStore): Promise<SweepRecord> {
+  if (existsSync(ref) && statSync(ref).isFile()) {
+    const p = planSweepFile(ref);
+    return { plan: p.plan, specText: p.specText, keys: sweepKeys(p.plan.name, p.plan.sweepId) };
+  }
+  const planKeys = (await store.list('sweeps/')).filter((k) => /^sweeps\/[^/]+\/plan\.json$/.test(k));
+  const dirs = planKeys.map((k) => k.slice('sweeps/'.length, -'/plan.json'.length));
+  const idOf = (d: string): string => d.slice(d.lastIndexOf('-') + 1);
+  const matches = dirs.filter((d) => d === ref || d.slice(0, d.lastIndexOf('-')) === ref || (/^[0-9a-f]{4,}$/.test(ref) && idOf(d).startsWith(ref)) || (ref.length > 4 && d.startsWith(ref)));
+  if (matches.length === 0) {
+    throw new UsageError(`no sweep '${ref}' in store ${store.url}: give a sweep file or one of ${dirs.length ? dirs.join(', ') : '(the store has no sweeps yet)'}`);
+  }
+  const records = await Promise.all(matches.map((d) => readSweepRecord(store, `sweeps/${d}/plan.json`)));
+  if (records.length === 1) return records[0];
+  const exact = records.filter((r) => r.keys.dir === `sweeps/${ref}/`);
+  if (exact.length === 1) return exact[0];
+  const names = new Set(records.map((r) => r.plan.name));
+  if (names.size > 1) throw new UsageError(`'${ref}' matches several sweeps in ${store.url}: ${matches.join(', ')}; give the full folder name`);
+  // The same sweep planned by different code versions: take the one this build would plan.
+  const current = records.filter((r) => {
+    try {
+      return planSweep(parseSpec(r.specText, r.keys.spec), { codeVersion: codeVersion() }).sweepId === r.plan.sweepId;
+    } catch {
+      return false; // a spec this build no longer accepts is not the current one
+    }
+  });
+  if (current.length === 1) return current[0];
+  throw new UsageError(`'${ref}' matches several sweeps in ${store.url}: ${matches.join(', ')}; give the full folder name`);
+}
+
+/** Opens the store named by `--store`, mapping URL errors to exit status 2. */
+export async function openStoreFlag(url: string): Promise<ArtifactStore> {
+  return openStore(url);
+}
+
+/** Local path of a key in a filesystem store, or null for other stores. */
+export function localPathOf(store: ArtifactStore, key: string): string | null {
+  if (!store.url.startsWith('file://')) return null;
+  return new URL(key, store.url.endsWith('/') ? store.url : `${store.url}/`).pathname;
+}
