@@ -8,7 +8,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { codeVersion } from '../activities/code-version.js';
-import { finalizeSweep } from '../activities/finalize.js';
 import { completedStageIds } from '../store/stage-io.js';
 import type { ArtifactStore } from '../store/types.js';
 import { UsageError } from './errors.js';
@@ -44,6 +43,7 @@ async function reportCommand(ref: string, o: ReportFlags): Promise<void> {
   if (o.png !== undefined && o.png.trim() === '') throw new UsageError('--png needs a directory');
   const store = await openStoreFlag(o.store);
   const rec = await findSweep(ref, store);
+  const { finalizeSweep } = await import('../activities/finalize.js');
   const where = (key: string): string => localPathOf(store, key) ?? `${store.url.replace(/\/$/, '')}/${key}`;
   const build = (refreshSeconds?: number): ReturnType<typeof finalizeSweep> => finalizeSweep(store, rec.plan, { specText: rec.specText, codeVersion: codeVersion(), refreshSeconds });
 

@@ -7,9 +7,7 @@
  */
 import { Command, Option } from 'commander';
 import { codeVersion } from '../activities/code-version.js';
-import { finalizeSweep, writeSweepRecord } from '../activities/finalize.js';
 import type { StageFinalStatus } from '../engines/local.js';
-import { runPlanLocally } from '../engines/local.js';
 import { summarizePlan } from '../sweeps/plan.js';
 import { RunFailedError, UsageError } from './errors.js';
 import { createProgress, progressMode } from './progress.js';
@@ -56,6 +54,7 @@ async function runCommand(file: string, o: RunFlags): Promise<void> {
   const { plan, specText } = planSweepFile(file);
   if (o.engine === 'temporal' && !/^[^:\s]+:\d+$/.test(o.temporalAddress)) throw new UsageError(`--temporal-address must be HOST:PORT, got '${o.temporalAddress}'`);
   const store = await openStoreFlag(o.store);
+  const { finalizeSweep, writeSweepRecord } = await import('../activities/finalize.js');
   const version = codeVersion();
   const keys = await writeSweepRecord(store, plan, specText);
   const mode = progressMode(o);
@@ -83,6 +82,7 @@ async function runCommand(file: string, o: RunFlags): Promise<void> {
   let wallMs: number;
   try {
     if (o.engine === 'local') {
+      const { runPlanLocally } = await import('../engines/local.js');
       const r = await runPlanLocally(plan, { store, storeUrl: o.store, codeVersion: version, concurrency: o.concurrency, onEvent: (e) => progress.onEvent(e), signal: abort.signal });
       ({ status, reasons, ran, wallMs } = r);
     } else {

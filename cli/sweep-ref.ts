@@ -5,7 +5,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { Option } from 'commander';
 import { codeVersion } from '../activities/code-version.js';
-import { readSweepRecord, type SweepRecord } from '../activities/finalize.js';
+import type { SweepRecord } from '../activities/finalize.js';
 import { sweepKeys } from '../store/layout.js';
 import { openStore } from '../store/open.js';
 import type { ArtifactStore } from '../store/types.js';
@@ -79,6 +79,7 @@ export async function findSweep(ref: string, store: ArtifactStore): Promise<Swee
   if (matches.length === 0) {
     throw new UsageError(`no sweep '${ref}' in store ${store.url}: give a sweep file or one of ${dirs.length ? dirs.join(', ') : '(the store has no sweeps yet)'}`);
   }
+  const { readSweepRecord } = await import('../activities/finalize.js');
   const records = await Promise.all(matches.map((d) => readSweepRecord(store, `sweeps/${d}/plan.json`)));
   if (records.length === 1) return records[0];
   const exact = records.filter((r) => r.keys.dir === `sweeps/${ref}/`);

@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { UsageError } from '../cli/errors.js';
 import type { ArtifactStore } from './types.js';
 import { FsStore } from './fs.js';
-import { S3Store, type S3StoreOptions } from './s3.js';
+import type { S3StoreOptions } from './s3.js';
 
 /** A store URL that cannot be understood. Exit status 2. */
 export class StoreUrlError extends UsageError {
@@ -83,6 +83,7 @@ export async function openStore(url: string, opts: OpenStoreOptions = {}): Promi
   if (!url) throw new StoreUrlError('store: expected a path (e.g. ./runs), file:///abs/path or s3://bucket/prefix');
   if (url.startsWith('s3://')) {
     const o = parseS3Url(url, opts.env);
+    const { S3Store } = await import('./s3.js'); // the AWS SDK loads only when an S3 store is used
     const store = new S3Store(o);
     if (opts.check ?? true) await store.check(o.createBucket);
     return store;

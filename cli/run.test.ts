@@ -1,0 +1,228 @@
+/**
+ * End-to-end tests of `dalesweep run` on the local engine, through the real CLI in a child
+ * process: the quick sweep interrupted by SIGKILL and resumed equals an uninterrupted run; a
+ * diverging stage is failed with its reason while the rest completes; malformed sweep files exit
+ * with status 2 and write nothing.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { badSpecFixtures } from '../sweeps/testdata/bad-fixtures.js';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const MAIN = resolve(HERE, 'main.js');
+const QUICK = resolve(HERE, '../../sweeps/quick.yaml');
+
+function cli(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8' });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function cliAsync(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((res) => {
+    const c = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    c.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    c.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    c.on('close', (status) => res({ status, stdout, stderr }));
+  });
+}
+
+/** Files (recursively) under a folder; 0 when it does not exist. */
+function fileCount(dir: string): number {
+  if (!existsSync(dir)) return 0;
+  return readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).length;
+}
+
+function tempDir(t: { after(fn: () => void): void }, prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+interface Manifest {
+  stageId: string;
+  finishedAt: string;
+  files: Record<string, { sha256: string }>;
+  metrics: Record<string, number | null>;
+}
+
+/** Every stage manifest of a filesystem store, by stage id. */
+function manifests(store: string): Map<string, Manifest> {
+  const out = new Map<string, Manifest>();
+  const stages = join(store, 'stages');
+  if (!existsSync(stages)) return out;
+  for (const id of readdirSync(stages)) {
+    const f = join(stages, id, 'manifest.json');
+    if (existsSync(f)) out.set(id, JSON.parse(readFileSync(f, 'utf8')) as Manifest);
+  }
+  return out;
+}
+
+function sweepFolder(store: string): string {
+  const dirs = readdirSync(join(store, 'sweeps'));
+  assert.equal(dirs.length, 1, `one sweep folder expected in ${store}, found ${dirs.join(', ')}`);
+  return join(store, 'sweeps', dirs[0]);
+}
+
+function jsonLines(text: string): Record<string, unknown>[] {
+  return text
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+test('quick sweep: SIGKILL mid-training, re-run, results equal an uninterrupted run and no completed stage runs twice', { timeout: 900_000 }, async (t) => {
+  const dir = tempDir(t, 'cli-resume-');
+  const full = join(dir, 'full');
+  const resumed = join(dir, 'resumed');
+
+  // Interrupted run: killed while a 20-epoch flip-flop training stage is part-way through.
+  const child = spawn(process.execPath, [MAIN, 'run', QUICK, '--store', resumed, '--json', '--concurrency', '2'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let ended = 0;
+  let killed = false;
+  let buf = '';
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (chunk: string) => {
+    buf += chunk;
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      const e = JSON.parse(line) as { event: string; epoch?: number; epochs?: number };
+      if (e.event === 'stage-end') ended++;
+      if (!killed && e.event === 'stage-progress' && ended >= 3 && e.epochs === 20 && (e.epoch ?? 0) >= 3 && (e.epoch ?? 0) < 18) {
+        killed = true;
+        child.kill('SIGKILL');
+      }
+    }
+  });
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((res) => child.on('exit', (c, s) => res([c, s])));
+  assert.ok(killed, `the run ended (code ${code}) before it could be killed mid-training`);
+  assert.equal(signal, 'SIGKILL');
+  const before = manifests(resumed);
+  assert.ok(before.size >= 3, `some stages completed before the kill (${before.size})`);
+  assert.ok(fileCount(join(resumed, 'checkpoints')) > 0, 'a training stage was interrupted with a checkpoint on disk');
+
+  // Resume.
+  const r2 = cli(['run', QUICK, '--store', resumed, '--json', '--concurrency', '2']);
+  assert.equal(r2.status, 0, r2.stderr);
+  const events = jsonLines(r2.stdout);
+  const done = events.find((e) => e.event === 'done')!;
+  const after = manifests(resumed);
+  assert.equal(after.size, done.stages as number, 'every stage complete after the resume');
+  assert.equal((done.ran as number) + before.size, done.stages as number, 'the resume ran exactly the stages not complete before');
+  for (const e of events) {
+    if (e.event === 'stage-end' && e.cached === false) assert.ok(!before.has(e.stageId as string), `stage ${String(e.stageId)} ran again after it had completed`);
+  }
+  for (const [id, m] of before) assert.equal(after.get(id)!.finishedAt, m.finishedAt, `stage ${id} was rewritten`);
+  assert.equal(fileCount(join(resumed, 'checkpoints')), 0, 'checkpoints of finished stages are removed');
+
+  // Uninterrupted run in another store.
+  const r1 = cli(['run', QUICK, '--store', full, '--quiet', '--concurrency', '2']);
+  assert.equal(r1.status, 0, r1.stderr);
+  const ref = manifests(full);
+  assert.deepEqual([...after.keys()].sort(), [...ref.keys()].sort(), 'same stages');
+  for (const [id, m] of ref) {
+    assert.deepEqual(after.get(id)!.files, m.files, `stage ${id}: artifacts (sha256) equal`);
+    assert.deepEqual(after.get(id)!.metrics, m.metrics, `stage ${id}: metrics equal`);
+  }
+  assert.equal(readFileSync(join(sweepFolder(resumed), 'results.csv'), 'utf8'), readFileSync(join(sweepFolder(full), 'results.csv'), 'utf8'));
+
+  // The tidy table: one row per evaluation, a header naming every parameter and metric.
+  const csv = readFileSync(join(sweepFolder(full), 'results.csv'), 'utf8').trim().split('\n');
+  const header = csv[0].split(',');
+  for (const col of ['task', 'rule', 'pruning', 'sparsity', 'phase', 'seed', 'status', 'testLoss', 'mstOverlap', 'stage_id']) assert.ok(header.includes(col), `results.csv has column ${col}`);
+  assert.equal(csv.length - 1, 162);
+  for (const f of ['results.json', 'summary.json', 'report.html', 'plan.json', 'spec.yaml']) assert.ok(existsSync(join(sweepFolder(full), f)), `${f} written`);
+
+  // status reads the finished sweep back by name.
+  const st = cli(['status', 'quick', '--store', full, '--json']);
+  assert.equal(st.status, 0, st.stderr);
+  const s = JSON.parse(st.stdout) as { total: number; complete: number; failed: number };
+  assert.deepEqual([s.complete, s.failed], [s.total, 0]);
+});
+
+test('a stage that diverges is failed with its reason; independent stages complete; exit status 1', (t) => {
+  const dir = tempDir(t, 'cli-nan-');
+  const spec = join(dir, 'nan.yaml');
+  writeFileSync(
+    spec,
+    [
+      'name: diverge',
+      'fixed: { backend: js, nHidden: 16, optimizer: adam }',
+      'tasks:',
+      '  wave: { epochs: 2, batchSize: 20, nTrain: 40, nTest: 20 }',
+      'axes:',
+      '  task: [wave]',
+      '  rule: [dale]',
+      '  lr: [0.001, 1.0e+38]',
+      '  pruning: [top-prob]',
+      '  sparsity: [0.5]',
+      '  seed: [0]',
+      'stages:',
+      '  prune: { mode: one-shot }',
+      '  finetune: { epochs: 1 }',
+    ].join('\n'),
+  );
+  const store = join(dir, 'runs');
+  const r = cli(['run', spec, '--store', store, '--quiet']);
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, /1 stage\(s\) failed/);
+  assert.match(r.stderr, /diverged in epoch 1 .*loss = (NaN|Infinity)/);
+  const rows = readFileSync(join(sweepFolder(store), 'results.csv'), 'utf8').trim().split('\n').slice(1);
+  const header = readFileSync(join(sweepFolder(store), 'results.csv'), 'utf8').split('\n')[0].split(',');
+  const lrCol = header.indexOf('lr');
+  const statusCol = header.indexOf('status');
+  const byLr = new Map<string, Set<string>>();
+  for (const line of rows) {
+    const cells = line.split(',');
+    if (!byLr.has(cells[lrCol])) byLr.set(cells[lrCol], new Set());
+    byLr.get(cells[lrCol])!.add(cells[statusCol]);
+  }
+  assert.deepEqual([...byLr.get('0.001')!], ['succeeded']);
+  assert.deepEqual([...byLr.get('1e+38')!], ['failed']);
+  assert.match(readFileSync(join(sweepFolder(store), 'results.csv'), 'utf8'), /train [0-9a-f]{12} failed: .*diverged/);
+  // The failure is on record, and nothing of the failed stage looks complete.
+  const failures = readdirSync(join(store, 'stages')).filter((id) => existsSync(join(store, 'stages', id, 'failure.json')));
+  assert.equal(failures.length, 1);
+  assert.ok(!existsSync(join(store, 'stages', failures[0], 'manifest.json')));
+});
+
+test('malformed sweep files: status 2, a message naming the field, nothing written', async (t) => {
+  const dir = tempDir(t, 'cli-bad-');
+  const fixtures = badSpecFixtures();
+  assert.ok(fixtures.length >= 20, `at least 20 fixtures (${fixtures.length})`);
+  const store = join(dir, 'runs');
+  const results: { status: number | null; stdout: string; stderr: string }[] = [];
+  for (let i = 0; i < fixtures.length; i += 4) {
+    results.push(...(await Promise.all(fixtures.slice(i, i + 4).map((f) => cliAsync(['run', f.file, '--store', store])))));
+  }
+  for (const [i, f] of fixtures.entries()) {
+    const r = results[i];
+    assert.equal(r.status, 2, `${f.file}: status ${r.status}, stderr ${r.stderr}`);
+    assert.ok(r.stderr.includes(f.file), `${f.file}: message names the file: ${r.stderr}`);
+    if (f.expectPath !== '') assert.ok(r.stderr.includes(f.expectPath), `${f.file}: message names ${f.expectPath}: ${r.stderr}`);
+    assert.ok(!existsSync(store), `${f.file}: the store was created`);
+  }
+  const missing = cli(['run', join(dir, 'nope.yaml'), '--store', join(dir, 'runs')]);
+  assert.equal(missing.status, 2);
+  assert.match(missing.stderr, /nope\.yaml does not exist/);
+  const planBad = cli(['plan', fixtures[0].file]);
+  assert.equal(planBad.status, 2);
+});
+
+test('plan prints counts without writing anything', () => {
+  const r = cli(['plan', QUICK, '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  const s = JSON.parse(r.stdout) as { stages: number; byKind: Record<string, number>; rows: number; savedBySharing: number };
+  assert.deepEqual(s.byKind, { train: 18, prune: 72, finetune: 72, evaluate: 162, noop: 0 });
+  assert.equal(s.stages, 324);
+  assert.equal(s.rows, 162);
+  assert.equal(s.savedBySharing, 216);
+});
