@@ -8,6 +8,8 @@
  * `name` and `run(): Promise<void>` from a bench/*.ts file and append it to {@link BENCHES}.
  */
 import * as model from './model.js';
+import * as engine from './engine.js';
+import { formatTable, isQuick, printJsonLines } from './figures.js';
 
 /** A benchmark module. */
 export interface Bench {
@@ -15,8 +17,62 @@ export interface Bench {
   run(): Promise<void>;
 }
 
+/** Planning a 10,000-stage sweep: time and memory (targets: < 2 s, < 200 MB). */
+async function planBench(): Promise<void> {
+  const { run } = await import('./plan.js');
+  const r = await run({ seeds: isQuick() ? 2 : 10 });
+  console.log(
+    formatTable(
+      ['stages', 'rows', 'plan ms', 'heap delta MB', 'peak RSS MB', 'plan.json MB', 'targets (< 2 s, < 200 MB)'],
+      [[String(r.stages), String(r.rows), String(r.planMs), String(r.heapDeltaMB), String(r.peakRssMB), String(r.planJsonMB), r.targetsMet ? 'met' : 'NOT met']],
+    ),
+  );
+  printJsonLines([
+    { bench: 'plan', figure: 'plan_ms', value: r.planMs, unit: 'ms', stages: r.stages },
+    { bench: 'plan', figure: 'heap_delta_mb', value: r.heapDeltaMB, unit: 'MB', stages: r.stages },
+    { bench: 'plan', figure: 'peak_rss_mb', value: r.peakRssMB, unit: 'MB', stages: r.stages },
+  ]);
+}
+
+/** Temporal vs local overhead on light stages (needs the dev server: bash infra/temporal.sh start). */
+async function temporalBench(): Promise<void> {
+  if (!process.env.DALESWEEP_TEMPORAL_ADDRESS) {
+    console.log('skipped: DALESWEEP_TEMPORAL_ADDRESS is not set (bash infra/temporal.sh start; eval "$(bash infra/temporal.sh env)")');
+    return;
+  }
+  const { run } = await import('./temporal.js');
+  const r = await run({ stages: isQuick() ? 300 : 2000 });
+  console.log(
+    formatTable(
+      ['engine', 'stages', 'workers x threads', 'wall s', 'stages/s', 'ms/stage', 'Ray Tune ms/trial'],
+      [
+        ['temporal', String(r.stages), `${r.workers} x ${r.threadsPerWorker}`, (r.temporalWallMs / 1000).toFixed(1), r.temporalStagesPerSec.toFixed(0), r.temporalMsPerStage.toFixed(2), '~9'],
+        ['local', String(r.stages), `1 x ${r.window}`, (r.localWallMs / 1000).toFixed(1), r.localStagesPerSec.toFixed(0), r.localMsPerStage.toFixed(2), '~9'],
+      ],
+    ),
+  );
+  printJsonLines([
+    { bench: 'temporal', figure: 'ms_per_stage', value: Math.round(r.temporalMsPerStage * 100) / 100, unit: 'ms', engine: 'temporal', stages: r.stages },
+    { bench: 'temporal', figure: 'ms_per_stage', value: Math.round(r.localMsPerStage * 100) / 100, unit: 'ms', engine: 'local', stages: r.stages },
+    { bench: 'temporal', figure: 'stages_per_s', value: Math.round(r.temporalStagesPerSec), unit: 'stages/s', engine: 'temporal', stages: r.stages },
+  ]);
+}
+
+/** The 1440-neuron cell-type model: steps/s and the estimated time of one condition. */
+async function celltypeBench(): Promise<void> {
+  const { run } = await import('./celltype.js');
+  const r = await run(isQuick() ? { steps: 2 } : {});
+  console.log(JSON.stringify(r, null, 2));
+}
+
 /** The benchmarks, in the order they run. */
-export const BENCHES: Bench[] = [{ name: model.name, run: model.run }];
+export const BENCHES: Bench[] = [
+  { name: model.name, run: model.run },
+  { name: 'plan', run: planBench },
+  { name: engine.name, run: engine.run },
+  { name: 'temporal', run: temporalBench },
+  { name: 'celltype', run: celltypeBench },
+];
 
 /** Thrown when `--only` names no known benchmark. */
 export class BenchSelectionError extends Error {
