@@ -185,6 +185,7 @@ async function runTraining(stage: Stage, c: TrainStageConfig | FinetuneStageConf
     if (resume !== null && resume.checkpoint.epoch <= c.epochs) {
       ({ params, optimizerState, records } = resume.checkpoint);
     }
+    const resumedFromEpoch = records.length;
     for (let epoch = records.length; epoch < c.epochs; epoch++) {
       if (ctx.signal?.aborted) throw ctx.signal.reason ?? new Error('aborted');
       const r = trainOneEpoch(backend, setup, c, masks, params, optimizerState, epoch);
@@ -207,7 +208,7 @@ async function runTraining(stage: Stage, c: TrainStageConfig | FinetuneStageConf
       testLoss: last?.testLoss ?? null,
     };
     if (last?.testAccuracy !== undefined) metrics.testAccuracy = last.testAccuracy;
-    return { files, metrics, backend: backend.name };
+    return { files, metrics, backend: backend.name, extra: { resumedFromEpoch } };
   } finally {
     backend.dispose?.();
   }

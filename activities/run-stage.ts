@@ -31,6 +31,8 @@ export interface StageProduct {
   metrics: Record<string, number | null>;
   /** Backend that computed it (`js`, `tfjs`, or `none`). */
   backend: string;
+  /** Facts about this run recorded in the manifest only (e.g. the epoch a resumed stage started from). */
+  extra?: { [key: string]: number | string | null };
 }
 
 /** A stage failed for a reason that will repeat if it is run again (e.g. NaN loss). */
@@ -66,6 +68,7 @@ export async function executeStage(stage: Stage, ctx: StageContext): Promise<Sta
     backend: product.backend,
     codeVersion: ctx.codeVersion,
     status: 'succeeded',
+    extra: product.extra,
   });
   if (stage.kind === 'train' || stage.kind === 'finetune') await deleteCheckpoints(ctx.store, stage.id);
   return { stageId: stage.id, kind: stage.kind, status: 'succeeded', metrics: product.metrics, cached: false, wallMs };
