@@ -9,6 +9,12 @@
  * - `records.json` (train, finetune): one record per epoch (trainLoss, testLoss, testAccuracy);
  * - `wEff.npy` (evaluate): the effective recurrent matrix the metrics describe.
  *
+ * Task celltype (SCIENCE.md §6, tasks/celltype.ts): the network, data, input/readout masks, frozen
+ * tensors (biases, readouts) and initial parameters come from {@link celltypeTask}; its prune
+ * stage (method `celltype`) also writes `blocks.json` (per intra-area block: post, pre, Table 1
+ * p, kept, size). Its matrices are in the model's internal (Pyr-first) neuron order
+ * (celltype/populations.ts). Evaluate adds the mean |w| of the feedforward and feedback bands.
+ *
  * Training-like stages checkpoint after every epoch (`activities/checkpoint.ts`) and resume from
  * the newest checkpoint, so an interrupted stage continues where it stopped and ends with the same
  * numbers as an uninterrupted one.
@@ -30,6 +36,9 @@ import type { ArtifactStore } from '../store/types.js';
 import type { EvaluateStageConfig, FinetuneStageConfig, ModelTaskConfig, PruneStageConfig, TrainStageConfig } from '../sweeps/stage-config.js';
 import type { Stage } from '../sweeps/types.js';
 import { makeTask } from '../tasks/index.js';
+import { celltypeTask, type CelltypeTask } from '../tasks/celltype.js';
+import { bandMeans, blockAverages, heatmapToJSON } from '../celltype/analysis.js';
+import { populationConnectionProbabilities } from '../celltype/connectivity.js';
 
 /** A parent stage's outputs were missing or inconsistent. */
 export class ParentArtifactError extends Error {
@@ -45,6 +54,8 @@ interface ModelSetup {
   taskMasks: ModelMasks;
   frozen: readonly ParamName[];
   initParams(): Params;
+  /** The cell-type task (layout, Table 1 pruning), for task celltype only. */
+  celltype?: CelltypeTask;
 }
 
 /** A model as stored by a stage: parameters and, once pruned, the W_hh mask. */
@@ -53,23 +64,36 @@ interface StoredModel {
   mask: Float32Array | null;
 }
 
-const setupCache = new Map<string, ModelSetup>();
+const setupCache = new Map<string, Promise<ModelSetup>>();
 const SETUP_CACHE_SIZE = 4;
 
 /**
  * The network and data of a stage config. Cached per thread (the data of a task is fixed by its
- * config, and sMNIST loading costs more than a small stage).
+ * config, and sMNIST loading or cell-type data generation costs more than a small stage); a
+ * failed load is not cached.
  */
-function modelSetup(c: ModelTaskConfig): ModelSetup {
-  const key = JSON.stringify([c.task, c.seed, c.fidelity, c.nTrain, c.nTest, c.dataSource, c.dataDir, c.nHidden, c.excFraction, c.rule, c.threshold]);
+function modelSetup(c: ModelTaskConfig): Promise<ModelSetup> {
+  const key = JSON.stringify([c.task, c.seed, c.fidelity, c.nTrain, c.nTest, c.dataSource, c.dataDir, c.nHidden, c.excFraction, c.rule, c.threshold, c.celltype ?? null]);
   const hit = setupCache.get(key);
   if (hit !== undefined) return hit;
+  const made = buildSetup(c);
+  if (setupCache.size >= SETUP_CACHE_SIZE) setupCache.delete(setupCache.keys().next().value as string);
+  setupCache.set(key, made);
+  made.catch(() => {
+    if (setupCache.get(key) === made) setupCache.delete(key);
+  });
+  return made;
+}
+
+async function buildSetup(c: ModelTaskConfig): Promise<ModelSetup> {
+  if (c.task === 'celltype') return celltypeSetup(c);
+  if (c.celltype !== undefined) throw new Error(`stage config of task ${c.task} has cell-type fields`);
   const task = makeTask(c.task, {
     seed: c.seed,
     fidelity: c.fidelity,
     nTrain: c.nTrain,
     nTest: c.nTest,
-    mnistSource: c.dataSource,
+    mnistSource: c.dataSource ?? undefined,
     dataDir: c.dataDir ?? undefined,
   });
   const nExc = Math.round(c.excFraction * c.nHidden);
@@ -83,7 +107,7 @@ function modelSetup(c: ModelTaskConfig): ModelSetup {
     threshold: c.threshold,
     fidelity: c.fidelity,
   });
-  const setup: ModelSetup = {
+  return {
     cfg,
     train: task.train,
     test: task.test,
@@ -91,9 +115,34 @@ function modelSetup(c: ModelTaskConfig): ModelSetup {
     frozen: [],
     initParams: () => initParams(cfg, c.seed),
   };
-  if (setupCache.size >= SETUP_CACHE_SIZE) setupCache.delete(setupCache.keys().next().value as string);
-  setupCache.set(key, setup);
-  return setup;
+}
+
+/** The CelltypeRNN of a celltype stage config (N, nExc from the layout; rule as configured). */
+async function celltypeSetup(c: ModelTaskConfig): Promise<ModelSetup> {
+  const ct = c.celltype;
+  if (ct === undefined) throw new Error('celltype stage config without its celltype fields');
+  const task = await celltypeTask({
+    condition: ct.condition,
+    seed: c.seed,
+    fidelity: c.fidelity,
+    rule: c.rule,
+    dataSource: ct.data,
+    dataDir: c.dataDir ?? undefined,
+    syntheticSamples: ct.syntheticSamples ?? undefined,
+    latentScaling: ct.latentScaling,
+    nTrain: c.nTrain,
+    nTest: c.nTest,
+  });
+  if (task.cfg.nHidden !== c.nHidden) throw new Error(`celltype stage config: nHidden ${c.nHidden} does not match the layout's N = ${task.cfg.nHidden}`);
+  return {
+    cfg: task.cfg,
+    train: task.train,
+    test: task.test,
+    taskMasks: task.masks(),
+    frozen: task.frozen,
+    initParams: () => task.initParams(),
+    celltype: task,
+  };
 }
 
 /** Runs a train, prune, finetune or evaluate stage. */
@@ -163,7 +212,7 @@ function zeroFraction(a: Float32Array): number {
 
 /** Dense training (train) or masked fine-tuning (finetune), one epoch at a time with checkpoints. */
 async function runTraining(stage: Stage, c: TrainStageConfig | FinetuneStageConfig, ctx: StageContext): Promise<StageProduct> {
-  const setup = modelSetup(c);
+  const setup = await modelSetup(c);
   const { cfg } = setup;
   let start: StoredModel;
   let inherited: Record<string, number | null> = {};
@@ -246,7 +295,7 @@ function trainOneEpoch(
   }
 }
 
-const PRUNE_METRICS = ['targetSparsity', 'achievedSparsity', 'kept', 'mstOverlap', 'mstLowerBound', 'mstRandomTheory'] as const;
+const PRUNE_METRICS = ['targetSparsity', 'achievedSparsity', 'kept', 'blockMaxZ', 'mstOverlap', 'mstLowerBound', 'mstRandomTheory'] as const;
 
 function pickPruneMetrics(m: Record<string, number | null>): Record<string, number | null> {
   const out: Record<string, number | null> = {};
@@ -261,7 +310,7 @@ function pickPruneMetrics(m: Record<string, number | null>): Record<string, numb
  * pruned (iterative mode) keeps its zeros: the new mask is ANDed with the old one.
  */
 async function runPrune(stage: Stage, c: PruneStageConfig, ctx: StageContext): Promise<StageProduct> {
-  const setup = modelSetup(c);
+  const setup = await modelSetup(c);
   const { cfg } = setup;
   const N = cfg.nHidden;
   let model: StoredModel;
@@ -273,6 +322,9 @@ async function runPrune(stage: Stage, c: PruneStageConfig, ctx: StageContext): P
   }
   const wEff = effectiveRecurrent(cfg, model.params);
   if (model.mask !== null) for (let k = 0; k < wEff.length; k++) if (model.mask[k] === 0) wEff[k] = 0;
+  if (c.method === 'celltype') return pruneCelltypeStage(setup, c, model, wEff);
+  if (c.sparsity === null) throw new Error(`prune stage ${stage.id.slice(0, 12)}: method ${c.method} needs a sparsity`);
+  if (setup.celltype !== undefined) throw new Error(`prune stage ${stage.id.slice(0, 12)}: task celltype is pruned with method celltype, not ${c.method}`);
   const r = pruneMatrix(wEff, N, N, { method: c.method, sparsity: c.sparsity, seed: c.pruneSeed, fidelity: c.fidelity });
   const mask = r.mask;
   if (model.mask !== null) for (let k = 0; k < mask.length; k++) if (model.mask[k] === 0) mask[k] = 0;
@@ -292,9 +344,58 @@ async function runPrune(stage: Stage, c: PruneStageConfig, ctx: StageContext): P
   return { files: modelFiles(cfg, { params, mask }), metrics, backend: 'none' };
 }
 
+/**
+ * Table 1 pruning of a CelltypeRNN ({@link CelltypeTask.prune}): every intra-area population
+ * block pruned block-wise with top-prob to its connection probability, the inter-area bands kept
+ * with the run's Bernoulli(0.3) mask, every other inter-area entry zero; ANDed with the parent's
+ * mask, if any. Metrics: targetSparsity (the expected fraction of zeros, 1 − Σ p·block size /
+ * N²), achievedSparsity, kept, blockMaxZ (the largest |kept − p·size| / √(size·p·(1 − p)) over
+ * intra-area blocks with 0 < p < 1: the realised fraction's distance from Table 1 in binomial
+ * SDs), the MST overlap of the mask and its random-pruning expectation at targetSparsity.
+ * @param wEff the parent's effective W_hh (internal order), its masked entries already zero
+ */
+function pruneCelltypeStage(setup: ModelSetup, c: PruneStageConfig, model: StoredModel, wEff: Float32Array): StageProduct {
+  const task = setup.celltype;
+  if (task === undefined) throw new Error(`pruning method celltype applies only to task celltype (task is ${c.task})`);
+  const { cfg } = setup;
+  const N = cfg.nHidden;
+  const r = task.prune(wEff, c.pruneSeed);
+  const mask = r.mask;
+  if (model.mask !== null) for (let k = 0; k < mask.length; k++) if (model.mask[k] === 0) mask[k] = 0;
+  const params = { ...model.params, wHh: model.params.wHh.slice() };
+  let kept = 0;
+  for (let k = 0; k < mask.length; k++) {
+    if (mask[k] === 0) params.wHh[k] = 0;
+    else kept++;
+  }
+  const P = populationConnectionProbabilities(task.layout);
+  let expectedKept = 0;
+  for (const post of task.layout.populations) for (const pre of task.layout.populations) expectedKept += P[post.index * 18 + pre.index] * post.size * pre.size;
+  const targetSparsity = 1 - expectedKept / (N * N);
+  let blockMaxZ = 0;
+  for (const b of r.blocks) {
+    if (b.p <= 0 || b.p >= 1) continue;
+    blockMaxZ = Math.max(blockMaxZ, Math.abs(b.kept - b.p * b.size) / Math.sqrt(b.size * b.p * (1 - b.p)));
+  }
+  const mst = maximumSpanningTree(wEff, N, N);
+  const metrics: Record<string, number | null> = {
+    targetSparsity,
+    achievedSparsity: zeroFraction(mask),
+    kept,
+    blockMaxZ,
+    mstOverlap: mstOverlap(mst, mask, { fidelity: c.fidelity, w: wEff }),
+    mstLowerBound: null,
+    mstRandomTheory: randomOverlapTheory(N, targetSparsity, { fidelity: c.fidelity }).fraction,
+  };
+  const files = modelFiles(cfg, { params, mask });
+  const blocks = r.blocks.map((b) => ({ post: b.post, pre: b.pre, p: b.p, size: b.size, kept: b.kept, expectedKept: b.expectedKept }));
+  files['blocks.json'] = new TextEncoder().encode(JSON.stringify(blocks));
+  return { files, metrics, backend: 'none' };
+}
+
 /** Test loss/accuracy and weight statistics of the parent model. */
 async function runEvaluate(stage: Stage, c: EvaluateStageConfig, ctx: StageContext): Promise<StageProduct> {
-  const setup = modelSetup(c);
+  const setup = await modelSetup(c);
   const { cfg } = setup;
   const parent = singleParent(stage);
   const model = await readModel(ctx.store, parent, cfg);
@@ -324,7 +425,21 @@ async function runEvaluate(stage: Stage, c: EvaluateStageConfig, ctx: StageConte
   };
   if (ev.accuracy !== undefined) metrics.testAccuracy = ev.accuracy;
   if ('trainLoss' in inherited) metrics.trainLoss = inherited.trainLoss;
-  return { files: { 'wEff.npy': encodeNpyBytes(wEff, [N, N]) }, metrics, backend: backend.name };
+  const files: Record<string, Uint8Array> = { 'wEff.npy': encodeNpyBytes(wEff, [N, N]) };
+  if (setup.celltype !== undefined) {
+    const layout = setup.celltype.layout;
+    const [ff, fbL23, fbL5] = bandMeans(layout, wEff);
+    metrics.bandFeedforward = ff.value;
+    metrics.bandFeedbackL23 = fbL23.value;
+    metrics.bandFeedbackL5 = fbL5.value;
+    const blockMeans = {
+      absolute: true,
+      population: heatmapToJSON(blockAverages(layout, wEff, 'population')),
+      layer: heatmapToJSON(blockAverages(layout, wEff, 'layer')),
+    };
+    files['blockMeans.json'] = new TextEncoder().encode(JSON.stringify(blockMeans));
+  }
+  return { files, metrics, backend: backend.name };
 }
 
 /** A float32 array as `.npy` bytes of the given shape. */

@@ -23,7 +23,16 @@ export interface ProgressReporter {
 
 function label(e: { stage: { id: string; kind: string; config: unknown } }): string {
   const c = e.stage.config as Record<string, unknown>;
-  const bits = [e.stage.kind, c.task, c.rule, c.method, c.sparsity !== undefined ? `s=${String(c.sparsity)}` : undefined, c.seed !== undefined ? `seed=${String(c.seed)}` : undefined];
+  const ct = c.celltype as { condition?: unknown } | undefined;
+  const bits = [
+    e.stage.kind,
+    c.task,
+    ct?.condition,
+    c.rule,
+    c.method,
+    c.sparsity !== undefined && c.sparsity !== null ? `s=${String(c.sparsity)}` : undefined,
+    c.seed !== undefined ? `seed=${String(c.seed)}` : undefined,
+  ];
   return bits.filter((b) => b !== undefined).join(' ');
 }
 

