@@ -212,3 +212,47 @@ test('noopSweep plans n noop stages with distinct ids and the given parents', ()
   assert.throws(() => noopSweep(3, { codeVersion: CV, parents: (i) => [i] }), RangeError);
   assert.equal(summarizePlan(p).byKind.noop, 50);
 });
+
+const CELLTYPE = `
+name: ct
+fixed: { task: celltype, celltypeData: synthetic, latentScaling: 1, nTrain: 40, epochs: 4, pruning: celltype }
+axes:
+  condition: [familiar_change_full, familiar_no_change_half, novel_omission_full]
+  seed: [0, 1]
+`;
+
+test('celltype: train -> prune (Table 1 blocks) -> finetune -> evaluate per (condition, seed), rows carry the condition', () => {
+  const p = plan(CELLTYPE);
+  const runs = 3 * 2;
+  assert.deepEqual(summarizePlan(p).byKind, { train: runs, prune: runs, finetune: runs, evaluate: 3 * runs, noop: 0 });
+  assert.equal(p.rows.length, 3 * runs);
+  for (const cond of ['familiar_change_full', 'familiar_no_change_half', 'novel_omission_full']) {
+    const rows = p.rows.filter((r) => r.params.condition === cond);
+    assert.deepEqual(rows.map((r) => r.params.phase).sort(), ['dense', 'dense', 'finetuned', 'finetuned', 'pruned', 'pruned']);
+  }
+  const ft = p.rows.find((r) => r.params.phase === 'finetuned' && r.params.condition === 'novel_omission_full' && r.params.seed === 1)!;
+  const [train, prune, fine, ev] = ft.stageIds.map((id) => p.stages.find((s) => s.id === id)!);
+  assert.deepEqual([train.kind, prune.kind, fine.kind, ev.kind], ['train', 'prune', 'finetune', 'evaluate']);
+  const pc = prune.config as PruneStageConfig;
+  assert.deepEqual([pc.method, pc.sparsity, pc.pruneSeed, pc.atInit], ['celltype', null, 1, false]);
+  assert.deepEqual(pc.celltype, { condition: 'novel_omission_full', latentScaling: 1, data: 'synthetic', syntheticSamples: 40 });
+  assert.deepEqual([pc.nHidden, pc.excFraction, pc.threshold, pc.dataSource, pc.rule], [90, 0.8, 0, null, 'dale']);
+  assert.equal(fine.config.kind === 'finetune' && fine.config.epochs, 2); // half of 4
+  assert.deepEqual(
+    [ft.params.task, ft.params.pruning, ft.params.sparsity, ft.params.nHidden, ft.params.latentScaling, ft.params.celltypeData, ft.params.pruneSeed],
+    ['celltype', 'celltype', null, 90, 1, 'synthetic', null],
+  );
+  // A half condition costs less than a full one (T = 7 vs 15).
+  const trainOf = (cond: string): Stage => p.stages.find((s) => s.kind === 'train' && s.config.kind === 'train' && s.config.celltype?.condition === cond)!;
+  assert.ok(trainOf('familiar_no_change_half').cost < trainOf('familiar_change_full').cost);
+});
+
+test('celltype: the paper defaults give 100 dense and 50 fine-tuning epochs; other tasks rows have no celltype columns', () => {
+  const p = plan('name: d\nfixed: { task: celltype, dataDir: /data, pruning: celltype }\naxes: { condition: [familiar_change_full] }\n');
+  const ft = p.rows.find((r) => r.params.phase === 'finetuned')!;
+  const stages = ft.stageIds.map((id) => p.stages.find((s) => s.id === id)!);
+  assert.deepEqual(stages.map((s) => (s.config.kind === 'train' || s.config.kind === 'finetune' ? s.config.epochs : null)), [100, null, 50, null]);
+  assert.equal(ft.params.nHidden, 1440);
+  for (const r of plan(KNOWN).rows) for (const k of ['condition', 'latentScaling', 'celltypeData', 'syntheticSamples']) assert.ok(!(k in r.params), k);
+  for (const s of plan(KNOWN).stages) assert.ok(!('celltype' in s.config));
+});

@@ -56,8 +56,9 @@ export function stageCost(config: StageConfig): number {
       // forward + backward through time ≈ 3 recurrent mat-vecs per sample-step
       return 3 * config.epochs * config.nTrain * T * nn;
     case 'evaluate':
-      // one forward pass over the test set + the maximum spanning tree (N² log N²)
-      return config.nTest * T * nn + nn * Math.log2(Math.max(2, nn));
+      // one forward pass over the test set (celltype with nTest 0: the training set) + the
+      // maximum spanning tree (N² log N²)
+      return (config.nTest > 0 ? config.nTest : config.nTrain) * T * nn + nn * Math.log2(Math.max(2, nn));
     case 'prune':
       return 10 * nn;
   }

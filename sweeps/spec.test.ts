@@ -4,8 +4,11 @@ import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UsageError } from '../cli/errors.js';
-import { expandAssignments, loadSpec, parseSpec, resolveRun, SpecError } from './spec.js';
+import { expandAssignments, loadSpec, PARAM_NAMES, paramApplies, parseSpec, resolveRun, SpecError } from './spec.js';
 import { badSpecFixtures } from './testdata/bad-fixtures.js';
+import { PRUNE_METHODS, TASKS } from './stage-config.js';
+import { CELLTYPE_CONDITIONS } from '../celltype/data.js';
+import schema from './sweep.schema.json' with { type: 'json' };
 
 const REPO = new URL('../../', import.meta.url);
 
@@ -125,4 +128,89 @@ test('numbers: 1e-3, 0.001 and 0.0010 parse to the same value; 1.0 is an integer
   const b = parseSpec('name: n\nfixed: { lr: 0.0010, epochs: 2 }\naxes: { task: [wave], rule: [dale] }\n', 'b.yaml');
   assert.equal(a.fixed.lr, b.fixed.lr);
   assert.equal(a.fixed.epochs, 2);
+});
+
+test('the cell-type sweep files load: conditions as an axis, pruning celltype, rule and sizes from the task', () => {
+  for (const f of ['sweeps/celltype-synthetic.yaml', 'sweeps/paper/celltype.yaml']) {
+    const spec = loadSpec(new URL(f, REPO).pathname);
+    const runs = [...expandAssignments(spec)].map((a) => resolveRun(spec, a.values).params);
+    assert.ok(runs.length > 0);
+    for (const p of runs) {
+      assert.equal(p.task, 'celltype');
+      assert.equal(p.pruning, 'celltype');
+      assert.equal(p.sparsity, null);
+      assert.equal(p.nHidden, 90 * p.latentScaling!);
+      assert.ok(CELLTYPE_CONDITIONS.includes(p.condition as (typeof CELLTYPE_CONDITIONS)[number]));
+    }
+  }
+  const paper = loadSpec(new URL('sweeps/paper/celltype.yaml', REPO).pathname);
+  assert.deepEqual(paper.axes.condition, [...CELLTYPE_CONDITIONS].sort());
+});
+
+test('celltype defaults: rule dale, N = 1440, 100 epochs of all 2000 samples, evaluated on the training samples', () => {
+  const spec = parseSpec('name: c\nfixed: { task: celltype, dataDir: /data }\naxes: { condition: [novel_change_half] }\n', 'c.yaml');
+  const [p] = [...expandAssignments(spec)].map((a) => resolveRun(spec, a.values).params);
+  assert.deepEqual(
+    [p.rule, p.nHidden, p.excFraction, p.threshold, p.epochs, p.batchSize, p.nTrain, p.nTest, p.latentScaling, p.celltypeData, p.dataSource, p.dataDir, p.syntheticSamples],
+    ['dale', 1440, 0.8, 0, 100, 200, 2000, 0, 16, 'files', null, '/data', null],
+  );
+  const syn = parseSpec('name: c\nfixed: { task: celltype, celltypeData: synthetic, nTrain: 30, latentScaling: 1 }\naxes: { condition: [novel_change_half] }\n', 'c.yaml');
+  const q = resolveRun(syn, [...expandAssignments(syn)][0].values).params;
+  assert.deepEqual([q.nHidden, q.syntheticSamples], [90, 30]);
+});
+
+test('task-specific parameters: fixed and axis values are ignored by tasks that do not read them; explicit per-task values are errors', () => {
+  const spec = parseSpec(
+    [
+      'name: mixed',
+      'fixed: { nHidden: 64, celltypeData: synthetic, latentScaling: 1 }',
+      'tasks:',
+      '  flipflop: { pruning: top-prob, sparsity: 0.5 }',
+      '  celltype: { pruning: celltype }',
+      'axes:',
+      '  task: [flipflop, celltype]',
+      '  condition: [familiar_change_full, novel_change_full]',
+      '  rule: [dale]',
+    ].join('\n'),
+    'm.yaml',
+  );
+  const runs = [...expandAssignments(spec)].map((a) => resolveRun(spec, a.values).params);
+  const ff = runs.filter((p) => p.task === 'flipflop');
+  const ct = runs.filter((p) => p.task === 'celltype');
+  for (const p of ff) assert.deepEqual([p.nHidden, p.condition, p.latentScaling, p.celltypeData, p.pruning, p.sparsity], [64, null, null, null, 'top-prob', 0.5]);
+  assert.deepEqual(ct.map((p) => [p.nHidden, p.condition, p.pruning, p.sparsity]), [
+    [90, 'familiar_change_full', 'celltype', null],
+    [90, 'novel_change_full', 'celltype', null],
+  ]);
+  const cases: [string, RegExp][] = [
+    ['name: x\nfixed: { task: celltype, celltypeData: synthetic }\naxes: { condition: [novel_change_full] }\ninclude:\n  - { condition: novel_change_half, threshold: 0.1 }\n', /include\[0\]\.threshold: threshold does not apply to task celltype/],
+    ['name: x\nfixed: { task: celltype, celltypeData: synthetic }\ntasks:\n  celltype: { excFraction: 0.5 }\naxes: { condition: [novel_change_full] }\n', /tasks\.celltype\.excFraction: unknown key "excFraction"/],
+    ['name: x\nfixed: { task: celltype, celltypeData: synthetic, pruning: celltype, sparsity: 0.5 }\naxes: { condition: [novel_change_full] }\n', /fixed\.sparsity: sparsity does not apply to task celltype/],
+    ['name: x\nfixed: { task: celltype, celltypeData: synthetic }\naxes: { seed: [0, 1] }\n', /axes: task celltype needs a condition/],
+    ['name: x\nfixed: { task: celltype, celltypeData: synthetic, pruning: celltype }\naxes: { condition: [novel_change_full] }\nstages: { prune: { mode: iterative } }\n', /stages\.prune\.mode: iterative pruning does not apply to task celltype/],
+    ['name: x\nfixed: { task: celltype, celltypeData: synthetic, dataDir: /d }\naxes: { condition: [novel_change_full] }\n', /fixed\.dataDir: dataDir is only read with celltypeData files/],
+    ['name: x\nfixed: { task: celltype, celltypeData: synthetic, nTrain: 50, syntheticSamples: 40 }\naxes: { condition: [novel_change_full] }\n', /fixed\.syntheticSamples: syntheticSamples \(40\) must be at least nTrain \+ nTest/],
+    ['name: x\nfixed: { pruning: celltype }\naxes: { task: [wave], rule: [dale] }\n', /fixed\.pruning: pruning celltype \(Table 1 blocks\) applies only to task celltype/],
+    ['name: x\nfixed: { nTest: 0 }\naxes: { task: [wave], rule: [dale] }\n', /fixed\.nTest: nTest 0 is allowed only for task celltype/],
+    ['name: x\naxes: { task: [wave, celltype], condition: [novel_change_full] }\n', /axes: "rule" is required/],
+  ];
+  for (const [text, re] of cases) assert.throws(() => parseSpec(text, 'x.yaml'), re);
+});
+
+test('the schema lists every parameter in fixed, axes, include and exclude, and the 12 conditions', () => {
+  const props = schema.properties;
+  for (const k of PARAM_NAMES) {
+    assert.ok(k in props.axes.properties, `axes.${k}`);
+    assert.ok(k in props.include.items.properties, `include.${k}`);
+    assert.ok(k in props.exclude.items.properties, `exclude.${k}`);
+    if (k !== 'finetuneEpochs') assert.ok(k in props.fixed.properties, `fixed.${k}`);
+  }
+  for (const t of TASKS) {
+    const over = (props.tasks.properties as Record<string, { properties: Record<string, unknown> }>)[t];
+    assert.ok(over, `tasks.${t}`);
+    for (const k of PARAM_NAMES) if (k !== 'task') assert.equal(k in over.properties, paramApplies(t, k), `tasks.${t}.${k}`);
+  }
+  assert.deepEqual(schema.definitions.condition.enum, [...CELLTYPE_CONDITIONS]);
+  assert.deepEqual(schema.definitions.pruning.enum, [...PRUNE_METHODS]);
+  assert.deepEqual(schema.definitions.task.enum, [...TASKS]);
 });
