@@ -127,13 +127,16 @@ export async function saveCheckpoint(store: ArtifactStore, stageId: string, c: C
 }
 
 /**
- * The checkpoint to resume a stage from: `preferredKey` when given and present, else the newest
- * under the stage's prefix, else null. An unreadable checkpoint is ignored (the stage starts over
+ * The checkpoint to resume a stage from: the newest under the stage's prefix (a retried Temporal
+ * attempt passes its last heartbeat's key as `preferredKey`; it is used when the listing does not
+ * show it), else null. An unreadable checkpoint is ignored (the stage starts over
  * from the previous good state rather than failing).
  */
 export async function loadLatestCheckpoint(store: ArtifactStore, stageId: string, preferredKey?: string): Promise<{ key: string; checkpoint: Checkpoint } | null> {
   const keys = (await store.list(checkpointPrefix(stageId))).filter((k) => k.endsWith('.ckpt')).sort().reverse();
-  if (preferredKey !== undefined && keys.includes(preferredKey)) keys.unshift(preferredKey);
+  // Newest first: every checkpoint of a stage lies on the same deterministic trajectory, so a
+  // newer one than the heartbeat's (written just before the worker died) is strictly better.
+  if (preferredKey !== undefined && !keys.includes(preferredKey) && (await store.exists(preferredKey))) keys.push(preferredKey);
   for (const key of keys) {
     try {
       return { key, checkpoint: decodeCheckpoint(await store.get(key), key) };
