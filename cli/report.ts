@@ -8,8 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { codeVersion } from '../activities/code-version.js';
-import { completedStageIds } from '../store/stage-io.js';
+import { completedStageIds, readStageFailure } from '../store/stage-io.js';
 import type { ArtifactStore } from '../store/types.js';
+import type { Plan } from '../sweeps/types.js';
 import { UsageError } from './errors.js';
 import { findSweep, localPathOf, openStoreFlag, positiveInt, positiveNumber, storeOption } from './sweep-ref.js';
 
@@ -58,8 +59,8 @@ async function reportCommand(ref: string, o: ReportFlags): Promise<void> {
     try {
       let lastDone = -1;
       for (;;) {
-        const done = await doneCount(store, rec.plan.stages.map((s) => s.id));
-        const finished = done === rec.plan.stages.length;
+        const { complete: done, settled } = await settledCount(store, rec.plan);
+        const finished = settled === rec.plan.stages.length;
         if (done !== lastDone || finished) {
           const fin = await build(finished ? undefined : refresh);
           process.stderr.write(`${new Date().toISOString()} ${done}/${rec.plan.stages.length} stages complete; ${fin.rows.filter((r) => r.status === 'succeeded').length}/${fin.rows.length} results\n`);
@@ -100,9 +101,24 @@ async function reportCommand(ref: string, o: ReportFlags): Promise<void> {
   }
 }
 
-async function doneCount(store: ArtifactStore, ids: string[]): Promise<number> {
+/**
+ * Stages that will not change any more: complete, failed (a failure record), or below a failed
+ * stage. A re-run could retry the failed ones; the watch ends when nothing else can happen.
+ */
+async function settledCount(store: ArtifactStore, plan: Plan): Promise<{ complete: number; settled: number }> {
   const complete = await completedStageIds(store);
-  let n = 0;
-  for (const id of ids) if (complete.has(id)) n++;
-  return n;
+  const dead = new Set<string>();
+  let settled = 0;
+  let done = 0;
+  for (const s of plan.stages) {
+    // Plan order is topological: parents are decided before their children.
+    if (complete.has(s.id)) {
+      done++;
+      settled++;
+    } else if (s.parents.some((p) => dead.has(p)) || (await readStageFailure(store, s.id)) !== null) {
+      dead.add(s.id);
+      settled++;
+    }
+  }
+  return { complete: done, settled };
 }

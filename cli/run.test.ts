@@ -11,6 +11,9 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { inspectReport } from '../report/inspect.js';
+import { launchChromium } from '../report/png.js';
+import { decodePng, distinctColours } from '../report/png-decode.js';
 import { badSpecFixtures } from '../sweeps/testdata/bad-fixtures.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -141,6 +144,30 @@ test('quick sweep: SIGKILL mid-training, re-run, results equal an uninterrupted 
   assert.equal(csv.length - 1, 162);
   for (const f of ['results.json', 'summary.json', 'report.html', 'plan.json', 'spec.yaml']) assert.ok(existsSync(join(sweepFolder(full), f)), `${f} written`);
 
+  // The quick sweep's report in real headless Chromium: offline, no errors, every chart drawn.
+  const browser = await launchChromium();
+  try {
+    const seen = await inspectReport(browser, join(sweepFolder(full), 'report.html'));
+    assert.deepEqual(seen.problems, []);
+    assert.deepEqual(seen.requests, [seen.url], 'no network requests besides the file itself');
+    assert.ok(seen.canvases.length >= 6, `the quick sweep's figures are drawn (${seen.canvases.length} canvases)`);
+    for (const c of seen.canvases) assert.ok(c.opaque > 0 && c.colours > 2, `canvas ${c.id} is drawn`);
+    assert.deepEqual(seen.charts, seen.canvases.map((c) => c.id));
+  } finally {
+    await browser.close();
+  }
+  // `report --png`: one non-blank PNG of the requested size per chart.
+  const pngDir = join(dir, 'png');
+  const rep = cli(['report', 'quick', '--store', full, '--png', pngDir, '--width', '400', '--height', '300', '--json']);
+  assert.equal(rep.status, 0, rep.stderr);
+  const pngs = (JSON.parse(rep.stdout) as { pngs: string[] }).pngs;
+  assert.ok(pngs.length >= 6);
+  for (const f of pngs) {
+    const img = decodePng(readFileSync(f));
+    assert.deepEqual([img.width, img.height], [400, 300]);
+    assert.ok(distinctColours(img) > 2, `${f} is not blank`);
+  }
+
   // status reads the finished sweep back by name.
   const st = cli(['status', 'quick', '--store', full, '--json']);
   assert.equal(st.status, 0, st.stderr);
@@ -192,6 +219,38 @@ test('a stage that diverges is failed with its reason; independent stages comple
   const failures = readdirSync(join(store, 'stages')).filter((id) => existsSync(join(store, 'stages', id, 'failure.json')));
   assert.equal(failures.length, 1);
   assert.ok(!existsSync(join(store, 'stages', failures[0], 'manifest.json')));
+});
+
+test('report --watch rebuilds while the sweep runs and stops when nothing more can happen (failures included)', async (t) => {
+  const dir = tempDir(t, 'cli-watch-');
+  const spec = join(dir, 'watch.yaml');
+  writeFileSync(
+    spec,
+    [
+      'name: watched',
+      'fixed: { backend: js, nHidden: 16, optimizer: adam }',
+      'tasks:',
+      '  flipflop: { epochs: 4, batchSize: 50, nTrain: 400, nTest: 100 }',
+      'axes:',
+      '  task: [flipflop]',
+      '  rule: [dale, conventional]',
+      '  lr: [0.001, 1.0e+38]',
+      '  pruning: [top-prob]',
+      '  sparsity: [0.5]',
+      '  seed: [0, 1]',
+    ].join('\n'),
+  );
+  const store = join(dir, 'runs');
+  const watch = cliAsync(['report', spec, '--store', store, '--watch', '--interval', '0.3']);
+  await new Promise((r) => setTimeout(r, 500));
+  const run = await cliAsync(['run', spec, '--store', store, '--quiet', '--concurrency', '1']);
+  assert.equal(run.status, 1, run.stderr); // the lr = 1e38 runs diverge
+  const w = await watch;
+  assert.equal(w.status, 0, w.stderr);
+  const rebuilds = w.stderr.split('\n').filter((l) => / stages complete; /.test(l));
+  assert.ok(rebuilds.length >= 2, `rebuilt as stages completed: ${w.stderr}`);
+  const html = readFileSync(join(sweepFolder(store), 'report.html'), 'utf8');
+  assert.ok(!html.includes('http-equiv="refresh"'), 'the final report no longer reloads itself');
 });
 
 test('malformed sweep files: status 2, a message naming the field, nothing written', async (t) => {

@@ -3,12 +3,12 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { Browser } from 'playwright-core';
 import { aggregate } from '../analysis/aggregate.js';
 import { syntheticInput } from '../analysis/synthetic.js';
 import type { Summary } from '../analysis/types.js';
 import { escapeHtml, jsonForScript, renderReport, reportCharts, ReportError } from './html.js';
+import { inspectReport } from './inspect.js';
 import { launchChromium } from './png.js';
 
 const EVIL = '<script>alert(1)</script>';
@@ -83,36 +83,7 @@ test('report opens in headless Chromium offline: no console errors, no requests,
   const html = renderReport(summary);
   const file = join(dir, 'report.html');
   await writeFile(file, html);
-  const url = pathToFileURL(file).href;
-  const page = await browser.newPage();
-  const requests: string[] = [];
-  const problems: string[] = [];
-  let dialogs = 0;
-  page.on('request', (r) => requests.push(r.url()));
-  page.on('console', (m) => {
-    if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`);
-  });
-  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-  page.on('dialog', (d) => {
-    dialogs++;
-    void d.dismiss();
-  });
-  await page.goto(url, { waitUntil: 'load' });
-  await page.waitForFunction('window.__dalesweepReady === true');
-  const result = (await page.evaluate(`(() => {
-    const out = [];
-    for (const c of document.querySelectorAll('canvas')) {
-      const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-      const colours = new Set();
-      let opaque = 0;
-      for (let i = 0; i < d.length; i += 4) {
-        if (d[i + 3] > 0) { opaque++; if (colours.size < 50) colours.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]); }
-      }
-      out.push({ id: c.id, opaque, colours: colours.size, w: c.width, h: c.height });
-    }
-    return { canvases: out, text: document.body.innerText, title: document.title, charts: Object.keys(window.__dalesweepCharts) };
-  })()`)) as { canvases: { id: string; opaque: number; colours: number; w: number; h: number }[]; text: string; title: string; charts: string[] };
-  await page.close();
+  const { url, problems, requests, dialogs, ...result } = await inspectReport(browser, file);
 
   assert.deepEqual(problems, []);
   assert.deepEqual(requests, [url]);
