@@ -29,6 +29,7 @@ interface RunFlags {
   temporalAddress: string;
   namespace: string;
   window: number;
+  controlQueue: string;
 }
 
 /** Registers the `run` sub-command. */
@@ -46,6 +47,7 @@ export function register(program: Command): void {
     .addOption(new Option('--temporal-address <host:port>', 'temporal engine: frontend').env('DALESWEEP_TEMPORAL_ADDRESS').default('127.0.0.1:7233'))
     .addOption(new Option('--namespace <ns>', 'temporal engine: namespace').env('DALESWEEP_TEMPORAL_NAMESPACE').default('default'))
     .option('--window <n>', 'temporal engine: stages in flight at once', positiveInt('--window'), 64)
+    .option('--control-queue <name>', 'temporal engine: task queue of the sweep workflows (the workers\' --control-queue)', 'dalesweep')
     .action(async (file: string, o: RunFlags) => runCommand(file, o));
 }
 
@@ -93,6 +95,7 @@ async function runCommand(file: string, o: RunFlags): Promise<void> {
         store,
         codeVersion: version,
         window: o.window,
+        controlQueue: o.controlQueue,
         onEvent: (e) => progress.onEvent(e),
         signal: abort.signal,
       });

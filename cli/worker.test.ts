@@ -5,7 +5,9 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
@@ -109,5 +111,47 @@ describe('dalesweep worker (child processes, dev server)', { skip: SKIP_TEMPORAL
     const [code] = (await once(bp.child, 'exit')) as [number];
     assert.equal(code, 0);
     assert.match(bp.stderr(), /SIGTERM: shutting down[\s\S]*worker: stopped/);
+  });
+
+  test('run --engine temporal submits and follows a sweep and writes its results and report; status reads the workflow', async () => {
+    const tag = uniqueTag();
+    const storeUrl = tempStoreDir();
+    const w = startWorker(['--task-queue', `cpu-${tag}`, '--control-queue', `ctl-${tag}`, '--concurrency', '2', '--store', storeUrl, '--shutdown-grace', '2']);
+    procs.push(w);
+    await waitFor('worker start', w, /worker: serving/, 60_000);
+    const spec = join(storeUrl, `cli-${tag}.yaml`);
+    writeFileSync(
+      spec,
+      [
+        `name: cli-${tag}`,
+        `fixed: { backend: js, nHidden: 16, lr: 0.001, optimizer: adam, queue: cpu-${tag} }`,
+        'tasks:',
+        '  flipflop: { epochs: 2, batchSize: 50, nTrain: 200, nTest: 50 }',
+        'axes:',
+        '  task: [flipflop]',
+        '  rule: [dale, conventional]',
+        '  pruning: [top-prob, random]',
+        '  sparsity: [0.5]',
+        '  seed: [0]',
+      ].join('\n'),
+    );
+    const env = { ...process.env, DALESWEEP_TEMPORAL_ADDRESS: temporalAddress() };
+    const run = spawnSync(process.execPath, [MAIN, 'run', spec, '--engine', 'temporal', '--control-queue', `ctl-${tag}`, '--store', storeUrl, '--json'], { encoding: 'utf8', env });
+    assert.equal(run.status, 0, run.stderr);
+    const lines = run.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const done = lines.find((l) => l.event === 'done')!;
+    assert.equal(done.failed, 0);
+    assert.equal(done.succeeded, done.stages);
+    assert.ok(lines.some((l) => l.event === 'stage-end'), 'the same progress events as the local engine');
+    const folder = readdirSync(join(storeUrl, 'sweeps'))[0];
+    for (const f of ['results.csv', 'summary.json', 'report.html']) assert.ok(existsSync(join(storeUrl, 'sweeps', folder, f)), `${f} written`);
+    const st = spawnSync(process.execPath, [MAIN, 'status', spec, '--engine', 'temporal', '--store', storeUrl, '--json'], { encoding: 'utf8', env });
+    assert.equal(st.status, 0, st.stderr);
+    const s = JSON.parse(st.stdout) as { running: boolean; progress: { total: number; done?: number; succeeded?: number } | null };
+    assert.equal(s.running, false);
+    assert.ok(s.progress, `progress from the workflow query: ${st.stdout}`);
+    assert.equal(s.progress.total, done.stages);
+    w.child.kill('SIGTERM');
+    await once(w.child, 'exit');
   });
 });
