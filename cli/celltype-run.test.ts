@@ -9,7 +9,6 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -18,9 +17,9 @@ import { populationConnectionProbabilities } from '../celltype/connectivity.js';
 import { celltypeLayout } from '../celltype/populations.js';
 import { parseNpy } from '../io/npy.js';
 import type { Plan } from '../sweeps/types.js';
+import { cli } from './test-support.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const MAIN = resolve(HERE, 'main.js');
 const CONDITIONS = ['familiar_change_full', 'familiar_no_change_half'];
 
 const SPEC = `name: celltype-e2e
@@ -38,11 +37,6 @@ axes:
 stages:
   finetune: { epochs: 2 }
 `;
-
-function cli(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8' });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 /** A stage's file as float32 data with its shape. */
 function npy(store: string, stageId: string, file: string): { data: Float32Array; shape: number[] } {

@@ -1,42 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { encodeNpy, readNpySync } from '../io/npy.js';
-import { Rng } from '../rnn/rng.js';
-
-const MAIN = resolve(dirname(fileURLToPath(import.meta.url)), 'main.js');
-
-function cli(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8' });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function withDir(fn: (dir: string) => void): void {
-  const dir = mkdtempSync(join(tmpdir(), 'cli-prune-'));
-  try {
-    fn(dir);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-/** Writes an N×N Dale matrix (E columns >= 0, I columns <= 0), float32 or float64. */
-function daleMatrix(dir: string, name: string, N: number, f64 = false): string {
-  const rng = new Rng(N, 'test:cli');
-  const nExc = Math.round(0.8 * N);
-  const data = f64 ? new Float64Array(N * N) : new Float32Array(N * N);
-  for (let k = 0; k < data.length; k++) data[k] = (k % N < nExc ? 1 : -1) * rng.uniform();
-  const p = join(dir, name);
-  writeFileSync(p, encodeNpy({ data, shape: [N, N] }));
-  return p;
-}
+import { cli, daleMatrix, withDir } from './test-support.js';
 
 test('prune writes the pruned matrix (same dtype) and one JSON line with the achieved sparsity', () => {
-  withDir((dir) => {
+  withDir('cli-prune-', (dir) => {
     for (const [method, f64] of [
       ['top-prob', false],
       ['random', true],
@@ -77,7 +47,7 @@ test('prune writes the pruned matrix (same dtype) and one JSON line with the ach
 });
 
 test('prune and mst reject bad input with exit 2 naming the problem', () => {
-  withDir((dir) => {
+  withDir('cli-prune-', (dir) => {
     const good = daleMatrix(dir, 'good.npy', 16);
     const out = join(dir, 'out.npy');
     const write = (name: string, bytes: Uint8Array | string): string => {

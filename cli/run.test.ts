@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -15,26 +15,10 @@ import { inspectReport } from '../report/inspect.js';
 import { launchChromium } from '../report/png.js';
 import { decodePng, distinctColours } from '../report/png-decode.js';
 import { badSpecFixtures } from '../sweeps/testdata/bad-fixtures.js';
+import { MAIN, cli, cliAsync } from './test-support.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const MAIN = resolve(HERE, 'main.js');
 const QUICK = resolve(HERE, '../../sweeps/quick.yaml');
-
-function cli(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8' });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function cliAsync(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((res) => {
-    const c = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    c.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    c.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    c.on('close', (status) => res({ status, stdout, stderr }));
-  });
-}
 
 /** Files (recursively) under a folder; 0 when it does not exist. */
 function fileCount(dir: string): number {

@@ -26,6 +26,8 @@ PASS_="${MINIO_ROOT_PASSWORD:-dalesweep-secret}"
 DATA="$TOOLS/minio-data"
 PIDFILE="$TOOLS/minio.pid"
 LOG="$TOOLS/minio.log"
+# shellcheck source=infra/daemon.sh
+source "$ROOT/infra/daemon.sh"
 BGLOG=/tmp/bg/minio.log
 
 mkdir -p "$TOOLS/bin"
@@ -52,10 +54,6 @@ install() {
   [ -x "$BIN" ] || { echo "minio: build finished but $BIN is missing" >&2; exit 1; }
 }
 
-running() {
-  [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null
-}
-
 healthy() {
   curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$PORT/minio/health/live" 2>/dev/null
 }
@@ -78,46 +76,11 @@ start() {
   MINIO_ROOT_USER="$USER_" MINIO_ROOT_PASSWORD="$PASS_" MINIO_BROWSER_REDIRECT=off \
     nohup "$BIN" server "$DATA" --address "127.0.0.1:$PORT" --console-address "127.0.0.1:$CONSOLE_PORT" --quiet >"$LOG" 2>&1 &
   echo $! >"$PIDFILE"
-  for _ in $(seq 1 300); do
-    if healthy; then echo "minio: ready on http://127.0.0.1:$PORT (console http://127.0.0.1:$CONSOLE_PORT, log $LOG)" >&2; return 0; fi
-    if ! running; then echo "minio: server exited; see $LOG:" >&2; tail -20 "$LOG" >&2; exit 1; fi
-    sleep 0.2
-  done
-  echo "minio: not ready after 60 s; see $LOG" >&2
-  exit 1
-}
-
-stop() {
-  if running; then
-    local pid
-    pid=$(cat "$PIDFILE")
-    kill "$pid"
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "$pid" 2>/dev/null && kill -9 "$pid"
-  fi
-  rm -f "$PIDFILE"
+  wait_ready minio "ready on http://127.0.0.1:$PORT (console http://127.0.0.1:$CONSOLE_PORT, log $LOG)"
 }
 
 status() {
-  if running && healthy; then
-    echo "minio: running (pid $(cat "$PIDFILE")) on http://127.0.0.1:$PORT"
-  else
-    echo "minio: not running"
-    return 1
-  fi
-}
-
-env_lines() {
-  cat <<EOF
-export AWS_ACCESS_KEY_ID=$USER_
-export AWS_SECRET_ACCESS_KEY=$PASS_
-export AWS_REGION=us-east-1
-export AWS_ENDPOINT_URL_S3=http://127.0.0.1:$PORT
-export DALESWEEP_TEST_S3_ENDPOINT=http://127.0.0.1:$PORT
-export DALESWEEP_TEST_S3_BUCKET=dalesweep-test
-export DALESWEEP_TEST_S3_ACCESS_KEY=$USER_
-export DALESWEEP_TEST_S3_SECRET_KEY=$PASS_
-EOF
+  status_of minio "http://127.0.0.1:$PORT"
 }
 
 case "${1:-}" in

@@ -23,6 +23,8 @@ PORT="${DALESWEEP_TEMPORAL_PORT:-7233}"
 UI_PORT="${DALESWEEP_TEMPORAL_UI_PORT:-8233}"
 PIDFILE="$TOOLS/temporal.pid"
 LOG="$TOOLS/temporal.log"
+# shellcheck source=infra/daemon.sh
+source "$ROOT/infra/daemon.sh"
 TEMPORAL_VERSION=v1.5.1
 TEST_SERVER_VERSION=1.31.0
 
@@ -55,10 +57,6 @@ EOF
   have_jar || { echo "temporal: no server could be installed" >&2; exit 1; }
 }
 
-running() {
-  [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null
-}
-
 port_open() {
   (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null
 }
@@ -86,33 +84,11 @@ start() {
     nohup java -cp "$JAR_DIR/*" io.temporal.testserver.TestServer "$PORT" >"$LOG" 2>&1 &
   fi
   echo $! >"$PIDFILE"
-  for _ in $(seq 1 300); do
-    if healthy; then echo "temporal: ready on 127.0.0.1:$PORT (log $LOG)" >&2; return 0; fi
-    if ! running; then echo "temporal: server exited; see $LOG:" >&2; tail -20 "$LOG" >&2; exit 1; fi
-    sleep 0.2
-  done
-  echo "temporal: not ready after 60 s; see $LOG" >&2
-  exit 1
-}
-
-stop() {
-  if running; then
-    local pid
-    pid=$(cat "$PIDFILE")
-    kill "$pid"
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "$pid" 2>/dev/null && kill -9 "$pid"
-  fi
-  rm -f "$PIDFILE"
+  wait_ready temporal "ready on 127.0.0.1:$PORT (log $LOG)"
 }
 
 status() {
-  if running && healthy; then
-    echo "temporal: running (pid $(cat "$PIDFILE")) on 127.0.0.1:$PORT"
-  else
-    echo "temporal: not running"
-    return 1
-  fi
+  status_of temporal "127.0.0.1:$PORT"
 }
 
 case "${1:-}" in

@@ -1,0 +1,60 @@
+/**
+ * Helpers shared by the CLI tests: run the built `dalesweep` in a child process, temporary
+ * folders, and Dale-signed weight files.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { encodeNpy } from '../io/npy.js';
+import { Rng } from '../rnn/rng.js';
+
+/** The built CLI entry point (`dist/cli/main.js`). */
+export const MAIN = resolve(dirname(fileURLToPath(import.meta.url)), 'main.js');
+
+/** What a CLI run printed and how it ended. */
+export interface CliResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `dalesweep ARGS` to the end (synchronously). */
+export function cli(args: string[], env: NodeJS.ProcessEnv = process.env): CliResult {
+  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', env });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Runs `dalesweep ARGS` without blocking the test's event loop. */
+export function cliAsync(args: string[]): Promise<CliResult> {
+  return new Promise((res) => {
+    const c = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    c.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    c.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    c.on('close', (status) => res({ status, stdout, stderr }));
+  });
+}
+
+/** Calls `fn` with a fresh temporary folder, removed afterwards. */
+export function withDir(prefix: string, fn: (dir: string) => void): void {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  try {
+    fn(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Writes an N×N Dale matrix (E columns >= 0, I columns <= 0), float32 or float64, as `.npy`. */
+export function daleMatrix(dir: string, name: string, N: number, f64 = false): string {
+  const rng = new Rng(N, 'test:cli');
+  const nExc = Math.round(0.8 * N);
+  const data = f64 ? new Float64Array(N * N) : new Float32Array(N * N);
+  for (let k = 0; k < data.length; k++) data[k] = (k % N < nExc ? 1 : -1) * rng.uniform();
+  const p = join(dir, name);
+  writeFileSync(p, encodeNpy({ data, shape: [N, N] }));
+  return p;
+}
