@@ -1,12 +1,22 @@
 /**
- * A WebAssembly SIMD (f32x4) matrix-product kernel for the `js` backend, emitted as bytecode
- * here (no toolchain, no binary blob): C[m, n] (+)= Σ_k A[m, k] · B[n, k] on float32 row-major
- * operands that live in one `WebAssembly.Memory`.
+ * WebAssembly SIMD (f32x4) kernels for the `js` backend, emitted as bytecode here (no toolchain,
+ * no binary blob). All operands are float32 row-major arrays that live in one `WebAssembly.Memory`
+ * owned by a {@link SimdGemm}; the work buffers stay there across steps, so nothing is copied per
+ * call. Kernels:
  *
- * The kernel handles the block region M even, Nc a multiple of 4, K a multiple of 4 (2×4
- * register block, 8 f32x4 accumulators, horizontal sums at the end); {@link SimdGemm.gemm}
- * completes the edges with the scalar JavaScript kernel. Accumulation is in float32 lanes
- * (four partial sums per output), which is the precision of the stored gradients anyway.
+ * - `gemmNT`: C[m, n] (+)= Σ_k A[m, k] · B[n, k] ("dot-product" form: 2×4 register block, 8 f32x4
+ *   accumulators, horizontal sums at the end) on the block region M even, Nc and K multiples of 4;
+ * - `gemmTN`: C[i, j] (+)= Σ_s A[s, i] · B[s, j] ("outer-product" form: 4×8 register block,
+ *   broadcast of A, contiguous rows of B) on the block region M a multiple of 4, Nc of 8; the
+ *   JavaScript side runs it over chunks of {@link TN_CHUNK} values of s, so each output is a sum
+ *   of chunk partial sums (bounded float32 rounding for long sums over T·B samples);
+ * - `act`: a = tanh(a) in place (rational approximation in float32, absolute error ~3e-7) and,
+ *   for rectifying rules, r = a·[a > threshold];
+ * - `bwd`: the per-step elementwise part of BPTT, dPre = (dz·W_out + [a > th]·dr) · (1 − a²).
+ *
+ * {@link SimdGemm} completes the edges (and runs everything when SIMD is unavailable or disabled)
+ * with scalar JavaScript. Accumulation in the kernels is in float32 lanes, the precision of the
+ * stored gradients anyway; all loops are sequential, so results are bit-identical run to run.
  */
 
 type ScalarGemm = (
@@ -16,6 +26,9 @@ type ScalarGemm = (
   C: Float32Array, cOff: number, ldc: number,
   acc: boolean,
 ) => void;
+
+/** Number of samples s per gemmTN chunk (partial sums per chunk, then added to C). */
+export const TN_CHUNK = 128;
 
 // ---- bytecode emission -------------------------------------------------------------------------
 
@@ -58,106 +71,320 @@ const OP = {
   i32GeS: 0x4e, i32Add: 0x6a, i32Mul: 0x6c, i32Shl: 0x74, f32Add: 0x92,
   simd: 0xfd,
 } as const;
-const SIMD = { load: 0x00, store: 0x0b, const: 0x0c, extractF32: 0x1f, addF32x4: 0xe4, mulF32x4: 0xe6 } as const;
+const SIMD = {
+  load: 0x00, load32Splat: 0x09, store: 0x0b, const: 0x0c, extractF32: 0x1f,
+  f32x4Gt: 0x44, and: 0x4e,
+  addF32x4: 0xe4, subF32x4: 0xe5, mulF32x4: 0xe6, divF32x4: 0xe7, minF32x4: 0xe8, maxF32x4: 0xe9,
+  f32x4Splat: 0x13,
+} as const;
 const VOID = 0x40;
 const I32 = 0x7f;
+const F32 = 0x7d;
 const V128 = 0x7b;
 
-/** Parameters of the exported functions (all i32; pointers in bytes, strides in elements). */
-const P = { M: 0, Nc: 1, K: 2, a: 3, lda: 4, b: 5, ldb: 6, c: 7, ldc: 8 } as const;
-const NPARAM = 9;
-// i32 locals
-const L = { m: 9, n: 10, k: 11, a0: 12, a1: 13, b0: 14, b1: 15, b2: 16, b3: 17, c0: 18, c1: 19, kb: 20, lda4: 21, ldb4: 22, ldc4: 23 } as const;
-const NI32 = 15;
-// v128 locals: s[r][j] = 24 + 4r + j, x0 = 32, x1 = 33, y = 34
-const S0 = 24;
-const X0 = 32;
-const X1 = 33;
-const Y = 34;
-const NV128 = 11;
+/** A tiny assembler for one function body with locals numbered after its parameters. */
+class Body {
+  readonly c: number[] = [];
+  private nI32 = 0;
+  private nV128 = 0;
+  private readonly i32Base: number;
+  private v128Base = -1;
 
-function gemmBody(acc: boolean): number[] {
-  const c: number[] = [];
-  const get = (i: number): void => { c.push(OP.localGet, ...uleb(i)); };
-  const set = (i: number): void => { c.push(OP.localSet, ...uleb(i)); };
-  const tee = (i: number): void => { c.push(OP.localTee, ...uleb(i)); };
-  const i32c = (v: number): void => { c.push(OP.i32Const, ...sleb(v)); };
-  const simd = (op: number, ...imm: number[]): void => { c.push(OP.simd, ...uleb(op), ...imm); };
-  const shl2 = (from: number, to: number): void => { get(from); i32c(2); c.push(OP.i32Shl); set(to); };
-  /** Emits `block loop  <exit if local >= limit> ...`; close with `loopEnd`. */
-  const loopStart = (idx: number, limit: number): void => {
-    c.push(OP.block, VOID, OP.loop, VOID);
-    get(idx); get(limit); c.push(OP.i32GeS, OP.brIf, 1);
-  };
-  const loopEnd = (idx: number, step: number): void => {
-    get(idx); i32c(step); c.push(OP.i32Add); set(idx);
-    c.push(OP.br, 0, OP.end, OP.end);
-  };
+  constructor(readonly nParams: number, nI32: number) {
+    this.i32Base = nParams;
+    this.nI32 = nI32;
+  }
 
+  /** Index of i32 local #k (0-based, after the parameters). */
+  i(k: number): number {
+    return this.i32Base + k;
+  }
+
+  /** Declare the v128 locals (once, after the i32 ones); returns the index of the first. */
+  v128(n: number): number {
+    this.nV128 = n;
+    this.v128Base = this.i32Base + this.nI32;
+    return this.v128Base;
+  }
+
+  get(i: number): void { this.c.push(OP.localGet, ...uleb(i)); }
+  set(i: number): void { this.c.push(OP.localSet, ...uleb(i)); }
+  tee(i: number): void { this.c.push(OP.localTee, ...uleb(i)); }
+  i32c(v: number): void { this.c.push(OP.i32Const, ...sleb(v)); }
+  op(...b: number[]): void { this.c.push(...b); }
+  simd(op: number, ...imm: number[]): void { this.c.push(OP.simd, ...uleb(op), ...imm); }
+  /** v128.const with four equal float32 lanes. */
+  vf32(v: number): void {
+    const bytes = new Uint8Array(new Float32Array([v, v, v, v]).buffer);
+    this.simd(SIMD.const, ...bytes);
+  }
+  /** v128.load at the address on the stack plus `off` bytes. */
+  vload(off = 0): void { this.simd(SIMD.load, 0, ...uleb(off)); }
+  vstore(off = 0): void { this.simd(SIMD.store, 0, ...uleb(off)); }
+  /** local[dst] = local[a] + local[b] (i32). */
+  addTo(dst: number, a: number, b: number): void { this.get(a); this.get(b); this.op(OP.i32Add); this.set(dst); }
+  /** local[idx] += step (i32). */
+  inc(idx: number, step: number): void { this.get(idx); this.i32c(step); this.op(OP.i32Add); this.set(idx); }
+  /** for (; local[idx] < local[limit]; local[idx] += step) body() — caller initialises idx. */
+  loop(idx: number, limit: number, step: number, body: () => void): void {
+    this.op(OP.block, VOID, OP.loop, VOID);
+    this.get(idx); this.get(limit); this.op(OP.i32GeS, OP.brIf, 1);
+    body();
+    this.inc(idx, step);
+    this.op(OP.br, 0, OP.end, OP.end);
+  }
+
+  /** Encoded function body (locals + code + end). */
+  encode(): number[] {
+    const locals: number[] = [];
+    let groups = 0;
+    if (this.nI32 > 0) { groups++; locals.push(...uleb(this.nI32), I32); }
+    if (this.nV128 > 0) { groups++; locals.push(...uleb(this.nV128), V128); }
+    const body = [...uleb(groups), ...locals, ...this.c, OP.end];
+    return [...uleb(body.length), ...body];
+  }
+}
+
+/** gemmNT(M, Nc, K, a, lda, b, ldb, c, ldc): pointers in bytes, strides in elements. */
+function gemmNTBody(acc: boolean): number[] {
+  const P = { M: 0, Nc: 1, K: 2, a: 3, lda: 4, b: 5, ldb: 6, c: 7, ldc: 8 } as const;
+  const f = new Body(9, 15);
+  const L = { m: f.i(0), n: f.i(1), k: f.i(2), a0: f.i(3), a1: f.i(4), b0: f.i(5), b1: f.i(6), b2: f.i(7), b3: f.i(8), c0: f.i(9), c1: f.i(10), kb: f.i(11), lda4: f.i(12), ldb4: f.i(13), ldc4: f.i(14) };
+  const S0 = f.v128(11);
+  const X0 = S0 + 8;
+  const X1 = S0 + 9;
+  const Y = S0 + 10;
+  const shl2 = (from: number, to: number): void => { f.get(from); f.i32c(2); f.op(OP.i32Shl); f.set(to); };
   shl2(P.lda, L.lda4);
   shl2(P.ldb, L.ldb4);
   shl2(P.ldc, L.ldc4);
   shl2(P.K, L.kb);
-  i32c(0); set(L.m);
-  loopStart(L.m, P.M);
-  {
-    get(P.a); get(L.m); get(L.lda4); c.push(OP.i32Mul, OP.i32Add); tee(L.a0); get(L.lda4); c.push(OP.i32Add); set(L.a1);
-    get(P.c); get(L.m); get(L.ldc4); c.push(OP.i32Mul, OP.i32Add); tee(L.c0); get(L.ldc4); c.push(OP.i32Add); set(L.c1);
-    i32c(0); set(L.n);
-    loopStart(L.n, P.Nc);
-    {
-      get(P.b); get(L.n); get(L.ldb4); c.push(OP.i32Mul, OP.i32Add); tee(L.b0);
-      get(L.ldb4); c.push(OP.i32Add); tee(L.b1);
-      get(L.ldb4); c.push(OP.i32Add); tee(L.b2);
-      get(L.ldb4); c.push(OP.i32Add); set(L.b3);
-      for (let s = 0; s < 8; s++) { simd(SIMD.const, ...new Array<number>(16).fill(0)); set(S0 + s); }
-      i32c(0); set(L.k);
-      loopStart(L.k, L.kb);
-      {
-        get(L.a0); get(L.k); c.push(OP.i32Add); simd(SIMD.load, 0, 0); set(X0);
-        get(L.a1); get(L.k); c.push(OP.i32Add); simd(SIMD.load, 0, 0); set(X1);
+  f.i32c(0); f.set(L.m);
+  f.loop(L.m, P.M, 2, () => {
+    f.get(P.a); f.get(L.m); f.get(L.lda4); f.op(OP.i32Mul, OP.i32Add); f.tee(L.a0); f.get(L.lda4); f.op(OP.i32Add); f.set(L.a1);
+    f.get(P.c); f.get(L.m); f.get(L.ldc4); f.op(OP.i32Mul, OP.i32Add); f.tee(L.c0); f.get(L.ldc4); f.op(OP.i32Add); f.set(L.c1);
+    f.i32c(0); f.set(L.n);
+    f.loop(L.n, P.Nc, 4, () => {
+      f.get(P.b); f.get(L.n); f.get(L.ldb4); f.op(OP.i32Mul, OP.i32Add); f.tee(L.b0);
+      f.get(L.ldb4); f.op(OP.i32Add); f.tee(L.b1);
+      f.get(L.ldb4); f.op(OP.i32Add); f.tee(L.b2);
+      f.get(L.ldb4); f.op(OP.i32Add); f.set(L.b3);
+      for (let s = 0; s < 8; s++) { f.vf32(0); f.set(S0 + s); }
+      f.i32c(0); f.set(L.k);
+      f.loop(L.k, L.kb, 16, () => {
+        f.get(L.a0); f.get(L.k); f.op(OP.i32Add); f.vload(); f.set(X0);
+        f.get(L.a1); f.get(L.k); f.op(OP.i32Add); f.vload(); f.set(X1);
         const bs = [L.b0, L.b1, L.b2, L.b3];
         for (let j = 0; j < 4; j++) {
-          get(bs[j]); get(L.k); c.push(OP.i32Add); simd(SIMD.load, 0, 0); set(Y);
-          get(S0 + j); get(X0); get(Y); simd(SIMD.mulF32x4); simd(SIMD.addF32x4); set(S0 + j);
-          get(S0 + 4 + j); get(X1); get(Y); simd(SIMD.mulF32x4); simd(SIMD.addF32x4); set(S0 + 4 + j);
+          f.get(bs[j]); f.get(L.k); f.op(OP.i32Add); f.vload(); f.set(Y);
+          f.get(S0 + j); f.get(X0); f.get(Y); f.simd(SIMD.mulF32x4); f.simd(SIMD.addF32x4); f.set(S0 + j);
+          f.get(S0 + 4 + j); f.get(X1); f.get(Y); f.simd(SIMD.mulF32x4); f.simd(SIMD.addF32x4); f.set(S0 + 4 + j);
         }
-      }
-      loopEnd(L.k, 16);
+      });
       // Horizontal sums and stores: C[c_r + 4n + 4j] (+)= Σ lanes of s[r][j].
       for (let r = 0; r < 2; r++) {
         const cr = r === 0 ? L.c0 : L.c1;
         for (let j = 0; j < 4; j++) {
           const s = S0 + 4 * r + j;
-          get(cr); get(L.n); i32c(2); c.push(OP.i32Shl, OP.i32Add);
-          get(s); simd(SIMD.extractF32, 0); get(s); simd(SIMD.extractF32, 1); c.push(OP.f32Add);
-          get(s); simd(SIMD.extractF32, 2); get(s); simd(SIMD.extractF32, 3); c.push(OP.f32Add, OP.f32Add);
+          f.get(cr); f.get(L.n); f.i32c(2); f.op(OP.i32Shl, OP.i32Add);
+          f.get(s); f.simd(SIMD.extractF32, 0); f.get(s); f.simd(SIMD.extractF32, 1); f.op(OP.f32Add);
+          f.get(s); f.simd(SIMD.extractF32, 2); f.get(s); f.simd(SIMD.extractF32, 3); f.op(OP.f32Add, OP.f32Add);
           if (acc) {
-            get(cr); get(L.n); i32c(2); c.push(OP.i32Shl, OP.i32Add);
-            c.push(OP.f32Load, 2, ...uleb(4 * j), OP.f32Add);
+            f.get(cr); f.get(L.n); f.i32c(2); f.op(OP.i32Shl, OP.i32Add);
+            f.op(OP.f32Load, 2, ...uleb(4 * j), OP.f32Add);
           }
-          c.push(OP.f32Store, 2, ...uleb(4 * j));
+          f.op(OP.f32Store, 2, ...uleb(4 * j));
         }
       }
+    });
+  });
+  return f.encode();
+}
+
+/**
+ * gemmTN(M, Nc, K, a, lda, b, ldb, c, ldc): C[i, j] (+)= Σ_s A[s·lda + i] · B[s·ldb + j],
+ * 4×8 tiles held in 8 f32x4 registers over the whole s loop.
+ */
+function gemmTNBody(acc: boolean): number[] {
+  const P = { M: 0, Nc: 1, K: 2, a: 3, lda: 4, b: 5, ldb: 6, c: 7, ldc: 8 } as const;
+  const f = new Body(9, 10);
+  const L = { i: f.i(0), j: f.i(1), s: f.i(2), pa: f.i(3), pb: f.i(4), lda4: f.i(5), ldb4: f.i(6), ldc4: f.i(7), pc: f.i(8), ai: f.i(9) };
+  const S0 = f.v128(11); // s[r][h] = S0 + 2r + h
+  const Y0 = S0 + 8;
+  const Y1 = S0 + 9;
+  const X = S0 + 10;
+  const shl2 = (from: number, to: number): void => { f.get(from); f.i32c(2); f.op(OP.i32Shl); f.set(to); };
+  shl2(P.lda, L.lda4);
+  shl2(P.ldb, L.ldb4);
+  shl2(P.ldc, L.ldc4);
+  f.i32c(0); f.set(L.i);
+  f.loop(L.i, P.M, 4, () => {
+    f.get(P.a); f.get(L.i); f.i32c(2); f.op(OP.i32Shl, OP.i32Add); f.set(L.ai);
+    f.i32c(0); f.set(L.j);
+    f.loop(L.j, P.Nc, 8, () => {
+      for (let s = 0; s < 8; s++) { f.vf32(0); f.set(S0 + s); }
+      f.get(L.ai); f.set(L.pa);
+      f.get(P.b); f.get(L.j); f.i32c(2); f.op(OP.i32Shl, OP.i32Add); f.set(L.pb);
+      f.i32c(0); f.set(L.s);
+      f.loop(L.s, P.K, 1, () => {
+        f.get(L.pb); f.vload(0); f.set(Y0);
+        f.get(L.pb); f.vload(16); f.set(Y1);
+        for (let r = 0; r < 4; r++) {
+          f.get(L.pa); f.simd(SIMD.load32Splat, 2, ...uleb(4 * r)); f.set(X);
+          f.get(S0 + 2 * r); f.get(X); f.get(Y0); f.simd(SIMD.mulF32x4); f.simd(SIMD.addF32x4); f.set(S0 + 2 * r);
+          f.get(S0 + 2 * r + 1); f.get(X); f.get(Y1); f.simd(SIMD.mulF32x4); f.simd(SIMD.addF32x4); f.set(S0 + 2 * r + 1);
+        }
+        f.addTo(L.pa, L.pa, L.lda4);
+        f.addTo(L.pb, L.pb, L.ldb4);
+      });
+      // Store rows i..i+3 of the tile: C[(i + r)·ldc + j + 4h].
+      for (let r = 0; r < 4; r++) {
+        f.get(P.c); f.get(L.i); f.i32c(r); f.op(OP.i32Add); f.get(L.ldc4); f.op(OP.i32Mul, OP.i32Add);
+        f.get(L.j); f.i32c(2); f.op(OP.i32Shl, OP.i32Add); f.set(L.pc);
+        for (let h = 0; h < 2; h++) {
+          f.get(L.pc);
+          if (acc) { f.get(L.pc); f.vload(16 * h); f.get(S0 + 2 * r + h); f.simd(SIMD.addF32x4); } else f.get(S0 + 2 * r + h);
+          f.vstore(16 * h);
+        }
+      }
+    });
+  });
+  return f.encode();
+}
+
+// Rational minimax approximation of tanh on [-7.905, 7.905] (Eigen's float32 form); see fastTanh
+// in model-js.ts for the float64 evaluation of the same rational function.
+const TANH_NUM = [4.89352455891786e-3, 6.37261928875436e-4, 1.48572235717979e-5, 5.12229709037114e-8, -8.60467152213735e-11, 2.00018790482477e-13, -2.76076847742355e-16];
+const TANH_DEN = [4.89352518554385e-3, 2.26843463243900e-3, 1.18534705686654e-4, 1.19825839466702e-6];
+const TANH_CLAMP = 7.90531110763549805;
+
+/** Emit tanh of the v128 in local `v`, leaving the result on the stack; uses locals x2 and num. */
+function emitTanh(f: Body, v: number, x2: number, num: number): void {
+  f.get(v); f.vf32(-TANH_CLAMP); f.simd(SIMD.maxF32x4); f.vf32(TANH_CLAMP); f.simd(SIMD.minF32x4); f.set(v);
+  f.get(v); f.get(v); f.simd(SIMD.mulF32x4); f.set(x2);
+  // Horner: num = v · (c1 + x2·(c3 + ... )), den = d0 + x2·(d2 + ...).
+  f.vf32(TANH_NUM[6]);
+  for (let k = 5; k >= 0; k--) { f.get(x2); f.simd(SIMD.mulF32x4); f.vf32(TANH_NUM[k]); f.simd(SIMD.addF32x4); }
+  f.get(v); f.simd(SIMD.mulF32x4); f.set(num);
+  f.get(num);
+  f.vf32(TANH_DEN[3]);
+  for (let k = 2; k >= 0; k--) { f.get(x2); f.simd(SIMD.mulF32x4); f.vf32(TANH_DEN[k]); f.simd(SIMD.addF32x4); }
+  f.simd(SIMD.divF32x4);
+}
+
+/** act(a, r, n, th): a[k] = tanh(a[k]); with `rect`, r[k] = a[k] > th ? a[k] : 0; n a multiple of 4. */
+function actBody(rect: boolean): number[] {
+  const P = { a: 0, r: 1, n: 2, th: 3 } as const;
+  const f = new Body(4, 3);
+  const L = { k: f.i(0), end: f.i(1), pr: f.i(2) };
+  const V = f.v128(4);
+  const X2 = V + 1;
+  const NUM = V + 2;
+  const TH = V + 3;
+  f.get(P.th); f.simd(SIMD.f32x4Splat); f.set(TH);
+  f.get(P.a); f.set(L.k);
+  f.get(P.r); f.set(L.pr);
+  f.get(P.a); f.get(P.n); f.i32c(2); f.op(OP.i32Shl, OP.i32Add); f.set(L.end);
+  f.loop(L.k, L.end, 16, () => {
+    f.get(L.k); f.vload(); f.set(V);
+    f.get(L.k);
+    emitTanh(f, V, X2, NUM);
+    f.tee(V);
+    f.vstore();
+    if (rect) {
+      f.get(L.pr);
+      f.get(V); f.get(V); f.get(TH); f.simd(SIMD.f32x4Gt); f.simd(SIMD.and);
+      f.vstore();
+      f.inc(L.pr, 16);
     }
-    loopEnd(L.n, 4);
-  }
-  loopEnd(L.m, 2);
-  c.push(OP.end);
-  const locals = [2, ...uleb(NI32), I32, ...uleb(NV128), V128];
-  const body = [...locals, ...c];
-  return [...uleb(body.length), ...body];
+  });
+  return f.encode();
+}
+
+/**
+ * bwd(dPre, a, dr, dz, dzStride, wOut, rows, N, nOut, th): for each row b and column i (N a
+ * multiple of 4), dPre = (Σ_o dz[b·dzStride + o] · wOut[o·N + i] + [a > th]·dr) · (1 − a²), with
+ * the head term when `head`, the recurrent term when `rec`, its mask when `rect`.
+ */
+function bwdBody(head: boolean, rec: boolean, rect: boolean): number[] {
+  const P = { dPre: 0, a: 1, dr: 2, dz: 3, dzS: 4, w: 5, rows: 6, N: 7, nOut: 8, th: 9 } as const;
+  const f = new Body(10, 8);
+  const L = { b: f.i(0), i: f.i(1), o: f.i(2), off: f.i(3), pdz: f.i(4), pw: f.i(5), n4: f.i(6), dzS4: f.i(7) };
+  const V = f.v128(4);
+  const A = V + 1;
+  const TH = V + 2;
+  const D = V + 3;
+  f.get(P.th); f.simd(SIMD.f32x4Splat); f.set(TH);
+  f.get(P.N); f.i32c(2); f.op(OP.i32Shl); f.set(L.n4);
+  f.get(P.dzS); f.i32c(2); f.op(OP.i32Shl); f.set(L.dzS4);
+  f.i32c(0); f.set(L.off); // byte offset of row b, column i in the [rows, N] arrays
+  f.get(P.dz); f.set(L.pdz);
+  f.i32c(0); f.set(L.b);
+  f.loop(L.b, P.rows, 1, () => {
+    f.i32c(0); f.set(L.i);
+    f.loop(L.i, L.n4, 16, () => {
+      f.get(P.a); f.get(L.off); f.op(OP.i32Add); f.vload(); f.set(A);
+      f.vf32(0); f.set(V);
+      if (head) {
+        f.get(P.w); f.get(L.i); f.op(OP.i32Add); f.set(L.pw);
+        f.i32c(0); f.set(L.o);
+        f.loop(L.o, P.nOut, 1, () => {
+          f.get(V);
+          f.get(L.pdz); f.get(L.o); f.i32c(2); f.op(OP.i32Shl, OP.i32Add); f.simd(SIMD.load32Splat, 2, 0);
+          f.get(L.pw); f.vload();
+          f.simd(SIMD.mulF32x4); f.simd(SIMD.addF32x4); f.set(V);
+          f.addTo(L.pw, L.pw, L.n4);
+        });
+      }
+      if (rec) {
+        f.get(V);
+        f.get(P.dr); f.get(L.off); f.op(OP.i32Add); f.vload();
+        if (rect) { f.set(D); f.get(D); f.get(A); f.get(TH); f.simd(SIMD.f32x4Gt); f.simd(SIMD.and); }
+        f.simd(SIMD.addF32x4); f.set(V);
+      }
+      f.get(P.dPre); f.get(L.off); f.op(OP.i32Add);
+      f.get(V); f.vf32(1); f.get(A); f.get(A); f.simd(SIMD.mulF32x4); f.simd(SIMD.subF32x4); f.simd(SIMD.mulF32x4);
+      f.vstore();
+      f.inc(L.off, 16);
+    });
+    f.addTo(L.pdz, L.pdz, L.dzS4);
+  });
+  return f.encode();
+}
+
+const GEMM_TYPE = 0;
+const ACT_TYPE = 1;
+const BWD_TYPE = 2;
+
+/** Exported functions: name, type index, body. */
+function kernelFunctions(): [string, number, number[]][] {
+  const fns: [string, number, number[]][] = [
+    ['gemmSet', GEMM_TYPE, gemmNTBody(false)],
+    ['gemmAcc', GEMM_TYPE, gemmNTBody(true)],
+    ['gemmTNSet', GEMM_TYPE, gemmTNBody(false)],
+    ['gemmTNAcc', GEMM_TYPE, gemmTNBody(true)],
+    ['act0', ACT_TYPE, actBody(false)],
+    ['act1', ACT_TYPE, actBody(true)],
+  ];
+  for (let flags = 0; flags < 8; flags++) fns.push([`bwd${flags}`, BWD_TYPE, bwdBody((flags & 1) !== 0, (flags & 2) !== 0, (flags & 4) !== 0)]);
+  return fns;
 }
 
 function moduleBytes(): Uint8Array {
-  const type = [1, 0x60, ...uleb(NPARAM), ...new Array<number>(NPARAM).fill(I32), 0];
+  const fns = kernelFunctions();
+  const fnType = (params: number[]): number[] => [0x60, ...uleb(params.length), ...params, 0];
+  const types = [3,
+    ...fnType(new Array<number>(9).fill(I32)),
+    ...fnType([I32, I32, I32, F32]),
+    ...fnType([...new Array<number>(9).fill(I32), F32]),
+  ];
   const imports = [1, ...str('env'), ...str('mem'), 0x02, 0x00, 1];
-  const funcs = [2, 0, 0];
-  const exports = [2, ...str('gemmSet'), 0x00, 0, ...str('gemmAcc'), 0x00, 1];
-  const code = [2, ...gemmBody(false), ...gemmBody(true)];
+  const funcs = [...uleb(fns.length), ...fns.map(([, t]) => t)];
+  const exports = [...uleb(fns.length), ...fns.flatMap(([name], i) => [...str(name), 0x00, ...uleb(i)])];
+  const code = [...uleb(fns.length), ...fns.flatMap(([, , body]) => body)];
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, type),
+    ...section(1, types),
     ...section(2, imports),
     ...section(3, funcs),
     ...section(7, exports),
@@ -177,6 +404,8 @@ interface WasmApi {
 const WA: WasmApi | undefined = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
 
 type WasmGemm = (M: number, Nc: number, K: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number) => void;
+type WasmAct = (a: number, r: number, n: number, th: number) => void;
+type WasmBwd = (dPre: number, a: number, dr: number, dz: number, dzStride: number, w: number, rows: number, N: number, nOut: number, th: number) => void;
 
 let compiled: WasmModule | null | undefined;
 
@@ -189,27 +418,60 @@ function kernelModule(): WasmModule | null {
   return compiled;
 }
 
-/** True when the SIMD kernel can run here. */
+/** True when the SIMD kernels can run here. */
 export function simdSupported(): boolean {
   return kernelModule() !== null;
 }
 
+let tnRow = new Float64Array(64);
+
 /**
- * A block of float32 work memory with the SIMD kernel bound to it. Arrays handed to
- * {@link SimdGemm.gemm} must be views made by {@link SimdGemm.alloc}; otherwise (or without
- * SIMD) the scalar kernel runs.
+ * Scalar C[i, j] (+)= Σ_s A[aOff + s·lda + i] · Bm[bOff + s·ldb + j] for i < M, j < Nc, s < K
+ * (C = Aᵀ·B with A [K, M] and B [K, Nc] row-major), accumulated in float64.
+ * @param acc when true, add into C; otherwise overwrite C
+ */
+export function gemmTN(
+  M: number, Nc: number, K: number,
+  A: Float32Array, aOff: number, lda: number,
+  Bm: Float32Array, bOff: number, ldb: number,
+  C: Float32Array, cOff: number, ldc: number,
+  acc: boolean,
+): void {
+  if (tnRow.length < Nc) tnRow = new Float64Array(Nc);
+  const row = tnRow;
+  for (let i = 0; i < M; i++) {
+    row.fill(0, 0, Nc);
+    for (let s = 0; s < K; s++) {
+      const x = A[aOff + s * lda + i];
+      const bo = bOff + s * ldb;
+      for (let j = 0; j < Nc; j++) row[j] += x * Bm[bo + j];
+    }
+    const co = cOff + i * ldc;
+    if (acc) for (let j = 0; j < Nc; j++) C[co + j] += row[j];
+    else for (let j = 0; j < Nc; j++) C[co + j] = row[j];
+  }
+}
+
+/**
+ * A block of float32 work memory with the SIMD kernels bound to it. Arrays handed to the kernels
+ * must be views made by {@link SimdGemm.alloc}; otherwise (or without SIMD) the scalar code runs
+ * (for {@link SimdGemm.act} and {@link SimdGemm.bwd}, the caller's: they report what they did).
  */
 export class SimdGemm {
   private readonly memory: WasmMemory | null;
   private readonly buffer: ArrayBuffer | null;
   private readonly set: WasmGemm | null = null;
   private readonly acc: WasmGemm | null = null;
+  private readonly tnSet: WasmGemm | null = null;
+  private readonly tnAcc: WasmGemm | null = null;
+  private readonly actFns: WasmAct[] = [];
+  private readonly bwdFns: WasmBwd[] = [];
   private used = 0;
 
   /**
    * @param floats total float32 capacity to reserve (each allocation is rounded up to 4 floats)
-   * @param scalar the scalar fallback kernel
-   * @param useSimd set false to force the scalar kernel
+   * @param scalar the scalar fallback of {@link SimdGemm.gemm}
+   * @param useSimd set false to force scalar code
    */
   constructor(floats: number, private readonly scalar: ScalarGemm, useSimd = true) {
     const mod = useSimd ? kernelModule() : null;
@@ -221,12 +483,16 @@ export class SimdGemm {
     const pages = Math.max(1, Math.ceil((floats * 4 + 64) / 65536));
     this.memory = new WA.Memory({ initial: pages, maximum: pages });
     this.buffer = this.memory.buffer;
-    const inst = new WA.Instance(mod, { env: { mem: this.memory } });
-    this.set = inst.exports.gemmSet as WasmGemm;
-    this.acc = inst.exports.gemmAcc as WasmGemm;
+    const ex = new WA.Instance(mod, { env: { mem: this.memory } }).exports;
+    this.set = ex.gemmSet as WasmGemm;
+    this.acc = ex.gemmAcc as WasmGemm;
+    this.tnSet = ex.gemmTNSet as WasmGemm;
+    this.tnAcc = ex.gemmTNAcc as WasmGemm;
+    this.actFns = [ex.act0 as WasmAct, ex.act1 as WasmAct];
+    for (let flags = 0; flags < 8; flags++) this.bwdFns.push(ex[`bwd${flags}`] as WasmBwd);
   }
 
-  /** Whether the SIMD kernel is in use. */
+  /** Whether the SIMD kernels are in use. */
   get simd(): boolean {
     return this.memory !== null;
   }
@@ -239,6 +505,13 @@ export class SimdGemm {
     if ((off + padded) * 4 > this.buffer.byteLength) throw new RangeError(`SimdGemm memory exhausted: need ${(off + padded) * 4} bytes, have ${this.buffer.byteLength}`);
     this.used += padded;
     return new Float32Array(this.buffer, off * 4, n);
+  }
+
+  private inMem(...arrs: Float32Array[]): boolean {
+    const buf = this.buffer;
+    if (buf === null) return false;
+    for (const x of arrs) if (x.buffer !== buf) return false;
+    return true;
   }
 
   /**
@@ -255,8 +528,7 @@ export class SimdGemm {
     const m2 = M & ~1;
     const n4 = Nc & ~3;
     const k4 = K & ~3;
-    const buf = this.buffer;
-    if (buf === null || m2 === 0 || n4 === 0 || k4 === 0 || A.buffer !== buf || Bm.buffer !== buf || C.buffer !== buf) {
+    if (m2 === 0 || n4 === 0 || k4 === 0 || !this.inMem(A, Bm, C)) {
       this.scalar(M, Nc, K, A, aOff, lda, Bm, bOff, ldb, C, cOff, ldc, acc);
       return;
     }
@@ -265,5 +537,68 @@ export class SimdGemm {
     if (K > k4) this.scalar(m2, n4, K - k4, A, aOff + k4, lda, Bm, bOff + k4, ldb, C, cOff, ldc, true);
     if (Nc > n4) this.scalar(m2, Nc - n4, K, A, aOff, lda, Bm, bOff + n4 * ldb, ldb, C, cOff + n4, ldc, acc);
     if (M > m2) this.scalar(M - m2, Nc, K, A, aOff + m2 * lda, lda, Bm, bOff, ldb, C, cOff + m2 * ldc, ldc, acc);
+  }
+
+  /**
+   * C[i, j] (+)= Σ_s A[aOff + s·lda + i] · Bm[bOff + s·ldb + j] for i < M, j < Nc, s < K, i.e.
+   * C [M, Nc] = Aᵀ·B with A [K, M] and B [K, Nc] (row strides lda, ldb). The SIMD kernel sums
+   * chunks of {@link TN_CHUNK} samples in float32 and adds the chunk sums into C.
+   * @param acc when true, add into C; otherwise overwrite C
+   */
+  gemmTN(
+    M: number, Nc: number, K: number,
+    A: Float32Array, aOff: number, lda: number,
+    Bm: Float32Array, bOff: number, ldb: number,
+    C: Float32Array, cOff: number, ldc: number,
+    acc: boolean,
+  ): void {
+    const m4 = M & ~3;
+    const n8 = Nc & ~7;
+    if (m4 === 0 || n8 === 0 || K === 0 || !this.inMem(A, Bm, C)) {
+      gemmTN(M, Nc, K, A, aOff, lda, Bm, bOff, ldb, C, cOff, ldc, acc);
+      return;
+    }
+    const pa = A.byteOffset + 4 * aOff;
+    const pb = Bm.byteOffset + 4 * bOff;
+    const pc = C.byteOffset + 4 * cOff;
+    for (let s0 = 0; s0 < K; s0 += TN_CHUNK) {
+      const fn = acc || s0 > 0 ? this.tnAcc! : this.tnSet!;
+      fn(m4, n8, Math.min(TN_CHUNK, K - s0), pa + 4 * s0 * lda, lda, pb + 4 * s0 * ldb, ldb, pc, ldc);
+    }
+    if (Nc > n8) gemmTN(m4, Nc - n8, K, A, aOff, lda, Bm, bOff + n8, ldb, C, cOff + n8, ldc, acc);
+    if (M > m4) gemmTN(M - m4, Nc, K, A, aOff + m4, lda, Bm, bOff, ldb, C, cOff + m4 * ldc, ldc, acc);
+  }
+
+  /**
+   * a[off + k] = tanh(a[off + k]) and, with `rect`, r[off + k] = a > th ? a : 0, for k < n rounded
+   * down to a multiple of 4, in the SIMD kernel. Returns how many elements it did (0 without SIMD):
+   * the caller does the rest.
+   */
+  act(a: Float32Array, r: Float32Array, off: number, n: number, th: number, rect: boolean): number {
+    const n4 = n & ~3;
+    if (n4 === 0 || !this.inMem(a, r)) return 0;
+    this.actFns[rect ? 1 : 0](a.byteOffset + 4 * off, r.byteOffset + 4 * off, n4, th);
+    return n4;
+  }
+
+  /**
+   * Per-step BPTT elementwise part on [rows, N] blocks at element offset `off` of dPre, a and
+   * (offset 0) dr: dPre = (Σ_o dz[dzOff + b·dzStride + o] · wOut[o·N + i] (when `head`) +
+   * [a > th when `rect`]·dr (when `rec`)) · (1 − a²). Returns false (nothing done) when the SIMD
+   * kernel cannot run (no SIMD, N not a multiple of 4, arrays outside the kernel's memory).
+   */
+  bwd(
+    dPre: Float32Array, a: Float32Array, off: number, dr: Float32Array,
+    dz: Float32Array, dzOff: number, dzStride: number, wOut: Float32Array,
+    rows: number, N: number, nOut: number, th: number,
+    head: boolean, rec: boolean, rect: boolean,
+  ): boolean {
+    if ((N & 3) !== 0 || !this.inMem(dPre, a, dr, dz, wOut)) return false;
+    const flags = (head ? 1 : 0) | (rec ? 2 : 0) | (rect ? 4 : 0);
+    this.bwdFns[flags](
+      dPre.byteOffset + 4 * off, a.byteOffset + 4 * off, dr.byteOffset, dz.byteOffset + 4 * dzOff, dzStride,
+      wOut.byteOffset, rows, N, nOut, th,
+    );
+    return true;
   }
 }

@@ -137,21 +137,6 @@ export function gemmNT(
   }
 }
 
-/** dst[c·ldd + r] = src[r·cols + c] for r < rows, c < cols (blocked for cache locality). */
-function transposeInto(src: Float32Array, srcOff: number, rows: number, cols: number, dst: Float32Array, ldd: number): void {
-  const BS = 32;
-  for (let r0 = 0; r0 < rows; r0 += BS) {
-    const r1 = Math.min(rows, r0 + BS);
-    for (let c0 = 0; c0 < cols; c0 += BS) {
-      const c1 = Math.min(cols, c0 + BS);
-      for (let c = c0; c < c1; c++) {
-        const d = c * ldd;
-        for (let r = r0; r < r1; r++) dst[d + r] = src[srcOff + r * cols + c];
-      }
-    }
-  }
-}
-
 // Rational minimax approximation of tanh on [-7.905, 7.905] (the form Eigen uses for float32),
 // clamped outside: |error| < 3e-7 absolute, < 2e-7 relative near 0 (float32 storage has a
 // resolution of 6e-8 below 1). About 5x faster than Math.tanh in V8.
@@ -178,18 +163,21 @@ export function fastTanh(x: number): number {
   return num / den;
 }
 
-/** Work buffers of one (config shape, B, T). */
+/** Work buffers of one (config shape, B, T). All Float32Array views live in the kernel's memory. */
 interface Workspace {
   B: number;
   T: number;
-  /** Matrix-product kernel owning the memory of the large buffers. */
+  /** Kernel set owning the memory of the buffers. */
   k: SimdGemm;
-  /** Copies of batch.x [B, T, nIn] and params.wIn [N, nIn] in the kernel's memory. */
-  x: Float32Array;
-  wIn: Float32Array;
-  /** Kernel outputs for dW_in [N, nIn] and dW_eff [N, N]. */
-  gWIn: Float32Array;
-  gWHh: Float32Array;
+  /** Row stride of xa and wInA: nIn + 1 rounded up to a multiple of 8. */
+  nInP: number;
+  /** Row stride of z: nOut rounded up to a multiple of 4; of dz and gOutT: to a multiple of 8. */
+  nOutP4: number;
+  nOutP8: number;
+  /** Inputs with a ones column, [T·B, nInP]: row t·B + b = (x[b, t, :], 1, 0…). */
+  xa: Float32Array;
+  /** Input weights with the summed bias column, [N, nInP]: row i = (wIn[i, :], bIn[i] + bHh[i], 0…). */
+  wInA: Float32Array;
   /** tanh outputs a_t, [T, B, N]. */
   a: Float32Array;
   /** recurrent states r_t, [T, B, N] (the same array as `a` when the rule does not rectify). */
@@ -201,18 +189,16 @@ interface Workspace {
   /** W_eff [N, N] and its transpose. */
   weff: Float32Array;
   weffT: Float32Array;
-  /** Transposes [N, T·B] of dPre and r (column index t·B + b), and of x: [nIn, T·B]. */
-  dPreT: Float32Array;
-  rT: Float32Array;
-  xT: Float32Array;
-  /** Readout gradient dLoss/dz, [T, B, nOut] (per-step heads) or [B, nOut] (softmax-last). */
-  dz: Float64Array;
-  /** Float32 copy of dz at one step, [B, nOut], and the transposed readout [N, nOut]. */
-  dzT: Float32Array;
-  wOutT: Float32Array;
-  /** Per-step gradient accumulators. */
-  gOut: Float64Array;
-  gBias: Float64Array;
+  /** Readout weights zero-padded to [nOutP4, N]. */
+  wOutP: Float32Array;
+  /** Readout without bias, [rows, nOutP4]; rows = T·B (per-step heads, row t·B + b) or B (softmax-last). */
+  z: Float32Array;
+  /** dLoss/dz, [rows, nOutP8] (zero beyond nOut). */
+  dz: Float32Array;
+  /** Gradient outputs: dW_outᵀ [N, nOutP8], (dW_in | db) [N, nInP], dW_eff [N, N]. */
+  gOutT: Float32Array;
+  gWInA: Float32Array;
+  gWHh: Float32Array;
   logits: Float64Array;
 }
 
@@ -221,13 +207,15 @@ const cache = new Map<string, Workspace>();
 let useSimd = true;
 
 /**
- * Choose the matrix-product kernel of newly made work buffers: WebAssembly SIMD (default, when
- * available) or scalar JavaScript. Clears the buffer cache. For tests and benchmarks.
+ * Choose the kernels of newly made work buffers: WebAssembly SIMD (default, when available) or
+ * scalar JavaScript. Clears the buffer cache. For tests and benchmarks.
  */
 export function setSimdEnabled(on: boolean): void {
   useSimd = on;
   cache.clear();
 }
+
+const roundUp = (n: number, m: number): number => Math.ceil(n / m) * m;
 
 function workspace(cfg: ModelConfig, B: number, T: number): Workspace {
   const N = cfg.nHidden;
@@ -242,31 +230,40 @@ function workspace(cfg: ModelConfig, B: number, T: number): Workspace {
     return hit;
   }
   const TBN = T * B * N;
-  const sizes = [TBN, rect ? TBN : 0, TBN, B * N, N * N, N * N, TBN, TBN, T * B * nIn, B * nOut, N * nOut, B * T * nIn, N * nIn, N * nIn, N * N];
+  const TB = T * B;
+  const nInP = roundUp(nIn + 1, 8);
+  const nOutP4 = roundUp(nOut, 4);
+  const nOutP8 = roundUp(nOut, 8);
+  const zRows = cfg.head === 'softmax-last' ? B : TB;
+  const sizes = [
+    TB * nInP, N * nInP, TBN, rect ? TBN : 0, TBN, B * N, N * N, N * N,
+    nOutP4 * N, zRows * nOutP4, zRows * nOutP8, N * nOutP8, N * nInP, N * N,
+  ];
   const k = new SimdGemm(sizes.reduce((acc, v) => acc + ((v + 3) & ~3), 0), gemmNT, useSimd);
+  const xa = k.alloc(TB * nInP);
+  const wInA = k.alloc(N * nInP);
   const a = k.alloc(TBN);
   const ws: Workspace = {
     B,
     T,
     k,
+    nInP,
+    nOutP4,
+    nOutP8,
+    xa,
+    wInA,
     a,
     r: rect ? k.alloc(TBN) : a,
     dPre: k.alloc(TBN),
     dr: k.alloc(B * N),
     weff: k.alloc(N * N),
     weffT: k.alloc(N * N),
-    dPreT: k.alloc(TBN),
-    rT: k.alloc(TBN),
-    xT: k.alloc(T * B * nIn),
-    dzT: k.alloc(B * nOut),
-    wOutT: k.alloc(N * nOut),
-    x: k.alloc(B * T * nIn),
-    wIn: k.alloc(N * nIn),
-    gWIn: k.alloc(N * nIn),
+    wOutP: k.alloc(nOutP4 * N),
+    z: k.alloc(zRows * nOutP4),
+    dz: k.alloc(zRows * nOutP8),
+    gOutT: k.alloc(N * nOutP8),
+    gWInA: k.alloc(N * nInP),
     gWHh: k.alloc(N * N),
-    dz: new Float64Array((cfg.head === 'softmax-last' ? 1 : T) * B * nOut),
-    gOut: new Float64Array(nOut * N),
-    gBias: new Float64Array(N),
     logits: new Float64Array(nOut),
   };
   cache.set(key, ws);
@@ -298,8 +295,10 @@ function fillWeff(cfg: ModelConfig, wHh: Float32Array, out: Float32Array): void 
 }
 
 /**
- * Forward pass over all steps, storing a (and r) in the workspace. Returns the loss and the
- * correct count; when `withGrad`, also fills ws.dz with dLoss/dz.
+ * Forward pass over all steps, storing a (and r) in the workspace. Per step t:
+ * a_t = (x_t, 1)·(W_in, b)ᵀ + r_{t-1}·W_effᵀ (two kernel products into a_t [B, N]), then tanh and
+ * rectification in place. The readout of all steps is one product [T·B, N]·W_outᵀ after the loop.
+ * Returns the loss and the correct count; when `withGrad`, also fills ws.dz with dLoss/dz.
  */
 function forward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, withGrad: boolean): LossResult {
   const N = cfg.nHidden;
@@ -307,96 +306,90 @@ function forward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, withG
   const nOut = cfg.nOutput;
   const { B, T } = batch;
   const BN = B * N;
+  const TB = T * B;
   const rect = rectifiesState(cfg);
   const th = cfg.threshold;
-  const { a, r, weff, k: kern } = ws;
-  const x = ws.x;
-  x.set(batch.x);
-  const wIn = ws.wIn;
-  wIn.set(p.wIn);
-  const bIn = p.bIn;
-  const bHh = p.bHh;
+  const { a, r, weff, k: kern, xa, wInA, nInP, nOutP4, nOutP8, z, dz, wOutP } = ws;
+  const x = batch.x;
+  // Inputs in step-major order with the ones column; weights with the bias column.
+  for (let t = 0; t < T; t++) {
+    for (let b = 0; b < B; b++) {
+      const xo = (b * T + t) * nIn;
+      const so = (t * B + b) * nInP;
+      for (let q = 0; q < nIn; q++) xa[so + q] = x[xo + q];
+      xa[so + nIn] = 1;
+    }
+  }
+  for (let i = 0; i < N; i++) {
+    const wo = i * nInP;
+    for (let q = 0; q < nIn; q++) wInA[wo + q] = p.wIn[i * nIn + q];
+    wInA[wo + nIn] = p.bIn[i] + p.bHh[i];
+  }
+  const kIn = roundUp(nIn + 1, 4);
   fillWeff(cfg, p.wHh, weff);
-
-  const perStep = cfg.head !== 'softmax-last';
-  const tanhHead = cfg.head === 'tanh';
-  const target = batch.target;
-  const wOut = p.wOut;
-  const bOut = p.bOut;
-  const dz = ws.dz;
-  const mseScale = 1 / (B * T * nOut);
-  let sqSum = 0;
+  wOutP.set(p.wOut);
 
   for (let t = 0; t < T; t++) {
     const at = t * BN;
-    // Input projection (+ both biases) into a_t.
-    if (nIn === 1) {
-      for (let b = 0; b < B; b++) {
-        const xv = x[b * T + t];
-        const o = at + b * N;
-        for (let i = 0; i < N; i++) a[o + i] = xv * wIn[i] + bIn[i] + bHh[i];
-      }
-    } else {
-      kern.gemm(B, N, nIn, x, t * nIn, T * nIn, wIn, 0, nIn, a, at, N, false);
-      for (let b = 0; b < B; b++) {
-        const o = at + b * N;
-        for (let i = 0; i < N; i++) a[o + i] += bIn[i] + bHh[i];
-      }
-    }
-    // Recurrent term W_eff r_{t-1}.
+    kern.gemm(B, N, kIn, xa, t * B * nInP, nInP, wInA, 0, nInP, a, at, N, false);
     if (t > 0) kern.gemm(B, N, N, r, at - BN, N, weff, 0, N, a, at, N, true);
-    // Nonlinearity and rectification.
+    const done = kern.act(a, r, at, BN, th, rect);
     if (rect) {
-      for (let k = at; k < at + BN; k++) {
+      for (let k = at + done; k < at + BN; k++) {
         const v = fastTanh(a[k]);
         a[k] = v;
         r[k] = v > th ? v : 0;
       }
     } else {
-      for (let k = at; k < at + BN; k++) a[k] = fastTanh(a[k]);
+      for (let k = at + done; k < at + BN; k++) a[k] = fastTanh(a[k]);
     }
+  }
+
+  const bOut = p.bOut;
+  if (cfg.head !== 'softmax-last') {
     // Per-step readout and MSE.
-    if (perStep) {
+    const tanhHead = cfg.head === 'tanh';
+    const target = batch.target;
+    const mseScale = 1 / (B * T * nOut);
+    let sqSum = 0;
+    kern.gemm(TB, nOutP4, N, a, 0, N, wOutP, 0, N, z, 0, nOutP4, false);
+    for (let t = 0; t < T; t++) {
       for (let b = 0; b < B; b++) {
-        const ao = at + b * N;
         const yo = (b * T + t) * nOut;
-        const zo = (t * B + b) * nOut;
+        const s = t * B + b;
+        const zo = s * nOutP4;
+        const dzo = s * nOutP8;
         for (let o = 0; o < nOut; o++) {
-          const wo = o * N;
-          let z = bOut[o];
-          for (let i = 0; i < N; i++) z += wOut[wo + i] * a[ao + i];
+          const zv = z[zo + o] + bOut[o];
           if (tanhHead) {
-            const y = Math.tanh(z);
+            const y = Math.tanh(zv);
             const e = y - target[yo + o];
             sqSum += e * e;
-            if (withGrad) dz[zo + o] = 2 * e * (1 - y * y) * mseScale;
+            if (withGrad) dz[dzo + o] = 2 * e * (1 - y * y) * mseScale;
           } else {
-            const e = z - target[yo + o];
+            const e = zv - target[yo + o];
             sqSum += e * e;
-            if (withGrad) dz[zo + o] = 2 * e * mseScale;
+            if (withGrad) dz[dzo + o] = 2 * e * mseScale;
           }
         }
       }
     }
+    return { loss: sqSum * mseScale };
   }
-  if (perStep) return { loss: sqSum * mseScale };
 
   // softmax-last: cross-entropy on z_T.
   const labels = batch.labels!;
   const logits = ws.logits;
-  const aT = (T - 1) * BN;
+  kern.gemm(B, nOutP4, N, a, (T - 1) * BN, N, wOutP, 0, N, z, 0, nOutP4, false);
   let ce = 0;
   let correct = 0;
   for (let b = 0; b < B; b++) {
-    const ao = aT + b * N;
     let best = 0;
     let mx = -Infinity;
     for (let o = 0; o < nOut; o++) {
-      const wo = o * N;
-      let z = bOut[o];
-      for (let i = 0; i < N; i++) z += wOut[wo + i] * a[ao + i];
-      logits[o] = z;
-      if (z > mx) { mx = z; best = o; }
+      const zv = z[b * nOutP4 + o] + bOut[o];
+      logits[o] = zv;
+      if (zv > mx) { mx = zv; best = o; }
     }
     let se = 0;
     for (let o = 0; o < nOut; o++) se += Math.exp(logits[o] - mx);
@@ -407,105 +400,75 @@ function forward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, withG
     if (best === lab) correct++;
     if (withGrad) {
       for (let o = 0; o < nOut; o++) {
-        dz[b * nOut + o] = (Math.exp(logits[o] - lse) - (o === lab ? 1 : 0)) / B;
+        dz[b * nOutP8 + o] = (Math.exp(logits[o] - lse) - (o === lab ? 1 : 0)) / B;
       }
     }
   }
   return { loss: ce / B, correct };
 }
 
+/**
+ * BPTT. Per step (backwards): dPre_t = (dz_t·W_out + mask·dr_t)·(1 − a_t²) (one kernel pass) and
+ * dr_{t-1} = dPre_t·W_eff. The weight gradients are single products over all T·B samples at the
+ * end: dW_eff = Σ_t dPre_tᵀ r_{t-1}, (dW_in | db) = dPreᵀ (x | 1), dW_outᵀ = aᵀ dz.
+ */
 function backward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, g: Params): void {
   const N = cfg.nHidden;
   const nIn = cfg.nInput;
   const nOut = cfg.nOutput;
   const { B, T } = batch;
-  const x = ws.x;
   const BN = B * N;
   const TB = T * B;
   const rect = rectifiesState(cfg);
   const th = cfg.threshold;
-  const { a, r, dPre, dr, weff, weffT, dz, dzT, wOutT, gOut, gBias, k: kern } = ws;
-  const wOut = p.wOut;
+  const { a, r, dPre, dr, weff, weffT, dz, wOutP, nInP, nOutP8, k: kern } = ws;
   const perStep = cfg.head !== 'softmax-last';
 
-  // W_eff^T and W_out^T (so every product has contiguous inner loops).
+  // W_eff^T (so the dr product has contiguous inner loops).
   for (let i = 0; i < N; i++) for (let j = 0; j < N; j++) weffT[j * N + i] = weff[i * N + j];
-  for (let o = 0; o < nOut; o++) for (let i = 0; i < N; i++) wOutT[i * nOut + o] = wOut[o * N + i];
-  gOut.fill(0);
-  const gbOut = g.bOut;
-  gbOut.fill(0);
 
   for (let t = T - 1; t >= 0; t--) {
     const at = t * BN;
-    const headHere = perStep || t === T - 1;
-    if (headHere) {
-      // dz_t as float32 [B, nOut]; readout weight/bias gradients.
-      const zBase = perStep ? t * B * nOut : 0;
-      for (let k = 0; k < B * nOut; k++) dzT[k] = dz[zBase + k];
+    const head = perStep || t === T - 1;
+    const rec = t < T - 1;
+    const dzOff = perStep ? t * B * nOutP8 : 0;
+    if (!kern.bwd(dPre, a, at, dr, dz, dzOff, nOutP8, wOutP, B, N, nOut, th, head, rec, rect)) {
       for (let b = 0; b < B; b++) {
-        const ao = at + b * N;
-        for (let o = 0; o < nOut; o++) {
-          const d = dzT[b * nOut + o];
-          if (d === 0) continue;
-          gbOut[o] += d;
-          const wo = o * N;
-          for (let i = 0; i < N; i++) gOut[wo + i] += d * a[ao + i];
+        const ro = b * N;
+        const zo = dzOff + b * nOutP8;
+        for (let i = 0; i < N; i++) {
+          const av = a[at + ro + i];
+          let v = 0;
+          if (head) for (let o = 0; o < nOut; o++) v += dz[zo + o] * wOutP[o * N + i];
+          if (rec && (!rect || av > th)) v += dr[ro + i];
+          dPre[at + ro + i] = v * (1 - av * av);
         }
       }
     }
-    // da_t = W_out^T dz_t + [rect mask] * dr_t; dPre_t = da_t * (1 - a_t^2).
-    const hasRec = t < T - 1;
-    if (headHere) {
-      kern.gemm(B, N, nOut, dzT, 0, nOut, wOutT, 0, nOut, dPre, at, N, false);
-      if (hasRec) {
-        if (rect) {
-          for (let k = 0; k < BN; k++) if (a[at + k] > th) dPre[at + k] += dr[k];
-        } else {
-          for (let k = 0; k < BN; k++) dPre[at + k] += dr[k];
-        }
-      }
-    } else if (rect) {
-      for (let k = 0; k < BN; k++) dPre[at + k] = a[at + k] > th ? dr[k] : 0;
-    } else {
-      dPre.set(dr, at);
-    }
-    for (let k = at; k < at + BN; k++) {
-      const v = a[k];
-      dPre[k] *= 1 - v * v;
-    }
-    // dr_{t-1} = dPre_t W_eff  (i.e. dot rows of dPre_t with rows of W_eff^T).
     if (t > 0) kern.gemm(B, N, N, dPre, at, N, weffT, 0, N, dr, 0, N, false);
   }
 
   // Readout gradients.
-  for (let k = 0; k < nOut * N; k++) g.wOut[k] = gOut[k];
-  // Bias gradients: Σ_{t,b} dPre.
-  gBias.fill(0);
-  for (let s = 0; s < TB; s++) {
-    const o = s * N;
-    for (let i = 0; i < N; i++) gBias[i] += dPre[o + i];
+  const zRows = perStep ? TB : B;
+  kern.gemmTN(N, nOutP8, zRows, a, perStep ? 0 : (T - 1) * BN, N, dz, 0, nOutP8, ws.gOutT, 0, nOutP8, false);
+  const gOutT = ws.gOutT;
+  for (let o = 0; o < nOut; o++) {
+    for (let i = 0; i < N; i++) g.wOut[o * N + i] = gOutT[i * nOutP8 + o];
+    let s = 0;
+    for (let q = 0; q < zRows; q++) s += dz[q * nOutP8 + o];
+    g.bOut[o] = s;
   }
+  // Input weights and biases: (dW_in | db)[i, q] = Σ_s dPre[s, i] xa[s, q].
+  const gWInA = ws.gWInA;
+  kern.gemmTN(N, nInP, TB, dPre, 0, N, ws.xa, 0, nInP, gWInA, 0, nInP, false);
   for (let i = 0; i < N; i++) {
-    g.bIn[i] = gBias[i];
-    g.bHh[i] = gBias[i];
+    for (let q = 0; q < nIn; q++) g.wIn[i * nIn + q] = gWInA[i * nInP + q];
+    g.bIn[i] = gWInA[i * nInP + nIn];
+    g.bHh[i] = gWInA[i * nInP + nIn];
   }
-  // Transposes for the weight-gradient products over the T·B samples.
-  transposeInto(dPre, 0, TB, N, ws.dPreT, TB);
-  // W_in: dW_in[i, k] = Σ_s dPre[s, i] x[s, k], s = t·B + b.
-  const xT = ws.xT;
-  for (let b = 0; b < B; b++) {
-    for (let t = 0; t < T; t++) {
-      const xo = (b * T + t) * nIn;
-      const s = t * B + b;
-      for (let k = 0; k < nIn; k++) xT[k * TB + s] = x[xo + k];
-    }
-  }
-  kern.gemm(N, nIn, TB, ws.dPreT, 0, TB, xT, 0, TB, ws.gWIn, 0, nIn, false);
-  g.wIn.set(ws.gWIn);
   // W_hh: dW_eff[i, j] = Σ_{t>=1, b} dPre_t[b, i] r_{t-1}[b, j].
   if (T > 1) {
-    transposeInto(r, 0, (T - 1) * B, N, ws.rT, TB);
-    kern.gemm(N, N, (T - 1) * B, ws.dPreT, B, TB, ws.rT, 0, TB, ws.gWHh, 0, N, false);
+    kern.gemmTN(N, N, (T - 1) * B, dPre, BN, N, r, 0, N, ws.gWHh, 0, N, false);
     g.wHh.set(ws.gWHh);
   } else {
     g.wHh.fill(0);
