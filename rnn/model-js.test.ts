@@ -4,12 +4,14 @@ import {
   ShapeError,
   fastTanh,
   gemmNT,
+  gemmTN,
   jsBackend,
   referenceLossAndGrad,
   setSimdEnabled,
   toParams64,
   type Params64,
 } from './model-js.js';
+import { SimdGemm, TN_CHUNK, simdSupported } from './model-js-simd.js';
 import { defaultModelConfig, initParams, zerosLike } from './init.js';
 import { Rng } from './rng.js';
 import { PARAM_NAMES, type Batch, type Head, type ModelConfig, type Params, type Rule, type Fidelity } from './types.js';
@@ -176,4 +178,83 @@ test('gemmNT computes C = A B^T with offsets and strides, overwrite and accumula
     assert.ok(Math.abs(C[3 + m * 10 + n] - s) < 1e-5);
   }
   assert.equal(C[0], 1);
+});
+
+test('gemmTN computes C = Aᵀ B with offsets and strides; the SIMD kernel (chunked over s) agrees', () => {
+  const rng = new Rng(11, 'test:gemmTN');
+  // K spans several chunks of the SIMD kernel; M and Nc leave edges for the scalar code.
+  const M = 13, Nc = 19, K = 3 * TN_CHUNK + 7, lda = 15, ldb = 21, ldc = 20;
+  const kern = new SimdGemm(4 * (2 + K * lda + 1 + K * ldb + 3 + M * ldc + 64), gemmNT, true);
+  const A = kern.alloc(2 + K * lda);
+  const Bm = kern.alloc(1 + K * ldb);
+  const C = kern.alloc(3 + M * ldc);
+  rng.fillUniform(A, -1, 1);
+  rng.fillUniform(Bm, -1, 1);
+  const want = (i: number, j: number, base: number): number => {
+    let s = base;
+    for (let k = 0; k < K; k++) s += A[2 + k * lda + i] * Bm[1 + k * ldb + j];
+    return s;
+  };
+  for (const acc of [false, true]) {
+    const Cs = new Float32Array(3 + M * ldc).fill(1);
+    C.fill(1);
+    gemmTN(M, Nc, K, A, 2, lda, Bm, 1, ldb, Cs, 3, ldc, acc);
+    kern.gemmTN(M, Nc, K, A, 2, lda, Bm, 1, ldb, C, 3, ldc, acc);
+    for (let i = 0; i < M; i++) for (let j = 0; j < Nc; j++) {
+      const w = want(i, j, acc ? 1 : 0);
+      assert.ok(Math.abs(Cs[3 + i * ldc + j] - w) < 1e-5, `scalar [${i}, ${j}]`);
+      assert.ok(Math.abs(C[3 + i * ldc + j] - w) < 2e-5, `kernel [${i}, ${j}] acc=${acc}: ${C[3 + i * ldc + j]} vs ${w}`);
+    }
+    assert.equal(C[0], 1);
+    assert.equal(Cs[0], 1);
+  }
+});
+
+test('SIMD tanh/rectification and BPTT elementwise kernels match their definitions', { skip: !simdSupported() }, () => {
+  const rng = new Rng(12, 'test:elementwise');
+  const rows = 5, N = 12, nOut = 3, dzStride = 8, n = 203, th = 0.1;
+  const kern = new SimdGemm(4096, gemmNT, true);
+  const a = kern.alloc(n + 2);
+  const r = kern.alloc(n + 2);
+  for (let k = 0; k < a.length; k++) a[k] = (k - 100) / 12;
+  const a0 = Float32Array.from(a);
+  const done = kern.act(a, r, 2, n, th, true);
+  assert.equal(done, n & ~3);
+  for (let k = 2; k < 2 + done; k++) {
+    assert.ok(Math.abs(a[k] - Math.tanh(a0[k])) < 4e-7, `tanh(${a0[k]})`);
+    assert.equal(r[k], a[k] > th ? a[k] : 0);
+  }
+  assert.equal(a[2 + done], a0[2 + done]); // the tail is left to the caller
+  const dPre = kern.alloc(4 + rows * N);
+  const act = kern.alloc(4 + rows * N);
+  const dr = kern.alloc(rows * N);
+  const dz = kern.alloc(2 + rows * dzStride);
+  const w = kern.alloc(nOut * N);
+  for (const x of [act, dr, dz, w]) rng.fillUniform(x, -1, 1);
+  for (let flags = 1; flags < 8; flags++) {
+    const head = (flags & 1) !== 0, rec = (flags & 2) !== 0, rect = (flags & 4) !== 0;
+    assert.ok(kern.bwd(dPre, act, 4, dr, dz, 2, dzStride, w, rows, N, nOut, th, head, rec, rect));
+    for (let b = 0; b < rows; b++) for (let i = 0; i < N; i++) {
+      const av = act[4 + b * N + i];
+      let v = 0;
+      if (head) for (let o = 0; o < nOut; o++) v += dz[2 + b * dzStride + o] * w[o * N + i];
+      if (rec && (!rect || av > th)) v += dr[b * N + i];
+      v *= 1 - av * av;
+      assert.ok(Math.abs(dPre[4 + b * N + i] - v) < 1e-6, `flags ${flags} [${b}, ${i}]`);
+    }
+  }
+  assert.equal(kern.bwd(dPre, act, 0, dr, dz, 0, dzStride, w, rows, 10, nOut, th, true, true, true), false); // N % 4 ≠ 0
+});
+
+test('lossAndGrad is bit-identical across fresh work buffers', () => {
+  const c = makeCase('dale', 'corrected', 'tanh', 7, 16, 6, 9, 3);
+  const runOnce = (): Params => {
+    setSimdEnabled(true); // clears the buffer cache
+    const g = zerosLike(c.params);
+    jsBackend.lossAndGrad(c.cfg, c.params, c.batch, g);
+    return g;
+  };
+  const g1 = runOnce();
+  const g2 = runOnce();
+  for (const k of PARAM_NAMES) assert.deepEqual(g2[k], g1[k]);
 });

@@ -3,16 +3,23 @@
  * rnn/types.ts and of its backpropagation through time, plus a straightforward float64
  * reference implementation ({@link referenceLossAndGrad}) used by gradient tests.
  *
- * Layout of the fast kernel's work buffers (all row-major Float32Array, accumulation in JS
- * doubles): states a, r and pre-activation gradients dPre are `[T, B, N]`; the matrix products
- * are all "dot-product" products C = A·Bᵀ ({@link gemmNT}) whose inner loop runs over contiguous
- * memory of both operands. Weight gradients are single long products over the T·B samples, on
- * transposed copies `[N, T·B]` of dPre and r. Buffers are cached per (shape, B, T) and reused.
- * The products run on a WebAssembly SIMD kernel (rnn/model-js-simd.ts) when the runtime has
- * one, else on the scalar {@link gemmNT}; everything else is plain JavaScript.
+ * Layout of the fast kernel's work buffers (all row-major Float32Array, inside the WebAssembly
+ * memory of a {@link SimdGemm} so that no operand is copied per call): states a, r and
+ * pre-activation gradients dPre are `[T, B, N]` (row t·B + b). Per step, the recurrent products
+ * are "dot-product" products C = A·Bᵀ ({@link gemmNT} form) with contiguous inner loops, and the
+ * elementwise work (tanh and rectification forward; head term, mask and tanh derivative backward)
+ * is one fused kernel pass. The input projection (with the biases as a ones column), the readout
+ * and all weight gradients are single products over the T·B samples: the gradients in the
+ * "outer-product" form C = Aᵀ·B ({@link gemmTN}) directly on the `[T·B, N]` buffers, summed in
+ * chunks of samples. Buffers are cached per (shape, B, T) and reused. Everything runs on
+ * WebAssembly SIMD kernels (rnn/model-js-simd.ts) when the runtime has them, else on scalar
+ * JavaScript (float64 accumulation) with the same semantics. All loops are sequential, so the
+ * results are bit-identical run to run.
  */
 import type { Backend, Batch, LossResult, ModelConfig, Params } from './types.js';
-import { SimdGemm } from './model-js-simd.js';
+import { SimdGemm, gemmTN } from './model-js-simd.js';
+
+export { gemmTN };
 
 /** Thrown when a batch or a parameter tensor does not match the model configuration. */
 export class ShapeError extends Error {
@@ -296,8 +303,8 @@ function fillWeff(cfg: ModelConfig, wHh: Float32Array, out: Float32Array): void 
 
 /**
  * Forward pass over all steps, storing a (and r) in the workspace. Per step t:
- * a_t = (x_t, 1)·(W_in, b)ᵀ + r_{t-1}·W_effᵀ (two kernel products into a_t [B, N]), then tanh and
- * rectification in place. The readout of all steps is one product [T·B, N]·W_outᵀ after the loop.
+ * a_t = (x_t, 1)·(W_in, b)ᵀ + r_{t-1}·W_effᵀ (the input part for all steps in one product
+ * before the loop), then tanh and rectification in place. The readout of all steps is one product [T·B, N]·W_outᵀ after the loop.
  * Returns the loss and the correct count; when `withGrad`, also fills ws.dz with dLoss/dz.
  */
 function forward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, withGrad: boolean): LossResult {
@@ -329,9 +336,10 @@ function forward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, withG
   fillWeff(cfg, p.wHh, weff);
   wOutP.set(p.wOut);
 
+  // Input projection and biases of all steps in one product: a [T·B, N] = xa·wInAᵀ.
+  kern.gemm(TB, N, kIn, xa, 0, nInP, wInA, 0, nInP, a, 0, N, false);
   for (let t = 0; t < T; t++) {
     const at = t * BN;
-    kern.gemm(B, N, kIn, xa, t * B * nInP, nInP, wInA, 0, nInP, a, at, N, false);
     if (t > 0) kern.gemm(B, N, N, r, at - BN, N, weff, 0, N, a, at, N, true);
     const done = kern.act(a, r, at, BN, th, rect);
     if (rect) {
