@@ -285,6 +285,7 @@ function trainOneEpoch(
       batchSize: c.batchSize,
       optimizer: c.optimizer,
       lr: c.lr,
+      lrSchedule: c.lrSchedule,
       seed: c.seed,
       masks,
       frozen: setup.frozen,

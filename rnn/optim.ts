@@ -61,7 +61,10 @@ function copySlots(s: Slots): Slots {
 /** An optimiser bound to the shapes of one {@link Params} object. */
 export interface Optimizer {
   readonly kind: OptimizerName;
+  /** Current learning rate (changed between epochs by a schedule through {@link Optimizer.setLr}). */
   readonly lr: number;
+  /** Sets the learning rate used by the next steps (like writing `param_group['lr']` in PyTorch). */
+  setLr(lr: number): void;
   /**
    * One update of `params` in place from `grads`. Tensors named in `frozen` are left unchanged
    * (their state too).
@@ -80,7 +83,7 @@ export interface Optimizer {
  */
 export class Adam implements Optimizer {
   readonly kind = 'adam' as const;
-  readonly lr: number;
+  lr: number;
   readonly beta1: number;
   readonly beta2: number;
   readonly eps: number;
@@ -122,6 +125,10 @@ export class Adam implements Optimizer {
     }
   }
 
+  setLr(lr: number): void {
+    this.lr = checkLr(lr);
+  }
+
   getState(): OptimizerState {
     return { kind: 'adam', step: this.t, m: copySlots(this.m), v: copySlots(this.v) };
   }
@@ -144,7 +151,7 @@ export class Adam implements Optimizer {
  */
 export class Sgd implements Optimizer {
   readonly kind = 'sgd' as const;
-  readonly lr: number;
+  lr: number;
   readonly momentum: number;
   private t = 0;
   private m: Slots | undefined;
@@ -176,6 +183,10 @@ export class Sgd implements Optimizer {
     }
   }
 
+  setLr(lr: number): void {
+    this.lr = checkLr(lr);
+  }
+
   getState(): OptimizerState {
     const s: OptimizerState = { kind: 'sgd', step: this.t };
     if (this.m !== undefined) s.m = copySlots(this.m);
@@ -193,6 +204,11 @@ export class Sgd implements Optimizer {
     }
     this.t = state.step;
   }
+}
+
+function checkLr(lr: number): number {
+  if (!(Number.isFinite(lr) && lr >= 0)) throw new OptimizerStateError(`learning rate must be a finite number >= 0, got ${lr}`);
+  return lr;
 }
 
 function checkSlots(got: Slots, want: Slots, name: string): void {

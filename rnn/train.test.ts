@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { DivergenceError, TrainOptionsError, train } from './train.js';
 import { jsBackend } from './model-js.js';
 import { defaultModelConfig, initParams } from './init.js';
-import { optimizerStateFromJSON, optimizerStateToJSON } from './optim.js';
+import { optimizerStateFromJSON, optimizerStateToJSON, type OptimizerState } from './optim.js';
+import { learningRateAt } from './lr-schedule.js';
 import { Rng } from './rng.js';
 import { flipFlopDataset } from '../tasks/flipflop.js';
 import { PARAM_NAMES, type Backend, type ModelConfig, type Params } from './types.js';
@@ -124,4 +125,47 @@ test('an absurd learning rate raises DivergenceError naming the epoch', () => {
     (e: unknown) => e instanceof DivergenceError && e.epoch === 1 && /epoch 1/.test(e.message),
   );
   assert.throws(() => train({ cfg, params: initParams(cfg, 1), backend: jsBackend, train: ds, epochs: 2, batchSize: 10, seed: 1, startEpoch: 1 }), TrainOptionsError);
+});
+
+test('cosine lr schedule: each epoch trains with the closed-form rate, and resuming at epoch k (past T_max) is bit-identical', () => {
+  const cfg = defaultModelConfig({ nHidden: 12, nInput: 1, nOutput: 1, head: 'tanh', rule: 'dale' });
+  const trainSet = flipFlopDataset(4, 'train', { n: 60, T: 12 });
+  const testSet = flipFlopDataset(4, 'test', { n: 30, T: 12 });
+  const p0 = initParams(cfg, 4);
+  const lrSchedule = { kind: 'cosine', tMax: 2, etaMin: 1e-3 } as const;
+  const base = { cfg, backend: jsBackend, train: trainSet, test: testSet, epochs: 6, batchSize: 16, seed: 5, lr: 0.02, lrSchedule };
+  const full = train({ ...base, params: p0 });
+  assert.deepEqual(full.records.map((r) => r.lr), [0, 1, 2, 3, 4, 5].map((t) => learningRateAt(0.02, lrSchedule, t)));
+  // eta_max at t = 0, eta_min at T_max = 2, eta_max again at 2 T_max = 4 (PyTorch keeps cycling).
+  [0.02, 0.0105, 0.001, 0.0105, 0.02, 0.0105].forEach((v, t) => assert.ok(Math.abs(full.records[t].lr! - v) < 1e-15, `epoch ${t + 1}: lr ${full.records[t].lr}`));
+  // The schedule changes the run (vs constant lr) ...
+  const constant = train({ ...base, params: p0, lrSchedule: { kind: 'constant' } });
+  assert.notDeepEqual(constant.params.wHh, full.params.wHh);
+  assert.ok(constant.records.every((r) => r.lr === undefined), 'constant runs do not record lr');
+  // ... and resuming from epoch 3 (> T_max) reproduces it bit for bit.
+  let ckpt: { params: Params; opt: string } | undefined;
+  train({
+    ...base, params: p0,
+    onEpoch: (rec, params, prog) => {
+      if (rec.epoch === 3) {
+        const copy = {} as Params;
+        for (const k of PARAM_NAMES) copy[k] = params[k].slice();
+        ckpt = { params: copy, opt: JSON.stringify(optimizerStateToJSON(prog.optimizerState())) };
+      }
+    },
+  });
+  assert.ok(ckpt !== undefined);
+  const resumed = train({ ...base, params: ckpt.params, startEpoch: 3, optimizerState: optimizerStateFromJSON(JSON.parse(ckpt.opt)) });
+  for (const k of PARAM_NAMES) assert.deepEqual(resumed.params[k], full.params[k]);
+  assert.deepEqual(resumed.records, full.records.slice(3));
+  // One epoch at a time, as the stage runner trains (epochs: k + 1, startEpoch: k), is the same run too.
+  let params = p0;
+  let optimizerState: OptimizerState | undefined;
+  for (let k = 0; k < 6; k++) {
+    const r = train({ ...base, params, epochs: k + 1, startEpoch: k, optimizerState: k > 0 ? optimizerState : undefined });
+    params = r.params;
+    optimizerState = r.optimizerState;
+  }
+  for (const k of PARAM_NAMES) assert.deepEqual(params[k], full.params[k]);
+  assert.throws(() => train({ ...base, params: p0, lrSchedule: { kind: 'cosine', tMax: 0, etaMin: 0 } }), TrainOptionsError);
 });

@@ -5,6 +5,7 @@
  */
 import { allocBatch, type Dataset } from './dataset.js';
 import { cloneParams, zerosLike } from './init.js';
+import { learningRateAt, LrScheduleError, validateLrSchedule, type LrSchedule } from './lr-schedule.js';
 import { makeOptimizer, type OptimizerName, type OptimizerState } from './optim.js';
 import { Rng } from './rng.js';
 import { applyMasks, applyRuleProjection, maskGrads, ruleContext } from './rules.js';
@@ -62,8 +63,15 @@ export interface TrainOptions {
   testBatchSize?: number;
   /** @default 'adam' */
   optimizer?: OptimizerName;
-  /** @default 1e-3 */
+  /** Base learning rate (eta_max of a cosine schedule). @default 1e-3 */
   lr?: number;
+  /**
+   * Learning rate per epoch: epoch e (1-based, counted from the start of the run, so also across
+   * a resume) trains with `learningRateAt(lr, lrSchedule, e - 1)` (rnn/lr-schedule.ts: stepped
+   * once per epoch, as the authors call `scheduler.step()` after each epoch).
+   * @default { kind: 'constant' }
+   */
+  lrSchedule?: LrSchedule;
   /** SGD momentum. @default 0 */
   momentum?: number;
   /** Seed of the batch order: `new Rng(seed, 'batches')`, one permutation per epoch. */
@@ -153,13 +161,22 @@ function validate(o: TrainOptions): void {
     }
   }
   if (!(typeof o.lr === 'undefined' || (Number.isFinite(o.lr) && o.lr > 0))) throw new TrainOptionsError(`lr must be a positive number, got ${o.lr}`);
+  if (o.lrSchedule !== undefined) {
+    try {
+      validateLrSchedule(o.lrSchedule);
+    } catch (err) {
+      if (err instanceof LrScheduleError) throw new TrainOptionsError(err.message);
+      throw err;
+    }
+  }
 }
 
 /**
  * Train `opts.params` (a copy) for epochs startEpoch+1 .. epochs. Each epoch visits the training
  * set in the order of a fresh permutation from `new Rng(seed, 'batches')` (epoch e uses the e-th
- * permutation of that stream, so resuming at epoch k with the checkpointed params and optimiser
- * state reproduces an uninterrupted run bit for bit).
+ * permutation of that stream, and its learning rate is a function of e alone (`lrSchedule`), so
+ * resuming at epoch k with the checkpointed params and optimiser state reproduces an
+ * uninterrupted run bit for bit).
  * @throws DivergenceError when a train or test loss is NaN or infinite
  * @throws TrainOptionsError on inconsistent options
  */
@@ -169,7 +186,9 @@ export function train(opts: TrainOptions): TrainResult {
   const params = cloneParams(opts.params);
   applyMasks(params, masks);
   const grads = zerosLike(params);
-  const opt = makeOptimizer(params, { kind: opts.optimizer ?? 'adam', lr: opts.lr ?? 1e-3, momentum: opts.momentum ?? 0 });
+  const baseLr = opts.lr ?? 1e-3;
+  const schedule: LrSchedule = opts.lrSchedule ?? { kind: 'constant' };
+  const opt = makeOptimizer(params, { kind: opts.optimizer ?? 'adam', lr: baseLr, momentum: opts.momentum ?? 0 });
   if (opts.optimizerState !== undefined) opt.setState(opts.optimizerState);
   const frozen = new Set<ParamName>(opts.frozen ?? []);
   const ctx = ruleContext(cfg);
@@ -182,6 +201,8 @@ export function train(opts: TrainOptions): TrainResult {
   const testBatch = opts.testBatchSize ?? opts.batchSize;
 
   for (let epoch = start + 1; epoch <= opts.epochs; epoch++) {
+    // A function of the epoch alone (closed form), so a resumed run uses the same rates.
+    opt.setLr(learningRateAt(baseLr, schedule, epoch - 1));
     const perm = rng.permutation(ds.n);
     let lossSum = 0;
     let nb = 0;
@@ -198,6 +219,7 @@ export function train(opts: TrainOptions): TrainResult {
       applyMasks(params, masks);
     }
     const record: EpochRecord = { epoch, trainLoss: lossSum / nb, testLoss: Number.NaN };
+    if (schedule.kind !== 'constant') record.lr = opt.lr;
     if (opts.test !== undefined) {
       const ev = evaluateDataset(backend, cfg, params, opts.test, testBatch);
       if (!Number.isFinite(ev.loss)) throw new DivergenceError(epoch, 'test', ev.loss);

@@ -126,4 +126,6 @@ export interface EpochRecord {
   testLoss: number;
   /** Test accuracy in [0, 1], classification only. */
   testAccuracy?: number;
+  /** Learning rate the epoch trained with; recorded only under a non-constant lr schedule. */
+  lr?: number;
 }

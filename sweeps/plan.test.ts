@@ -256,3 +256,38 @@ test('celltype: the paper defaults give 100 dense and 50 fine-tuning epochs; oth
   for (const r of plan(KNOWN).rows) for (const k of ['condition', 'latentScaling', 'celltypeData', 'syntheticSamples']) assert.ok(!(k in r.params), k);
   for (const s of plan(KNOWN).stages) assert.ok(!('celltype' in s.config));
 });
+
+test('lrSchedule cosine: train and finetune configs carry it (fresh schedule per stage); constant leaves configs and ids as they were', () => {
+  const base = `name: c\nfixed: { nHidden: 16 }\naxes: { task: [flipflop], rule: [dale], pruning: [random], sparsity: [0.5] }\n`;
+  const constant = plan(base);
+  const explicit = plan(base.replace('nHidden: 16', 'nHidden: 16, lrSchedule: constant'));
+  assert.deepEqual(explicit.stages.map((s) => s.id), constant.stages.map((s) => s.id));
+  for (const s of constant.stages) assert.ok(!('lrSchedule' in s.config), 'constant: no lrSchedule field');
+  const cos = plan(base.replace('nHidden: 16', 'nHidden: 16, lrSchedule: cosine'));
+  for (const s of cos.stages) {
+    if (s.kind === 'train' || s.kind === 'finetune') assert.deepEqual((s.config as { lrSchedule?: unknown }).lrSchedule, { kind: 'cosine', tMax: 10, etaMin: 1e-4 }, s.kind);
+    else assert.ok(!('lrSchedule' in s.config), s.kind);
+  }
+  // Every stage id changes (all descend from the dense training), and so do T_max and eta_min.
+  const ids = (p: Plan): Set<string> => new Set(p.stages.map((s) => s.id));
+  for (const id of ids(cos)) assert.ok(!ids(constant).has(id));
+  const t5 = plan(base.replace('nHidden: 16', 'nHidden: 16, lrSchedule: cosine, lrTMax: 5'));
+  const m0 = plan(base.replace('nHidden: 16', 'nHidden: 16, lrSchedule: cosine, lrMin: 0'));
+  for (const other of [t5, m0]) for (const id of ids(other)) assert.ok(!ids(cos).has(id));
+  // Rows carry the schedule columns.
+  assert.deepEqual([cos.rows[0].params.lrSchedule, cos.rows[0].params.lrTMax, cos.rows[0].params.lrMin], ['cosine', 10, 1e-4]);
+  assert.deepEqual([constant.rows[0].params.lrSchedule, constant.rows[0].params.lrTMax, constant.rows[0].params.lrMin], ['constant', null, null]);
+});
+
+test('a data directory override reaches every celltype stage config as an absolute path and changes the ids', async () => {
+  const { loadSpec } = await import('./spec.js');
+  const file = new URL('../../sweeps/paper/celltype.yaml', import.meta.url).pathname;
+  const placeholder = planSweep(loadSpec(file), { codeVersion: CV });
+  const p = planSweep(loadSpec(file, { dataDir: '/srv/allen/celltype' }), { codeVersion: CV });
+  assert.equal(p.stages.length, placeholder.stages.length);
+  for (const s of p.stages) assert.equal((s.config as { dataDir: string | null }).dataDir, '/srv/allen/celltype');
+  for (const r of p.rows) assert.equal(r.params.dataDir, '/srv/allen/celltype');
+  const before = new Set(placeholder.stages.map((s) => s.id));
+  assert.ok(p.stages.every((s) => !before.has(s.id)));
+  assert.notEqual(p.sweepId, placeholder.sweepId);
+});

@@ -92,7 +92,9 @@ function modelTask(p: RunParams): ModelTaskConfig {
 }
 
 function optim(p: RunParams, epochs: number): OptimConfig {
-  return { epochs, batchSize: p.batchSize, lr: p.lr, optimizer: p.optimizer };
+  const o: OptimConfig = { epochs, batchSize: p.batchSize, lr: p.lr, optimizer: p.optimizer };
+  if (p.lrSchedule === 'cosine') o.lrSchedule = { kind: 'cosine', tMax: p.lrTMax!, etaMin: p.lrMin! };
+  return o;
 }
 
 /** Fine-tuning epochs of a run: its own value, else the spec's default; `half` = ceil(epochs / 2). */

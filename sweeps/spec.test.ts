@@ -214,3 +214,43 @@ test('the schema lists every parameter in fixed, axes, include and exclude, and 
   assert.deepEqual(schema.definitions.pruning.enum, [...PRUNE_METHODS]);
   assert.deepEqual(schema.definitions.task.enum, [...TASKS]);
 });
+
+test('lrSchedule: cosine fills the authors T_max 10 and eta_min 1e-4; lrTMax / lrMin need a cosine run', () => {
+  const base = 'name: x\naxes: { task: [flipflop], rule: [dale] }\n';
+  const runs = (text: string) => [...expandAssignments(parseSpec(text, 'x.yaml'))].map((a) => resolveRun(parseSpec(text, 'x.yaml'), a.values).params);
+  const [constant] = runs(base);
+  assert.deepEqual([constant.lrSchedule, constant.lrTMax, constant.lrMin], ['constant', null, null]);
+  const [cos] = runs(`${base}fixed: { lrSchedule: cosine }\n`);
+  assert.deepEqual([cos.lrSchedule, cos.lrTMax, cos.lrMin], ['cosine', 10, 1e-4]);
+  const [own] = runs(`${base}fixed: { lrSchedule: cosine, lrTMax: 5, lrMin: 0 }\n`);
+  assert.deepEqual([own.lrTMax, own.lrMin], [5, 0]);
+  // An axis over the schedule: the constant runs ignore lrTMax.
+  const both = runs('name: x\nfixed: { lrTMax: 4 }\naxes: { task: [flipflop], rule: [dale], lrSchedule: [constant, cosine] }\n');
+  assert.deepEqual(both.map((p) => [p.lrSchedule, p.lrTMax, p.lrMin]), [['constant', null, null], ['cosine', 4, 1e-4]]);
+  const bad: [string, RegExp][] = [
+    [`${base}fixed: { lrTMax: 5 }\n`, /fixed\.lrTMax: lrTMax applies only to lrSchedule cosine; no run of this sweep uses it/],
+    ['name: x\naxes: { task: [flipflop], rule: [dale], lrMin: [0, 1e-5] }\n', /axes\.lrMin: lrMin applies only to lrSchedule cosine/],
+    [`${base}tasks: { flipflop: { lrTMax: 3 } }\n`, /tasks\.flipflop\.lrTMax: lrTMax applies only to lrSchedule cosine \(this run's lrSchedule is constant\)/],
+    [`${base}fixed: { lrSchedule: cosine, lrTMax: 0 }\n`, /fixed\.lrTMax: expected an integer >= 1/],
+    [`${base}fixed: { lrSchedule: cosine, lrMin: -1 }\n`, /fixed\.lrMin: expected a number >= 0/],
+    [`${base}fixed: { lrSchedule: step }\n`, /fixed\.lrSchedule: expected one of constant, cosine/],
+  ];
+  for (const [text, re] of bad) assert.throws(() => parseSpec(text, 'x.yaml'), re);
+});
+
+test('a data directory override (dalesweep run --data) replaces dataDir in the runs that read one, as an absolute path', () => {
+  const celltype = 'name: x\nfixed: { task: celltype }\naxes: { condition: [familiar_change_full], celltypeData: [files, synthetic] }\n';
+  const spec = parseSpec(celltype, 'x.yaml', { dataDir: 'rel/data' });
+  assert.equal(spec.dataDirOverride, join(process.cwd(), 'rel/data'));
+  const ps = [...expandAssignments(spec)].map((a) => resolveRun(spec, a.values).params);
+  assert.deepEqual(ps.map((p) => [p.celltypeData, p.dataDir]), [['files', join(process.cwd(), 'rel/data')], ['synthetic', null]]);
+  // A sweep without dataDir at all can take it from --data (files is celltype's default source).
+  const spec2 = parseSpec('name: x\nfixed: { task: celltype }\naxes: { condition: [novel_change_half] }\n', 'x.yaml', { dataDir: '/data' });
+  assert.equal(resolveRun(spec2, [...expandAssignments(spec2)][0].values).params.dataDir, '/data');
+  assert.throws(() => parseSpec('name: x\nfixed: { task: celltype }\naxes: { condition: [novel_change_half] }\n', 'x.yaml'), /celltypeData files \(the default\) needs dataDir/);
+  // smnist with dataSource mnist reads it; fashion-mnist runs do not.
+  const sm = parseSpec('name: x\nfixed: { task: smnist, rule: dale }\naxes: { dataSource: [mnist, fashion-mnist] }\n', 'x.yaml', { dataDir: '/idx' });
+  assert.deepEqual([...expandAssignments(sm)].map((a) => resolveRun(sm, a.values).params.dataDir), ['/idx', null]);
+  // Nothing reads a data directory: an error (exit 2).
+  assert.throws(() => parseSpec('name: x\naxes: { task: [flipflop], rule: [dale] }\n', 'x.yaml', { dataDir: '/d' }), (e: unknown) => e instanceof SpecError && /--data \/d: no run of this sweep reads a data directory/.test(e.message));
+});

@@ -16,6 +16,14 @@
  * it is an error when no run reads it; in `tasks.<task>` or an `include` entry it is an error
  * outright. In the resolved parameters a parameter a task does not read is `null`, except that
  * a celltype run's nHidden, excFraction and threshold hold the values its layout implies.
+ *
+ * Learning-rate schedule: `lrSchedule` constant (default) or cosine (rnn/lr-schedule.ts); a
+ * cosine run's lrTMax / lrMin default to the authors' 10 and 1e-4, a constant run's are null, and
+ * giving either when no run of the sweep is cosine is an error.
+ *
+ * Data directory override (`dalesweep run --data DIR`, {@link ParseOptions.dataDir}): replaces
+ * dataDir in every run that reads one ({@link readsDataDir}), after all of the above, so a sweep
+ * file with a placeholder dataDir runs on the folder given on the command line.
  */
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
@@ -26,6 +34,7 @@ import type { BackendName, Fidelity, Rule } from '../rnn/types.js';
 import { CELLTYPE_CONDITIONS } from '../celltype/data.js';
 import { celltypeLayout } from '../celltype/populations.js';
 import type { CelltypeDataSource, DataSource, PruneMethod, PruneMode, TaskName } from './stage-config.js';
+import { AUTHORS_COSINE, type LrScheduleName } from '../rnn/lr-schedule.js';
 import schema from './sweep.schema.json' with { type: 'json' };
 
 /** Every parameter a run has (the keys of `fixed`, `tasks.<task>`, `axes`, `include`). */
@@ -40,6 +49,9 @@ export const PARAM_NAMES = [
   'fidelity',
   'lr',
   'optimizer',
+  'lrSchedule',
+  'lrTMax',
+  'lrMin',
   'epochs',
   'batchSize',
   'nTrain',
@@ -70,6 +82,12 @@ export interface RunParams {
   fidelity: Fidelity;
   lr: number;
   optimizer: 'adam' | 'sgd';
+  /** Learning rate per epoch: constant, or cosine-annealed (PyTorch CosineAnnealingLR, stepped per epoch). */
+  lrSchedule: LrScheduleName;
+  /** Cosine half period T_max in epochs (given as null: 10, the authors'); null when constant. */
+  lrTMax: number | null;
+  /** Cosine eta_min (given as null: 1e-4, the authors'); null when constant. */
+  lrMin: number | null;
   epochs: number;
   batchSize: number;
   nTrain: number;
@@ -135,6 +153,9 @@ export const GLOBAL_DEFAULTS: Readonly<Omit<RunParams, 'task' | 'rule' | 'epochs
   fidelity: 'corrected',
   lr: 1e-3,
   optimizer: 'adam',
+  lrSchedule: 'constant',
+  lrTMax: null,
+  lrMin: null,
   dataSource: 'fashion-mnist',
   dataDir: null,
   condition: null,
@@ -177,6 +198,25 @@ export interface SweepSpec {
   include: ParamAssignment[];
   exclude: ParamAssignment[];
   stages: StagesSpec;
+  /**
+   * `dalesweep run --data DIR`: the absolute data directory that replaces dataDir in every run
+   * that reads one (celltype with celltypeData files, smnist with dataSource mnist); null: none.
+   */
+  dataDirOverride: string | null;
+}
+
+/** Options of {@link parseSpec}. */
+export interface ParseOptions {
+  /**
+   * Data directory overriding dataDir for the runs that read one ({@link readsDataDir}); made
+   * absolute against the current directory. Its existence is the caller's to check.
+   */
+  dataDir?: string;
+}
+
+/** Whether a run reads a data directory: celltype with celltypeData files, smnist with dataSource mnist. */
+export function readsDataDir(p: Pick<RunParams, 'task' | 'celltypeData' | 'dataSource'>): boolean {
+  return (p.task === 'celltype' && p.celltypeData === 'files') || (p.task === 'smnist' && p.dataSource === 'mnist');
 }
 
 /** A malformed sweep file. Exit status 2 (it is a {@link UsageError}). */
@@ -224,6 +264,9 @@ const EXPECT: Record<ParamName, string> = {
   fidelity: 'one of paper-code, corrected',
   lr: 'a number > 0',
   optimizer: 'one of adam, sgd',
+  lrSchedule: 'one of constant, cosine',
+  lrTMax: 'an integer >= 1 (epochs)',
+  lrMin: 'a number >= 0',
   epochs: 'an integer >= 0',
   batchSize: 'an integer >= 1',
   nTrain: 'an integer >= 1',
@@ -387,7 +430,7 @@ function isObj(v: unknown): v is Record<string, unknown> {
  * @param file the file name used in error messages (and to resolve a relative `dataDir`)
  * @throws SpecError on any problem
  */
-export function parseSpec(text: string, file: string): SweepSpec {
+export function parseSpec(text: string, file: string, opts: ParseOptions = {}): SweepSpec {
   const lc = new LineCounter();
   const doc = parseDocument(text, { uniqueKeys: true, lineCounter: lc, prettyErrors: true });
   const loc = new Locator(doc, lc);
@@ -426,7 +469,7 @@ export function parseSpec(text: string, file: string): SweepSpec {
     const first = described[0];
     fail(first.segs, first.msg + (described.length > 1 ? ` (and ${described.length - 1} more problem${described.length > 2 ? 's' : ''})` : ''), first.key);
   }
-  return checkSemantics(data as RawSpec, text, file, fail);
+  return checkSemantics(data as RawSpec, text, file, fail, opts.dataDir === undefined ? null : resolve(opts.dataDir));
 }
 
 interface RawSpec {
@@ -446,7 +489,7 @@ interface RawSpec {
 
 type Fail = (segs: readonly Seg[], expected: string, key?: boolean) => never;
 
-function checkSemantics(raw: RawSpec, source: string, file: string, fail: Fail): SweepSpec {
+function checkSemantics(raw: RawSpec, source: string, file: string, fail: Fail, dataDirOverride: string | null): SweepSpec {
   const fixed: ParamAssignment = { ...(raw.fixed ?? {}) };
   const tasks: Partial<Record<TaskName, ParamAssignment>> = {};
   for (const [t, o] of Object.entries(raw.tasks ?? {})) tasks[t as TaskName] = { ...o };
@@ -516,6 +559,7 @@ function checkSemantics(raw: RawSpec, source: string, file: string, fail: Fail):
     include,
     exclude,
     stages,
+    dataDirOverride,
   };
 
   let total = 1;
@@ -528,6 +572,8 @@ function checkSemantics(raw: RawSpec, source: string, file: string, fail: Fail):
   /** Task-specific parameters of fixed/axes read by some run, and a task that ignored each. */
   const read = new Set<ParamName>();
   const ignoredBy = new Map<ParamName, TaskName>();
+  let readsData = false;
+  let cosine = false;
   for (const a of expandAssignments(spec)) {
     const r = resolveRun(spec, a.values);
     const p = r.params;
@@ -558,6 +604,14 @@ function checkSemantics(raw: RawSpec, source: string, file: string, fail: Fail):
       if (p.sparsity !== null && p.pruning === null) fail(where('sparsity'), 'sparsity needs a pruning method: give axes.pruning or fixed.pruning', true);
       if (p.pruning !== null && p.sparsity === null) fail(where('pruning'), 'pruning needs sparsity: give axes.sparsity (a list in [0, 1)) or fixed.sparsity', true);
     }
+    readsData ||= readsDataDir(p);
+    if (p.lrSchedule === 'cosine') cosine = true;
+    else {
+      for (const k of ['lrTMax', 'lrMin'] as const) {
+        const explicit = (a.include !== null && a.include.values[k] !== undefined) || k in over;
+        if (explicit) fail(where(k), `${k} applies only to lrSchedule cosine (this run's lrSchedule is ${p.lrSchedule})`, true);
+      }
+    }
     if (p.task === 'smnist' && p.dataSource === 'mnist' && p.dataDir === null) {
       fail(where('dataSource'), 'dataSource mnist needs dataDir (a folder holding the MNIST IDX files)', true);
     }
@@ -567,6 +621,14 @@ function checkSemantics(raw: RawSpec, source: string, file: string, fail: Fail):
     n++;
   }
   if (n === 0) fail(['exclude'], 'the exclude entries remove every run: the sweep is empty');
+  if (dataDirOverride !== null && !readsData) {
+    fail([], `--data ${dataDirOverride}: no run of this sweep reads a data directory (only celltype with celltypeData files and smnist with dataSource mnist do)`);
+  }
+  if (!cosine) {
+    for (const k of ['lrTMax', 'lrMin'] as const) {
+      if (k in fixed || k in axes) fail(k in axes ? ['axes', k] : ['fixed', k], `${k} applies only to lrSchedule cosine; no run of this sweep uses it (set lrSchedule: cosine)`, true);
+    }
+  }
   for (const [k, task] of ignoredBy) {
     if (!read.has(k)) fail(k in axes ? ['axes', k] : ['fixed', k], `${notReadBy(k, task)}; no run of this sweep reads it`, true);
   }
@@ -676,6 +738,14 @@ export function resolveRun(spec: SweepSpec, values: ParamAssignment): ResolvedRu
   params.task = task;
   const rec = params as unknown as Record<ParamName, ParamValue>;
   for (const k of PARAM_NAMES) if (!paramApplies(task, k)) rec[k] = null;
+  if (params.lrSchedule === 'cosine') {
+    params.lrTMax ??= AUTHORS_COSINE.tMax;
+    params.lrMin ??= AUTHORS_COSINE.etaMin;
+  } else {
+    params.lrTMax = null;
+    params.lrMin = null;
+  }
+  if (spec.dataDirOverride !== null && readsDataDir(params)) params.dataDir = spec.dataDirOverride;
   if (task === 'celltype') {
     const layout = celltypeLayout(params.latentScaling ?? 16);
     params.nHidden = layout.N;
@@ -690,7 +760,7 @@ export function resolveRun(spec: SweepSpec, values: ParamAssignment): ResolvedRu
  * Reads and validates a sweep file.
  * @throws SpecError when the file cannot be read or is malformed (exit status 2)
  */
-export function loadSpec(file: string): SweepSpec {
+export function loadSpec(file: string, opts: ParseOptions = {}): SweepSpec {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -698,5 +768,5 @@ export function loadSpec(file: string): SweepSpec {
     const code = (err as NodeJS.ErrnoException).code;
     throw new SpecError(file, '', code === 'ENOENT' ? 'no such file' : `cannot read the file (${code ?? (err as Error).message})`);
   }
-  return parseSpec(text, file);
+  return parseSpec(text, file, opts);
 }

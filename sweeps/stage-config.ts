@@ -69,8 +69,16 @@ export interface ModelTaskConfig {
 export interface OptimConfig {
   epochs: number;
   batchSize: number;
+  /** Base learning rate (eta_max of a cosine schedule). */
   lr: number;
   optimizer: 'adam' | 'sgd';
+  /**
+   * Cosine-annealed learning rate (rnn/lr-schedule.ts: PyTorch CosineAnnealingLR stepped once per
+   * epoch, restarted at every training stage): present exactly when the run's lrSchedule is
+   * cosine, absent for a constant rate, so the identities of constant-rate stages are unchanged
+   * and a schedule change changes the stage identity.
+   */
+  lrSchedule?: { kind: 'cosine'; tMax: number; etaMin: number };
 }
 
 /** Dense training (parents: none, or one `prune` stage for at-initialisation pruning). */
