@@ -4,6 +4,7 @@
  * curves with bands, two-sample comparisons with multiple-comparison corrections, MST-overlap
  * curves, KL divergences and weight histograms. Everything the report draws comes from here.
  */
+import { celltypeSummary } from './celltype-summary.js';
 import { density, finiteRange, histogramCounts, equalEdges, nonZero } from './histogram.js';
 import { KL_DEFAULT_BINS, KL_DEFAULT_EPSILON, pairwiseKl } from './kl.js';
 import {
@@ -56,6 +57,8 @@ export interface AggregateOptions {
   histogramBins?: number;
   /** KL histogram settings (both fidelity modes are always computed). */
   kl?: { bins?: number; epsilon?: number };
+  /** Condition pairs [first, second] of the cell-type analysis. @default CELLTYPE_PAIRS (analysis/celltype-summary.ts) */
+  celltypePairs?: readonly [string, string][];
 }
 
 /** Invalid aggregation input (message names the row / field). */
@@ -140,7 +143,9 @@ function band(samples: number[][]): Band {
  *   family: the rule pairs of one context), each with Mann-Whitney U (asymptotic+continuity,
  *   scipy-compatible, and exact), Welch's t, effect sizes, and Holm / BH within the family;
  * - minP: the minimum p over the sparsity levels of each pruning family, as the authors quote;
- * - curves, mst, kl (both fidelity modes), histograms, pruningErrors: the report's figures.
+ * - curves, mst, kl (both fidelity modes), histograms, pruningErrors: the report's figures;
+ * - celltype (task celltype rows only): block means per condition and condition differences
+ *   with per-cell tests and the inter-area bands (analysis/celltype-summary.ts).
  */
 export async function aggregate(input: AggregateInput, opts: AggregateOptions = {}): Promise<Summary> {
   const rows = input.rows;
@@ -244,6 +249,9 @@ export async function aggregate(input: AggregateInput, opts: AggregateOptions = 
   // KL divergences and weight histograms.
   const { kl, histograms } = await weightSummaries(input, dense, pruned, paramNames, axes, opts, label, notes);
 
+  // Cell-type connectivity by condition and condition differences (Fig. 5).
+  const celltype = await celltypeSummary(input, paramNames, (k) => label(k), notes, { pairs: opts.celltypePairs });
+
   return {
     schemaVersion: 1,
     sweep: { ...input.sweep },
@@ -259,6 +267,7 @@ export async function aggregate(input: AggregateInput, opts: AggregateOptions = 
     mst,
     kl,
     histograms,
+    ...(celltype !== null ? { celltype } : {}),
     notes,
   };
 }

@@ -9,6 +9,8 @@
  *   draw from the same distribution (no effect);
  * - mstOverlap: random ≈ 1 − s, top-prob ≈ 1 − 0.3 s (with `mstLowerBound` = 1 − 0.5 s on top-prob rows).
  */
+import { pruneCelltype } from '../celltype/connectivity.js';
+import { celltypeLayout, population } from '../celltype/populations.js';
 import { Rng } from '../rnn/rng.js';
 import type { AggregateInput, CurvePoint, LoadedWeights, ParamValue, ResultRow } from './types.js';
 
@@ -133,6 +135,88 @@ export function syntheticInput(opts: SyntheticOptions = {}): AggregateInput {
       if (row.status !== 'succeeded') return null;
       if (which === 'finetune' && row.params.phase !== 'finetuned') return null;
       return curve(row, which);
+    },
+  };
+}
+
+/** Options of {@link celltypeSyntheticInput}. */
+export interface CelltypeSyntheticOptions {
+  /** @default ['familiar_no_change_full', 'familiar_change_full', 'familiar_no_change_half', 'familiar_change_half'] */
+  conditions?: string[];
+  /** @default 4 */
+  seeds?: number;
+  /** Cell-type latent scaling (N = 90 · latentScaling). @default 1 */
+  latentScaling?: number;
+  /** Added to every kept entry of the feedforward band (V1 L2/3 Pyr → LM L4) in change conditions. @default 0.05 */
+  feedforwardDelta?: number;
+}
+
+/**
+ * A synthetic cell-type sweep ({@link AggregateInput}): task celltype, phases dense and finetuned,
+ * `seeds` seeds per condition; each model's W_hh (internal order, Dale-signed, Table 1 pruned for
+ * finetuned rows) is random with one planted effect: every kept entry of the feedforward band
+ * V1 L2/3 Pyr → LM L4 is larger by `feedforwardDelta` in the change conditions, as the synthetic
+ * data of celltype/data.ts couple those populations more strongly on change than on no change.
+ */
+export function celltypeSyntheticInput(opts: CelltypeSyntheticOptions = {}): AggregateInput {
+  const conditions = opts.conditions ?? ['familiar_no_change_full', 'familiar_change_full', 'familiar_no_change_half', 'familiar_change_half'];
+  const seeds = opts.seeds ?? 4;
+  const L = celltypeLayout(opts.latentScaling ?? 1);
+  const delta = opts.feedforwardDelta ?? 0.05;
+  const rows: ResultRow[] = [];
+  for (const condition of conditions) {
+    for (const phase of ['dense', 'finetuned']) {
+      for (let seed = 0; seed < seeds; seed++) {
+        const stageId = `eval-${condition}-${phase}-${seed}`;
+        rows.push({
+          params: { task: 'celltype', rule: 'dale', fidelity: 'corrected', backend: 'js', nHidden: L.N, excFraction: L.nExc / L.N, latentScaling: L.latentScaling, condition, seed, pruning: phase === 'dense' ? null : 'celltype', phase },
+          stageId,
+          stageIds: [`train-${stageId}`, stageId],
+          status: 'succeeded',
+          metrics: { testLoss: 0.01 + 0.001 * seed },
+        });
+      }
+    }
+  }
+  const ffPre = population(L, 'V1', 'L23', 'Pyr');
+  const weights = (row: ResultRow): LoadedWeights => {
+    const p = row.params;
+    const seed = Number(p.seed);
+    // Condition-specific noise, so that conditions differ a little everywhere.
+    const rng = new Rng(seed, `synthetic:celltype:${String(p.condition)}`);
+    let w: Float32Array = new Float32Array(L.N * L.N);
+    for (let i = 0; i < L.N; i++) {
+      for (let j = 0; j < L.N; j++) {
+        const v = 0.001 + rng.uniform() / Math.sqrt(L.N);
+        w[i * L.N + j] = j < L.nExc ? v : -v;
+      }
+    }
+    if (p.phase !== 'dense') w = pruneCelltype(L, w, seed, seed, 'corrected').weights;
+    if (String(p.condition).includes('_change_') && !String(p.condition).includes('no_change')) {
+      for (const t of ['Pyr', 'Sst', 'Vip'] as const) {
+        const post = population(L, 'LM', 'L4', t);
+        for (let i = post.internalStart; i < post.internalEnd; i++) {
+          for (let j = ffPre.internalStart; j < ffPre.internalEnd; j++) if (w[i * L.N + j] !== 0) w[i * L.N + j] += delta;
+        }
+      }
+    }
+    return { w, n: L.N, nExc: L.nExc };
+  };
+  return {
+    sweep: {
+      name: 'celltype-synthetic-summary',
+      sweepId: 'sw-celltype-0001',
+      specText: `name: celltype-synthetic-summary\naxes:\n  condition: [${conditions.join(', ')}]\n`,
+      codeVersion: 'test-0000000',
+      fidelity: 'corrected',
+      createdAt: '2025-01-01T00:00:00.000Z',
+    },
+    rows,
+    async loadWeights(row) {
+      return row.status === 'succeeded' ? weights(row) : null;
+    },
+    async loadCurve() {
+      return null;
     },
   };
 }

@@ -215,6 +215,122 @@ export interface HistogramSummary {
   series: { label: string; density: number[]; n: number }[];
 }
 
+/** A labelled matrix in JSON form: rows postsynaptic, columns presynaptic (nesting order). */
+export interface HeatmapGrid {
+  resolution: 'population' | 'layer';
+  /** Row labels (postsynaptic), e.g. `V1 L2/3 Pyr` (population) or `V1 L2/3` (layer). */
+  rows: string[];
+  /** Column labels (presynaptic). */
+  cols: string[];
+  /** values[row][col]; null where undefined. */
+  values: (number | null)[][];
+}
+
+/** The cells of a heatmap an inter-area band falls in: rows [r0, r1) × columns [c0, c1). */
+export interface BandCells {
+  name: string;
+  kind: 'feedforward' | 'feedback';
+  rows: [number, number];
+  cols: [number, number];
+}
+
+/** Per-cell p-values of a heatmap, with everything needed to read them. */
+export interface CellPValues {
+  test: TestName;
+  method: TestMethod;
+  alternative: 'two-sided';
+  correction: Correction;
+  /** Family the correction runs over (the non-null cells of this heatmap). */
+  family: string;
+  /** values[row][col]; null where the test is undefined (e.g. zero variance in both conditions). */
+  values: (number | null)[][];
+}
+
+/** One inter-area band's mean weight in one condition, over seeds. */
+export interface CelltypeBandValue {
+  name: string;
+  kind: 'feedforward' | 'feedback';
+  n: number;
+  mean: number | null;
+  sd: number | null;
+  /** Per-seed values, in the order of {@link CelltypeConditionSummary.seeds}. */
+  values: number[];
+}
+
+/** Block means of one condition (one phase and context), averaged over seeds. */
+export interface CelltypeConditionSummary {
+  /** Every parameter but seed that the rows share (condition and phase included). */
+  key: Record<string, ParamValue>;
+  label: string;
+  condition: string;
+  phase: ParamValue;
+  seeds: ParamValue[];
+  /** 18 × 18 population blocks, mean over seeds. */
+  population: HeatmapGrid;
+  /** 6 × 6 area × layer blocks, mean over seeds. */
+  layer: HeatmapGrid;
+  /** Feedforward and feedback bands. */
+  bands: CelltypeBandValue[];
+}
+
+/** One resolution of a condition difference. */
+export interface CelltypeResolutionDifference {
+  /** Mean over the seeds of the first condition. */
+  first: HeatmapGrid;
+  /** Mean over the seeds of the second condition. */
+  second: HeatmapGrid;
+  /** second − first. */
+  difference: HeatmapGrid;
+  /** Per-cell Welch t-tests (second vs first, per-seed block means), correction none and BH;
+   *  empty when a condition has fewer than 2 seeds. */
+  p: CellPValues[];
+  /** Stars of the BH-corrected p per cell ('*' p < 0.05, '**' < 0.01, '***' < 0.001, '' otherwise); null without tests. */
+  stars: string[][] | null;
+}
+
+/** One band of a condition difference. */
+export interface CelltypeBandDifference {
+  name: string;
+  kind: 'feedforward' | 'feedback';
+  first: number | null;
+  second: number | null;
+  /** second − first. */
+  difference: number | null;
+  /** Welch t and Mann-Whitney U (asymptotic, continuity), each uncorrected and BH over the three bands. */
+  pValues: PValue[];
+}
+
+/** The difference between two conditions (second minus first) in one phase and context (Fig. 5). */
+export interface CelltypeDifference {
+  /** Context shared by both conditions (condition excluded; phase included). */
+  key: Record<string, ParamValue>;
+  label: string;
+  phase: ParamValue;
+  first: string;
+  second: string;
+  nFirst: number;
+  nSecond: number;
+  population: CelltypeResolutionDifference;
+  layer: CelltypeResolutionDifference;
+  bands: CelltypeBandDifference[];
+}
+
+/** Connectivity analysis of a cell-type sweep (SCIENCE.md §6, paper Fig. 5). */
+export interface CelltypeSummary {
+  /** What a block value is. */
+  measure: string;
+  /** Whether |w| (true, the authors' compare_all) or w is averaged. */
+  absolute: boolean;
+  /** Where the stars come from. */
+  starsFrom: string;
+  /** Cells of each band in the population and layer heatmaps. */
+  bandCells: { population: BandCells[]; layer: BandCells[] };
+  /** The condition pairs looked for, [first, second] (difference = second − first). */
+  pairs: [string, string][];
+  conditions: CelltypeConditionSummary[];
+  differences: CelltypeDifference[];
+}
+
 /** Output of {@link aggregate}; written to summary.json. */
 export interface Summary {
   schemaVersion: 1;
@@ -232,6 +348,8 @@ export interface Summary {
   mst: MstSummary[];
   kl: KlSummary[];
   histograms: HistogramSummary[];
+  /** Cell-type connectivity (sweeps with task celltype only). */
+  celltype?: CelltypeSummary;
   /** Non-fatal problems met while aggregating (e.g. weights that could not be loaded). */
   notes: string[];
 }
