@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { aggregate } from '../analysis/aggregate.js';
-import { syntheticInput } from '../analysis/synthetic.js';
+import { celltypeSyntheticInput, syntheticInput } from '../analysis/synthetic.js';
 import type { Summary } from '../analysis/types.js';
 import { escapeHtml, jsonForScript, renderReport, reportCharts, ReportError } from './html.js';
 import { inspectReport } from './inspect.js';
@@ -97,5 +97,74 @@ test('report opens in headless Chromium offline: no console errors, no requests,
     assert.ok(c.opaque > 0 && c.colours > 2, `canvas ${c.id} is drawn (${c.colours} colours)`);
     assert.equal(c.w, 640);
     assert.equal(c.h, 360);
+  }
+});
+
+test('cell-type report: Fig. 5 heatmaps (differences per phase, condition means), band tables; drawn in Chromium with a diverging scale and stars', async () => {
+  const ct = await aggregate(celltypeSyntheticInput({ seeds: 5 }));
+  assert.ok(ct.celltype);
+  const html = renderReport(ct);
+  const charts = reportCharts(ct);
+  const heatmaps = charts.filter((c) => c.heatmap !== undefined);
+  // 4 differences (2 windows x 2 phases) x 2 resolutions + 4 conditions of the primary phase (finetuned) x 2.
+  assert.equal(heatmaps.length, 4 * 2 + 4 * 2);
+  assert.ok(heatmaps.every((c) => c.figure === 'Fig. 5' && c.config.type === 'scatter'));
+  for (const c of heatmaps) {
+    const h = c.heatmap!;
+    assert.equal(h.values.length, h.rows.length);
+    assert.ok(h.rows.length === 18 || h.rows.length === 6);
+    assert.deepEqual(h.rows, h.cols);
+    assert.equal(h.bands.length, 3);
+    assert.ok(h.max > 0);
+    assert.ok(c.width !== undefined && c.height !== undefined);
+  }
+  // Differences of the dense phase carry stars on the planted band; condition means carry none.
+  const denseDiff = heatmaps.find((c) => c.title.includes('familiar_change_full \u2212 familiar_no_change_full') && c.title.includes('population') && c.title.includes('phase=dense'))!;
+  assert.ok(denseDiff, heatmaps.map((c) => c.title).join('\n'));
+  assert.ok(denseDiff.heatmap!.stars![9][3].startsWith('*'));
+  assert.ok(heatmaps.filter((c) => c.title.includes('mean |w|')).every((c) => c.heatmap!.stars === null));
+  assert.ok(html.includes('id="fig5"'));
+  assert.ok(html.includes('Band differences (second \u2212 first)'));
+  assert.ok(html.includes('feedforward V1 L2/3 \u2192 LM L4'));
+  assert.equal(html.match(/<script/g)?.length, 3);
+
+  const file = join(dir, 'celltype-report.html');
+  await writeFile(file, html);
+  const { url, problems, requests, ...result } = await inspectReport(browser, file);
+  assert.deepEqual(problems, []);
+  assert.deepEqual(requests, [url]);
+  assert.deepEqual(result.canvases.map((c) => c.id), charts.map((c) => c.id));
+  assert.deepEqual(result.charts, charts.map((c) => c.id));
+  const byId = new Map(charts.map((c) => [c.id, c]));
+  for (const c of result.canvases) {
+    const spec = byId.get(c.id)!;
+    assert.ok(c.opaque > 0 && c.colours > 2, `canvas ${c.id} is drawn (${c.colours} colours)`);
+    assert.equal(c.w, spec.width ?? 640);
+    assert.equal(c.h, spec.height ?? 360);
+  }
+  // Pixel colours of the dense difference heatmap: the planted band cell is red (positive), the
+  // colour bar runs red (top) to blue (bottom), and the band outline is black.
+  const page = await browser.newPage();
+  try {
+    await page.goto(url);
+    await page.waitForFunction('window.__dalesweepReady === true');
+    const px = (await page.evaluate(`(() => {
+      const chart = window.__dalesweepCharts[${JSON.stringify(denseDiff.id)}];
+      const c = chart.canvas.getContext('2d');
+      const at = (x, y) => Array.from(c.getImageData(Math.round(x), Math.round(y), 1, 1).data);
+      const xs = chart.scales.x, ys = chart.scales.y, a = chart.chartArea;
+      return {
+        band: at(xs.getPixelForValue(3) + 6, ys.getPixelForValue(10)),
+        barTop: at(a.right + 18, a.top + 2),
+        barBottom: at(a.right + 18, a.bottom - 2),
+        outline: at(xs.getPixelForValue(3), ys.getPixelForValue(11.5)),
+      };
+    })()`)) as Record<string, number[]>;
+    assert.ok(px.band[0] > 150 && px.band[2] < 120, `band cell ${px.band}`);
+    assert.ok(px.barTop[0] > 150 && px.barTop[2] < 100, `bar top ${px.barTop}`);
+    assert.ok(px.barBottom[2] > 150 && px.barBottom[0] < 100, `bar bottom ${px.barBottom}`);
+    assert.ok(px.outline[0] < 60 && px.outline[1] < 60 && px.outline[2] < 60, `outline ${px.outline}`);
+  } finally {
+    await page.close();
   }
 });

@@ -6,12 +6,23 @@
  * Every user-supplied string is HTML-escaped; the chart data sits in a
  * `<script type="application/json">` block with `<` written as `\u003c`, so no string can close it.
  * A Content-Security-Policy meta tag forbids every network fetch as a second line of defence.
+ *
+ * Cell-type sweeps add Fig. 5: heatmaps of population and area × layer block means and of
+ * condition differences. chart.js has no heatmap type, so each is a `scatter` chart (axes over
+ * the cell indices, labels as ticks, invisible points for tooltips) plus an inline plugin of the
+ * page script that paints the cells on a diverging scale centred at 0, outlines the inter-area
+ * bands, writes the significance stars and draws a colour bar; being chart.js charts, they are
+ * exported to PNG like every other chart.
  */
 import { chartJsSource } from './assets.js';
 import type {
   Band,
+  BandCells,
+  CelltypeDifference,
+  CelltypeSummary,
   Comparison,
   CurveSummary,
+  HeatmapGrid,
   HistogramSummary,
   KlSummary,
   MstSummary,
@@ -36,9 +47,29 @@ export class ReportError extends Error {
 
 /** A chart.js configuration made only of JSON values (functions are added by the page script). */
 export interface ChartConfig {
-  type: 'line' | 'bar';
+  type: 'line' | 'bar' | 'scatter';
   data: { labels?: string[]; datasets: Record<string, unknown>[] };
   options: Record<string, unknown>;
+}
+
+/**
+ * What the page script paints as a heatmap (chart.js has no heatmap type: the chart is a
+ * `scatter` chart over linear axes [−0.5, k − 0.5] whose ticks are the labels, and an inline
+ * plugin fills the cells, outlines the bands, writes the stars and draws the colour bar).
+ */
+export interface HeatmapDraw {
+  /** Row labels (postsynaptic), top to bottom. */
+  rows: string[];
+  /** Column labels (presynaptic), left to right. */
+  cols: string[];
+  /** values[row][col]; null cells are grey. */
+  values: (number | null)[][];
+  /** Colour scale: diverging, −max (blue) … 0 (white) … +max (red). */
+  max: number;
+  /** Star text per cell ('' for none), or null. */
+  stars: string[][] | null;
+  /** Band outlines (solid: feedforward, dashed: feedback). */
+  bands: BandCells[];
 }
 
 /** One chart of the report; `id` is the canvas id and the PNG file name stem. */
@@ -47,6 +78,11 @@ export interface ChartSpec {
   figure: string;
   title: string;
   config: ChartConfig;
+  /** Present for heatmaps (see {@link HeatmapDraw}). */
+  heatmap?: HeatmapDraw;
+  /** Canvas size of this chart in CSS pixels when it differs from the report's default. */
+  width?: number;
+  height?: number;
 }
 
 type Key = Record<string, ParamValue>;
@@ -121,9 +157,9 @@ function slug(s: string): string {
   return s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 60) || 'chart';
 }
 
-function addChart(ctx: Ctx, figure: string, title: string, config: ChartConfig): ChartSpec {
+function addChart(ctx: Ctx, figure: string, title: string, config: ChartConfig, extra: Pick<ChartSpec, 'heatmap' | 'width' | 'height'> = {}): ChartSpec {
   const id = `${slug(figure)}-${String(ctx.charts.length + 1).padStart(2, '0')}-${slug(title)}`;
-  const spec = { id, figure, title, config };
+  const spec: ChartSpec = { id, figure, title, config, ...extra };
   ctx.charts.push(spec);
   return spec;
 }
@@ -261,6 +297,112 @@ function pruningErrorCharts(ctx: Ctx, phase: string, figure: string): string[] {
   return html;
 }
 
+// ---------------------------------------------------------------- cell-type heatmaps (Fig. 5)
+
+const PHASE_ORDER = ['finetuned', 'pruned', 'dense'];
+
+function phaseRank(p: ParamValue): number {
+  const i = PHASE_ORDER.indexOf(String(p));
+  return i < 0 ? PHASE_ORDER.length : i;
+}
+
+function maxAbs(values: (number | null)[][]): number {
+  let m = 0;
+  for (const r of values) for (const v of r) if (v !== null && Number.isFinite(v)) m = Math.max(m, Math.abs(v));
+  return m > 0 ? m : 1;
+}
+
+/** A heatmap chart: invisible points at the cell centres (tooltips), cells painted by the page script. */
+function heatmapChart(ctx: Ctx, figure: string, titleLines: string[], grid: HeatmapGrid, stars: string[][] | null, bands: BandCells[]): string {
+  const title = titleLines.join(' \u00b7 ');
+  const k = grid.rows.length;
+  const data: { x: number; y: number }[] = [];
+  for (let i = 0; i < k; i++) for (let j = 0; j < grid.cols.length; j++) data.push({ x: j, y: i });
+  const big = k > 6;
+  const config: ChartConfig = {
+    type: 'scatter',
+    data: { datasets: [{ label: 'cells', data, pointRadius: 0, pointHitRadius: big ? 8 : 20, showLine: false }] },
+    options: {
+      animation: false,
+      responsive: false,
+      maintainAspectRatio: false,
+      layout: { padding: { right: 64 } },
+      plugins: { title: { display: true, text: titleLines }, legend: { display: false, labels: {} } },
+      scales: {
+        x: { type: 'linear', min: -0.5, max: grid.cols.length - 0.5, grid: { display: false }, ticks: { autoSkip: false, maxRotation: 90, minRotation: big ? 90 : 0, font: { size: big ? 10 : 12 } }, title: { display: true, text: 'presynaptic (columns)' } },
+        y: { type: 'linear', min: -0.5, max: k - 0.5, reverse: true, grid: { display: false }, ticks: { autoSkip: false, font: { size: big ? 10 : 12 } }, title: { display: true, text: 'postsynaptic (rows)' } },
+      },
+    },
+  };
+  const heatmap: HeatmapDraw = { rows: grid.rows, cols: grid.cols, values: grid.values, max: maxAbs(grid.values), stars, bands };
+  return canvasHtml(ctx, addChart(ctx, figure, title, config, { heatmap, width: big ? 720 : 560, height: big ? 660 : 480 }));
+}
+
+function bandP(d: CelltypeDifference['bands'][number], test: string, correction: string): number | null {
+  return d.pValues.find((p) => p.test === test && p.correction === correction)?.p ?? null;
+}
+
+/** Fig. 5: difference heatmaps (every pair and phase), condition means (primary phase), band tables. */
+function celltypeSection(ctx: Ctx, ct: CelltypeSummary): string {
+  const phases = [...new Set([...ct.conditions.map((c) => c.phase), ...ct.differences.map((d) => d.phase)])].sort((a, b) => phaseRank(a) - phaseRank(b));
+  const primary = phases[0] ?? null;
+  const charts: string[] = [];
+  const what = (res: 'population' | 'layer'): string => (res === 'population' ? 'population blocks' : 'area \u00d7 layer blocks');
+  for (const phase of phases) {
+    for (const d of ct.differences.filter((x) => x.phase === phase)) {
+      const ctxText = ctx.describeKey(d.key);
+      for (const res of ['population', 'layer'] as const) {
+        const r = d[res];
+        const lines = [`${d.second} \u2212 ${d.first} \u00b7 ${what(res)}`, `n = ${d.nSecond} / ${d.nFirst}${ctxText ? ` \u00b7 ${ctxText}` : ''}`];
+        charts.push(heatmapChart(ctx, 'Fig. 5', lines, r.difference, r.stars, ct.bandCells[res]));
+      }
+    }
+  }
+  for (const c of ct.conditions.filter((x) => x.phase === primary)) {
+    const ctxText = ctx.describeKey(c.key, ['condition']);
+    for (const res of ['population', 'layer'] as const) {
+      const lines = [`${c.condition} \u00b7 mean |w| of ${what(res)}`, `n = ${c.seeds.length}${ctxText ? ` \u00b7 ${ctxText}` : ''}`];
+      charts.push(heatmapChart(ctx, 'Fig. 5', lines, c[res], null, ct.bandCells[res]));
+    }
+  }
+  const condRows = [...ct.conditions]
+    .sort((a, b) => phaseRank(a.phase) - phaseRank(b.phase))
+    .map((c) => [
+      escapeHtml(c.condition),
+      escapeHtml(ctx.describeKey(c.key, ['condition']) || '\u2014'),
+      String(c.seeds.length),
+      ...c.bands.map((b) => `${fmt(b.mean)}${b.sd !== null ? ` \u00b1 ${fmt(b.sd)}` : ''}`),
+    ]);
+  const diffRows = [...ct.differences]
+    .sort((a, b) => phaseRank(a.phase) - phaseRank(b.phase))
+    .flatMap((d) =>
+      d.bands.map((b) => {
+        const w = b.pValues.find((p) => p.test === 'welch-t' && p.correction === 'none');
+        const mw = b.pValues.find((p) => p.test === 'mann-whitney-u' && p.correction === 'none');
+        return [
+          `${escapeHtml(d.second)} \u2212 ${escapeHtml(d.first)}`,
+          escapeHtml(ctx.describeKey(d.key) || '\u2014'),
+          `${d.nSecond} / ${d.nFirst}`,
+          escapeHtml(b.name),
+          fmt(b.first),
+          fmt(b.second),
+          fmt(b.difference),
+          `t ${fmt(w?.statistic)}${w?.df !== undefined && w.df !== null ? ` (df ${fmt(w.df)})` : ''}`,
+          fmt(bandP(b, 'welch-t', 'none')),
+          fmt(bandP(b, 'welch-t', 'bh')),
+          `U ${fmt(mw?.statistic)}`,
+          fmt(bandP(b, 'mann-whitney-u', 'none')),
+          fmt(bandP(b, 'mann-whitney-u', 'bh')),
+        ];
+      }),
+    );
+  const bandNames = ct.bandCells.population.map((b) => b.name);
+  const intro = `Block value: ${ct.measure}. Heatmaps: rows postsynaptic, columns presynaptic; diverging colour scale centred at 0 (blue negative, red positive, symmetric about the largest |value| of each panel; grey: undefined). Outlined: the inter-area bands (solid: ${bandNames[0] ?? 'feedforward'}; dashed: ${bandNames.slice(1).join(', ') || 'feedback'}). Differences are second \u2212 first; stars: ${ct.starsFrom} (* p < 0.05, ** p < 0.01, *** p < 0.001). Differences are drawn for every phase${primary !== null ? `, condition means for phase ${String(primary)}` : ''}; every number is in summary.json.`;
+  return `<section id="fig5"><h2>Cell-type connectivity by condition (Fig. 5)</h2><p class="intro">${escapeHtml(intro)}</p>${charts.length ? `<div class="grid">${charts.join('')}</div>` : ''}
+${table(['condition', 'context', 'seeds', ...bandNames.map((n) => `${n} (mean \u00b1 SD)`)], condRows)}
+${diffRows.length ? `<h3>Band differences (second \u2212 first), two-sided tests over seeds; BH over the three bands of a comparison</h3>${table(['comparison', 'context', 'n', 'band', 'first', 'second', 'difference', 'Welch', 'p (Welch)', 'p (Welch, BH)', 'Mann-Whitney (asymptotic+continuity)', 'p (MWU)', 'p (MWU, BH)'], diffRows, 'wide')}` : ''}</section>`;
+}
+
 function canvasHtml(ctx: Ctx, spec: ChartSpec): string {
   return `<figure><canvas id="${escapeHtml(spec.id)}" role="img" aria-label="${escapeHtml(spec.title)}"></canvas><figcaption>${escapeHtml(spec.figure)} \u00b7 ${escapeHtml(spec.title)}</figcaption></figure>`;
 }
@@ -321,14 +463,81 @@ const PAGE_SCRIPT = `(function () {
   var background = { id: 'dalesweepBackground', beforeDraw: function (chart) {
     var c = chart.ctx; c.save(); c.globalCompositeOperation = 'destination-over';
     c.fillStyle = '#ffffff'; c.fillRect(0, 0, chart.width, chart.height); c.restore(); } };
+  function num(v) {
+    var a = Math.abs(v);
+    return a === 0 ? '0' : (a >= 1e4 || a < 1e-3) ? v.toExponential(2) : String(Number(v.toPrecision(3)));
+  }
+  var STOPS = [[-1, [33, 102, 172]], [-0.5, [146, 197, 222]], [0, [247, 247, 247]], [0.5, [244, 165, 130]], [1, [178, 24, 43]]];
+  function diverging(t) {
+    t = Math.max(-1, Math.min(1, t));
+    for (var k = 1; k < STOPS.length; k++) {
+      if (t <= STOPS[k][0]) {
+        var a = STOPS[k - 1], b = STOPS[k], f = (t - a[0]) / (b[0] - a[0]);
+        return 'rgb(' + [0, 1, 2].map(function (i) { return Math.round(a[1][i] + f * (b[1][i] - a[1][i])); }).join(',') + ')';
+      }
+    }
+    return 'rgb(178,24,43)';
+  }
+  function heatmap(h) {
+    return { id: 'dalesweepHeatmap', beforeDatasetsDraw: function (chart) {
+      var c = chart.ctx, xs = chart.scales.x, ys = chart.scales.y;
+      function box(r0, r1, c0, c1) {
+        var x0 = xs.getPixelForValue(c0 - 0.5), x1 = xs.getPixelForValue(c1 - 0.5);
+        var y0 = ys.getPixelForValue(r0 - 0.5), y1 = ys.getPixelForValue(r1 - 0.5);
+        return [Math.min(x0, x1), Math.min(y0, y1), Math.abs(x1 - x0), Math.abs(y1 - y0)];
+      }
+      c.save();
+      var size = Math.max(8, Math.min(14, Math.floor(Math.abs(ys.getPixelForValue(1) - ys.getPixelForValue(0)) * 0.6)));
+      for (var i = 0; i < h.rows.length; i++) {
+        for (var j = 0; j < h.cols.length; j++) {
+          var v = h.values[i][j], b = box(i, i + 1, j, j + 1);
+          c.fillStyle = v === null ? '#d0d0d0' : diverging(v / h.max);
+          c.fillRect(b[0], b[1], b[2] + 0.5, b[3] + 0.5);
+          var st = h.stars && h.stars[i][j];
+          if (st) {
+            c.fillStyle = v !== null && Math.abs(v / h.max) > 0.6 ? '#ffffff' : '#000000';
+            c.font = 'bold ' + size + 'px sans-serif'; c.textAlign = 'center'; c.textBaseline = 'middle';
+            c.fillText(st, b[0] + b[2] / 2, b[1] + b[3] / 2);
+          }
+        }
+      }
+      h.bands.forEach(function (band) {
+        var b = box(band.rows[0], band.rows[1], band.cols[0], band.cols[1]);
+        c.lineWidth = 2; c.strokeStyle = '#000000'; c.setLineDash(band.kind === 'feedforward' ? [] : [4, 3]);
+        c.strokeRect(b[0], b[1], b[2], b[3]);
+      });
+      c.setLineDash([]);
+      var area = chart.chartArea, bx = area.right + 12, bw = 12, top = area.top, bot = area.bottom;
+      for (var y = top; y < bot; y++) { c.fillStyle = diverging(1 - 2 * (y - top) / (bot - top)); c.fillRect(bx, y, bw, 1.5); }
+      c.strokeStyle = '#555555'; c.lineWidth = 1; c.strokeRect(bx, top, bw, bot - top);
+      c.fillStyle = '#222222'; c.font = '10px sans-serif'; c.textAlign = 'left'; c.textBaseline = 'middle';
+      c.fillText(num(h.max), bx + bw + 3, top + 5); c.fillText('0', bx + bw + 3, (top + bot) / 2); c.fillText(num(-h.max), bx + bw + 3, bot - 5);
+      c.restore();
+    } };
+  }
+  function heatmapOptions(cfg, h) {
+    var axes = { x: h.cols, y: h.rows };
+    Object.keys(axes).forEach(function (a) {
+      var labels = axes[a];
+      cfg.options.scales[a].afterBuildTicks = function (axis) { axis.ticks = labels.map(function (_, i) { return { value: i }; }); };
+      cfg.options.scales[a].ticks.callback = function (v) { return labels[v] === undefined ? '' : labels[v]; };
+    });
+    cfg.options.plugins.tooltip = { callbacks: {
+      title: function () { return ''; },
+      label: function (item) {
+        var i = item.raw.y, j = item.raw.x, v = h.values[i][j];
+        return h.rows[i] + ' \\u2190 ' + h.cols[j] + ': ' + (v === null ? 'n/a' : num(v)) + (h.stars && h.stars[i][j] ? ' ' + h.stars[i][j] : '');
+      } } };
+  }
   var charts = {};
   spec.charts.forEach(function (s) {
     var cfg = s.config;
     cfg.options.animation = false;
     cfg.options.plugins.legend.labels.filter = function (item, data) { return !data.datasets[item.datasetIndex].band; };
     cfg.plugins = [background];
+    if (s.heatmap) { heatmapOptions(cfg, s.heatmap); cfg.plugins.push(heatmap(s.heatmap)); }
     var canvas = document.getElementById(s.id);
-    canvas.width = spec.width; canvas.height = spec.height;
+    canvas.width = s.width || spec.width; canvas.height = s.height || spec.height;
     charts[s.id] = new Chart(canvas, cfg);
   });
   window.__dalesweepCharts = charts;
@@ -370,6 +579,7 @@ export function renderReport(summary: Summary, opts: RenderOptions = {}): string
       ...lossCurves(ctx, 'finetune', 'Fig. 3D', 'pruning'),
       ...pruningErrorCharts(ctx, 'finetuned', 'Fig. 3D'),
     ]),
+    summary.celltype ? celltypeSection(ctx, summary.celltype) : '',
   ].join('');
 
   const sc = summary.statusCounts;
@@ -387,7 +597,7 @@ export function renderReport(summary: Summary, opts: RenderOptions = {}): string
   const klRows = summary.kl.map((k) => [escapeHtml(describeKey(k.key) || '\u2014'), escapeHtml(String(k.rule)), escapeHtml(k.mode + (k.mode === s.fidelity ? ' (this sweep)' : '')), escapeHtml(k.direction), String(k.nPairs), fmt(k.mean), fmt(k.sd), fmt(k.sem)]);
   const failRows = summary.failures.map((f) => [escapeHtml(f.stageId), escapeHtml(f.status), escapeHtml(Object.entries(f.params).map(([n, v]) => `${n}=${String(v)}`).join(', ')), escapeHtml(f.reason ?? '\u2014')]);
 
-  const data = { width, height, charts: ctx.charts.map((c) => ({ id: c.id, figure: c.figure, title: c.title, config: c.config })) };
+  const data = { width, height, charts: ctx.charts };
   const refresh = opts.refreshSeconds !== undefined ? `<meta http-equiv="refresh" content="${escapeHtml(String(opts.refreshSeconds))}">` : '';
 
   return `<!doctype html>

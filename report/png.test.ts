@@ -5,7 +5,7 @@ import { basename, join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { deflateSync } from 'node:zlib';
 import { aggregate } from '../analysis/aggregate.js';
-import { syntheticInput } from '../analysis/synthetic.js';
+import { celltypeSyntheticInput, syntheticInput } from '../analysis/synthetic.js';
 import { renderReport, reportCharts } from './html.js';
 import { decodePng, distinctColours, pngSize, PngDecodeError } from './png-decode.js';
 import { exportPngs, PngExportError } from './png.js';
@@ -70,4 +70,21 @@ test('exportPngs writes one non-blank PNG of the requested size per chart', asyn
   }
   await assert.rejects(exportPngs(join(dir, 'missing.html'), dir, { width: 10, height: 10 }), PngExportError);
   await assert.rejects(exportPngs(html, dir, { width: 0, height: 10 }), /width must be an integer/);
+});
+
+test('exportPngs covers the cell-type heatmaps too: one non-blank PNG per chart', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'dalesweep-png-ct-'));
+  dirs.push(dir);
+  const summary = await aggregate(celltypeSyntheticInput({ seeds: 3, conditions: ['novel_no_change_full', 'novel_omission_full'] }));
+  const html = join(dir, 'report.html');
+  await writeFile(html, renderReport(summary));
+  const files = await exportPngs(html, join(dir, 'png'), { width: 400, height: 380 });
+  const charts = reportCharts(summary);
+  assert.ok(charts.filter((c) => c.heatmap !== undefined).length >= 4);
+  assert.deepEqual(files.map((f) => basename(f, '.png')), charts.map((c) => c.id));
+  for (const f of files) {
+    const buf = await readFile(f);
+    assert.deepEqual(pngSize(buf), { width: 400, height: 380 }, f);
+    assert.ok(distinctColours(decodePng(buf)) > 2, `${f} is not blank`);
+  }
 });
