@@ -67,8 +67,8 @@ function str(s: string): number[] {
 const OP = {
   block: 0x02, loop: 0x03, end: 0x0b, br: 0x0c, brIf: 0x0d,
   localGet: 0x20, localSet: 0x21, localTee: 0x22,
-  f32Load: 0x2a, f32Store: 0x38, i32Const: 0x41,
-  i32GeS: 0x4e, i32Add: 0x6a, i32Mul: 0x6c, i32Shl: 0x74, f32Add: 0x92,
+  i32Load: 0x28, f32Load: 0x2a, f32Store: 0x38, i32Const: 0x41,
+  i32GeS: 0x4e, i32Add: 0x6a, i32Mul: 0x6c, i32And: 0x71, i32Shl: 0x74, f32Add: 0x92,
   simd: 0xfd,
 } as const;
 const SIMD = {
@@ -352,6 +352,108 @@ function bwdBody(head: boolean, rec: boolean, rect: boolean): number[] {
   return f.encode();
 }
 
+/** Number of f32x4 accumulators (4 floats each) per batch chunk of the wide `spmm` kernel. */
+export const SPMM_WIDE = 8;
+
+/**
+ * spmm(rp, cols, vals, nRows, x, b0, b1, out, ldo): sparse (CSR) times column-major dense, written
+ * transposed. For each batch chunk bb of `4·cw` floats in [b0, b1) and each row i < nRows:
+ * out[(bb + l)·ldo + i] (+)= Σ_{e = rp[i]}^{rp[i+1]-1} vals[e] · x[cols[e] + bb + l], l < 4·cw.
+ * `rp` and `cols` are i32 arrays (cols in float elements: the row offset j·ldx of x), x rows are
+ * 16-byte aligned; pointers in bytes, b0, b1 and ldo in floats.
+ */
+function spmmBody(cw: number, acc: boolean): number[] {
+  const P = { rp: 0, cols: 1, vals: 2, nRows: 3, x: 4, b0: 5, b1: 6, out: 7, ldo: 8 } as const;
+  const f = new Body(9, 8);
+  const L = { i: f.i(0), e: f.i(1), eEnd: f.i(2), bb: f.i(3), pxb: f.i(4), pcol: f.i(5), po: f.i(6), ldo4: f.i(7) };
+  const S0 = f.v128(cw + 1);
+  const V = S0 + cw;
+  f.get(P.ldo); f.i32c(2); f.op(OP.i32Shl); f.set(L.ldo4);
+  f.get(P.b0); f.set(L.bb);
+  f.loop(L.bb, P.b1, 4 * cw, () => {
+    f.get(P.x); f.get(L.bb); f.i32c(2); f.op(OP.i32Shl, OP.i32Add); f.set(L.pxb);
+    f.get(P.rp); f.op(OP.i32Load, 2, 0); f.set(L.e);
+    f.i32c(0); f.set(L.i);
+    f.loop(L.i, P.nRows, 1, () => {
+      f.get(P.rp); f.get(L.i); f.i32c(2); f.op(OP.i32Shl, OP.i32Add); f.op(OP.i32Load, 2, 4); f.set(L.eEnd);
+      for (let c = 0; c < cw; c++) { f.vf32(0); f.set(S0 + c); }
+      f.loop(L.e, L.eEnd, 1, () => {
+        f.get(P.vals); f.get(L.e); f.i32c(2); f.op(OP.i32Shl, OP.i32Add); f.simd(SIMD.load32Splat, 2, 0); f.set(V);
+        f.get(L.pxb);
+        f.get(P.cols); f.get(L.e); f.i32c(2); f.op(OP.i32Shl, OP.i32Add); f.op(OP.i32Load, 2, 0);
+        f.i32c(2); f.op(OP.i32Shl, OP.i32Add); f.set(L.pcol);
+        for (let c = 0; c < cw; c++) {
+          f.get(S0 + c); f.get(V); f.get(L.pcol); f.vload(16 * c); f.simd(SIMD.mulF32x4); f.simd(SIMD.addF32x4); f.set(S0 + c);
+        }
+      });
+      // po = out + (bb·ldo + i)·4, then one row of out per lane.
+      f.get(P.out); f.get(L.bb); f.get(P.ldo); f.op(OP.i32Mul); f.get(L.i); f.op(OP.i32Add); f.i32c(2); f.op(OP.i32Shl, OP.i32Add); f.set(L.po);
+      for (let c = 0; c < cw; c++) {
+        for (let l = 0; l < 4; l++) {
+          f.get(L.po);
+          if (acc) { f.get(L.po); f.op(OP.f32Load, 2, 0); }
+          f.get(S0 + c); f.simd(SIMD.extractF32, l);
+          if (acc) f.op(OP.f32Add);
+          f.op(OP.f32Store, 2, 0);
+          f.addTo(L.po, L.po, L.ldo4);
+        }
+      }
+    });
+  });
+  return f.encode();
+}
+
+/**
+ * sddmm(rp, cols, g, nRows, a, len, x, _, _): sampled dense-dense product over the CSR pattern:
+ * g[e] += Σ_{k < len} a[i·len + k] · x[cols[e] + k] for the entries e of each row i (len a multiple
+ * of 4; 4 f32x4 partial sums over 16-float steps, combined in a fixed order).
+ */
+function sddmmBody(): number[] {
+  const P = { rp: 0, cols: 1, g: 2, nRows: 3, a: 4, len: 5, x: 6 } as const;
+  const f = new Body(9, 8);
+  const L = { i: f.i(0), e: f.i(1), eEnd: f.i(2), k: f.i(3), k16: f.i(4), lenb: f.i(5), pa: f.i(6), px: f.i(7) };
+  const S0 = f.v128(4);
+  f.get(P.len); f.i32c(2); f.op(OP.i32Shl); f.set(L.lenb);
+  f.get(P.len); f.i32c(-16); f.op(OP.i32And); f.i32c(2); f.op(OP.i32Shl); f.set(L.k16);
+  f.get(P.a); f.set(L.pa);
+  f.get(P.rp); f.op(OP.i32Load, 2, 0); f.set(L.e);
+  f.i32c(0); f.set(L.i);
+  f.loop(L.i, P.nRows, 1, () => {
+    f.get(P.rp); f.get(L.i); f.i32c(2); f.op(OP.i32Shl, OP.i32Add); f.op(OP.i32Load, 2, 4); f.set(L.eEnd);
+    f.loop(L.e, L.eEnd, 1, () => {
+      f.get(P.x);
+      f.get(P.cols); f.get(L.e); f.i32c(2); f.op(OP.i32Shl, OP.i32Add); f.op(OP.i32Load, 2, 0);
+      f.i32c(2); f.op(OP.i32Shl, OP.i32Add); f.set(L.px);
+      for (let c = 0; c < 4; c++) { f.vf32(0); f.set(S0 + c); }
+      f.i32c(0); f.set(L.k);
+      f.loop(L.k, L.k16, 64, () => {
+        for (let c = 0; c < 4; c++) {
+          f.get(S0 + c);
+          f.get(L.pa); f.get(L.k); f.op(OP.i32Add); f.vload(16 * c);
+          f.get(L.px); f.get(L.k); f.op(OP.i32Add); f.vload(16 * c);
+          f.simd(SIMD.mulF32x4); f.simd(SIMD.addF32x4); f.set(S0 + c);
+        }
+      });
+      f.loop(L.k, L.lenb, 16, () => {
+        f.get(S0);
+        f.get(L.pa); f.get(L.k); f.op(OP.i32Add); f.vload();
+        f.get(L.px); f.get(L.k); f.op(OP.i32Add); f.vload();
+        f.simd(SIMD.mulF32x4); f.simd(SIMD.addF32x4); f.set(S0);
+      });
+      f.get(S0); f.get(S0 + 1); f.simd(SIMD.addF32x4); f.get(S0 + 2); f.get(S0 + 3); f.simd(SIMD.addF32x4); f.simd(SIMD.addF32x4); f.set(S0);
+      // g[e] = g[e] + ((l0 + l1) + (l2 + l3))
+      f.get(P.g); f.get(L.e); f.i32c(2); f.op(OP.i32Shl, OP.i32Add);
+      f.get(P.g); f.get(L.e); f.i32c(2); f.op(OP.i32Shl, OP.i32Add); f.op(OP.f32Load, 2, 0);
+      f.get(S0); f.simd(SIMD.extractF32, 0); f.get(S0); f.simd(SIMD.extractF32, 1); f.op(OP.f32Add);
+      f.get(S0); f.simd(SIMD.extractF32, 2); f.get(S0); f.simd(SIMD.extractF32, 3); f.op(OP.f32Add, OP.f32Add);
+      f.op(OP.f32Add);
+      f.op(OP.f32Store, 2, 0);
+    });
+    f.addTo(L.pa, L.pa, L.lenb);
+  });
+  return f.encode();
+}
+
 const GEMM_TYPE = 0;
 const ACT_TYPE = 1;
 const BWD_TYPE = 2;
@@ -365,6 +467,11 @@ function kernelFunctions(): [string, number, number[]][] {
     ['gemmTNAcc', GEMM_TYPE, gemmTNBody(true)],
     ['act0', ACT_TYPE, actBody(false)],
     ['act1', ACT_TYPE, actBody(true)],
+    ['spmmWideSet', GEMM_TYPE, spmmBody(SPMM_WIDE, false)],
+    ['spmmWideAcc', GEMM_TYPE, spmmBody(SPMM_WIDE, true)],
+    ['spmm1Set', GEMM_TYPE, spmmBody(1, false)],
+    ['spmm1Acc', GEMM_TYPE, spmmBody(1, true)],
+    ['sddmm', GEMM_TYPE, sddmmBody()],
   ];
   for (let flags = 0; flags < 8; flags++) fns.push([`bwd${flags}`, BWD_TYPE, bwdBody((flags & 1) !== 0, (flags & 2) !== 0, (flags & 4) !== 0)]);
   return fns;
@@ -453,6 +560,46 @@ export function gemmTN(
 }
 
 /**
+ * Scalar CSR product written transposed (the semantics of {@link SimdGemm.spmm}):
+ * out[outOff + b·ldo + i] (+)= Σ_{e = rp[i]}^{rp[i+1]-1} vals[e] · x[xOff + cols[e] + b] for
+ * i < nRows, b0 ≤ b < b1, summed in float32 in entry order.
+ */
+export function spmmScalar(
+  rp: Int32Array, cols: Int32Array, vals: Float32Array, nRows: number,
+  x: Float32Array, xOff: number, b0: number, b1: number,
+  out: Float32Array, outOff: number, ldo: number, acc: boolean,
+): void {
+  for (let b = b0; b < b1; b++) {
+    const xb = xOff + b;
+    const ob = outOff + b * ldo;
+    for (let i = 0; i < nRows; i++) {
+      let s = Math.fround(0);
+      for (let e = rp[i]; e < rp[i + 1]; e++) s = Math.fround(s + Math.fround(vals[e] * x[xb + cols[e]]));
+      out[ob + i] = acc ? out[ob + i] + s : s;
+    }
+  }
+}
+
+/**
+ * Scalar sampled dense-dense product (the semantics of {@link SimdGemm.sddmm}):
+ * g[e] += Σ_{k < len} a[aOff + i·len + k] · x[xOff + cols[e] + k] for the entries e of row i.
+ */
+export function sddmmScalar(
+  rp: Int32Array, cols: Int32Array, g: Float32Array, nRows: number,
+  a: Float32Array, aOff: number, len: number, x: Float32Array, xOff: number,
+): void {
+  for (let i = 0; i < nRows; i++) {
+    const ao = aOff + i * len;
+    for (let e = rp[i]; e < rp[i + 1]; e++) {
+      const xo = xOff + cols[e];
+      let s = 0;
+      for (let k = 0; k < len; k++) s += a[ao + k] * x[xo + k];
+      g[e] += s;
+    }
+  }
+}
+
+/**
  * A block of float32 work memory with the SIMD kernels bound to it. Arrays handed to the kernels
  * must be views made by {@link SimdGemm.alloc}; otherwise (or without SIMD) the scalar code runs
  * (for {@link SimdGemm.act} and {@link SimdGemm.bwd}, the caller's: they report what they did).
@@ -466,6 +613,8 @@ export class SimdGemm {
   private readonly tnAcc: WasmGemm | null = null;
   private readonly actFns: WasmAct[] = [];
   private readonly bwdFns: WasmBwd[] = [];
+  private readonly spmmFns: WasmGemm[] = [];
+  private readonly sddmmFn: WasmGemm | null = null;
   private used = 0;
 
   /**
@@ -490,6 +639,8 @@ export class SimdGemm {
     this.tnAcc = ex.gemmTNAcc as WasmGemm;
     this.actFns = [ex.act0 as WasmAct, ex.act1 as WasmAct];
     for (let flags = 0; flags < 8; flags++) this.bwdFns.push(ex[`bwd${flags}`] as WasmBwd);
+    this.spmmFns = [ex.spmmWideSet, ex.spmmWideAcc, ex.spmm1Set, ex.spmm1Acc] as WasmGemm[];
+    this.sddmmFn = ex.sddmm as WasmGemm;
   }
 
   /** Whether the SIMD kernels are in use. */
@@ -507,7 +658,13 @@ export class SimdGemm {
     return new Float32Array(this.buffer, off * 4, n);
   }
 
-  private inMem(...arrs: Float32Array[]): boolean {
+  /** A zeroed int32 array of `n` elements (inside the kernel's memory when SIMD is on). */
+  allocI32(n: number): Int32Array {
+    const f = this.alloc(n);
+    return new Int32Array(f.buffer, f.byteOffset, n);
+  }
+
+  private inMem(...arrs: (Float32Array | Int32Array)[]): boolean {
     const buf = this.buffer;
     if (buf === null) return false;
     for (const x of arrs) if (x.buffer !== buf) return false;
@@ -600,5 +757,45 @@ export class SimdGemm {
       wOut.byteOffset, rows, N, nOut, th,
     );
     return true;
+  }
+  /**
+   * Sparse (CSR) rows times a dense matrix stored one row per column index, written transposed:
+   * out[outOff + b·ldo + i] (+)= Σ_{e = rp[i]}^{rp[i+1]-1} vals[e] · x[xOff + cols[e] + b] for
+   * i < nRows, b < nb. `cols` holds element offsets of rows of x (j·ldx, ldx a multiple of 4, xOff
+   * a multiple of 4). The SIMD kernels take the batch in chunks of 32 and then 4 floats, with one
+   * f32x4 accumulator per 4 batch entries (float32 sums in entry order, as the scalar code).
+   */
+  spmm(
+    rp: Int32Array, cols: Int32Array, vals: Float32Array, nRows: number,
+    x: Float32Array, xOff: number, nb: number,
+    out: Float32Array, outOff: number, ldo: number, acc: boolean,
+  ): void {
+    let done = 0;
+    if ((xOff & 3) === 0 && this.inMem(rp, cols, vals, x, out)) {
+      const wide = 4 * SPMM_WIDE;
+      const bw = nb - (nb % wide);
+      const b4 = nb & ~3;
+      const args = [rp.byteOffset, cols.byteOffset, vals.byteOffset, nRows, x.byteOffset + 4 * xOff] as const;
+      const po = out.byteOffset + 4 * outOff;
+      if (bw > 0) this.spmmFns[acc ? 1 : 0](...args, 0, bw, po, ldo);
+      if (b4 > bw) this.spmmFns[acc ? 3 : 2](...args, bw, b4, po, ldo);
+      done = b4;
+    }
+    if (done < nb) spmmScalar(rp, cols, vals, nRows, x, xOff, done, nb, out, outOff, ldo, acc);
+  }
+
+  /**
+   * g[e] += Σ_{k < len} a[aOff + i·len + k] · x[xOff + cols[e] + k] over the CSR pattern (rp,
+   * cols) with nRows rows; len, aOff and xOff multiples of 4 for the SIMD kernel.
+   */
+  sddmm(
+    rp: Int32Array, cols: Int32Array, g: Float32Array, nRows: number,
+    a: Float32Array, aOff: number, len: number, x: Float32Array, xOff: number,
+  ): void {
+    if (((len | aOff | xOff) & 3) === 0 && this.inMem(rp, cols, g, a, x)) {
+      this.sddmmFn!(rp.byteOffset, cols.byteOffset, g.byteOffset, nRows, a.byteOffset + 4 * aOff, len, x.byteOffset + 4 * xOff, 0, 0);
+      return;
+    }
+    sddmmScalar(rp, cols, g, nRows, a, aOff, len, x, xOff);
   }
 }

@@ -16,7 +16,7 @@
  * JavaScript (float64 accumulation) with the same semantics. All loops are sequential, so the
  * results are bit-identical run to run.
  */
-import type { Backend, Batch, LossResult, ModelConfig, Params } from './types.js';
+import type { Backend, Batch, LossResult, ModelConfig, ModelMasks, Params } from './types.js';
 import { SimdGemm, gemmTN } from './model-js-simd.js';
 
 export { gemmTN };
@@ -207,11 +207,47 @@ interface Workspace {
   gWInA: Float32Array;
   gWHh: Float32Array;
   logits: Float64Array;
+  /** Batch rows rounded up to a multiple of 4: the row stride of the transposed states. */
+  Bp: number;
+  /** Transposed states for the sparse path: rT[t] = r_tᵀ and dPreT[t] = dPre_tᵀ, [T, N, Bp]. */
+  rT: Float32Array;
+  dPreT: Float32Array;
+  /** CSR of the nonzeros of W_eff (cols = j·Bp), valid when `sparse`. */
+  rp: Int32Array;
+  cols: Int32Array;
+  vals: Float32Array;
+  /** CSR of W_effᵀ (rows j, cols = i·Bp), built by the backward pass from the CSR of W_eff. */
+  rpT: Int32Array;
+  colsT: Int32Array;
+  valsT: Float32Array;
+  /** CSR pattern of the recurrent mask hint (cols = j·Bp) and the gradient at its entries. */
+  mrp: Int32Array;
+  mcols: Int32Array;
+  gvals: Float32Array;
+  /** Scratch counters [N + 1] (JS memory). */
+  next: Int32Array;
+  /** Whether the last forward pass used the CSR of W_eff. */
+  sparse: boolean;
 }
 
 const CACHE_LIMIT = 8;
 const cache = new Map<string, Workspace>();
 let useSimd = true;
+
+/**
+ * Largest fraction of nonzero entries of W_eff (and of kept entries of a recurrent mask hint) for
+ * which the sparse path is used in `auto` mode. Measured at N = 1440, B = 200 (bench/celltype.ts).
+ */
+export const SPARSE_MAX_DENSITY = 0.2;
+
+/** When the sparse (CSR) recurrent products are used: by density (`auto`), always, or never. */
+export type SparseMode = 'auto' | 'always' | 'never';
+let sparseMode: SparseMode = 'auto';
+
+/** Choose when the sparse recurrent products are used (default `auto`). For tests and benchmarks. */
+export function setSparseMode(mode: SparseMode): void {
+  sparseMode = mode;
+}
 
 /**
  * Choose the kernels of newly made work buffers: WebAssembly SIMD (default, when available) or
@@ -242,9 +278,12 @@ function workspace(cfg: ModelConfig, B: number, T: number): Workspace {
   const nOutP4 = roundUp(nOut, 4);
   const nOutP8 = roundUp(nOut, 8);
   const zRows = cfg.head === 'softmax-last' ? B : TB;
+  const Bp = roundUp(B, 4);
+  const NN = N * N;
   const sizes = [
-    TB * nInP, N * nInP, TBN, rect ? TBN : 0, TBN, B * N, N * N, N * N,
-    nOutP4 * N, zRows * nOutP4, zRows * nOutP8, N * nOutP8, N * nInP, N * N,
+    TB * nInP, N * nInP, TBN, rect ? TBN : 0, TBN, B * N, NN, NN,
+    nOutP4 * N, zRows * nOutP4, zRows * nOutP8, N * nOutP8, N * nInP, NN,
+    T * N * Bp, T * N * Bp, N + 1, NN, NN, N + 1, NN, NN, N + 1, NN, NN,
   ];
   const k = new SimdGemm(sizes.reduce((acc, v) => acc + ((v + 3) & ~3), 0), gemmNT, useSimd);
   const xa = k.alloc(TB * nInP);
@@ -272,6 +311,20 @@ function workspace(cfg: ModelConfig, B: number, T: number): Workspace {
     gWInA: k.alloc(N * nInP),
     gWHh: k.alloc(N * N),
     logits: new Float64Array(nOut),
+    Bp,
+    rT: k.alloc(T * N * Bp),
+    dPreT: k.alloc(T * N * Bp),
+    rp: k.allocI32(N + 1),
+    cols: k.allocI32(NN),
+    vals: k.alloc(NN),
+    rpT: k.allocI32(N + 1),
+    colsT: k.allocI32(NN),
+    valsT: k.alloc(NN),
+    mrp: k.allocI32(N + 1),
+    mcols: k.allocI32(NN),
+    gvals: k.alloc(NN),
+    next: new Int32Array(N + 1),
+    sparse: false,
   };
   cache.set(key, ws);
   if (cache.size > CACHE_LIMIT) {
@@ -301,13 +354,74 @@ function fillWeff(cfg: ModelConfig, wHh: Float32Array, out: Float32Array): void 
   }
 }
 
+/** Most entries a CSR of an [N, N] matrix may have to be used in the current sparse mode. */
+function sparseCap(N: number): number {
+  return sparseMode === 'always' ? N * N : sparseMode === 'never' ? -1 : Math.floor(SPARSE_MAX_DENSITY * N * N);
+}
+
+/**
+ * CSR (rows i, cols j·Bp) of the entries of the [N, N] matrix `m` that are nonzero, into rp /
+ * cols / vals (vals = m[i, j] when given). Returns false (CSR unusable) when there are more than
+ * `cap` of them.
+ */
+function buildCsr(m: Float32Array, N: number, Bp: number, cap: number, rp: Int32Array, cols: Int32Array, vals: Float32Array | null): boolean {
+  let e = 0;
+  rp[0] = 0;
+  for (let i = 0; i < N; i++) {
+    const o = i * N;
+    for (let j = 0; j < N; j++) {
+      const v = m[o + j];
+      if (v !== 0) {
+        if (e >= cap) return false;
+        cols[e] = j * Bp;
+        if (vals !== null) vals[e] = v;
+        e++;
+      }
+    }
+    rp[i + 1] = e;
+  }
+  return true;
+}
+
+/** CSR of W_effᵀ (rows j, cols i·Bp, entries of each row in increasing i) from the CSR of W_eff. */
+function transposeCsr(ws: Workspace, N: number): void {
+  const { rp, cols, vals, rpT, colsT, valsT, next, Bp } = ws;
+  const nnz = rp[N];
+  next.fill(0);
+  for (let e = 0; e < nnz; e++) next[cols[e] / Bp + 1]++;
+  rpT[0] = 0;
+  for (let j = 0; j < N; j++) rpT[j + 1] = rpT[j] + next[j + 1];
+  for (let j = 0; j < N; j++) next[j] = rpT[j];
+  for (let i = 0; i < N; i++) {
+    for (let e = rp[i]; e < rp[i + 1]; e++) {
+      const pos = next[cols[e] / Bp]++;
+      colsT[pos] = i * Bp;
+      valsT[pos] = vals[e];
+    }
+  }
+}
+
+/** dst[dOff + i·ldd + b] = src[sOff + b·N + i] for b < B, i < N (32 × 32 tiles). */
+function transposeInto(src: Float32Array, sOff: number, B: number, N: number, dst: Float32Array, dOff: number, ldd: number): void {
+  for (let b0 = 0; b0 < B; b0 += 32) {
+    const b1 = Math.min(B, b0 + 32);
+    for (let i0 = 0; i0 < N; i0 += 32) {
+      const i1 = Math.min(N, i0 + 32);
+      for (let i = i0; i < i1; i++) {
+        const d = dOff + i * ldd;
+        for (let b = b0; b < b1; b++) dst[d + b] = src[sOff + b * N + i];
+      }
+    }
+  }
+}
+
 /**
  * Forward pass over all steps, storing a (and r) in the workspace. Per step t:
  * a_t = (x_t, 1)·(W_in, b)ᵀ + r_{t-1}·W_effᵀ (the input part for all steps in one product
  * before the loop), then tanh and rectification in place. The readout of all steps is one product [T·B, N]·W_outᵀ after the loop.
  * Returns the loss and the correct count; when `withGrad`, also fills ws.dz with dLoss/dz.
  */
-function forward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, withGrad: boolean): LossResult {
+function forward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, withGrad: boolean, keepRT: boolean): LossResult {
   const N = cfg.nHidden;
   const nIn = cfg.nInput;
   const nOut = cfg.nOutput;
@@ -335,12 +449,19 @@ function forward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, withG
   const kIn = roundUp(nIn + 1, 4);
   fillWeff(cfg, p.wHh, weff);
   wOutP.set(p.wOut);
+  const Bp = ws.Bp;
+  const NBp = N * Bp;
+  ws.sparse = T > 1 && sparseMode !== 'never' && buildCsr(weff, N, Bp, sparseCap(N), ws.rp, ws.cols, ws.vals);
+  const needRT = ws.sparse || keepRT;
 
   // Input projection and biases of all steps in one product: a [T·B, N] = xa·wInAᵀ.
   kern.gemm(TB, N, kIn, xa, 0, nInP, wInA, 0, nInP, a, 0, N, false);
   for (let t = 0; t < T; t++) {
     const at = t * BN;
-    if (t > 0) kern.gemm(B, N, N, r, at - BN, N, weff, 0, N, a, at, N, true);
+    if (t > 0) {
+      if (ws.sparse) kern.spmm(ws.rp, ws.cols, ws.vals, N, ws.rT, (t - 1) * NBp, B, a, at, N, true);
+      else kern.gemm(B, N, N, r, at - BN, N, weff, 0, N, a, at, N, true);
+    }
     const done = kern.act(a, r, at, BN, th, rect);
     if (rect) {
       for (let k = at + done; k < at + BN; k++) {
@@ -351,6 +472,7 @@ function forward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, withG
     } else {
       for (let k = at + done; k < at + BN; k++) a[k] = fastTanh(a[k]);
     }
+    if (needRT && t < T - 1) transposeInto(r, at, B, N, ws.rT, t * NBp, Bp);
   }
 
   const bOut = p.bOut;
@@ -420,7 +542,7 @@ function forward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, withG
  * dr_{t-1} = dPre_t·W_eff. The weight gradients are single products over all T·B samples at the
  * end: dW_eff = Σ_t dPre_tᵀ r_{t-1}, (dW_in | db) = dPreᵀ (x | 1), dW_outᵀ = aᵀ dz.
  */
-function backward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, g: Params): void {
+function backward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, g: Params, sparseGrad: boolean): void {
   const N = cfg.nHidden;
   const nIn = cfg.nInput;
   const nOut = cfg.nOutput;
@@ -432,8 +554,12 @@ function backward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, g: P
   const { a, r, dPre, dr, weff, weffT, dz, wOutP, nInP, nOutP8, k: kern } = ws;
   const perStep = cfg.head !== 'softmax-last';
 
-  // W_eff^T (so the dr product has contiguous inner loops).
-  for (let i = 0; i < N; i++) for (let j = 0; j < N; j++) weffT[j * N + i] = weff[i * N + j];
+  const sparse = ws.sparse;
+  const Bp = ws.Bp;
+  const NBp = N * Bp;
+  // W_eff^T (so the dr product has contiguous inner loops), or its CSR on the sparse path.
+  if (sparse) transposeCsr(ws, N);
+  else for (let i = 0; i < N; i++) for (let j = 0; j < N; j++) weffT[j * N + i] = weff[i * N + j];
 
   for (let t = T - 1; t >= 0; t--) {
     const at = t * BN;
@@ -453,7 +579,11 @@ function backward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, g: P
         }
       }
     }
-    if (t > 0) kern.gemm(B, N, N, dPre, at, N, weffT, 0, N, dr, 0, N, false);
+    if (t > 0 && (sparse || sparseGrad)) transposeInto(dPre, at, B, N, ws.dPreT, t * NBp, Bp);
+    if (t > 0) {
+      if (sparse) kern.spmm(ws.rpT, ws.colsT, ws.valsT, N, ws.dPreT, t * NBp, B, dr, 0, N, false);
+      else kern.gemm(B, N, N, dPre, at, N, weffT, 0, N, dr, 0, N, false);
+    }
   }
 
   // Readout gradients.
@@ -475,7 +605,19 @@ function backward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, g: P
     g.bHh[i] = gWInA[i * nInP + nIn];
   }
   // W_hh: dW_eff[i, j] = Σ_{t>=1, b} dPre_t[b, i] r_{t-1}[b, j].
-  if (T > 1) {
+  if (T > 1 && sparseGrad) {
+    // Only the entries of the mask hint: gvals[e] = Σ_{t>=1} dPre_tᵀ[i, :] · r_{t-1}ᵀ[j, :].
+    const { mrp, mcols, gvals } = ws;
+    const nnz = mrp[N];
+    gvals.fill(0, 0, nnz);
+    for (let t = 1; t < T; t++) kern.sddmm(mrp, mcols, gvals, N, ws.dPreT, t * NBp, Bp, ws.rT, (t - 1) * NBp);
+    const gw = g.wHh;
+    gw.fill(0);
+    for (let i = 0; i < N; i++) {
+      const o = i * N;
+      for (let e = mrp[i]; e < mrp[i + 1]; e++) gw[o + mcols[e] / Bp] = gvals[e];
+    }
+  } else if (T > 1) {
     kern.gemmTN(N, N, (T - 1) * B, dPre, BN, N, r, 0, N, ws.gWHh, 0, N, false);
     g.wHh.set(ws.gWHh);
   } else {
@@ -499,17 +641,22 @@ function backward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, g: P
 /** The hand-written Float32Array backend (default CPU backend). */
 export const jsBackend: Backend = {
   name: 'js',
-  lossAndGrad(cfg: ModelConfig, params: Params, batch: Batch, grads: Params): LossResult {
+  lossAndGrad(cfg: ModelConfig, params: Params, batch: Batch, grads: Params, masks?: ModelMasks): LossResult {
     checkShapes(cfg, params, batch);
     const ws = workspace(cfg, batch.B, batch.T);
-    const res = forward(cfg, params, batch, ws, true);
-    backward(cfg, params, batch, ws, grads);
+    const N = cfg.nHidden;
+    const m = masks?.recurrent;
+    if (m !== undefined && m.length !== N * N) throw new ShapeError(`masks.recurrent has length ${m.length}, expected ${N * N} for config N=${N}`);
+    // Weight gradient at the mask entries only (sampled product), when the mask is sparse enough.
+    const sparseGrad = m !== undefined && batch.T > 1 && sparseMode !== 'never' && buildCsr(m, N, ws.Bp, sparseCap(N), ws.mrp, ws.mcols, null);
+    const res = forward(cfg, params, batch, ws, true, sparseGrad);
+    backward(cfg, params, batch, ws, grads, sparseGrad);
     return res;
   },
   evaluate(cfg: ModelConfig, params: Params, batch: Batch): LossResult {
     checkShapes(cfg, params, batch);
     const ws = workspace(cfg, batch.B, batch.T);
-    return forward(cfg, params, batch, ws, false);
+    return forward(cfg, params, batch, ws, false, false);
   },
 };
 

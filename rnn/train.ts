@@ -209,7 +209,7 @@ export function train(opts: TrainOptions): TrainResult {
     for (let s = 0; s < ds.n; s += opts.batchSize) {
       const sub = perm.subarray(s, Math.min(ds.n, s + opts.batchSize));
       const batch = ds.batch(sub, bufferFor(buffers, ds, sub.length));
-      const r = backend.lossAndGrad(cfg, params, batch, grads);
+      const r = backend.lossAndGrad(cfg, params, batch, grads, masks);
       if (!Number.isFinite(r.loss)) throw new DivergenceError(epoch, `train batch ${nb}`, r.loss);
       lossSum += r.loss;
       nb++;

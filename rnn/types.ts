@@ -98,8 +98,14 @@ export interface LossResult {
  */
 export interface Backend {
   readonly name: BackendName;
-  /** Loss and gradients on one batch. */
-  lossAndGrad(cfg: ModelConfig, params: Params, batch: Batch, grads: Params): LossResult;
+  /**
+   * Loss and gradients on one batch. `masks` is an optional hint: the fixed masks the caller
+   * keeps applied (the parameters arrive already masked). Given `masks.recurrent`, a backend may
+   * skip the entries of `grads.wHh` where the mask is 0 and leave them at 0 (the training loop
+   * zeroes masked gradients anyway); everything else is unchanged. The `js` backend then computes
+   * the W_hh gradient only at the mask's entries when the mask is sparse.
+   */
+  lossAndGrad(cfg: ModelConfig, params: Params, batch: Batch, grads: Params, masks?: ModelMasks): LossResult;
   /** Loss (and correct count) without gradients. */
   evaluate(cfg: ModelConfig, params: Params, batch: Batch): LossResult;
   /** Frees backend resources (tfjs tensors). */
@@ -108,7 +114,8 @@ export interface Backend {
 
 /**
  * Fixed 0/1 masks the training loop keeps applied to the parameters (initially and after every
- * step). Backends never see masks: parameters arrive already masked.
+ * step). Parameters reach backends already masked; the training loop also passes the masks to
+ * {@link Backend.lossAndGrad} as a hint (gradients outside the recurrent mask may be skipped).
  */
 export interface ModelMasks {
   /** [N, N] pruning mask of W_hh (1 keep, 0 pruned). */
