@@ -1,10 +1,12 @@
 /**
  * Cell-type model benchmark: training steps per second of the 1440-neuron CelltypeRNN with the
  * `js` backend (batch 200, T = 15, nIn = nOut = 18, Dale's rule), dense and fine-tuning (with the
- * pruned recurrent mask, ~10% dense), each step = loss and gradients + Adam + projection + masks
- * as the generic training loop does, and the estimated time of one condition's full protocol:
- * 100 dense + 50 fine-tuning epochs of 2000 samples (10 steps per epoch), plus one evaluation
- * pass over the 2000 samples per epoch.
+ * real pruned recurrent mask: Table 1 blocks + inter-area bands, ~5% kept), each step = loss and
+ * gradients + Adam + projection + masks as the generic training loop does (which passes the masks
+ * to the backend, so fine-tuning runs the sparse path of rnn/model-js.ts), and the estimated time
+ * of one condition's full protocol: 100 dense + 50 fine-tuning epochs of 2000 samples (10 steps
+ * per epoch), plus one evaluation pass over the 2000 samples per epoch (dense model in the dense
+ * epochs, pruned model in the fine-tuning epochs).
  *
  *   node dist/bench/celltype.js [--steps 3] [--scale 16]   (or through bench/main.ts)
  */
@@ -27,7 +29,9 @@ export interface CelltypeBenchResult {
   denseStepsPerSec: number;
   /** Training steps per second while fine-tuning with the pruned mask. */
   finetuneStepsPerSec: number;
-  /** Forward-only (evaluation) batches per second. */
+  /** Forward-only (evaluation) batches per second, dense model. */
+  denseEvalBatchesPerSec: number;
+  /** Forward-only (evaluation) batches per second, pruned model. */
   evalBatchesPerSec: number;
   /** Fraction of W_hh kept by the prune (Table 1 blocks + inter-area bands). */
   keptFraction: number;
@@ -63,14 +67,18 @@ export async function run(opts: { steps?: number; latentScaling?: number } = {})
   const dense = time(init, t.masks());
   const pr = t.prune(effectiveRecurrent(t.cfg, dense.params), 1);
   const ft = time({ ...dense.params, wHh: pr.weights }, pr.masks);
-  jsBackend.evaluate(t.cfg, ft.params, batch);
-  const e0 = performance.now();
-  for (let s = 0; s < steps; s++) jsBackend.evaluate(t.cfg, ft.params, batch);
-  const evalBps = steps / ((performance.now() - e0) / 1000);
+  const evalRate = (params: Params): number => {
+    jsBackend.evaluate(t.cfg, params, batch);
+    const e0 = performance.now();
+    for (let s = 0; s < steps; s++) jsBackend.evaluate(t.cfg, params, batch);
+    return steps / ((performance.now() - e0) / 1000);
+  };
+  const denseEvalBps = evalRate(dense.params);
+  const evalBps = evalRate(ft.params);
   let kept = 0;
   for (const v of pr.mask) kept += v;
   const stepsPerEpoch = 2000 / B;
-  const protocolSeconds = 100 * (stepsPerEpoch / dense.sps + stepsPerEpoch / evalBps) + 50 * (stepsPerEpoch / ft.sps + stepsPerEpoch / evalBps);
+  const protocolSeconds = 100 * (stepsPerEpoch / dense.sps + stepsPerEpoch / denseEvalBps) + 50 * (stepsPerEpoch / ft.sps + stepsPerEpoch / evalBps);
   const r2 = (x: number): number => Math.round(x * 100) / 100;
   return {
     N: t.cfg.nHidden,
@@ -78,6 +86,7 @@ export async function run(opts: { steps?: number; latentScaling?: number } = {})
     T: t.train.T,
     denseStepsPerSec: r2(dense.sps),
     finetuneStepsPerSec: r2(ft.sps),
+    denseEvalBatchesPerSec: r2(denseEvalBps),
     evalBatchesPerSec: r2(evalBps),
     keptFraction: Math.round((kept / pr.mask.length) * 1e4) / 1e4,
     protocolSeconds: Math.round(protocolSeconds),
