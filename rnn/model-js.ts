@@ -8,7 +8,18 @@
  * pre-activation gradients dPre are `[T, B, N]` (row t·B + b). Per step, the recurrent products
  * are "dot-product" products C = A·Bᵀ ({@link gemmNT} form) with contiguous inner loops, and the
  * elementwise work (tanh and rectification forward; head term, mask and tanh derivative backward)
- * is one fused kernel pass. The input projection (with the biases as a ones column), the readout
+ * is one fused kernel pass.
+ *
+ * Sparse path (pruned models, e.g. the cell-type model after pruning: ~5% of W_hh kept): when at
+ * most {@link SPARSE_MAX_DENSITY} of W_eff is nonzero, the recurrent products use a CSR of W_eff
+ * (and of W_effᵀ for BPTT) built per call from the parameters, so pruned blocks and entries cost
+ * nothing: the states r_t and dPre_t are transposed to `[N, B]` (rT, dPreT) and the `spmm` kernel
+ * adds Σ_e w_e · r[j_e, b-chunk] into a_t (dr) directly. When the caller passes the recurrent mask
+ * as a hint (`lossAndGrad(…, masks)`, as the training loop does) and it is as sparse, the W_hh
+ * gradient is computed only at the mask's entries (`sddmm`: one dot product over the T·B samples
+ * per entry) and is 0 elsewhere. Dense W_hh products were measured near the kernel's peak at
+ * N = 1440 (the 8 MB W_eff stays in L3; explicit panel blocking did not help), so they are not
+ * blocked further. The input projection (with the biases as a ones column), the readout
  * and all weight gradients are single products over the T·B samples: the gradients in the
  * "outer-product" form C = Aᵀ·B ({@link gemmTN}) directly on the `[T·B, N]` buffers, summed in
  * chunks of samples. Buffers are cached per (shape, B, T) and reused. Everything runs on
@@ -176,15 +187,16 @@ interface Workspace {
   T: number;
   /** Kernel set owning the memory of the buffers. */
   k: SimdGemm;
-  /** Row stride of xa and wInA: nIn + 1 rounded up to a multiple of 8. */
+  /** Row stride of xa and gWInA: nIn + 1 rounded up to a multiple of 8. */
   nInP: number;
   /** Row stride of z: nOut rounded up to a multiple of 4; of dz and gOutT: to a multiple of 8. */
   nOutP4: number;
   nOutP8: number;
   /** Inputs with a ones column, [T·B, nInP]: row t·B + b = (x[b, t, :], 1, 0…). */
   xa: Float32Array;
-  /** Input weights with the summed bias column, [N, nInP]: row i = (wIn[i, :], bIn[i] + bHh[i], 0…). */
-  wInA: Float32Array;
+  /** Transposes of xa and of the input weights with the summed bias column: [nIn + 1, T·B] and [nIn + 1, N]. */
+  xaT: Float32Array;
+  wInAT: Float32Array;
   /** tanh outputs a_t, [T, B, N]. */
   a: Float32Array;
   /** recurrent states r_t, [T, B, N] (the same array as `a` when the rule does not rectify). */
@@ -281,13 +293,14 @@ function workspace(cfg: ModelConfig, B: number, T: number): Workspace {
   const Bp = roundUp(B, 4);
   const NN = N * N;
   const sizes = [
-    TB * nInP, N * nInP, TBN, rect ? TBN : 0, TBN, B * N, NN, NN,
+    TB * nInP, (nIn + 1) * TB, (nIn + 1) * N, TBN, rect ? TBN : 0, TBN, B * N, NN, NN,
     nOutP4 * N, zRows * nOutP4, zRows * nOutP8, N * nOutP8, N * nInP, NN,
     T * N * Bp, T * N * Bp, N + 1, NN, NN, N + 1, NN, NN, N + 1, NN, NN,
   ];
   const k = new SimdGemm(sizes.reduce((acc, v) => acc + ((v + 3) & ~3), 0), gemmNT, useSimd);
   const xa = k.alloc(TB * nInP);
-  const wInA = k.alloc(N * nInP);
+  const xaT = k.alloc((nIn + 1) * TB);
+  const wInAT = k.alloc((nIn + 1) * N);
   const a = k.alloc(TBN);
   const ws: Workspace = {
     B,
@@ -297,7 +310,8 @@ function workspace(cfg: ModelConfig, B: number, T: number): Workspace {
     nOutP4,
     nOutP8,
     xa,
-    wInA,
+    xaT,
+    wInAT,
     a,
     r: rect ? k.alloc(TBN) : a,
     dPre: k.alloc(TBN),
@@ -430,23 +444,28 @@ function forward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, withG
   const TB = T * B;
   const rect = rectifiesState(cfg);
   const th = cfg.threshold;
-  const { a, r, weff, k: kern, xa, wInA, nInP, nOutP4, nOutP8, z, dz, wOutP } = ws;
+  const { a, r, weff, k: kern, xa, xaT, wInAT, nInP, nOutP4, nOutP8, z, dz, wOutP } = ws;
   const x = batch.x;
-  // Inputs in step-major order with the ones column; weights with the bias column.
+  // Inputs in step-major order with the ones column (and transposed); weights with the bias
+  // column, transposed.
   for (let t = 0; t < T; t++) {
     for (let b = 0; b < B; b++) {
       const xo = (b * T + t) * nIn;
-      const so = (t * B + b) * nInP;
-      for (let q = 0; q < nIn; q++) xa[so + q] = x[xo + q];
+      const s = t * B + b;
+      const so = s * nInP;
+      for (let q = 0; q < nIn; q++) {
+        const v = x[xo + q];
+        xa[so + q] = v;
+        xaT[q * TB + s] = v;
+      }
       xa[so + nIn] = 1;
+      xaT[nIn * TB + s] = 1;
     }
   }
   for (let i = 0; i < N; i++) {
-    const wo = i * nInP;
-    for (let q = 0; q < nIn; q++) wInA[wo + q] = p.wIn[i * nIn + q];
-    wInA[wo + nIn] = p.bIn[i] + p.bHh[i];
+    for (let q = 0; q < nIn; q++) wInAT[q * N + i] = p.wIn[i * nIn + q];
+    wInAT[nIn * N + i] = p.bIn[i] + p.bHh[i];
   }
-  const kIn = roundUp(nIn + 1, 4);
   fillWeff(cfg, p.wHh, weff);
   wOutP.set(p.wOut);
   const Bp = ws.Bp;
@@ -454,8 +473,9 @@ function forward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, withG
   ws.sparse = T > 1 && sparseMode !== 'never' && buildCsr(weff, N, Bp, sparseCap(N), ws.rp, ws.cols, ws.vals);
   const needRT = ws.sparse || keepRT;
 
-  // Input projection and biases of all steps in one product: a [T·B, N] = xa·wInAᵀ.
-  kern.gemm(TB, N, kIn, xa, 0, nInP, wInA, 0, nInP, a, 0, N, false);
+  // Input projection and biases of all steps in one product: a [T·B, N] = xa·wInAᵀ, in the
+  // outer-product form over the nIn + 1 input columns (no horizontal sums for the short inner dimension).
+  kern.gemmTN(TB, N, nIn + 1, xaT, 0, TB, wInAT, 0, N, a, 0, N, false);
   for (let t = 0; t < T; t++) {
     const at = t * BN;
     if (t > 0) {
