@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import { formatPlanSummary, summarizePlan } from '../sweeps/plan.js';
-import { planSweepFile } from './sweep-ref.js';
+import { dataDirFlag, dataOption, planSweepFile } from './sweep-ref.js';
 
 /** Registers the `plan` sub-command. */
 export function register(program: Command): void {
@@ -12,10 +12,11 @@ export function register(program: Command): void {
     .command('plan')
     .description('Validate and plan a sweep file; print stage counts and estimated work (runs nothing)')
     .argument('<file>', 'sweep file (YAML)')
+    .addOption(dataOption())
     .option('--json', 'print the summary as JSON')
     .option('--stages', 'also list every stage (id, kind, queue, parents)')
-    .action((file: string, o: { json?: boolean; stages?: boolean }) => {
-      const { plan } = planSweepFile(file);
+    .action((file: string, o: { json?: boolean; stages?: boolean; data?: string }) => {
+      const { plan } = planSweepFile(file, dataDirFlag(o.data));
       const s = summarizePlan(plan);
       if (o.json) {
         const out = o.stages ? { ...s, stageList: plan.stages.map((st) => ({ id: st.id, kind: st.kind, queue: st.queue, parents: st.parents, cost: st.cost })) } : s;

@@ -12,7 +12,7 @@ import { completedStageIds, readStageFailure } from '../store/stage-io.js';
 import type { ArtifactStore } from '../store/types.js';
 import type { Plan } from '../sweeps/types.js';
 import { UsageError } from './errors.js';
-import { findSweep, localPathOf, openStoreFlag, positiveInt, positiveNumber, storeOption } from './sweep-ref.js';
+import { dataDirFlag, dataOption, findSweep, localPathOf, openStoreFlag, positiveInt, positiveNumber, storeOption } from './sweep-ref.js';
 
 interface ReportFlags {
   store: string;
@@ -22,6 +22,7 @@ interface ReportFlags {
   watch?: boolean;
   interval: number;
   json?: boolean;
+  data?: string;
 }
 
 /** Registers the `report` sub-command. */
@@ -31,6 +32,7 @@ export function register(program: Command): void {
     .description('Write results.csv/json, summary.json and report.html of a sweep (complete or in progress)')
     .argument('<sweep>', 'sweep file, or sweep name / folder / id prefix in the store')
     .addOption(storeOption())
+    .addOption(dataOption())
     .option('--png <dir>', 'also export every chart as a PNG file into DIR (headless Chromium)')
     .option('--width <px>', 'PNG width', positiveInt('--width'), 960)
     .option('--height <px>', 'PNG height', positiveInt('--height'), 540)
@@ -42,8 +44,9 @@ export function register(program: Command): void {
 
 async function reportCommand(ref: string, o: ReportFlags): Promise<void> {
   if (o.png !== undefined && o.png.trim() === '') throw new UsageError('--png needs a directory');
+  const parse = dataDirFlag(o.data);
   const store = await openStoreFlag(o.store);
-  const rec = await findSweep(ref, store);
+  const rec = await findSweep(ref, store, parse);
   const { finalizeSweep } = await import('../activities/finalize.js');
   const where = (key: string): string => localPathOf(store, key) ?? `${store.url.replace(/\/$/, '')}/${key}`;
   const build = (refreshSeconds?: number): ReturnType<typeof finalizeSweep> => finalizeSweep(store, rec.plan, { specText: rec.specText, codeVersion: codeVersion(), refreshSeconds });

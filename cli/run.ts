@@ -4,6 +4,10 @@
  * Resumable: stages complete in the store are skipped, so re-running after Ctrl-C, kill -9 or a
  * power cut continues where it stopped. Exit status 0 when every stage succeeded, 1 when some
  * failed, 2 for bad input (nothing written), 130 after Ctrl-C.
+ *
+ * `--data DIR` replaces dataDir in every run that reads a data folder (celltype with celltypeData
+ * files, smnist with dataSource mnist) by DIR's absolute path before planning, so it is part of
+ * those stages' configs and identities; a DIR that is not an existing folder exits 2.
  */
 import { Command, Option } from 'commander';
 import { codeVersion } from '../activities/code-version.js';
@@ -11,7 +15,7 @@ import type { StageFinalStatus } from '../engines/local.js';
 import { summarizePlan } from '../sweeps/plan.js';
 import { RunFailedError, UsageError } from './errors.js';
 import { createProgress, progressMode } from './progress.js';
-import { localPathOf, openStoreFlag, planSweepFile, positiveInt, storeOption } from './sweep-ref.js';
+import { dataDirFlag, dataOption, localPathOf, openStoreFlag, planSweepFile, positiveInt, storeOption } from './sweep-ref.js';
 
 /** Ctrl-C: the run stopped before the end (exit status 130, the shell's convention). */
 export class InterruptedError extends RunFailedError {
@@ -30,6 +34,7 @@ interface RunFlags {
   namespace: string;
   window: number;
   controlQueue: string;
+  data?: string;
 }
 
 /** Registers the `run` sub-command. */
@@ -39,6 +44,7 @@ export function register(program: Command): void {
     .description('Run a sweep file to the end (resumable: completed stages are skipped)')
     .argument('<file>', 'sweep file (YAML)')
     .addOption(storeOption())
+    .addOption(dataOption())
     .addOption(new Option('--engine <engine>', 'where stages run').choices(['local', 'temporal']).default('local'))
     .option('--concurrency <k>', 'local engine: stages at once (default: one per core)', positiveInt('--concurrency'))
     .option('-q, --quiet', 'no progress output')
@@ -53,7 +59,8 @@ export function register(program: Command): void {
 
 async function runCommand(file: string, o: RunFlags): Promise<void> {
   // Everything that can be wrong with the input is checked before anything is written.
-  const { plan, specText } = planSweepFile(file);
+  const parse = dataDirFlag(o.data);
+  const { plan, specText } = planSweepFile(file, parse);
   if (o.engine === 'temporal' && !/^[^:\s]+:\d+$/.test(o.temporalAddress)) throw new UsageError(`--temporal-address must be HOST:PORT, got '${o.temporalAddress}'`);
   const store = await openStoreFlag(o.store);
   const { finalizeSweep, writeSweepRecord } = await import('../activities/finalize.js');

@@ -5,7 +5,7 @@
 import { Command, Option } from 'commander';
 import { completedStageIds, readStageFailure } from '../store/stage-io.js';
 import type { StageKind } from '../sweeps/types.js';
-import { findSweep, openStoreFlag, storeOption } from './sweep-ref.js';
+import { dataDirFlag, dataOption, findSweep, openStoreFlag, storeOption } from './sweep-ref.js';
 
 interface Counts {
   total: number;
@@ -21,13 +21,15 @@ export function register(program: Command): void {
     .description('Show how far a sweep is (stages complete, failed, pending per kind)')
     .argument('<sweep>', 'sweep file, or sweep name / folder / id prefix in the store')
     .addOption(storeOption())
+    .addOption(dataOption())
     .addOption(new Option('--engine <engine>', 'read progress from the store (local) or the Temporal workflow').choices(['local', 'temporal']).default('local'))
     .addOption(new Option('--temporal-address <host:port>', 'temporal: frontend').env('DALESWEEP_TEMPORAL_ADDRESS').default('127.0.0.1:7233'))
     .addOption(new Option('--namespace <ns>', 'temporal: namespace').env('DALESWEEP_TEMPORAL_NAMESPACE').default('default'))
     .option('--json', 'print JSON')
-    .action(async (ref: string, o: { store: string; engine: 'local' | 'temporal'; temporalAddress: string; namespace: string; json?: boolean }) => {
+    .action(async (ref: string, o: { store: string; engine: 'local' | 'temporal'; temporalAddress: string; namespace: string; json?: boolean; data?: string }) => {
+      const parse = dataDirFlag(o.data);
       const store = await openStoreFlag(o.store);
-      const { plan } = await findSweep(ref, store);
+      const { plan } = await findSweep(ref, store, parse);
       if (o.engine === 'temporal') {
         const { querySweepStatus } = await import('../engines/temporal.js');
         const st = await querySweepStatus(plan.sweepId, { address: o.temporalAddress, namespace: o.namespace, plan });

@@ -3,6 +3,7 @@
  * finding a sweep already in a store by name or id, and the common option definitions.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { Option } from 'commander';
 import { codeVersion } from '../activities/code-version.js';
 import type { SweepRecord } from '../activities/finalize.js';
@@ -10,13 +11,36 @@ import { sweepKeys } from '../store/layout.js';
 import { openStore } from '../store/open.js';
 import type { ArtifactStore } from '../store/types.js';
 import { planSweep } from '../sweeps/plan.js';
-import { parseSpec } from '../sweeps/spec.js';
+import { parseSpec, type ParseOptions } from '../sweeps/spec.js';
 import type { Plan } from '../sweeps/types.js';
 import { UsageError } from './errors.js';
 
 /** `--store URL`, also from DALESWEEP_STORE; default `./runs`. */
 export function storeOption(): Option {
   return new Option('--store <url>', 'artifact store: a path, file://..., or s3://bucket/prefix?endpoint=...').env('DALESWEEP_STORE').default('runs');
+}
+
+/**
+ * `--data DIR`: the data directory of the runs that read one (celltype with celltypeData files,
+ * smnist with dataSource mnist), replacing the sweep file's dataDir (e.g. the placeholder of
+ * sweeps/paper/celltype.yaml). It becomes part of those runs' stage configs, so it changes their
+ * identities.
+ */
+export function dataOption(): Option {
+  return new Option('--data <dir>', "data directory for the runs that read one (celltype with celltypeData files, smnist with dataSource mnist); replaces the sweep file's dataDir");
+}
+
+/**
+ * The absolute path of a `--data` value, checked to be an existing directory.
+ * @throws UsageError (exit 2) naming the directory when it does not exist or is not a directory
+ */
+export function dataDirFlag(dir: string | undefined): ParseOptions {
+  if (dir === undefined) return {};
+  if (dir.trim() === '') throw new UsageError('--data needs a directory');
+  const abs = resolve(dir);
+  if (!existsSync(abs)) throw new UsageError(`--data: directory ${abs} does not exist`);
+  if (!statSync(abs).isDirectory()) throw new UsageError(`--data: ${abs} is not a directory`);
+  return { dataDir: abs };
 }
 
 /** A positive-integer option parser naming the flag in its error. */
@@ -46,9 +70,10 @@ export interface PlannedSweep {
 
 /**
  * Reads, validates and plans a sweep file.
+ * @param opts parse options (the `--data` override)
  * @throws UsageError (exit 2) for a missing/unreadable file; SpecError (exit 2) for a bad spec
  */
-export function planSweepFile(file: string): PlannedSweep {
+export function planSweepFile(file: string, opts: ParseOptions = {}): PlannedSweep {
   if (!existsSync(file)) throw new UsageError(`sweep file ${file} does not exist`);
   if (!statSync(file).isFile()) throw new UsageError(`sweep file ${file} is not a file`);
   let specText: string;
@@ -57,7 +82,7 @@ export function planSweepFile(file: string): PlannedSweep {
   } catch (err) {
     throw new UsageError(`sweep file ${file} cannot be read: ${(err as Error).message}`);
   }
-  const spec = parseSpec(specText, file);
+  const spec = parseSpec(specText, file, opts);
   return { file, specText, plan: planSweep(spec, { codeVersion: codeVersion() }) };
 }
 
@@ -67,9 +92,9 @@ export function planSweepFile(file: string): PlannedSweep {
  * same sweep file planned by different code versions), the one this build plans wins.
  * @throws UsageError when nothing matches, naming the sweeps the store has
  */
-export async function findSweep(ref: string, store: ArtifactStore): Promise<SweepRecord> {
+export async function findSweep(ref: string, store: ArtifactStore, opts: ParseOptions = {}): Promise<SweepRecord> {
   if (existsSync(ref) && statSync(ref).isFile()) {
-    const p = planSweepFile(ref);
+    const p = planSweepFile(ref, opts);
     return { plan: p.plan, specText: p.specText, keys: sweepKeys(p.plan.name, p.plan.sweepId) };
   }
   const planKeys = (await store.list('sweeps/')).filter((k) => /^sweeps\/[^/]+\/plan\.json$/.test(k));
