@@ -326,7 +326,7 @@ function heatmapChart(ctx: Ctx, figure: string, titleLines: string[], grid: Heat
       animation: false,
       responsive: false,
       maintainAspectRatio: false,
-      layout: { padding: { right: 64 } },
+      layout: { padding: { right: 80 } },
       plugins: { title: { display: true, text: titleLines }, legend: { display: false, labels: {} } },
       scales: {
         x: { type: 'linear', min: -0.5, max: grid.cols.length - 0.5, grid: { display: false }, ticks: { autoSkip: false, maxRotation: 90, minRotation: big ? 90 : 0, font: { size: big ? 10 : 12 } }, title: { display: true, text: 'presynaptic (columns)' } },
