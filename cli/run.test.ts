@@ -159,7 +159,7 @@ test('quick sweep: SIGKILL mid-training, re-run, results equal an uninterrupted 
   assert.deepEqual([s.complete, s.failed], [s.total, 0]);
 });
 
-test('a stage that diverges is failed with its reason; independent stages complete; exit status 1', (t) => {
+test('a stage that diverges is failed with its reason; independent stages complete; exit status 1', { timeout: 180_000 }, (t) => {
   const dir = tempDir(t, 'cli-nan-');
   const spec = join(dir, 'nan.yaml');
   writeFileSync(
@@ -205,7 +205,7 @@ test('a stage that diverges is failed with its reason; independent stages comple
   assert.ok(!existsSync(join(store, 'stages', failures[0], 'manifest.json')));
 });
 
-test('report --watch rebuilds while the sweep runs and stops when nothing more can happen (failures included)', async (t) => {
+test('report --watch rebuilds while the sweep runs and stops when nothing more can happen (failures included)', { timeout: 180_000 }, async (t) => {
   const dir = tempDir(t, 'cli-watch-');
   const spec = join(dir, 'watch.yaml');
   writeFileSync(
@@ -225,7 +225,7 @@ test('report --watch rebuilds while the sweep runs and stops when nothing more c
     ].join('\n'),
   );
   const store = join(dir, 'runs');
-  const watch = cliAsync(['report', spec, '--store', store, '--watch', '--interval', '0.3']);
+  const watch = cliAsync(['report', spec, '--store', store, '--watch', '--interval', '0.3'], 150_000);
   await new Promise((r) => setTimeout(r, 500));
   const run = await cliAsync(['run', spec, '--store', store, '--quiet', '--concurrency', '1']);
   assert.equal(run.status, 1, run.stderr); // the lr = 1e38 runs diverge
@@ -237,7 +237,7 @@ test('report --watch rebuilds while the sweep runs and stops when nothing more c
   assert.ok(!html.includes('http-equiv="refresh"'), 'the final report no longer reloads itself');
 });
 
-test('malformed sweep files: status 2, a message naming the field, nothing written', async (t) => {
+test('malformed sweep files: status 2, a message naming the field, nothing written', { timeout: 180_000 }, async (t) => {
   const dir = tempDir(t, 'cli-bad-');
   const fixtures = badSpecFixtures();
   assert.ok(fixtures.length >= 20, `at least 20 fixtures (${fixtures.length})`);

@@ -26,10 +26,14 @@ export function cli(args: string[], env: NodeJS.ProcessEnv = process.env): CliRe
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** Runs `dalesweep ARGS` without blocking the test's event loop. */
-export function cliAsync(args: string[]): Promise<CliResult> {
+/**
+ * Runs `dalesweep ARGS` without blocking the test's event loop.
+ * @param timeoutMs the child is killed (SIGTERM) after this long, so a hung command cannot keep
+ *   the test process alive @default 300000
+ */
+export function cliAsync(args: string[], timeoutMs = 300_000): Promise<CliResult> {
   return new Promise((res) => {
-    const c = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const c = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs });
     let stdout = '';
     let stderr = '';
     c.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));

@@ -83,6 +83,19 @@ status() {
   status_of minio "http://127.0.0.1:$PORT"
 }
 
+env_lines() {
+  cat <<EOF
+export AWS_ACCESS_KEY_ID=$USER_
+export AWS_SECRET_ACCESS_KEY=$PASS_
+export AWS_REGION=us-east-1
+export AWS_ENDPOINT_URL_S3=http://127.0.0.1:$PORT
+export DALESWEEP_TEST_S3_ENDPOINT=http://127.0.0.1:$PORT
+export DALESWEEP_TEST_S3_BUCKET=dalesweep-test
+export DALESWEEP_TEST_S3_ACCESS_KEY=$USER_
+export DALESWEEP_TEST_S3_SECRET_KEY=$PASS_
+EOF
+}
+
 case "${1:-}" in
   install) install ;;
   start) start ;;

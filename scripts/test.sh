@@ -6,9 +6,11 @@ cd "$(dirname "$0")/.."
 
 bash infra/setup.sh
 bash infra/minio.sh start
-eval "$(bash infra/minio.sh env)"
+minio_env=$(bash infra/minio.sh env) # an assignment, so that a failure stops the script
+eval "$minio_env"
 bash infra/temporal.sh start
-eval "$(bash infra/temporal.sh env)"
+temporal_env=$(bash infra/temporal.sh env)
+eval "$temporal_env"
 
 npm run build --silent
 mapfile -t files < <(find dist -name '*.test.js' -not -path '*/node_modules/*' | sort)
