@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { createTfjsBackend, type TfjsBackend } from './backend-tfjs.js';
 import { ShapeError, referenceLossAndGrad, toParams64, type Params64 } from './model-js.js';
 import { defaultModelConfig, initParams, zerosLike } from './init.js';
+import { assertClose, fdGrad } from './grad-testing.js';
 import { Rng } from './rng.js';
 import { PARAM_NAMES, type Batch, type Fidelity, type Head, type ModelConfig, type Params, type Rule } from './types.js';
 
@@ -56,44 +57,6 @@ function smoothCase(rule: Rule, fidelity: Fidelity, head: Head, threshold = 0): 
     if (ref.kinkDistance > 2e-3 && minAbsW > 2e-3) return c;
   }
   throw new Error('no smooth case found');
-}
-
-/** Central differences (h = 1e-6) of the float64 reference loss: the model's exact gradient. */
-function fdGrad(cfg: ModelConfig, p64: Params64, batch: Batch): Params64 {
-  const h = 1e-6;
-  const g = {} as Params64;
-  for (const k of PARAM_NAMES) {
-    g[k] = new Float64Array(p64[k].length);
-    for (let i = 0; i < p64[k].length; i++) {
-      const v = p64[k][i];
-      p64[k][i] = v + h;
-      const lp = referenceLossAndGrad(cfg, p64, batch, false).loss;
-      p64[k][i] = v - h;
-      const lm = referenceLossAndGrad(cfg, p64, batch, false).loss;
-      p64[k][i] = v;
-      g[k][i] = (lp - lm) / (2 * h);
-    }
-  }
-  return g;
-}
-
-/** Relative error in norm ≤ rel and every entry within atolScale · max|want|. */
-function assertClose(got: ArrayLike<number>, want: ArrayLike<number>, what: string, rel: number, atolScale: number): void {
-  assert.equal(got.length, want.length, `${what}: length`);
-  let num = 0;
-  let den = 0;
-  let mx = 0;
-  for (let i = 0; i < want.length; i++) {
-    num += (got[i] - want[i]) ** 2;
-    den += want[i] ** 2;
-    mx = Math.max(mx, Math.abs(want[i]));
-  }
-  const relErr = Math.sqrt(num) / Math.max(Math.sqrt(den), 1e-30);
-  assert.ok(relErr <= rel || Math.sqrt(num) <= 1e-7, `${what}: relative error ${relErr} > ${rel}`);
-  const atol = Math.max(atolScale * mx, 1e-7);
-  for (let i = 0; i < want.length; i++) {
-    assert.ok(Math.abs(got[i] - want[i]) <= atol, `${what}[${i}]: got ${got[i]}, want ${want[i]} (atol ${atol})`);
-  }
 }
 
 for (const { rule, fidelity } of COMBOS) {

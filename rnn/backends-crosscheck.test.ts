@@ -6,6 +6,7 @@ import { jsBackend } from './model-js.js';
 import { defaultModelConfig, initParams, zerosLike } from './init.js';
 import { Rng } from './rng.js';
 import { PARAM_NAMES, type Backend, type BackendName, type Batch, type Fidelity, type Head, type ModelConfig, type Params, type Rule } from './types.js';
+import { assertClose } from './grad-testing.js';
 
 const COMBOS: { rule: Rule; fidelity: Fidelity }[] = [
   { rule: 'conventional', fidelity: 'corrected' },
@@ -70,24 +71,6 @@ function cases(rule: Rule, fidelity: Fidelity): Case[] {
   const wave = out[out.length - 1];
   for (let i = 0; i < N; i++) wave.params.wOut[i < wave.cfg.nExc ? N + i : i] = 0;
   return out;
-}
-
-/** Relative error in norm < rel, and each entry within atolScale · max|want|. */
-function assertClose(got: Float32Array, want: Float32Array, what: string, rel: number, atolScale: number): void {
-  let num = 0;
-  let den = 0;
-  let mx = 0;
-  for (let i = 0; i < want.length; i++) {
-    num += (got[i] - want[i]) ** 2;
-    den += want[i] ** 2;
-    mx = Math.max(mx, Math.abs(want[i]));
-  }
-  const relErr = Math.sqrt(num / Math.max(den, 1e-300));
-  assert.ok(relErr < rel, `${what}: relative error in norm ${relErr} ≥ ${rel}`);
-  const atol = atolScale * mx;
-  for (let i = 0; i < want.length; i++) {
-    assert.ok(Math.abs(got[i] - want[i]) <= atol, `${what}[${i}]: tfjs ${got[i]} vs js ${want[i]} (atol ${atol})`);
-  }
 }
 
 for (const { rule, fidelity } of COMBOS) {

@@ -15,6 +15,7 @@ import { SimdGemm, TN_CHUNK, simdSupported } from './model-js-simd.js';
 import { defaultModelConfig, initParams, zerosLike } from './init.js';
 import { Rng } from './rng.js';
 import { PARAM_NAMES, type Batch, type Head, type ModelConfig, type Params, type Rule, type Fidelity } from './types.js';
+import { fdGrad } from './grad-testing.js';
 
 const COMBOS: { rule: Rule; fidelity: Fidelity }[] = [
   { rule: 'conventional', fidelity: 'corrected' },
@@ -53,23 +54,6 @@ function smoothCase(rule: Rule, fidelity: Fidelity, head: Head, threshold = 0) {
     if (ref.kinkDistance > margin && (!(rule === 'rectified' && fidelity === 'corrected') || minAbsW > margin)) return c;
   }
   throw new Error('no smooth case found');
-}
-
-function fdGrad(cfg: ModelConfig, p64: Params64, batch: Batch, h: number): Params64 {
-  const g = {} as Params64;
-  for (const k of PARAM_NAMES) {
-    g[k] = new Float64Array(p64[k].length);
-    for (let i = 0; i < p64[k].length; i++) {
-      const v = p64[k][i];
-      p64[k][i] = v + h;
-      const lp = referenceLossAndGrad(cfg, p64, batch, false).loss;
-      p64[k][i] = v - h;
-      const lm = referenceLossAndGrad(cfg, p64, batch, false).loss;
-      p64[k][i] = v;
-      g[k][i] = (lp - lm) / (2 * h);
-    }
-  }
-  return g;
 }
 
 for (const { rule, fidelity } of COMBOS) {
