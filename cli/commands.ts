@@ -4,10 +4,11 @@ import { register as registerRun } from './run.js';
 import { register as registerPlan } from './plan.js';
 import { register as registerStatus } from './status.js';
 import { register as registerReport } from './report.js';
+import { register as registerControl } from './control.js';
 import { register as registerWorker } from './worker.js';
 import { register as registerPrune } from './prune.js';
 import { register as registerMst } from './mst.js';
 
 export type Register = (program: Command) => void;
 
-export const commands: Register[] = [registerRun, registerPlan, registerStatus, registerReport, registerWorker, registerPrune, registerMst];
+export const commands: Register[] = [registerRun, registerPlan, registerStatus, registerReport, registerControl, registerWorker, registerPrune, registerMst];

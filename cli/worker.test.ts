@@ -15,7 +15,7 @@ import { codeVersion } from '../activities/code-version.js';
 import { runSweepOnTemporal } from '../engines/temporal.js';
 import { SKIP_TEMPORAL, noopPlan, sweepExecutions, temporalAddress, tempStoreDir, uniqueTag } from '../engines/temporal-testing.js';
 import { openStore } from '../store/open.js';
-import { completedStageIds } from '../store/stage-io.js';
+import { completedStageIds, readStageManifest } from '../store/stage-io.js';
 import { bundleSweepWorkflows } from '../workers/temporal-worker.js';
 import { sweepWorkflowId, type SweepWorkflowResult } from '../workflows/types.js';
 
@@ -153,5 +153,53 @@ describe('dalesweep worker (child processes, dev server)', { skip: SKIP_TEMPORAL
     assert.equal(s.progress.total, done.stages);
     w.child.kill('SIGTERM');
     await once(w.child, 'exit');
+  });
+
+  test('pause, resume and cancel reach a running sweep through the CLI', async () => {
+    const tag = uniqueTag();
+    const storeUrl = tempStoreDir();
+    const store = await openStore(storeUrl);
+    const w = startWorker(['--task-queue', `cpu-${tag}`, '--control-queue', `ctl-${tag}`, '--concurrency', '1', '--store', storeUrl, '--shutdown-grace', '2']);
+    procs.push(w);
+    await waitFor('worker start', w, /worker: serving/, 60_000);
+    const cv = codeVersion();
+    const plan = noopPlan(6, { codeVersion: cv, sleepMs: 800, queue: () => `cpu-${tag}` });
+    const env = { ...process.env, DALESWEEP_TEMPORAL_ADDRESS: temporalAddress() };
+    const ctl = (action: string): ReturnType<typeof spawnSync> => spawnSync(process.execPath, [MAIN, action, plan.name, '--store', storeUrl], { encoding: 'utf8', env });
+    let sent = false;
+    const paused: boolean[] = [];
+    const run = runSweepOnTemporal(plan, {
+      address: temporalAddress(),
+      client,
+      store,
+      codeVersion: cv,
+      controlQueue: `ctl-${tag}`,
+      window: 1,
+      pollMs: 100,
+      onProgress: (p) => {
+        paused.push(p.paused);
+        if (!sent && p.running >= 1) sent = true;
+      },
+    });
+    while (!sent) await new Promise((r) => setTimeout(r, 50));
+    const pause = ctl('pause');
+    assert.equal(pause.status, 0, String(pause.stderr));
+    const t0 = Date.now();
+    while (!paused.at(-1) && Date.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(paused.at(-1), true, 'progress shows the sweep paused');
+    assert.equal(ctl('resume').status, 0);
+    const cancel = ctl('cancel');
+    assert.equal(cancel.status, 0, String(cancel.stderr));
+    const res = await run;
+    assert.equal(res.cancelled, true);
+    const complete = await completedStageIds(store);
+    assert.ok(complete.size < plan.stages.length, 'the sweep stopped before the end');
+    for (const id of complete) assert.ok(await readStageManifest(store, id), 'every complete stage has its manifest');
+    // A sweep with no workflow: a clear error, exit 1.
+    const other = noopPlan(1, { codeVersion: cv, queue: () => `cpu-${tag}` });
+    await store.put(`sweeps/${other.name}-${other.sweepId.slice(0, 12)}/plan.json`, new TextEncoder().encode(JSON.stringify(other)));
+    const none = spawnSync(process.execPath, [MAIN, 'cancel', `${other.name}-${other.sweepId.slice(0, 12)}`, '--store', storeUrl], { encoding: 'utf8', env });
+    assert.equal(none.status, 1, none.stderr);
+    assert.match(none.stderr, /has no running workflow/);
   });
 });
