@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { aggregate, AggregateError } from './aggregate.js';
-import { mannWhitneyU, mean } from './stats.js';
+import { mannWhitneyU, pairedT, mean } from './stats.js';
 import { syntheticInput } from './synthetic.js';
 import type { Comparison, Summary } from './types.js';
 
@@ -82,7 +82,20 @@ test('random vs top-prob: planted difference significant, null level not; correc
     assert.equal(p.family, planted.family);
     assert.ok(['none', 'holm', 'bh'].includes(p.correction));
   }
-  assert.equal(planted.pValues.length, 9);
+  assert.equal(planted.pValues.length, 15);
+  // Paired by seed: random and top-prob prune the same dense model of each seed.
+  assert.equal(planted.nPairs, 5);
+  const seedsOf = (m: string): Map<unknown, number> => new Map(xs.filter((r) => r.params.pruning === m).map((r) => [r.params.seed, r.metrics.testLoss!]));
+  const ra = seedsOf('random');
+  const tp = seedsOf('top-prob');
+  const keys = [...ra.keys()].filter((k) => tp.has(k));
+  const refPaired = pairedT(keys.map((k) => ra.get(k)!), keys.map((k) => tp.get(k)!));
+  const pairedNull = nullLevel.pValues.find((p) => p.test === 'paired-t' && p.correction === 'none')!;
+  assert.equal(pairedNull.p, refPaired.p);
+  assert.equal(pairedNull.df, 4);
+  const wx = planted.pValues.find((p) => p.test === 'wilcoxon-signed-rank' && p.correction === 'none')!;
+  assert.equal(wx.method, 'exact');
+  assert.equal(wx.p, 0.0625); // all five pairs favour top-prob: the smallest exact two-sided p for n = 5
 });
 
 test('minimum p over sparsity as the authors quote it', async () => {

@@ -16,6 +16,9 @@ import {
   mannWhitneyU,
   mean,
   MWU_EXACT_MAX_N,
+  pairedT,
+  WILCOXON_EXACT_MAX_N,
+  wilcoxonSignedRank,
   rankBiserial,
   sem,
   stars,
@@ -312,6 +315,19 @@ function compareAxis(
         if (xa.length + xb.length <= MWU_EXACT_MAX_N) exactP = mannWhitneyU(xa, xb, 'exact').p;
         else notes.push(`exact Mann-Whitney skipped for ${family} at ${label(context)}: n = ${xa.length + xb.length} > ${MWU_EXACT_MAX_N}`);
         const welch = xa.length >= 2 && xb.length >= 2 ? welchT(xa, xb) : null;
+        // Paired by seed: the runs of both levels that share a seed (and everything else).
+        const bySeed = (level: string): Map<ParamValue, number> => {
+          const m = new Map<ParamValue, number>();
+          for (const r of members) if (pv(r, axis) === level && finite(r.metrics[metric])) m.set(pv(r, SEED), r.metrics[metric] as number);
+          return m;
+        };
+        const sa = bySeed(a);
+        const sb = bySeed(b);
+        const seeds = [...sa.keys()].filter((k) => k !== null && sb.has(k));
+        const pa = seeds.map((k) => sa.get(k)!);
+        const pb = seeds.map((k) => sb.get(k)!);
+        const pt = seeds.length >= 2 ? pairedT(pa, pb) : null;
+        const wx = seeds.length >= 2 && seeds.length <= WILCOXON_EXACT_MAX_N ? wilcoxonSignedRank(pa, pb) : null;
         const two = xa.length >= 2 && xb.length >= 2;
         raws.push({
           c: {
@@ -323,6 +339,7 @@ function compareAxis(
             metric,
             nA: xa.length,
             nB: xb.length,
+            nPairs: seeds.length,
             meanA: nullable(mean(xa)),
             meanB: nullable(mean(xb)),
             effect: {
@@ -335,6 +352,8 @@ function compareAxis(
             { test: 'mann-whitney-u', method: 'asymptotic-continuity', p: nullable(mwA.p), statistic: mwA.u },
             { test: 'mann-whitney-u', method: 'exact', p: exactP, statistic: mwA.u },
             { test: 'welch-t', method: 'welch-satterthwaite', p: welch ? nullable(welch.p) : null, statistic: welch ? nullable(welch.t) : null, df: welch ? nullable(welch.df) : null },
+            { test: 'paired-t', method: 'paired', p: pt ? nullable(pt.p) : null, statistic: pt ? nullable(pt.t) : null, df: pt ? pt.df : null },
+            { test: 'wilcoxon-signed-rank', method: 'exact', p: wx ? nullable(wx.p) : null, statistic: wx ? wx.statistic : null },
           ],
         });
       }
@@ -343,7 +362,7 @@ function compareAxis(
   const out: Comparison[] = raws.map((r) => ({ ...r.c, pValues: [] }));
   const byFamily = groupBy(raws.map((r, i) => ({ r, i })), (e) => e.r.c.family);
   for (const [family, members] of byFamily) {
-    for (let t = 0; t < 3; t++) {
+    for (let t = 0; t < members[0].r.raw.length; t++) {
       const raw = members.map((e) => e.r.raw[t].p);
       const corrected: Record<Correction, (number | null)[]> = { none: raw, holm: holm(raw), bh: benjaminiHochberg(raw) };
       members.forEach((e, j) => {

@@ -30,6 +30,8 @@ import {
   StatsError,
   tConfidenceInterval,
   welchT,
+  pairedT,
+  wilcoxonSignedRank,
 } from './stats.js';
 
 function close(actual: number, expected: number, rel = 1e-9, what = ''): void {
@@ -197,4 +199,32 @@ test('Holm and BH match statsmodels multipletests; nulls stay out of the family'
 
 test('stars thresholds', () => {
   assert.deepEqual([0.0005, 0.005, 0.012, 0.05, null].map(stars), ['***', '**', '*', 'ns', 'ns']);
+});
+
+// Paired tests. Reference values from scipy 1.17.1:
+//   stats.ttest_rel(x, y); stats.wilcoxon(x, y, method='exact')
+test('paired t-test and exact Wilcoxon signed-rank match scipy', () => {
+  const x = [0.418, 0.51, 0.39, 0.47, 0.44];
+  const y = [0.0017, 0.02, 0.011, 0.05, 0.003];
+  const t1 = pairedT(x, y);
+  assert.ok(Math.abs(t1.t - 23.719598675610236) < 1e-9);
+  assert.equal(t1.df, 4);
+  assert.ok(Math.abs(t1.p - 1.87323926204005e-5) < 1e-12);
+  const w1 = wilcoxonSignedRank(x, y);
+  assert.equal(w1.statistic, 0);
+  assert.equal(w1.p, 0.0625);
+
+  const a = [1.21, 3.43, 2.27, 5.12, 0.71, 2.93, 3.35, 1.88];
+  const b = [1.02, 3.91, 2.04, 4.03, 0.96, 2.41, 3.66, 1.79];
+  const t2 = pairedT(a, b);
+  assert.ok(Math.abs(t2.t - 0.7532451474573945) < 1e-9);
+  assert.ok(Math.abs(t2.p - 0.47586807437028067) < 1e-9);
+  const w2 = wilcoxonSignedRank(a, b);
+  assert.equal(w2.statistic, 15);
+  assert.ok(Math.abs(w2.p - 0.7421875) < 1e-12);
+
+  // zero differences are dropped (zero_method 'wilcox'); nothing differs: NaN
+  assert.equal(wilcoxonSignedRank([1, 2, 3], [1, 2, 3]).n, 0);
+  assert.ok(Number.isNaN(wilcoxonSignedRank([1, 2, 3], [1, 2, 3]).p));
+  assert.throws(() => pairedT([1, 2], [1]), StatsError);
 });

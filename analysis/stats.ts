@@ -229,6 +229,84 @@ export function welchT(x: Sample, y: Sample): WelchResult {
   return { t, df, p };
 }
 
+/** Result of {@link pairedT}. */
+export interface PairedTResult {
+  t: number;
+  /** n − 1. */
+  df: number;
+  /** Two-sided p-value; NaN when every difference is equal. */
+  p: number;
+}
+
+/**
+ * Paired t-test, two-sided (scipy.stats.ttest_rel(x, y)): d = x − y, t = d̄ / (s_d / √n),
+ * df = n − 1. x[i] and y[i] are one pair (e.g. two pruning methods applied to the same dense
+ * model of seed i).
+ */
+export function pairedT(x: Sample, y: Sample): PairedTResult {
+  checkSample(x, 'x');
+  checkSample(y, 'y');
+  if (x.length !== y.length) throw new StatsError(`pairedT needs samples of equal length (pairs), got ${x.length} and ${y.length}`);
+  if (x.length < 2) throw new StatsError(`pairedT needs at least 2 pairs, got ${x.length}`);
+  const d = Float64Array.from({ length: x.length }, (_, i) => x[i] - y[i]);
+  const n = d.length;
+  const t = mean(d) / Math.sqrt(variance(d) / n);
+  const df = n - 1;
+  const p = Number.isFinite(t) ? Math.min(1, 2 * studentT.cdf(-Math.abs(t), df)) : NaN;
+  return { t, df, p };
+}
+
+/** Pairs up to which {@link wilcoxonSignedRank} enumerates the exact distribution (2^n sign patterns). */
+export const WILCOXON_EXACT_MAX_N = 20;
+
+/** Result of {@link wilcoxonSignedRank}. */
+export interface WilcoxonResult {
+  /** min(W+, W−), scipy's two-sided statistic. */
+  statistic: number;
+  /** Pairs used (zero differences dropped). */
+  n: number;
+  /** Exact two-sided p-value; NaN when no pair differs. */
+  p: number;
+}
+
+/**
+ * Wilcoxon signed-rank test, two-sided, exact (scipy.stats.wilcoxon(x, y, method='exact') with
+ * the default zero_method 'wilcox': zero differences are dropped). The p-value is the exact
+ * permutation distribution of W+ over all 2^n sign patterns of the (mid)ranks of |d|: with no
+ * ties this is scipy's exact distribution; with ties it is the exact conditional distribution
+ * (scipy instead warns and ignores the ties).
+ * @throws StatsError when more than {@link WILCOXON_EXACT_MAX_N} pairs differ
+ */
+export function wilcoxonSignedRank(x: Sample, y: Sample): WilcoxonResult {
+  checkSample(x, 'x');
+  checkSample(y, 'y');
+  if (x.length !== y.length) throw new StatsError(`wilcoxonSignedRank needs samples of equal length (pairs), got ${x.length} and ${y.length}`);
+  const d: number[] = [];
+  for (let i = 0; i < x.length; i++) if (x[i] - y[i] !== 0) d.push(x[i] - y[i]);
+  const n = d.length;
+  if (n === 0) return { statistic: 0, n: 0, p: NaN };
+  if (n > WILCOXON_EXACT_MAX_N) throw new StatsError(`wilcoxonSignedRank: exact distribution limited to ${WILCOXON_EXACT_MAX_N} non-zero pairs, got ${n}`);
+  const { ranks } = midranks(d.map(Math.abs));
+  let wPlus = 0;
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    total += ranks[i];
+    if (d[i] > 0) wPlus += ranks[i];
+  }
+  // Count sign patterns with W+ <= observed and >= observed (midranks are multiples of 0.5).
+  let le = 0;
+  let ge = 0;
+  const patterns = 2 ** n;
+  const eps = 1e-9;
+  for (let m = 0; m < patterns; m++) {
+    let w = 0;
+    for (let i = 0; i < n; i++) if (m & (1 << i)) w += ranks[i];
+    if (w <= wPlus + eps) le++;
+    if (w >= wPlus - eps) ge++;
+  }
+  return { statistic: Math.min(wPlus, total - wPlus), n, p: Math.min(1, (2 * Math.min(le, ge)) / patterns) };
+}
+
 /** Cohen's d with the pooled SD sqrt(((n_x−1)s_x² + (n_y−1)s_y²)/(n_x+n_y−2)); sign of x̄ − ȳ. */
 export function cohensD(x: Sample, y: Sample): number {
   const nx = x.length;

@@ -88,8 +88,8 @@ export interface GroupSummary {
   metrics: Record<string, Describe>;
 }
 
-export type TestName = 'mann-whitney-u' | 'welch-t';
-export type TestMethod = 'asymptotic-continuity' | 'exact' | 'welch-satterthwaite';
+export type TestName = 'mann-whitney-u' | 'welch-t' | 'paired-t' | 'wilcoxon-signed-rank';
+export type TestMethod = 'asymptotic-continuity' | 'exact' | 'welch-satterthwaite' | 'paired';
 export type Correction = 'none' | 'holm' | 'bh';
 
 /** A p-value with everything needed to read it. */
@@ -121,6 +121,10 @@ export interface Comparison {
   metric: string;
   nA: number;
   nB: number;
+  /** Seeds present at both levels: the pairs of the paired tests (`paired-t`, `wilcoxon-signed-rank`,
+   *  p null when fewer than 2). Pairing by seed pairs runs that share everything but the axis (e.g.
+   *  random and top-prob pruning of the same dense model). */
+  nPairs: number;
   meanA: number | null;
   meanB: number | null;
   /** Cohen's d (pooled SD), Hedges' g (d · (1 − 3/(4(nA+nB−2)−1))), rank-biserial r = 2U_A/(nA nB) − 1

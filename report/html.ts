@@ -434,7 +434,7 @@ function comparisonsTable(cs: Comparison[], describeKey: Ctx['describeKey']): st
         escapeHtml(describeKey(c.context) || '\u2014'),
         escapeHtml(c.metric),
         `${escapeHtml(String(c.a))} vs ${escapeHtml(String(c.b))}`,
-        `${c.nA} / ${c.nB}`,
+        test === 'paired-t' || test === 'wilcoxon-signed-rank' ? `${c.nPairs} pairs` : `${c.nA} / ${c.nB}`,
         `${fmt(c.meanA)} / ${fmt(c.meanB)}`,
         escapeHtml(test),
         escapeHtml(method),
@@ -612,7 +612,7 @@ ${opts.refreshSeconds !== undefined ? `<p class="live">Live view: this page relo
 ${failRows.length ? `<h2>Failed and pending stages</h2>${table(['stage', 'status', 'params', 'reason'], failRows)}` : ''}
 ${sections}
 ${groupRows.length ? `<section id="groups"><h2>Per-group statistics (mean \u00b1 SD over seeds)</h2>${table(['group', 'runs', ...metricNames], groupRows, 'wide')}</section>` : ''}
-${summary.comparisons.length ? `<section id="comparisons"><h2>Comparisons</h2><p class="intro">Every test is two-sided. Mann-Whitney asymptotic-continuity = scipy.stats.mannwhitneyu(method='asymptotic', use_continuity=True) (the authors' test); exact = the permutation distribution of U over the observed ranks (exact conditional p with ties); Welch = unequal-variance t with Welch\u2013Satterthwaite df. Holm and BH adjust within each family.</p>${comparisonsTable(summary.comparisons, describeKey)}</section>` : ''}
+${summary.comparisons.length ? `<section id="comparisons"><h2>Comparisons</h2><p class="intro">Every test is two-sided. Mann-Whitney asymptotic-continuity = scipy.stats.mannwhitneyu(method='asymptotic', use_continuity=True) (the authors' test); exact = the permutation distribution of U over the observed ranks (exact conditional p with ties); Welch = unequal-variance t with Welch\u2013Satterthwaite df. Paired tests pair the runs of the two levels that share a seed (e.g. random and top-prob pruning of the same dense model): paired t = scipy.stats.ttest_rel; Wilcoxon signed-rank exact = scipy.stats.wilcoxon(method='exact'), zero differences dropped. Holm and BH adjust within each family.</p>${comparisonsTable(summary.comparisons, describeKey)}</section>` : ''}
 ${minPRows.length ? `<section id="minp"><h2>Minimum p over sparsity (as the authors quote it)</h2>${table(['family', 'test', 'method', 'alternative', 'correction', 'min p', 'at', 'levels'], minPRows)}</section>` : ''}
 ${klRows.length ? `<section id="kl"><h2>KL divergences</h2>${table(['context', 'rule', 'binning', 'direction', 'pairs', 'mean', 'SD', 'SEM'], klRows)}</section>` : ''}
 ${summary.notes.length ? `<section id="notes"><h2>Notes</h2><ul>${summary.notes.map((n) => `<li>${escapeHtml(n)}</li>`).join('')}</ul></section>` : ''}
