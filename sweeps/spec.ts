@@ -140,6 +140,7 @@ export const NOT_CELLTYPE_PARAMS: readonly ParamName[] = ['nHidden', 'excFractio
 
 /** Whether a run of `task` reads parameter `k`. */
 export function paramApplies(task: TaskName, k: ParamName): boolean {
+  if (k === 'dataSource') return task === 'smnist'; // the sMNIST image source: no other task reads images
   return task === 'celltype' ? !NOT_CELLTYPE_PARAMS.includes(k) : !CELLTYPE_ONLY_PARAMS.includes(k);
 }
 
@@ -637,6 +638,7 @@ function checkSemantics(raw: RawSpec, source: string, file: string, fail: Fail, 
 
 /** Why task `task` does not read parameter `k`. */
 function notReadBy(k: ParamName, task: TaskName): string {
+  if (k === 'dataSource' && task !== 'celltype') return `dataSource (the sMNIST image source) applies only to task smnist (this run is task ${task})`;
   if (task !== 'celltype') return `${k} applies only to task celltype (this run is task ${task})`;
   switch (k) {
     case 'nHidden':
