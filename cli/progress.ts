@@ -5,6 +5,7 @@
  */
 import cliProgress from 'cli-progress';
 import type { EngineEvent } from '../engines/local.js';
+import type { Stage } from '../sweeps/types.js';
 
 export type ProgressMode = 'bars' | 'lines' | 'json' | 'quiet';
 
@@ -36,8 +37,11 @@ function label(e: { stage: { id: string; kind: string; config: unknown } }): str
   return bits.filter((b) => b !== undefined).join(' ');
 }
 
-/** Creates the reporter for a mode. JSON lines go to stdout; everything else to stderr. */
-export function createProgress(mode: ProgressMode): ProgressReporter {
+/**
+ * Creates the reporter for a mode. JSON lines go to stdout; everything else to stderr.
+ * @param stages the plan's stages (their `cost` weights the ETA of the progress bar)
+ */
+export function createProgress(mode: ProgressMode, stages?: readonly Stage[]): ProgressReporter {
   if (mode === 'quiet') return { onEvent: () => undefined, stop: () => undefined };
   if (mode === 'json') {
     return {
@@ -94,9 +98,21 @@ export function createProgress(mode: ProgressMode): ProgressReporter {
   let main: cliProgress.SingleBar | null = null;
   const bars = new Map<string, cliProgress.SingleBar>();
   let failed = 0;
+  // ETA weighted by the stages' estimated work (a training stage costs far more than an
+  // evaluation): elapsed × remaining cost / cost done in this run.
+  const t0 = performance.now();
+  let costLeft = 0;
+  let costDone = 0;
+  let counted = 0;
+  const eta = (): string => {
+    if (costDone <= 0) return '?';
+    return formatSeconds(((performance.now() - t0) / 1000) * (costLeft / costDone));
+  };
   return {
     onEvent(e) {
       if (e.type === 'start') {
+        costLeft = (stages ?? []).reduce((n, s) => n + s.cost, 0) - (e.alreadyCompleteCost ?? 0);
+        counted = e.alreadyComplete;
         main = multi.create(e.total, e.alreadyComplete, { name: 'stages', extra: 'ETA {eta_formatted}' });
         main.update(e.alreadyComplete, { extra: '' });
       } else if (e.type === 'stage-start') {
@@ -114,8 +130,12 @@ export function createProgress(mode: ProgressMode): ProgressReporter {
           bars.delete(e.stage.id);
         }
         if (e.type === 'stage-skipped' || e.outcome.status === 'failed') failed++;
+        costLeft -= e.stage.cost;
+        if (e.type === 'stage-end' && !e.outcome.cached) costDone += e.stage.cost;
         if (main) {
-          main.increment(1, { extra: `${failed ? `${failed} failed, ` : ''}ETA ${formatEta(main)}` });
+          counted++;
+          const finished = counted >= main.getTotal();
+          main.increment(1, { extra: `${failed ? `${failed} failed, ` : ''}${finished ? 'done' : `ETA ${stages ? eta() : formatEta(main)}`}` });
         }
       }
     },
@@ -123,6 +143,11 @@ export function createProgress(mode: ProgressMode): ProgressReporter {
       multi.stop();
     },
   };
+}
+
+function formatSeconds(sec: number): string {
+  const s = Math.round(sec);
+  return s >= 3600 ? `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m` : s >= 60 ? `${Math.floor(s / 60)}m${s % 60}s` : `${s}s`;
 }
 
 function formatEta(bar: cliProgress.SingleBar): string {

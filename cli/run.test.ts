@@ -69,7 +69,7 @@ test('quick sweep: SIGKILL mid-training, re-run, results equal an uninterrupted 
   const full = join(dir, 'full');
   const resumed = join(dir, 'resumed');
 
-  // Interrupted run: killed while a 20-epoch flip-flop training stage is part-way through.
+  // Interrupted run: killed while a 40-epoch flip-flop training stage is part-way through.
   const child = spawn(process.execPath, [MAIN, 'run', QUICK, '--store', resumed, '--json', '--concurrency', '2'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let ended = 0;
   let killed = false;
@@ -83,7 +83,7 @@ test('quick sweep: SIGKILL mid-training, re-run, results equal an uninterrupted 
       buf = buf.slice(nl + 1);
       const e = JSON.parse(line) as { event: string; epoch?: number; epochs?: number };
       if (e.event === 'stage-end') ended++;
-      if (!killed && e.event === 'stage-progress' && ended >= 3 && e.epochs === 20 && (e.epoch ?? 0) >= 3 && (e.epoch ?? 0) < 18) {
+      if (!killed && e.event === 'stage-progress' && ended >= 3 && e.epochs === 40 && (e.epoch ?? 0) >= 3 && (e.epoch ?? 0) < 36) {
         killed = true;
         child.kill('SIGKILL');
       }

@@ -84,7 +84,7 @@ async function runCommand(file: string, o: RunFlags): Promise<void> {
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigint);
 
-  const progress = createProgress(mode);
+  const progress = createProgress(mode, plan.stages);
   let status: Map<string, StageFinalStatus>;
   let reasons: Map<string, string>;
   let ran: number;

@@ -15,7 +15,7 @@ export type StageFinalStatus = 'succeeded' | 'cached' | 'failed' | 'skipped' | '
 
 /** Events the engine reports while it runs (progress display, logs). */
 export type EngineEvent =
-  | { type: 'start'; total: number; alreadyComplete: number }
+  | { type: 'start'; total: number; alreadyComplete: number; /** Summed `cost` of those stages. */ alreadyCompleteCost?: number }
   | { type: 'stage-start'; stage: Stage }
   | { type: 'stage-progress'; stage: Stage; epoch: number; epochs: number; loss?: number }
   | { type: 'stage-end'; stage: Stage; outcome: StageOutcome }
@@ -90,15 +90,17 @@ export async function runPlanLocally(plan: Plan, opts: LocalRunOptions): Promise
 
   // Stages complete in the store count as done before anything runs.
   let already = 0;
+  let alreadyCost = 0;
   for (const s of plan.stages) {
     if (complete.has(s.id)) {
       status.set(s.id, 'cached');
       already++;
+      alreadyCost += s.cost;
     }
   }
   for (const s of plan.stages) if (complete.has(s.id)) markDone(s.id);
   for (const s of plan.stages) if (!complete.has(s.id) && s.parents.length === 0) ready.push(s);
-  emit({ type: 'start', total: plan.stages.length, alreadyComplete: already });
+  emit({ type: 'start', total: plan.stages.length, alreadyComplete: already, alreadyCompleteCost: alreadyCost });
 
   const pool = opts.pool ?? createStagePool({ threads: opts.concurrency });
   const limit = Math.max(1, opts.concurrency ?? pool.threads);
