@@ -30,8 +30,13 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`dalesweep: ${err.message}\n`);
       return err.exitCode;
     }
-    const e = err as Error;
-    process.stderr.write(`dalesweep: internal error: ${e.stack ?? String(err)}\n`);
+    const e = err as NodeJS.ErrnoException;
+    if (typeof e?.code === 'string' && typeof e.syscall === 'string') {
+      // A file-system error (permissions, not a directory, disk full): the message names the path.
+      process.stderr.write(`dalesweep: ${e.message}\n`);
+      return 1;
+    }
+    process.stderr.write(`dalesweep: internal error: ${e?.stack ?? String(err)}\n`);
     return 1;
   }
 }

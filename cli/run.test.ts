@@ -269,3 +269,17 @@ test('plan prints counts without writing anything', () => {
   assert.equal(s.rows, 162);
   assert.equal(s.savedBySharing, 216);
 });
+
+test('an unwritable store and an unreachable Temporal frontend give one clear line and exit 1', { timeout: 120_000 }, async (t) => {
+  const dir = tempDir(t, 'cli-env-');
+  const file = join(dir, 'not-a-folder');
+  writeFileSync(file, 'x');
+  const fsErr = cli(['run', QUICK, '--store', join(file, 'runs'), '--quiet']);
+  assert.equal(fsErr.status, 1);
+  assert.match(fsErr.stderr, /^dalesweep: ENOTDIR: not a directory, mkdir '.*not-a-folder\/runs/);
+  assert.ok(!fsErr.stderr.includes('internal error') && !fsErr.stderr.includes('    at '), fsErr.stderr);
+  const tErr = await cliAsync(['run', QUICK, '--store', join(dir, 'runs'), '--engine', 'temporal', '--temporal-address', '127.0.0.1:1', '--quiet']);
+  assert.equal(tErr.status, 1);
+  assert.match(tErr.stderr, /cannot reach the Temporal frontend at 127\.0\.0\.1:1/);
+  assert.ok(!tErr.stderr.includes('    at '), tErr.stderr);
+});

@@ -11,6 +11,7 @@ import type { ArtifactStore } from '../store/types.js';
 import type { Plan, Stage, StageOutcome } from '../sweeps/types.js';
 import { readStageManifest } from '../store/stage-io.js';
 import { sweepKeys } from '../store/layout.js';
+import { RunFailedError } from '../cli/errors.js';
 import type { EngineEvent, StageFinalStatus } from './local.js';
 import {
   DEFAULT_TUNING,
@@ -21,6 +22,11 @@ import {
   type SweepWorkflowInput,
   type SweepWorkflowResult,
 } from '../workflows/types.js';
+
+/** The Temporal frontend could not be reached (exit status 1 with this message, no stack). */
+export class TemporalUnavailableError extends RunFailedError {
+  override name = 'TemporalUnavailableError';
+}
 
 /** Default queue of the sweep workflows (must match the workers' control queue). */
 export const DEFAULT_CONTROL_QUEUE = 'dalesweep';
@@ -98,7 +104,14 @@ const FINAL: Record<string, StageFinalStatus> = { S: 'succeeded', C: 'cached', F
 
 async function clientFor(opts: TemporalConnectionOptions): Promise<{ client: Client; close(): Promise<void> }> {
   if (opts.client) return { client: opts.client, close: async () => undefined };
-  const connection = await Connection.connect({ address: opts.address, connectTimeout: '10 seconds' });
+  let connection: Connection;
+  try {
+    connection = await Connection.connect({ address: opts.address, connectTimeout: '10 seconds' });
+  } catch (err) {
+    throw new TemporalUnavailableError(
+      `cannot reach the Temporal frontend at ${opts.address} (${(err as Error).message}); start one with \`bash infra/temporal.sh start\` or pass --temporal-address`,
+    );
+  }
   const client = new Client({ connection, namespace: opts.namespace ?? 'default' });
   return { client, close: () => connection.close() };
 }
