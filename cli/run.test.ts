@@ -283,3 +283,31 @@ test('an unwritable store and an unreachable Temporal frontend give one clear li
   assert.match(tErr.stderr, /cannot reach the Temporal frontend at 127\.0\.0\.1:1/);
   assert.ok(!tErr.stderr.includes('    at '), tErr.stderr);
 });
+
+test('Ctrl-C stops the run with status 130, keeps every completed stage, and the same command resumes', { timeout: 300_000 }, async (t) => {
+  const dir = tempDir(t, 'cli-sigint-');
+  const store = join(dir, 'runs');
+  const child = spawn(process.execPath, [MAIN, 'run', QUICK, '--store', store, '--json', '--concurrency', '2'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let ended = 0;
+  let sent = false;
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    ended += chunk.split('\n').filter((l) => l.includes('"event":"stage-end"')).length;
+    if (!sent && ended >= 10) {
+      sent = true;
+      child.kill('SIGINT');
+    }
+  });
+  const code = await new Promise<number | null>((res) => child.on('exit', (c) => res(c)));
+  assert.ok(sent, 'the run finished before Ctrl-C could be sent');
+  assert.equal(code, 130, stderr);
+  assert.match(stderr, /interrupted/);
+  const before = manifests(store);
+  assert.ok(before.size >= 10);
+  assert.ok(existsSync(join(sweepFolder(store), 'results.csv')), 'the partial results table is written');
+  const again = cli(['run', QUICK, '--store', store, '--json', '--concurrency', '2']);
+  assert.equal(again.status, 0, again.stderr);
+  const done = JSON.parse(again.stdout.trim().split('\n').at(-1)!) as { ran: number; stages: number };
+  assert.equal(done.ran + before.size, done.stages);
+});
