@@ -7,11 +7,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore } from '../store/open.js';
-import { cli } from './test-support.js';
+import { cli, writeTinySweep } from './test-support.js';
 
 const SKIP = process.env.DALESWEEP_SKIP_S3 === '1' ? 'DALESWEEP_SKIP_S3=1: needs MinIO (bash infra/minio.sh start)' : undefined;
 
@@ -27,22 +27,7 @@ test('run, re-run, status and report on an S3 store', { skip: SKIP, timeout: 300
   const url = `s3://${bucket}/cli-${randomBytes(4).toString('hex')}?endpoint=${encodeURIComponent(endpoint)}&pathStyle=true&createBucket=true`;
   const dir = mkdtempSync(join(tmpdir(), 'cli-s3-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const spec = join(dir, 's3.yaml');
-  writeFileSync(
-    spec,
-    [
-      'name: on-s3',
-      'fixed: { backend: js, nHidden: 16, lr: 0.001, optimizer: adam }',
-      'tasks:',
-      '  flipflop: { epochs: 2, batchSize: 50, nTrain: 200, nTest: 50 }',
-      'axes:',
-      '  task: [flipflop]',
-      '  rule: [dale, conventional]',
-      '  pruning: [top-prob, random]',
-      '  sparsity: [0.5]',
-      '  seed: [0, 1]',
-    ].join('\n'),
-  );
+  const spec = writeTinySweep(join(dir, 's3.yaml'), { name: 'on-s3', seeds: [0, 1] });
   const r1 = cli(['run', spec, '--store', url, '--json', '--concurrency', '2'], env);
   assert.equal(r1.status, 0, r1.stderr);
   const done1 = JSON.parse(r1.stdout.trim().split('\n').at(-1)!) as { stages: number; ran: number; resultsCsv: string };

@@ -62,3 +62,34 @@ export function daleMatrix(dir: string, name: string, N: number, f64 = false): s
   writeFileSync(p, encodeNpy({ data, shape: [N, N] }));
   return p;
 }
+
+/** Options of {@link writeTinySweep}. */
+export interface TinySweepOptions {
+  name: string;
+  /** Extra `fixed:` entries, e.g. `queue: cpu-1`. */
+  fixedExtra?: string;
+  seeds?: number[];
+}
+
+/**
+ * Writes a small flip-flop sweep (N = 16, 2 epochs; dale and conventional × top-prob and random
+ * at sparsity 0.5) to `file`, a few seconds of work, and returns the path.
+ */
+export function writeTinySweep(file: string, o: TinySweepOptions): string {
+  writeFileSync(
+    file,
+    [
+      `name: ${o.name}`,
+      `fixed: { backend: js, nHidden: 16, lr: 0.001, optimizer: adam${o.fixedExtra ? `, ${o.fixedExtra}` : ''} }`,
+      'tasks:',
+      '  flipflop: { epochs: 2, batchSize: 50, nTrain: 200, nTest: 50 }',
+      'axes:',
+      '  task: [flipflop]',
+      '  rule: [dale, conventional]',
+      '  pruning: [top-prob, random]',
+      '  sparsity: [0.5]',
+      `  seed: [${(o.seeds ?? [0]).join(', ')}]`,
+    ].join('\n'),
+  );
+  return file;
+}

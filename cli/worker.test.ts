@@ -6,7 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +17,7 @@ import { SKIP_TEMPORAL, noopPlan, sweepExecutions, temporalAddress, tempStoreDir
 import { openStore } from '../store/open.js';
 import { completedStageIds, readStageManifest } from '../store/stage-io.js';
 import { bundleSweepWorkflows } from '../workers/temporal-worker.js';
+import { writeTinySweep } from './test-support.js';
 import { sweepWorkflowId, type SweepWorkflowResult } from '../workflows/types.js';
 
 const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
@@ -119,22 +120,7 @@ describe('dalesweep worker (child processes, dev server)', { skip: SKIP_TEMPORAL
     const w = startWorker(['--task-queue', `cpu-${tag}`, '--control-queue', `ctl-${tag}`, '--concurrency', '2', '--store', storeUrl, '--shutdown-grace', '2']);
     procs.push(w);
     await waitFor('worker start', w, /worker: serving/, 60_000);
-    const spec = join(storeUrl, `cli-${tag}.yaml`);
-    writeFileSync(
-      spec,
-      [
-        `name: cli-${tag}`,
-        `fixed: { backend: js, nHidden: 16, lr: 0.001, optimizer: adam, queue: cpu-${tag} }`,
-        'tasks:',
-        '  flipflop: { epochs: 2, batchSize: 50, nTrain: 200, nTest: 50 }',
-        'axes:',
-        '  task: [flipflop]',
-        '  rule: [dale, conventional]',
-        '  pruning: [top-prob, random]',
-        '  sparsity: [0.5]',
-        '  seed: [0]',
-      ].join('\n'),
-    );
+    const spec = writeTinySweep(join(storeUrl, `cli-${tag}.yaml`), { name: `cli-${tag}`, fixedExtra: `queue: cpu-${tag}` });
     const env = { ...process.env, DALESWEEP_TEMPORAL_ADDRESS: temporalAddress() };
     const run = spawnSync(process.execPath, [MAIN, 'run', spec, '--engine', 'temporal', '--control-queue', `ctl-${tag}`, '--store', storeUrl, '--json'], { encoding: 'utf8', env });
     assert.equal(run.status, 0, run.stderr);
