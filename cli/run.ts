@@ -63,7 +63,7 @@ async function runCommand(file: string, o: RunFlags): Promise<void> {
   const { plan, specText } = planSweepFile(file, parse);
   if (o.engine === 'temporal' && !/^[^:\s]+:\d+$/.test(o.temporalAddress)) throw new UsageError(`--temporal-address must be HOST:PORT, got '${o.temporalAddress}'`);
   const store = await openStoreFlag(o.store);
-  const { finalizeSweep, writeSweepRecord } = await import('../activities/finalize.js');
+  const { collectResultRows, finalizeSweep, writeSweepRecord } = await import('../activities/finalize.js');
   const version = codeVersion();
   const keys = await writeSweepRecord(store, plan, specText);
   const mode = progressMode(o);
@@ -89,6 +89,7 @@ async function runCommand(file: string, o: RunFlags): Promise<void> {
   let reasons: Map<string, string>;
   let ran: number;
   let wallMs: number;
+  let finalizedByWorker = false;
   try {
     if (o.engine === 'local') {
       const { runPlanLocally } = await import('../engines/local.js');
@@ -107,6 +108,7 @@ async function runCommand(file: string, o: RunFlags): Promise<void> {
         signal: abort.signal,
       });
       ({ status, reasons, ran, wallMs } = r);
+      finalizedByWorker = r.finalized;
     }
   } finally {
     progress.stop();
@@ -116,7 +118,8 @@ async function runCommand(file: string, o: RunFlags): Promise<void> {
 
   const counts: Record<StageFinalStatus, number> = { succeeded: 0, cached: 0, failed: 0, skipped: 0, cancelled: 0 };
   for (const st of status.values()) counts[st]++;
-  const fin = await finalizeSweep(store, plan, { specText, codeVersion: version, tablesOnly: !o.report });
+  // A worker's finalize activity has already aggregated a Temporal sweep: only read the rows back.
+  const rows = finalizedByWorker && o.report ? await collectResultRows(store, plan) : (await finalizeSweep(store, plan, { specText, codeVersion: version, tablesOnly: !o.report })).rows;
   const where = (key: string): string => localPathOf(store, key) ?? `${store.url.replace(/\/$/, '')}/${key}`;
   const outcome = {
     event: 'done',
@@ -128,7 +131,7 @@ async function runCommand(file: string, o: RunFlags): Promise<void> {
     wallSeconds: Math.round(wallMs) / 1000,
     resultsCsv: where(keys.resultsCsv),
     report: o.report ? where(keys.report) : null,
-    rows: { succeeded: fin.rows.filter((r) => r.status === 'succeeded').length, failed: fin.rows.filter((r) => r.status === 'failed').length, pending: fin.rows.filter((r) => r.status === 'pending').length },
+    rows: { succeeded: rows.filter((r) => r.status === 'succeeded').length, failed: rows.filter((r) => r.status === 'failed').length, pending: rows.filter((r) => r.status === 'pending').length },
   };
   if (mode === 'json') process.stdout.write(JSON.stringify(outcome) + '\n');
   say(`done in ${(wallMs / 1000).toFixed(1)} s: ${counts.succeeded} ran, ${counts.cached} already complete, ${counts.failed} failed, ${counts.skipped} skipped, ${counts.cancelled} not run`);

@@ -94,6 +94,8 @@ export interface TemporalRunResult {
   /** Stages that ran (not cached) in this workflow execution chain. */
   ran: number;
   cancelled: boolean;
+  /** True when a worker's finalize activity wrote the results tables, summary and report. */
+  finalized: boolean;
   /** Workflow runs of the parent (1 + continue-as-new count) and batches started. */
   runs: number;
   batches: number;
@@ -288,7 +290,7 @@ export async function runSweepOnTemporal(plan: Plan, opts: TemporalRunOptions): 
         }
       }),
     );
-    return { workflowId, attached, status, outcomes, reasons, ran, cancelled: res.cancelled, runs: res.runs, batches: res.batches, wallMs: performance.now() - t0 };
+    return { workflowId, attached, status, outcomes, reasons, ran, cancelled: res.cancelled, finalized: res.finalized, runs: res.runs, batches: res.batches, wallMs: performance.now() - t0 };
   } finally {
     await close();
   }
