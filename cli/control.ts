@@ -4,9 +4,9 @@
  * stages finish and keep their results unless `--abort-running`). Stages never look complete
  * without their artifacts, so a cancelled sweep resumes cleanly with `dalesweep run`.
  */
-import { Command, Option } from 'commander';
-import { RunFailedError, UsageError } from './errors.js';
-import { dataDirFlag, dataOption, findSweep, openStoreFlag, storeOption } from './sweep-ref.js';
+import type { Command } from 'commander';
+import { RunFailedError } from './errors.js';
+import { dataDirFlag, dataOption, findSweep, namespaceOption, openStoreFlag, storeOption, temporalAddressOption } from './sweep-ref.js';
 
 type Action = 'pause' | 'resume' | 'cancel';
 
@@ -33,11 +33,10 @@ export function register(program: Command): void {
       .argument('<sweep>', 'sweep file, or sweep name / folder / id prefix in the store')
       .addOption(storeOption())
       .addOption(dataOption())
-      .addOption(new Option('--temporal-address <host:port>', 'Temporal frontend').env('DALESWEEP_TEMPORAL_ADDRESS').default('127.0.0.1:7233'))
-      .addOption(new Option('--namespace <ns>', 'Temporal namespace').env('DALESWEEP_TEMPORAL_NAMESPACE').default('default'));
+      .addOption(temporalAddressOption())
+      .addOption(namespaceOption());
     if (action === 'cancel') cmd.option('--abort-running', 'also abort the stages that are running (their partial work is discarded)');
     cmd.action(async (ref: string, o: ControlFlags) => {
-      if (!/^[^:\s]+:\d+$/.test(o.temporalAddress)) throw new UsageError(`--temporal-address must be HOST:PORT, got '${o.temporalAddress}'`);
       const parse = dataDirFlag(o.data);
       const store = await openStoreFlag(o.store);
       const { plan } = await findSweep(ref, store, parse);

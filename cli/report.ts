@@ -12,7 +12,7 @@ import { completedStageIds, readStageFailure } from '../store/stage-io.js';
 import type { ArtifactStore } from '../store/types.js';
 import type { Plan } from '../sweeps/types.js';
 import { UsageError } from './errors.js';
-import { dataDirFlag, dataOption, findSweep, localPathOf, openStoreFlag, positiveInt, positiveNumber, storeOption } from './sweep-ref.js';
+import { dataDirFlag, dataOption, findSweep, localPathOf, locationOf, openStoreFlag, positiveInt, positiveNumber, storeOption } from './sweep-ref.js';
 
 interface ReportFlags {
   store: string;
@@ -48,7 +48,7 @@ async function reportCommand(ref: string, o: ReportFlags): Promise<void> {
   const store = await openStoreFlag(o.store);
   const rec = await findSweep(ref, store, parse);
   const { finalizeSweep } = await import('../activities/finalize.js');
-  const where = (key: string): string => localPathOf(store, key) ?? `${store.url.replace(/\/$/, '')}/${key}`;
+  const where = (key: string): string => locationOf(store, key);
   const build = (refreshSeconds?: number): ReturnType<typeof finalizeSweep> => finalizeSweep(store, rec.plan, { specText: rec.specText, codeVersion: codeVersion(), refreshSeconds });
 
   if (o.watch) {

@@ -15,7 +15,7 @@ import type { StageFinalStatus } from '../engines/local.js';
 import { summarizePlan } from '../sweeps/plan.js';
 import { RunFailedError, UsageError } from './errors.js';
 import { createProgress, progressMode } from './progress.js';
-import { dataDirFlag, dataOption, localPathOf, openStoreFlag, planSweepFile, positiveInt, storeOption } from './sweep-ref.js';
+import { dataDirFlag, dataOption, locationOf, namespaceOption, openStoreFlag, planSweepFile, positiveInt, storeOption, temporalAddressOption } from './sweep-ref.js';
 
 /** Ctrl-C: the run stopped before the end (exit status 130, the shell's convention). */
 export class InterruptedError extends RunFailedError {
@@ -50,8 +50,8 @@ export function register(program: Command): void {
     .option('-q, --quiet', 'no progress output')
     .option('--json', 'progress and the final summary as JSON lines on stdout')
     .option('--no-report', 'skip the aggregation and report (results tables only)')
-    .addOption(new Option('--temporal-address <host:port>', 'temporal engine: frontend').env('DALESWEEP_TEMPORAL_ADDRESS').default('127.0.0.1:7233'))
-    .addOption(new Option('--namespace <ns>', 'temporal engine: namespace').env('DALESWEEP_TEMPORAL_NAMESPACE').default('default'))
+    .addOption(temporalAddressOption())
+    .addOption(namespaceOption())
     .option('--window <n>', 'temporal engine: stages in flight at once', positiveInt('--window'), 64)
     .option('--control-queue <name>', 'temporal engine: task queue of the sweep workflows (the workers\' --control-queue)', 'dalesweep')
     .action(async (file: string, o: RunFlags) => runCommand(file, o));
@@ -61,7 +61,6 @@ async function runCommand(file: string, o: RunFlags): Promise<void> {
   // Everything that can be wrong with the input is checked before anything is written.
   const parse = dataDirFlag(o.data);
   const { plan, specText } = planSweepFile(file, parse);
-  if (o.engine === 'temporal' && !/^[^:\s]+:\d+$/.test(o.temporalAddress)) throw new UsageError(`--temporal-address must be HOST:PORT, got '${o.temporalAddress}'`);
   const store = await openStoreFlag(o.store);
   const { collectResultRows, finalizeSweep, writeSweepRecord } = await import('../activities/finalize.js');
   const version = codeVersion();
@@ -120,7 +119,7 @@ async function runCommand(file: string, o: RunFlags): Promise<void> {
   for (const st of status.values()) counts[st]++;
   // A worker's finalize activity has already aggregated a Temporal sweep: only read the rows back.
   const rows = finalizedByWorker && o.report ? await collectResultRows(store, plan) : (await finalizeSweep(store, plan, { specText, codeVersion: version, tablesOnly: !o.report })).rows;
-  const where = (key: string): string => localPathOf(store, key) ?? `${store.url.replace(/\/$/, '')}/${key}`;
+  const where = (key: string): string => locationOf(store, key);
   const outcome = {
     event: 'done',
     sweep: plan.name,

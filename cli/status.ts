@@ -5,7 +5,7 @@
 import { Command, Option } from 'commander';
 import { completedStageIds, readStageFailure } from '../store/stage-io.js';
 import type { StageKind } from '../sweeps/types.js';
-import { dataDirFlag, dataOption, findSweep, openStoreFlag, storeOption } from './sweep-ref.js';
+import { dataDirFlag, dataOption, findSweep, namespaceOption, openStoreFlag, storeOption, temporalAddressOption } from './sweep-ref.js';
 
 interface Counts {
   total: number;
@@ -23,8 +23,8 @@ export function register(program: Command): void {
     .addOption(storeOption())
     .addOption(dataOption())
     .addOption(new Option('--engine <engine>', 'read progress from the store (local) or the Temporal workflow').choices(['local', 'temporal']).default('local'))
-    .addOption(new Option('--temporal-address <host:port>', 'temporal: frontend').env('DALESWEEP_TEMPORAL_ADDRESS').default('127.0.0.1:7233'))
-    .addOption(new Option('--namespace <ns>', 'temporal: namespace').env('DALESWEEP_TEMPORAL_NAMESPACE').default('default'))
+    .addOption(temporalAddressOption())
+    .addOption(namespaceOption())
     .option('--json', 'print JSON')
     .action(async (ref: string, o: { store: string; engine: 'local' | 'temporal'; temporalAddress: string; namespace: string; json?: boolean; data?: string }) => {
       const parse = dataDirFlag(o.data);

@@ -43,6 +43,22 @@ export function dataDirFlag(dir: string | undefined): ParseOptions {
   return { dataDir: abs };
 }
 
+/** `--temporal-address HOST:PORT`, also from DALESWEEP_TEMPORAL_ADDRESS; default 127.0.0.1:7233. */
+export function temporalAddressOption(): Option {
+  return new Option('--temporal-address <host:port>', 'Temporal frontend')
+    .env('DALESWEEP_TEMPORAL_ADDRESS')
+    .default('127.0.0.1:7233')
+    .argParser((v: string) => {
+      if (!/^[^:\s]+:\d+$/.test(v)) throw new UsageError(`--temporal-address must be HOST:PORT, got '${v}'`);
+      return v;
+    });
+}
+
+/** `--namespace NS`, also from DALESWEEP_TEMPORAL_NAMESPACE; default `default`. */
+export function namespaceOption(): Option {
+  return new Option('--namespace <ns>', 'Temporal namespace').env('DALESWEEP_TEMPORAL_NAMESPACE').default('default');
+}
+
 /** A positive-integer option parser naming the flag in its error. */
 export function positiveInt(flag: string): (v: string) => number {
   return (v) => {
@@ -132,4 +148,9 @@ export async function openStoreFlag(url: string): Promise<ArtifactStore> {
 export function localPathOf(store: ArtifactStore, key: string): string | null {
   if (!store.url.startsWith('file://')) return null;
   return new URL(key, store.url.endsWith('/') ? store.url : `${store.url}/`).pathname;
+}
+
+/** Where a key can be found, for messages: its local path in a filesystem store, else its URL. */
+export function locationOf(store: ArtifactStore, key: string): string {
+  return localPathOf(store, key) ?? `${store.url.replace(/\/$/, '')}/${key}`;
 }

@@ -5,21 +5,13 @@
  */
 import { Command, Option } from 'commander';
 import { codeVersion } from '../activities/code-version.js';
-import { UsageError } from './errors.js';
+import { namespaceOption, positiveInt, storeOption, temporalAddressOption } from './sweep-ref.js';
 
 /** Queue of the sweep workflows (the same default as `workers/temporal-worker.ts`, which is loaded lazily). */
 const DEFAULT_CONTROL_QUEUE = 'dalesweep';
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
-}
-
-function positiveInt(flag: string): (v: string) => number {
-  return (v) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} must be a positive integer, got '${v}'`);
-    return n;
-  };
 }
 
 /** Registers the `worker` sub-command. */
@@ -29,9 +21,9 @@ export function register(program: Command): void {
     .description('Run a Temporal worker: stages from the given task queues on K threads, plus the sweep workflows')
     .addOption(new Option('--task-queue <name>', 'stage task queue to serve (repeatable)').argParser(collect).default([] as string[], 'cpu'))
     .option('--concurrency <k>', 'stages run at once (threads)', positiveInt('--concurrency'), 1)
-    .addOption(new Option('--temporal-address <host:port>', 'Temporal frontend').env('DALESWEEP_TEMPORAL_ADDRESS').default('127.0.0.1:7233'))
-    .addOption(new Option('--namespace <ns>', 'Temporal namespace').env('DALESWEEP_TEMPORAL_NAMESPACE').default('default'))
-    .addOption(new Option('--store <url>', 'artifact store URL (a path, file://..., or s3://bucket/prefix)').env('DALESWEEP_STORE').default('runs'))
+    .addOption(temporalAddressOption())
+    .addOption(namespaceOption())
+    .addOption(storeOption())
     .option('--control-queue <name>', 'task queue of the sweep workflows', DEFAULT_CONTROL_QUEUE)
     .option('--no-workflows', 'do not run sweep workflows, only stages')
     .option('--shutdown-grace <seconds>', 'time running stages get to finish on SIGTERM', positiveInt('--shutdown-grace'), 30)
@@ -43,7 +35,6 @@ export function register(program: Command): void {
       const { finalizeFromStore } = await import('../activities/finalize.js');
       installTemporalLogging(o.logLevel);
       const taskQueues = o.taskQueue.length > 0 ? o.taskQueue : ['cpu'];
-      if (!/^[^:\s]+:\d+$/.test(o.temporalAddress)) throw new UsageError(`--temporal-address must be HOST:PORT, got '${o.temporalAddress}'`);
       const worker = await startSweepWorker({
         address: o.temporalAddress,
         namespace: o.namespace,
