@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { encodeIdx, IdxError, readIdxSync } from './idx.js';
+import { encodeIdx, IdxError, readIdxHeaderSync, readIdxSync } from './idx.js';
 
 function withDir(fn: (dir: string) => void): void {
   const dir = mkdtempSync(join(tmpdir(), 'idx-'));
@@ -72,5 +72,50 @@ test('truncated, wrong-magic, corrupt-gzip and oversized IDX files fail naming t
     const extra = new Uint8Array(raw.length + 1);
     extra.set(raw);
     assert.equal(idxProblem(write('extra', extra)), 'size-mismatch');
+  });
+});
+
+test('readIdxHeaderSync: dims of plain and gzipped files from the first bytes only; bad magic, short plain data and a corrupt gzip start are named', () => {
+  withDir((dir) => {
+    const raw = encodeIdx(images);
+    const write = (name: string, b: Uint8Array): string => {
+      writeFileSync(join(dir, name), b);
+      return join(dir, name);
+    };
+    assert.deepEqual(readIdxHeaderSync(write('img', raw)), { dims: [3, 2, 4], gzipped: false });
+    assert.deepEqual(readIdxHeaderSync(write('lbl.gz', gzipSync(encodeIdx(labels)))), { dims: [3], gzipped: true });
+    // A large gzipped file is checked from its first 64 KiB (its header inflates from the first
+    // block), even when the rest is cut off (which readIdxSync reports as truncated).
+    const pixels = new Uint8Array(1300 * 784);
+    for (let i = 0, x = 2463534242; i < pixels.length; i++) {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      pixels[i] = x & 0xff; // xorshift32: incompressible
+    }
+    const many = gzipSync(encodeIdx({ dims: [1300, 28, 28], data: pixels }));
+    assert.ok(many.length > 512 * 1024);
+    const cut = write('many.gz', many.subarray(0, 200_000));
+    assert.deepEqual(readIdxHeaderSync(cut).dims, [1300, 28, 28]);
+    assert.equal(idxProblem(cut), 'truncated');
+    const headerProblem = (path: string): string => {
+      try {
+        readIdxHeaderSync(path);
+      } catch (err) {
+        assert.ok(err instanceof IdxError && err.message === `${path}: ${err.detail}`, String(err));
+        return err.problem;
+      }
+      return 'none';
+    };
+    assert.equal(headerProblem(write('text', new TextEncoder().encode('definitely not idx'))), 'wrong-magic');
+    assert.equal(headerProblem(write('short-data', raw.subarray(0, raw.length - 1))), 'truncated');
+    const extra = new Uint8Array(raw.length + 3);
+    extra.set(raw);
+    assert.equal(headerProblem(write('extra', extra)), 'size-mismatch');
+    assert.equal(headerProblem(write('empty', new Uint8Array(0))), 'truncated');
+    const badGz = gzipSync(raw);
+    badGz.fill(0xff, 10, 20); // the deflate stream's first bytes
+    assert.equal(headerProblem(write('bad.gz', badGz)), 'bad-gzip');
+    assert.throws(() => readIdxHeaderSync(join(dir, 'absent')), /ENOENT/);
   });
 });

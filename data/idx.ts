@@ -3,8 +3,8 @@
  * 0x00000801 for labels, 0x00000803 for images), then ndim big-endian uint32 dimensions, then the
  * data. Gzipped files (gzip magic 0x1f 0x8b) are inflated with node:zlib.
  */
-import { readFileSync } from 'node:fs';
-import { gunzipSync } from 'node:zlib';
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
+import { constants as zlibConstants, gunzipSync } from 'node:zlib';
 
 /** A uint8 IDX array: row-major data of the product of `dims` elements. */
 export interface IdxArray {
@@ -20,11 +20,42 @@ export class IdxError extends Error {
   constructor(
     readonly file: string,
     readonly problem: IdxProblem,
-    detail: string,
+    /** What is wrong, without the file name. */
+    readonly detail: string,
   ) {
     super(`${file}: ${detail}`);
     this.name = 'IdxError';
   }
+}
+
+/**
+ * Parses and checks the header of (uncompressed) IDX bytes: the unsigned-byte magic, 1 to 4
+ * dimensions, and the big-endian dimensions themselves.
+ * @param buf the uncompressed file, or at least its first 4 + 4 ndim bytes
+ * @param file name for error messages
+ * @returns the dimensions and the header's length in bytes
+ * @throws IdxError for a wrong magic number or a truncated header
+ */
+export function parseIdxHeader(buf: Uint8Array, file = '<buffer>'): { dims: number[]; headerLen: number } {
+  if (buf.length < 4) throw new IdxError(file, 'truncated', `truncated IDX file: ${buf.length} bytes, the header needs at least 4`);
+  const ndim = buf[3];
+  if (buf[0] !== 0 || buf[1] !== 0 || buf[2] !== 0x08 || ndim < 1 || ndim > 4) {
+    const magic = Array.from(buf.subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join('');
+    throw new IdxError(file, 'wrong-magic', `not an unsigned-byte IDX file: magic 0x${magic}, expected 0x00000801 (labels) or 0x00000803 (images)`);
+  }
+  const headerLen = 4 + 4 * ndim;
+  if (buf.length < headerLen) throw new IdxError(file, 'truncated', `truncated IDX header: ${buf.length} bytes, needs ${headerLen}`);
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const dims: number[] = [];
+  for (let d = 0; d < ndim; d++) dims.push(view.getUint32(4 + 4 * d, false));
+  return { dims, headerLen };
+}
+
+/** Throws unless `have` data bytes are exactly what `dims` need. */
+function checkIdxSize(file: string, dims: readonly number[], have: number): void {
+  const count = dims.reduce((a, b) => a * b, 1);
+  if (have < count) throw new IdxError(file, 'truncated', `truncated IDX data: dims [${dims.join(', ')}] need ${count} bytes, file has ${have}`);
+  if (have > count) throw new IdxError(file, 'size-mismatch', `IDX data has ${have} bytes, dims [${dims.join(', ')}] need ${count}`);
 }
 
 /**
@@ -44,22 +75,45 @@ export function parseIdx(bytes: Uint8Array, file = '<buffer>'): IdxArray {
       throw new IdxError(file, truncated ? 'truncated' : 'bad-gzip', `${truncated ? 'truncated gzip stream' : 'corrupt gzip stream'} (${msg})`);
     }
   }
-  if (buf.length < 4) throw new IdxError(file, 'truncated', `truncated IDX file: ${buf.length} bytes, the header needs at least 4`);
-  const ndim = buf[3];
-  if (buf[0] !== 0 || buf[1] !== 0 || buf[2] !== 0x08 || ndim < 1 || ndim > 4) {
-    const magic = Array.from(buf.subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join('');
-    throw new IdxError(file, 'wrong-magic', `not an unsigned-byte IDX file: magic 0x${magic}, expected 0x00000801 (labels) or 0x00000803 (images)`);
-  }
-  const headerLen = 4 + 4 * ndim;
-  if (buf.length < headerLen) throw new IdxError(file, 'truncated', `truncated IDX header: ${buf.length} bytes, needs ${headerLen}`);
-  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  const dims: number[] = [];
-  for (let d = 0; d < ndim; d++) dims.push(view.getUint32(4 + 4 * d, false));
-  const count = dims.reduce((a, b) => a * b, 1);
-  const have = buf.length - headerLen;
-  if (have < count) throw new IdxError(file, 'truncated', `truncated IDX data: dims [${dims.join(', ')}] need ${count} bytes, file has ${have}`);
-  if (have > count) throw new IdxError(file, 'size-mismatch', `IDX data has ${have} bytes, dims [${dims.join(', ')}] need ${count}`);
+  const { dims, headerLen } = parseIdxHeader(buf, file);
+  checkIdxSize(file, dims, buf.length - headerLen);
   return { dims, data: new Uint8Array(buf.subarray(headerLen)) };
+}
+
+/** Compressed bytes {@link readIdxHeaderSync} inflates at most (a gzip header plus a few blocks). */
+const GZIP_PREFIX_BYTES = 64 * 1024;
+
+/**
+ * Reads and checks only the header of an IDX file (gzipped or not): the magic and the dimensions,
+ * and for an uncompressed file that its length matches them. Reads at most 64 KiB whatever the
+ * file's size, so many files can be checked before any is read.
+ * @returns the dimensions and whether the file is gzipped
+ * @throws IdxError for a wrong magic, a truncated header or data, a corrupt gzip start; fs errors
+ *   (ENOENT, EISDIR...) propagate
+ */
+export function readIdxHeaderSync(path: string): { dims: number[]; gzipped: boolean } {
+  const fd = openSync(path, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    const head = new Uint8Array(Math.min(size, GZIP_PREFIX_BYTES));
+    readSync(fd, head, 0, head.length, 0);
+    const gzipped = head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
+    if (!gzipped) {
+      const { dims, headerLen } = parseIdxHeader(head, path);
+      checkIdxSize(path, dims, size - headerLen);
+      return { dims, gzipped };
+    }
+    let inflated: Uint8Array;
+    try {
+      // Z_SYNC_FLUSH: return what the prefix inflates to instead of failing on the missing end.
+      inflated = gunzipSync(head, { finishFlush: zlibConstants.Z_SYNC_FLUSH });
+    } catch (err) {
+      throw new IdxError(path, 'bad-gzip', `corrupt gzip stream (${(err as Error).message})`);
+    }
+    return { dims: parseIdxHeader(inflated, path).dims, gzipped };
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Reads an IDX file (gzipped or not). @throws IdxError; fs errors (ENOENT...) propagate */

@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { encodeNpy, NpyError, parseNpy, readNpy, readNpySync, writeNpy } from './npy.js';
+import { encodeNpy, NpyError, parseNpy, readNpy, readNpyHeaderSync, readNpySync, writeNpy } from './npy.js';
 
 /** Builds a .npy v1.0 file by hand with an arbitrary header and body. */
 function handMade(header: string, body: Uint8Array, version = 1): Uint8Array {
@@ -150,6 +150,47 @@ print(json.dumps({'a': [str(a.dtype), list(a.shape), a.ravel().tolist()], 'b': [
     const out = JSON.parse(c.stdout) as { a: [string, number[], number[]]; b: [string, number[], number[]] };
     assert.deepEqual(out.a, ['float32', [4, 3], expect.map(Math.fround)]);
     assert.deepEqual(out.b, ['float64', [2, 2, 3], expect]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('readNpyHeaderSync reads only the header: dtype, shape, data offset; a length that does not match the shape is an error', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'npy-header-'));
+  try {
+    const bytes = encodeNpy({ data: Float64Array.from([1, 2, 3, 4, 5, 6]), shape: [3, 2] });
+    const p = join(dir, 'a.npy');
+    writeFileSync(p, bytes);
+    const h = readNpyHeaderSync(p);
+    assert.deepEqual([h.dtype, h.shape, h.dataOffset, h.dataBytes, h.bigEndian], ['float64', [3, 2], bytes.length - 48, 48, false]);
+    // A large array: the header says (2000, 15) float32 and the file has that length (sparse, so
+    // nothing but the header is written or read).
+    const big = join(dir, 'big.npy');
+    const h2 = handMade("{'descr': '<f4', 'fortran_order': False, 'shape': (2000, 15), }", new Uint8Array(0));
+    writeFileSync(big, h2);
+    truncateSync(big, h2.length + 2000 * 15 * 4);
+    assert.deepEqual(readNpyHeaderSync(big).shape, [2000, 15]);
+    // The same problems as parseNpy, named by file.
+    const headerProblem = (name: string, content: Uint8Array): string => {
+      const f = join(dir, name);
+      writeFileSync(f, content);
+      try {
+        readNpyHeaderSync(f);
+      } catch (err) {
+        assert.ok(err instanceof NpyError && err.message === `${f}: ${err.detail}`, String(err));
+        return err.problem;
+      }
+      return 'none';
+    };
+    assert.equal(headerProblem('short.npy', bytes.subarray(0, bytes.length - 8)), 'truncated');
+    assert.equal(headerProblem('header-only.npy', bytes.subarray(0, 30)), 'truncated');
+    const extra = new Uint8Array(bytes.length + 1);
+    extra.set(bytes);
+    assert.equal(headerProblem('long.npy', extra), 'size-mismatch');
+    assert.equal(headerProblem('text.npy', new TextEncoder().encode('not numpy at all')), 'not-npy');
+    assert.equal(headerProblem('empty.npy', new Uint8Array(0)), 'not-npy');
+    assert.equal(headerProblem('int.npy', encodeNpy({ data: new Int32Array(2), shape: [2] })), 'none');
+    assert.throws(() => readNpyHeaderSync(join(dir, 'absent.npy')), /ENOENT/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

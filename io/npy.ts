@@ -5,7 +5,7 @@
  * bytes as numpy does. Data are returned in native (little-endian) typed arrays.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
@@ -31,7 +31,8 @@ export class NpyError extends Error {
   constructor(
     readonly file: string,
     readonly problem: NpyProblem,
-    detail: string,
+    /** What is wrong, without the file name. */
+    readonly detail: string,
   ) {
     super(`${file}: ${detail}`);
     this.name = 'NpyError';
@@ -93,13 +94,32 @@ function parseHeader(text: string, file: string): { descr: string; fortran: bool
   return { descr: descr[1], fortran: fortran[1] === 'True', shape: dims };
 }
 
+/** What a `.npy` header says: the array's type and shape and where its data lie. */
+export interface NpyHeader {
+  dtype: NpyDtype;
+  /** Dimensions; `[]` for a scalar. */
+  shape: number[];
+  /** Byte offset of the data (after magic, version, length and header). */
+  dataOffset: number;
+  /** Bytes the data take: product(shape) x item size. */
+  dataBytes: number;
+  /** Whether the data are big-endian (`>` in descr) with items wider than a byte. */
+  bigEndian: boolean;
+}
+
+/** Largest header {@link readNpyHeaderSync} reads (numpy writes a few hundred bytes). */
+export const MAX_NPY_HEADER_BYTES = 1 << 20;
+
 /**
- * Parses the bytes of a `.npy` file.
- * @param bytes the whole file
+ * Parses and checks the header of a `.npy` file: magic, version, the header dict, a supported
+ * dtype in C order, and a data size that matches the shape. Used by {@link parseNpy} and, on the
+ * first bytes of a file only, by {@link readNpyHeaderSync}.
+ * @param bytes the file, or at least its magic, version, length and header
  * @param file name used in error messages
+ * @param totalLength the length of the whole file in bytes @default bytes.length
  * @throws NpyError naming `file` and the problem
  */
-export function parseNpy(bytes: Uint8Array, file = '<buffer>'): NpyArray {
+export function parseNpyHeader(bytes: Uint8Array, file = '<buffer>', totalLength = bytes.length): NpyHeader {
   if (bytes.length < 10 || !MAGIC.every((b, i) => bytes[i] === b)) {
     throw new NpyError(file, 'not-npy', bytes.length < 6 ? 'not a .npy file (too short for the \\x93NUMPY magic)' : 'not a .npy file (missing the \\x93NUMPY magic)');
   }
@@ -118,7 +138,7 @@ export function parseNpy(bytes: Uint8Array, file = '<buffer>'): NpyArray {
   } else {
     throw new NpyError(file, 'unsupported-version', `unsupported .npy format version ${major}.${minor} (expected 1.0, 2.0 or 3.0)`);
   }
-  if (start + headerLen > bytes.length) throw new NpyError(file, 'truncated', `truncated .npy header (needs ${headerLen} bytes, file has ${bytes.length - start})`);
+  if (start + headerLen > bytes.length) throw new NpyError(file, 'truncated', `truncated .npy header (needs ${headerLen} bytes, file has ${totalLength - start})`);
   const headerBytes = bytes.subarray(start, start + headerLen);
   const text = major === 3 ? new TextDecoder('utf-8').decode(headerBytes) : new TextDecoder('latin1').decode(headerBytes);
   const h = parseHeader(text, file);
@@ -129,14 +149,28 @@ export function parseNpy(bytes: Uint8Array, file = '<buffer>'): NpyArray {
   }
   if (h.fortran) throw new NpyError(file, 'fortran-order', 'array is stored in Fortran (column-major) order; save it in C order (np.ascontiguousarray) first');
   const count = h.shape.reduce((a, b) => a * b, 1);
-  const dataStart = start + headerLen;
+  const dataOffset = start + headerLen;
   const need = count * info.size;
-  const have = bytes.length - dataStart;
+  const have = totalLength - dataOffset;
   if (have < need) throw new NpyError(file, 'truncated', `truncated data: shape (${h.shape.join(', ')}) of ${h.descr} needs ${need} bytes, file has ${have}`);
   if (have > need) throw new NpyError(file, 'size-mismatch', `data size ${have} bytes does not match shape (${h.shape.join(', ')}) of ${h.descr} (${need} bytes)`);
+  return { dtype: info.dtype, shape: h.shape, dataOffset, dataBytes: need, bigEndian: m[1] === '>' && info.size > 1 };
+}
+
+/**
+ * Parses the bytes of a `.npy` file.
+ * @param bytes the whole file
+ * @param file name used in error messages
+ * @throws NpyError naming `file` and the problem
+ */
+export function parseNpy(bytes: Uint8Array, file = '<buffer>'): NpyArray {
+  const h = parseNpyHeader(bytes, file);
+  const info = Object.values(KINDS).find((k) => k.dtype === h.dtype)!;
+  const need = h.dataBytes;
+  const count = need / info.size;
   const copy = new Uint8Array(need);
-  copy.set(bytes.subarray(dataStart, dataStart + need));
-  if (m[1] === '>' && info.size > 1) {
+  copy.set(bytes.subarray(h.dataOffset, h.dataOffset + need));
+  if (h.bigEndian) {
     for (let off = 0; off < need; off += info.size) {
       for (let a = off, b = off + info.size - 1; a < b; a++, b--) {
         const t = copy[a];
@@ -148,6 +182,35 @@ export function parseNpy(bytes: Uint8Array, file = '<buffer>'): NpyArray {
   const data = info.make(copy.buffer, count);
   if (info.dtype === 'bool') for (let k = 0; k < count; k++) if (copy[k] > 1) copy[k] = 1;
   return { dtype: info.dtype, shape: h.shape, data };
+}
+
+/**
+ * Reads and checks only the header of a `.npy` file (a few hundred bytes, whatever the array's
+ * size), and that the file's length matches the shape: cheap enough to check many files before
+ * reading any.
+ * @throws NpyError for bad content (a header over {@link MAX_NPY_HEADER_BYTES} is 'bad-header');
+ *   the fs error (ENOENT, EISDIR...) for an unreadable file
+ */
+export function readNpyHeaderSync(path: string): NpyHeader {
+  const fd = openSync(path, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    const pre = new Uint8Array(Math.min(size, 12));
+    readSync(fd, pre, 0, pre.length, 0);
+    let want = pre.length;
+    if (pre.length >= 10 && MAGIC.every((b, i) => pre[i] === b)) {
+      const view = new DataView(pre.buffer);
+      const len = pre[6] === 1 ? 10 + view.getUint16(8, true) : pre.length >= 12 && (pre[6] === 2 || pre[6] === 3) ? 12 + view.getUint32(8, true) : pre.length;
+      if (len - 12 > MAX_NPY_HEADER_BYTES) throw new NpyError(path, 'bad-header', `header of ${len - 12} bytes is larger than ${MAX_NPY_HEADER_BYTES} (not a file numpy wrote)`);
+      want = Math.min(size, len);
+    }
+    const head = new Uint8Array(want);
+    head.set(pre.subarray(0, Math.min(want, pre.length)));
+    if (want > pre.length) readSync(fd, head, pre.length, want - pre.length, pre.length);
+    return parseNpyHeader(head, path, size);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Reads a `.npy` file. @throws NpyError for bad content; the fs error (ENOENT...) for an unreadable file */
