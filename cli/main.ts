@@ -6,6 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { UsageError, RunFailedError } from './errors.js';
 import { commands } from './commands.js';
+import { StoreError } from '../store/types.js';
 
 /** Builds the command tree (exported for tests). */
 export function buildProgram(): Command {
@@ -29,6 +30,11 @@ async function main(argv: string[]): Promise<number> {
     if (err instanceof UsageError || err instanceof RunFailedError) {
       process.stderr.write(`dalesweep: ${err.message}\n`);
       return err.exitCode;
+    }
+    if (err instanceof StoreError) {
+      // A condition of the store (missing bucket, credentials, full disk, corrupt artifact).
+      process.stderr.write(`dalesweep: ${err.message}\n`);
+      return 1;
     }
     const e = err as NodeJS.ErrnoException;
     if (typeof e?.code === 'string' && typeof e.syscall === 'string') {

@@ -17,6 +17,8 @@ import {
   writeStageFailure,
 } from './stage-io.js';
 import { stageFileKey, stageManifestKey } from './layout.js';
+import { leasePrefix, newLeaseOwner, tryAcquireStageLease, type LeaseRecord } from './lease.js';
+import { checkStage, quarantinedStageIds, quarantineStage } from './verify.js';
 import type { Stage } from '../sweeps/types.js';
 import { sha256Hex } from '../sweeps/identity.js';
 
@@ -41,6 +43,11 @@ class RecordingStore implements ArtifactStore {
   async put(key: string, data: Uint8Array): Promise<void> {
     await this.inner.put(key, data);
     this.puts.push(key);
+  }
+  async putIfAbsent(key: string, data: Uint8Array): Promise<boolean> {
+    const created = await this.inner.putIfAbsent(key, data);
+    if (created) this.puts.push(key);
+    return created;
   }
   get(key: string): Promise<Uint8Array> {
     return this.inner.get(key);
@@ -76,6 +83,24 @@ export function storeContractTests(label: string, store: () => Promise<ArtifactS
     assert.equal((await s.get('empty')).byteLength, 0);
     assert.equal(await s.exists('a/b/c.bin'), true);
     assert.equal(await s.exists('a/b'), false, 'a folder is not an object');
+  });
+
+  t('putIfAbsent creates once: the first call writes, later ones leave the object as it is', async (s) => {
+    assert.equal(await s.putIfAbsent('leases/x/1.json', enc.encode('first')), true);
+    assert.equal(await s.putIfAbsent('leases/x/1.json', enc.encode('second')), false);
+    assert.equal(dec.decode(await s.get('leases/x/1.json')), 'first');
+    assert.deepEqual(await s.list('leases/'), ['leases/x/1.json'], 'no temporary object is left');
+    await s.delete('leases/x/1.json');
+    assert.equal(await s.putIfAbsent('leases/x/1.json', enc.encode('third')), true, 'free again after delete');
+    for (const k of BAD_KEYS) await assert.rejects(s.putIfAbsent(k, enc.encode('x')), StoreKeyError, `putIfAbsent ${JSON.stringify(k)}`);
+  });
+
+  t('putIfAbsent under contention: of 16 concurrent creates of one key exactly one wins, whole', async (s) => {
+    const bodies = Array.from({ length: 16 }, (_, i) => new Uint8Array(64 * 1024).fill(i + 1));
+    const won = await Promise.all(bodies.map((b) => s.putIfAbsent('race/k', b)));
+    assert.equal(won.filter(Boolean).length, 1);
+    const got = await s.get('race/k');
+    assert.deepEqual(got, bodies[won.indexOf(true)]);
   });
 
   t('a missing object is StoreNotFoundError; exists is false; delete is a no-op', async (s) => {
@@ -155,5 +180,83 @@ export function storeContractTests(label: string, store: () => Promise<ArtifactS
     await writeStageFailure(s, failed, 'boom');
     await s.put(stageFileKey(failed.id, 'partial.bin'), new Uint8Array(3)); // a crash before the manifest
     assert.deepEqual([...(await completedStageIds(s))].sort(), done.map((d) => d.id).sort());
+  });
+
+  t('leases: one owner at a time; a live lease blocks, a released one is free, an expired one is taken over', async (s) => {
+    const id = fakeStage(6).id;
+    const a = newLeaseOwner();
+    const b = newLeaseOwner();
+    const first = await tryAcquireStageLease(s, id, { owner: a, ttlMs: 60_000 });
+    assert.ok(first.acquired);
+    const blocked = await tryAcquireStageLease(s, id, { owner: b, ttlMs: 60_000 });
+    assert.equal(blocked.acquired, false);
+    assert.equal(blocked.acquired ? null : blocked.holder?.token, a.token, 'the holder is named');
+    assert.equal(await first.lease.held(), true);
+    await first.lease.release();
+    assert.deepEqual(await s.list(leasePrefix(id)), [], 'release removes the lease');
+    const second = await tryAcquireStageLease(s, id, { owner: b, ttlMs: 60_000 });
+    assert.ok(second.acquired);
+    // A holder on another host whose heartbeat is older than its ttl has expired.
+    const stale: LeaseRecord = { ...second.lease.record, host: 'elsewhere.invalid', heartbeatAt: new Date(Date.now() - 120_000).toISOString() };
+    await s.put(`${leasePrefix(id)}${String(stale.generation).padStart(10, '0')}.json`, enc.encode(JSON.stringify(stale)));
+    const reasons: string[] = [];
+    const third = await tryAcquireStageLease(s, id, { owner: a, ttlMs: 60_000, onTakeover: (why) => reasons.push(why) });
+    assert.ok(third.acquired, 'an expired lease is taken over');
+    assert.equal(third.lease.record.generation, stale.generation + 1);
+    assert.match(reasons[0], /heartbeat 1\d\d s ago/);
+    assert.equal(await second.lease.held(), false, 'the old owner can tell it lost the lease');
+    await third.lease.release();
+  });
+
+  t('leases: a dead owner on this host (pid gone) is taken over at once; heartbeats keep a lease alive', async (s) => {
+    const id = fakeStage(7).id;
+    const dead = { ...newLeaseOwner(), pid: 2 ** 22 + 12345 }; // above pid_max: never a live process
+    const gone = await tryAcquireStageLease(s, id, { owner: dead, ttlMs: 60_000 });
+    assert.ok(gone.acquired);
+    const next = await tryAcquireStageLease(s, id, { owner: newLeaseOwner(), ttlMs: 200 });
+    assert.ok(next.acquired, 'taken over from a dead pid');
+    next.lease.keepAlive((err) => assert.fail(String(err)));
+    await new Promise((r) => setTimeout(r, 500));
+    const other = await tryAcquireStageLease(s, id, { owner: { ...newLeaseOwner(), host: 'elsewhere.invalid' }, ttlMs: 200 });
+    assert.equal(other.acquired, false, 'a heartbeating lease with a short ttl stays held');
+    await next.lease.release();
+  });
+
+  t('leases: of 8 concurrent claimants exactly one acquires', async (s) => {
+    const id = fakeStage(8).id;
+    const tries = await Promise.all(Array.from({ length: 8 }, () => tryAcquireStageLease(s, id, { owner: newLeaseOwner(), ttlMs: 60_000 })));
+    const won = tries.filter((t) => t.acquired);
+    assert.equal(won.length, 1);
+    if (won[0].acquired) await won[0].lease.release();
+  });
+
+  t('verify: complete, absent and each kind of corruption; quarantine moves a stage aside whole', async (s) => {
+    const stage = fakeStage(9);
+    assert.equal((await checkStage(s, stage.id)).state, 'absent');
+    const files = { 'weights/w.bin': new Uint8Array([1, 2, 3, 4]), 'records.json': enc.encode('[1]') };
+    await writeStageArtifacts(s, stage, { files, metrics: { x: 1 }, timings: {}, backend: 'js', codeVersion: 'cv', status: 'succeeded' });
+    assert.equal((await checkStage(s, stage.id)).state, 'complete');
+    const good = await s.get(stageManifestKey(stage.id));
+    const cases: [string, () => Promise<void>, RegExp][] = [
+      ['flipped byte', () => s.put(stageFileKey(stage.id, 'weights/w.bin'), new Uint8Array([1, 2, 3, 5])), /sha256/],
+      ['empty file', () => s.put(stageFileKey(stage.id, 'weights/w.bin'), new Uint8Array(0)), /size 0 bytes/],
+      ['missing file', () => s.delete(stageFileKey(stage.id, 'records.json')), /missing/],
+      ['manifest not JSON', () => s.put(stageManifestKey(stage.id), good.slice(0, 40)), /not valid JSON/],
+      ['manifest of another stage', () => s.put(stageManifestKey(stage.id), enc.encode(dec.decode(good).replace(stage.id, fakeStage(10).id))), /not a manifest/],
+    ];
+    for (const [name, corrupt, why] of cases) {
+      await corrupt();
+      const c = await checkStage(s, stage.id);
+      assert.equal(c.state, 'corrupt', name);
+      assert.match(c.state === 'corrupt' ? c.reason : '', why, name);
+      await writeStageArtifacts(s, stage, { files, metrics: { x: 1 }, timings: {}, backend: 'js', codeVersion: 'cv', status: 'succeeded' });
+    }
+    await s.put(stageFileKey(stage.id, 'weights/w.bin'), new Uint8Array([7]));
+    const dir = await quarantineStage(s, stage.id, 'test');
+    assert.equal((await checkStage(s, stage.id)).state, 'absent', 'quarantined: incomplete');
+    assert.deepEqual(await s.list(`stages/${stage.id}/`), []);
+    assert.deepEqual((await s.list(dir)).map((k) => k.slice(dir.length)).sort(), ['manifest.json', 'reason.json', 'records.json', 'weights/w.bin']);
+    assert.deepEqual(await s.get(`${dir}weights/w.bin`), new Uint8Array([7]), 'the corrupt bytes are kept for inspection');
+    assert.ok((await quarantinedStageIds(s)).has(stage.id));
   });
 }

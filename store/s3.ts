@@ -17,16 +17,16 @@ import {
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { StoreNotFoundError, type ArtifactStore } from './types.js';
+import { StoreError, StoreNotFoundError, type ArtifactStore } from './types.js';
 import { validateKey, validatePrefix } from './layout.js';
 
 /** The server rejected the credentials, or none were found (their values are never shown). */
-export class StoreAuthError extends Error {
+export class StoreAuthError extends StoreError {
   override name = 'StoreAuthError';
 }
 
 /** The store could not be reached or answered with an unexpected error. */
-export class StoreAccessError extends Error {
+export class StoreAccessError extends StoreError {
   override name = 'StoreAccessError';
 }
 
@@ -156,6 +156,25 @@ export class S3Store implements ArtifactStore {
       }
     } catch (err) {
       throw this.fail('put', key, err);
+    }
+  }
+
+  async putIfAbsent(key: string, data: Uint8Array): Promise<boolean> {
+    const Key = this.objectKey(key);
+    // 409 ConditionalRequestConflict: a concurrent conditional write on the key; try again.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key, Body: data, ContentLength: data.byteLength, IfNoneMatch: '*' }));
+        return true;
+      } catch (err) {
+        const status = statusOf(err);
+        if (status === 412 || nameOf(err) === 'PreconditionFailed') return false;
+        if (status === 409 && attempt < 5) {
+          await new Promise((r) => setTimeout(r, 50 * (attempt + 1)));
+          continue;
+        }
+        throw this.fail('put (if absent)', key, err);
+      }
     }
   }
 

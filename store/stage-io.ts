@@ -5,7 +5,7 @@
  * `failure.json` (never a manifest) and is re-run on resume.
  */
 import type { ArtifactStore } from './types.js';
-import { StoreChecksumError, StoreKeyError, StoreNotFoundError } from './types.js';
+import { StoreChecksumError, StoreError, StoreKeyError, StoreNotFoundError } from './types.js';
 import type { Json, Stage, StageKind } from '../sweeps/types.js';
 import type { StageConfig } from '../sweeps/stage-config.js';
 import { sha256Hex } from '../sweeps/identity.js';
@@ -60,7 +60,7 @@ export interface StageArtifacts {
 }
 
 /** A manifest exists but is not a readable manifest of that stage. */
-export class StageManifestError extends Error {
+export class StageManifestError extends StoreError {
   override name = 'StageManifestError';
 }
 
@@ -134,13 +134,22 @@ export async function readStageManifest(store: ArtifactStore, id: string): Promi
     if (err instanceof StoreNotFoundError) return null;
     throw err;
   }
+  return parseStageManifest(store, id, bytes);
+}
+
+/**
+ * Parses the bytes of a stage's manifest.
+ * @throws StageManifestError (naming the store and key) when they are not a manifest of that stage
+ */
+export function parseStageManifest(store: ArtifactStore, id: string, bytes: Uint8Array): StageManifest {
+  const key = stageManifestKey(id);
   let m: StageManifest;
   try {
-    m = JSON.parse(dec.decode(bytes)) as StageManifest;
+    m = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes)) as StageManifest;
   } catch (err) {
-    throw new StageManifestError(`${store.url} ${key}: not valid JSON (${(err as Error).message})`);
+    throw new StageManifestError(`${store.url} ${key}: not valid JSON (${(err as Error).message.slice(0, 100)})`);
   }
-  if (!m || typeof m !== 'object' || m.stageId !== id || typeof m.files !== 'object' || m.files === null) {
+  if (!m || typeof m !== 'object' || m.stageId !== id || typeof m.files !== 'object' || m.files === null || Array.isArray(m.files) || typeof m.metrics !== 'object' || m.metrics === null) {
     throw new StageManifestError(`${store.url} ${key}: not a manifest of stage ${id}`);
   }
   return m;
@@ -198,10 +207,18 @@ export async function writeStageFailure(store: ArtifactStore, stage: Stage, reas
 
 /** The recorded failure of a stage, or null. */
 export async function readStageFailure(store: ArtifactStore, id: string): Promise<StageFailure | null> {
+  let bytes: Uint8Array;
   try {
-    return JSON.parse(dec.decode(await store.get(stageFailureKey(id)))) as StageFailure;
+    bytes = await store.get(stageFailureKey(id));
   } catch (err) {
     if (err instanceof StoreNotFoundError) return null;
     throw err;
   }
+  try {
+    const f = JSON.parse(dec.decode(bytes)) as StageFailure;
+    if (f && typeof f === 'object' && typeof f.reason === 'string') return f;
+  } catch {
+    // fall through: an unreadable record still says the stage failed
+  }
+  return { stageId: id, kind: 'noop', config: { kind: 'noop', index: 0, sleepMs: 0 }, parents: [], status: 'failed', reason: `(unreadable failure record ${stageFailureKey(id)})`, failedAt: '' };
 }
