@@ -1,16 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFile, mkdtemp, readdir, rm, unlink, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeNpy } from '../io/npy.js';
+import { encodeNpy, writeNpy } from '../io/npy.js';
 import { Rng } from '../rnn/rng.js';
 import {
   bootstrapResponses,
   CELLTYPE_CONDITIONS,
   CelltypeConditionError,
   CelltypeDataError,
+  checkCelltypeFiles,
   conditionFileNames,
   conditionSteps,
   gaussianFilter1d,
@@ -207,6 +208,50 @@ test('reader reports a file that is not .npy at all', async () => {
     for (const f of await readdir(FIXTURES)) if (f.endsWith('.npy')) await copyFile(join(FIXTURES, f), join(dir, f));
     await writeFile(join(dir, 'dff_LM_L23_pyr_familiar_omission_test.npy'), 'not numpy');
     await assert.rejects(readCelltypeCondition(dir, 'familiar_omission_half'), /1 malformed file\(s\): dff_LM_L23_pyr_familiar_omission_test\.npy: .*not a \.npy file/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('checkCelltypeFiles lists, from the .npy headers only, every missing or malformed file of a condition and what is expected', async () => {
+  const dir = await tempDir();
+  try {
+    // The numpy fixtures (3 samples each) pass, for both windows of their file condition.
+    for (const f of await readdir(FIXTURES)) if (f.endsWith('.npy')) await copyFile(join(FIXTURES, f), join(dir, f));
+    assert.deepEqual(checkCelltypeFiles(dir, 'familiar_omission_full'), []);
+    assert.deepEqual(checkCelltypeFiles(dir, 'familiar_omission_half', { minSamples: 3 }), []);
+    // Too few samples for the runs (nTrain + nTest): every file is named.
+    const few = checkCelltypeFiles(dir, 'familiar_omission_full', { minSamples: 2000 });
+    assert.equal(few.length, 36);
+    assert.match(few[0].problem, /^3 samples; expected at least 2000 \(the sweep's nTrain \+ nTest for condition familiar_omission_full\)$/);
+
+    // A missing file, a wrong dtype, a wrong shape, a truncated file, text, a folder, and one
+    // file with a different number of samples: each named once, with what is expected.
+    const f = (pop: string, split: string) => join(dir, `dff_${pop}_familiar_omission_${split}.npy`);
+    await unlink(f('V1_L23_sst', 'test'));
+    await writeNpy(f('LM_L4_sst', 'test'), { data: new Int32Array(3 * 15), shape: [3, 15] });
+    await writeNpy(f('V1_L4_vip', 'train'), { data: new Float32Array(3 * 16), shape: [3, 16] });
+    const full = encodeNpy({ data: new Float64Array(3 * 15), shape: [3, 15] });
+    await writeFile(f('LM_L5_pyr', 'train'), full.subarray(0, full.length - 8));
+    await writeFile(f('LM_L23_pyr', 'test'), 'not numpy');
+    await unlink(f('LM_L23_vip', 'train'));
+    await mkdir(f('LM_L23_vip', 'train'));
+    await writeNpy(f('V1_L5_pyr', 'test'), { data: new Float32Array(4 * 15), shape: [4, 15] });
+    const problems = checkCelltypeFiles(dir, 'familiar_omission_full');
+    const byFile = new Map(problems.map((p) => [p.file, p.problem]));
+    assert.equal(problems.length, 7, problems.map((p) => `${p.file}: ${p.problem}`).join('\n'));
+    assert.match(byFile.get(f('V1_L23_sst', 'test'))!, /^missing; expected one of the authors' cell-type files, a float32 or float64 \.npy array \(samples, 15\)/);
+    assert.match(byFile.get(f('LM_L4_sst', 'test'))!, /^dtype int32, expected float32 or float64/);
+    assert.match(byFile.get(f('V1_L4_vip', 'train'))!, /^shape \(3, 16\), expected \(samples, 15\)/);
+    assert.match(byFile.get(f('LM_L5_pyr', 'train'))!, /^truncated data: .*; expected one of the authors' cell-type files/);
+    assert.match(byFile.get(f('LM_L23_pyr', 'test'))!, /^not a \.npy file/);
+    assert.match(byFile.get(f('LM_L23_vip', 'train'))!, /^is not a regular file/);
+    assert.match(byFile.get(f('V1_L5_pyr', 'test'))!, /^4 samples; expected the same number as the other files of the condition \(3, e\.g\. /);
+
+    // A missing folder is one problem, not 36.
+    assert.deepEqual(checkCelltypeFiles(join(dir, 'nope'), 'novel_change_half').map((p) => p.file), [join(dir, 'nope')]);
+    assert.match(checkCelltypeFiles(join(dir, 'nope'), 'novel_change_half')[0].problem, /^cell-type data folder does not exist; expected a folder holding the 36 files dff_\{V1\|LM\}_.*_novel_change_\{train\|test\}\.npy/);
+    assert.throws(() => checkCelltypeFiles(dir, 'familiar_sometimes'), CelltypeConditionError);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

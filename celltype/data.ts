@@ -15,11 +15,12 @@
  * next frame: one-step-ahead prediction at every step. The half-session conditions use the slice
  * [:, 7:-1] of both files (T = 7: frames 7..13), as the authors' training_half_session notebook.
  */
+import { statSync } from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ArrayDataset } from '../rnn/dataset.js';
 import { Rng } from '../rnn/rng.js';
-import { NpyError, readNpy, writeNpy, type NpyArray } from '../io/npy.js';
+import { NpyError, readNpy, readNpyHeaderSync, writeNpy, type NpyArray, type NpyDtype, type NpyHeader } from '../io/npy.js';
 import { celltypeLayout, N_POPULATIONS, type Population } from './populations.js';
 
 /** Familiar or novel image set. */
@@ -118,6 +119,80 @@ export interface ReadOptions {
 }
 
 /**
+ * What is wrong with the type or shape of one of the authors' arrays, or null: each must be a
+ * 2-D float32/float64 array [samples >= 1, 15] (with exactly `samples` rows when given).
+ */
+export function celltypeArrayProblem(a: { dtype: NpyDtype; shape: readonly number[] }, samples?: number): string | null {
+  if (a.dtype !== 'float32' && a.dtype !== 'float64') return `dtype ${a.dtype}, expected float32 or float64`;
+  if (a.shape.length !== 2 || a.shape[1] !== FULL_T || a.shape[0] < 1) return `shape (${a.shape.join(', ')}), expected (samples, ${FULL_T})`;
+  if (samples !== undefined && a.shape[0] !== samples) return `shape (${a.shape.join(', ')}), expected (${samples}, ${FULL_T})`;
+  return null;
+}
+
+/** Options of {@link checkCelltypeFiles}. */
+export interface CheckCelltypeOptions {
+  /** Samples the runs use (nTrain + nTest): every file must have at least this many rows. */
+  minSamples?: number;
+}
+
+/**
+ * Checks, before anything is run, the 36 files {@link readCelltypeCondition} reads for
+ * `condition` (the full and half windows of a file condition read the same files), reading only
+ * their `.npy` headers: the folder exists, each file exists and is a regular file holding a 2-D
+ * float32/float64 array [samples, 15] whose length matches its header, all 36 have the same
+ * number of samples, and at least `minSamples`.
+ * @returns one entry per missing or malformed file (or the folder, when it is missing), saying
+ *   what is expected; empty when every file looks right
+ * @throws CelltypeConditionError for an unknown condition
+ */
+export function checkCelltypeFiles(dir: string, condition: string, opts: CheckCelltypeOptions = {}): { file: string; problem: string }[] {
+  const { file } = parseCondition(condition);
+  const expected = `expected one of the authors' cell-type files, a float32 or float64 .npy array (samples, ${FULL_T}) (condition ${condition})`;
+  let isDir: boolean;
+  try {
+    isDir = statSync(dir).isDirectory();
+  } catch {
+    return [{ file: dir, problem: `cell-type data folder does not exist; expected a folder holding the 36 files dff_{V1|LM}_{L4|L23|L5}_{pyr|sst|vip}_${file}_{train|test}.npy (condition ${condition})` }];
+  }
+  if (!isDir) return [{ file: dir, problem: `is not a folder; expected the cell-type data folder (condition ${condition})` }];
+  const problems: { file: string; problem: string }[] = [];
+  const samples: { path: string; n: number }[] = [];
+  for (const name of conditionFileNames(file).flatMap((f) => [f.train, f.test])) {
+    const path = join(dir, name);
+    let header: NpyHeader;
+    try {
+      if (!statSync(path).isFile()) {
+        problems.push({ file: path, problem: `is not a regular file; ${expected}` });
+        continue;
+      }
+      header = readNpyHeaderSync(path);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      const what = err instanceof NpyError ? err.detail : code === 'ENOENT' ? 'missing' : `cannot be read (${code ?? (err as Error).message})`;
+      problems.push({ file: path, problem: `${what}; ${expected}` });
+      continue;
+    }
+    const bad = celltypeArrayProblem(header);
+    if (bad !== null) problems.push({ file: path, problem: `${bad} (condition ${condition})` });
+    else samples.push({ path, n: header.shape[0] });
+  }
+  if (samples.length > 0) {
+    // The count most files have is the reference (the first file may be the odd one out).
+    const counts = new Map<number, number>();
+    for (const s of samples) counts.set(s.n, (counts.get(s.n) ?? 0) + 1);
+    const n = [...counts].sort((a, b) => b[1] - a[1] || a[0] - b[0])[0][0];
+    const ref = samples.find((s) => s.n === n)!;
+    for (const s of samples) {
+      if (s.n !== n) problems.push({ file: s.path, problem: `${s.n} samples; expected the same number as the other files of the condition (${n}, e.g. ${ref.path})` });
+      else if (opts.minSamples !== undefined && s.n < opts.minSamples) {
+        problems.push({ file: s.path, problem: `${s.n} samples; expected at least ${opts.minSamples} (the sweep's nTrain + nTest for condition ${condition})` });
+      }
+    }
+  }
+  return problems;
+}
+
+/**
  * Read one condition from `dir`: checks that all 36 files exist (listing every missing one),
  * that each is a 2-D float32/float64 array [samples, 15] and that all have the same number of
  * samples, then pairs them (see the module comment) and applies the window.
@@ -158,13 +233,9 @@ export async function readCelltypeCondition(dir: string, condition: string, opts
       invalid.push({ file: name, problem: err.message });
       continue;
     }
-    if (a.dtype !== 'float32' && a.dtype !== 'float64') {
-      invalid.push({ file: name, problem: `dtype ${a.dtype}, expected float32 or float64` });
-    } else if (a.shape.length !== 2 || a.shape[1] !== FULL_T || a.shape[0] < 1) {
-      invalid.push({ file: name, problem: `shape (${a.shape.join(', ')}), expected (samples, ${FULL_T})` });
-    } else if (opts.samples !== undefined && a.shape[0] !== opts.samples) {
-      invalid.push({ file: name, problem: `shape (${a.shape.join(', ')}), expected (${opts.samples}, ${FULL_T})` });
-    } else arrays.set(name, a);
+    const problem = celltypeArrayProblem(a, opts.samples);
+    if (problem !== null) invalid.push({ file: name, problem });
+    else arrays.set(name, a);
   }
   if (invalid.length === 0) {
     const n0 = arrays.get(all[0])!.shape[0];

