@@ -6,8 +6,12 @@
  * in a YAML file, which all parse to the same double, serialise identically; `1` and `1.0` too),
  * `-0` written as `0`, object members whose value is `undefined` left out. Non-finite numbers,
  * functions, symbols, bigints and `undefined` array items are rejected.
+ *
+ * Speed (planning writes one canonical text per stage, millions for the largest sweeps): the
+ * writer concatenates strings, sorts the keys of each distinct key list once ({@link keyOrder}),
+ * and builds field paths only to name the culprit of a {@link CanonicalJsonError}.
  */
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import type { Json, StageKind } from './types.js';
 import type { StageConfig } from './stage-config.js';
 
@@ -16,44 +20,103 @@ export class CanonicalJsonError extends Error {
   override name = 'CanonicalJsonError';
 }
 
-function write(v: unknown, path: string, out: string[]): void {
-  if (v === null) {
-    out.push('null');
-    return;
+/** Thrown by the fast writer on a value that is not JSON; {@link canonicalJson} then names the culprit. */
+const NOT_JSON = new Error('not JSON');
+
+/** How the keys of an object are visited. */
+interface KeyOrder {
+  /** The key list this order is for (`Object.keys` order). */
+  readonly keys: readonly string[];
+  /** Indices into `keys`, sorted by key. */
+  readonly sorted: readonly number[];
+  /** `JSON.stringify` of each key, in sorted order. */
+  readonly quoted: readonly string[];
+}
+
+/** Sorted visiting orders by key list (`\0`-joined); bounded so odd inputs cannot grow it. */
+const keyOrders = new Map<string, KeyOrder>();
+const MAX_KEY_ORDERS = 4096;
+
+/** Whether two key lists are equal (a key holding `\0` could make two lists join to the same text). */
+function sameKeys(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** The sorted visiting order of an object's keys (computed once per distinct key list). */
+function keyOrder(keys: string[]): KeyOrder {
+  const sig = keys.join('\0');
+  let order = keyOrders.get(sig);
+  if (order === undefined || !sameKeys(order.keys, keys)) {
+    const sortedKeys = [...keys].sort();
+    order = { keys, sorted: sortedKeys.map((k) => keys.indexOf(k)), quoted: sortedKeys.map((k) => JSON.stringify(k)) };
+    if (keyOrders.size >= MAX_KEY_ORDERS) keyOrders.clear();
+    keyOrders.set(sig, order);
   }
+  return order;
+}
+
+/** Canonical JSON text of a value; throws {@link NOT_JSON} on anything that is not JSON. */
+function fast(v: unknown): string {
+  if (v === null) return 'null';
   switch (typeof v) {
-    case 'boolean':
-      out.push(v ? 'true' : 'false');
-      return;
     case 'string':
-      out.push(JSON.stringify(v));
+      return JSON.stringify(v);
+    case 'number':
+      if (!Number.isFinite(v)) throw NOT_JSON;
+      return v === 0 ? '0' : JSON.stringify(v); // -0 === 0: written as 0
+    case 'boolean':
+      return v ? 'true' : 'false';
+    case 'object': {
+      if (Array.isArray(v)) {
+        let s = '[';
+        for (let i = 0; i < v.length; i++) {
+          const item: unknown = v[i];
+          if (item === undefined) throw NOT_JSON;
+          s += i === 0 ? fast(item) : `,${fast(item)}`;
+        }
+        return `${s}]`;
+      }
+      const obj = v as Record<string, unknown>;
+      const keys = Object.keys(obj);
+      const { sorted, quoted } = keyOrder(keys);
+      let s = '{';
+      for (let i = 0; i < sorted.length; i++) {
+        const member = obj[keys[sorted[i]]];
+        if (member === undefined) continue;
+        s += `${s.length === 1 ? '' : ','}${quoted[i]}:${fast(member)}`;
+      }
+      return `${s}}`;
+    }
+    default:
+      throw NOT_JSON;
+  }
+}
+
+/** Finds the first part of a value that is not JSON and throws a {@link CanonicalJsonError} naming its path. */
+function explain(v: unknown, path: string): void {
+  if (v === null) return;
+  switch (typeof v) {
+    case 'string':
+    case 'boolean':
       return;
     case 'number':
       if (!Number.isFinite(v)) throw new CanonicalJsonError(`${path || '<root>'}: ${v} is not a finite number`);
-      out.push(Object.is(v, -0) ? '0' : JSON.stringify(v));
       return;
-    case 'object': {
+    case 'object':
       if (Array.isArray(v)) {
-        out.push('[');
         for (let i = 0; i < v.length; i++) {
-          if (i > 0) out.push(',');
           if (v[i] === undefined) throw new CanonicalJsonError(`${path}[${i}]: undefined is not JSON`);
-          write(v[i], `${path}[${i}]`, out);
+          explain(v[i], `${path}[${i}]`);
         }
-        out.push(']');
         return;
       }
-      const obj = v as Record<string, unknown>;
-      const keys = Object.keys(obj).filter((k) => obj[k] !== undefined).sort();
-      out.push('{');
-      keys.forEach((k, i) => {
-        if (i > 0) out.push(',');
-        out.push(JSON.stringify(k), ':');
-        write(obj[k], path ? `${path}.${k}` : k, out);
-      });
-      out.push('}');
+      for (const k of Object.keys(v).sort()) {
+        const member = (v as Record<string, unknown>)[k];
+        if (member !== undefined) explain(member, path ? `${path}.${k}` : k);
+      }
       return;
-    }
     default:
       throw new CanonicalJsonError(`${path || '<root>'}: a ${typeof v} is not JSON`);
   }
@@ -62,16 +125,24 @@ function write(v: unknown, path: string, out: string[]): void {
 /**
  * Canonical JSON text of a value (sorted keys, normalised numbers; see the module comment).
  * Two values that are equal as JSON data give the same text.
+ * @throws CanonicalJsonError naming the path of the first part that is not JSON
  */
 export function canonicalJson(value: unknown): string {
-  const out: string[] = [];
-  write(value, '', out);
-  return out.join('');
+  try {
+    return fast(value);
+  } catch (err) {
+    if (err !== NOT_JSON) throw err;
+    explain(value, '');
+    throw new CanonicalJsonError('<root>: not JSON'); // unreachable: explain throws first
+  }
 }
+
+/** `crypto.hash` (Node ≥ 20.12): a one-shot digest, about twice as fast as createHash for short texts. */
+const oneShot = (crypto as { hash?: (algorithm: string, data: string | Uint8Array, encoding: 'hex') => string }).hash;
 
 /** Lower-case hex sha256 of a UTF-8 string. */
 export function sha256Hex(text: string | Uint8Array): string {
-  return createHash('sha256').update(text).digest('hex');
+  return oneShot !== undefined ? oneShot('sha256', text, 'hex') : crypto.createHash('sha256').update(text).digest('hex');
 }
 
 /** Hex sha256 of the canonical JSON of a value. */
@@ -80,11 +151,23 @@ export function hashJson(value: unknown): string {
 }
 
 /**
+ * The canonical JSON text that a stage id hashes: that of `{kind, config, parents, codeVersion}`,
+ * assembled from the config's canonical JSON (keys in sorted order: codeVersion, config, kind,
+ * parents).
+ * @param configJson `canonicalJson(config)`
+ */
+export function stageIdentityText(kind: StageKind, configJson: string, parents: readonly string[], codeVersion: string): string {
+  let ps = '';
+  for (let i = 0; i < parents.length; i++) ps += i === 0 ? JSON.stringify(parents[i]) : `,${JSON.stringify(parents[i])}`;
+  return `{"codeVersion":${JSON.stringify(codeVersion)},"config":${configJson},"kind":${JSON.stringify(kind)},"parents":[${ps}]}`;
+}
+
+/**
  * Identity of a stage: sha256 hex (64 characters) of the canonical JSON of
  * `{kind, config, parents, codeVersion}`. Parents keep their order (it is meaningful).
  */
 export function stageId(kind: StageKind, config: StageConfig | Json, parents: readonly string[], codeVersion: string): string {
-  return hashJson({ kind, config, parents, codeVersion });
+  return sha256Hex(stageIdentityText(kind, canonicalJson(config), parents, codeVersion));
 }
 
 /**
