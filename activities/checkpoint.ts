@@ -5,15 +5,21 @@
  * replays the batch order of the done epochs, the resumed run equals an uninterrupted one bit for
  * bit.
  *
- * Format: 8 bytes magic `DSCKPT01`, uint32 LE header length H, H bytes of UTF-8 JSON header
+ * Format: 8 bytes magic `DSCKPT02`, uint32 LE header length H, H bytes of UTF-8 JSON header
  * ({epoch, records, tensors: [{name, offset, length}], optimizer: {kind, step, slotNames}}),
- * padding to a multiple of 4, then the float32 tensors (LE) back to back.
+ * padding to a multiple of 4, the float32 tensors (LE) back to back, and last the 32-byte
+ * sha256 of everything before it. A checkpoint whose checksum fails is moved to
+ * `quarantine/checkpoints/` with a warning and the next older one is used (the previous
+ * checkpoint is kept for that), or training starts over.
  */
 import type { OptimizerState, Slots } from '../rnn/optim.js';
 import { PARAM_NAMES, type EpochRecord, type Params } from '../rnn/types.js';
+import { createHash } from 'node:crypto';
 import type { ArtifactStore } from '../store/types.js';
+import { StoreNotFoundError } from '../store/types.js';
 
-const MAGIC = 'DSCKPT01';
+const MAGIC = 'DSCKPT02';
+const SHA_BYTES = 32;
 
 /** What a checkpoint holds. */
 export interface Checkpoint {
@@ -73,29 +79,34 @@ export function encodeCheckpoint(c: Checkpoint): Uint8Array {
   const header: Header = { epoch: c.epoch, records: c.records, tensors, optimizer: { kind: o.kind, step: o.step, slotNames } };
   const hdr = new TextEncoder().encode(JSON.stringify(header));
   const dataStart = Math.ceil((12 + hdr.length) / 4) * 4;
-  const out = new Uint8Array(dataStart + offset * 4);
+  const out = new Uint8Array(dataStart + offset * 4 + SHA_BYTES);
   out.set(new TextEncoder().encode(MAGIC), 0);
   new DataView(out.buffer).setUint32(8, hdr.length, true);
   out.set(hdr, 12);
   const body = new Float32Array(out.buffer, dataStart, offset);
   for (let i = 0; i < arrays.length; i++) body.set(arrays[i][1], tensors[i].offset);
+  out.set(createHash('sha256').update(out.subarray(0, out.length - SHA_BYTES)).digest(), out.length - SHA_BYTES);
   return out;
 }
 
 /**
  * Decodes a checkpoint written by {@link encodeCheckpoint}.
- * @throws CheckpointFormatError on a wrong magic, a truncated object or a missing tensor
+ * @throws CheckpointFormatError on a wrong magic, a checksum mismatch, a truncated object or a
+ *   missing tensor
  */
 export function decodeCheckpoint(bytes: Uint8Array, what = 'checkpoint'): Checkpoint {
-  if (bytes.length < 12 || new TextDecoder().decode(bytes.subarray(0, 8)) !== MAGIC) {
+  if (bytes.length < 12 + SHA_BYTES || new TextDecoder().decode(bytes.subarray(0, 8)) !== MAGIC) {
     throw new CheckpointFormatError(`${what}: not a dalesweep checkpoint (expected magic ${MAGIC})`);
   }
+  const sum = createHash('sha256').update(bytes.subarray(0, bytes.length - SHA_BYTES)).digest();
+  if (!sum.equals(bytes.subarray(bytes.length - SHA_BYTES))) throw new CheckpointFormatError(`${what}: sha256 checksum does not match (the checkpoint is corrupt)`);
+  bytes = bytes.subarray(0, bytes.length - SHA_BYTES);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const hlen = dv.getUint32(8, true);
   if (12 + hlen > bytes.length) throw new CheckpointFormatError(`${what}: truncated header`);
   let header: Header;
   try {
-    header = JSON.parse(new TextDecoder().decode(bytes.subarray(12, 12 + hlen))) as Header;
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(12, 12 + hlen))) as Header;
   } catch (err) {
     throw new CheckpointFormatError(`${what}: header is not JSON (${(err as Error).message})`);
   }
@@ -118,30 +129,61 @@ export function decodeCheckpoint(bytes: Uint8Array, what = 'checkpoint'): Checkp
   return { epoch: header.epoch, records: header.records, params, optimizerState };
 }
 
-/** Writes a stage's checkpoint and deletes its older ones. @returns the key written */
+/**
+ * Writes a stage's checkpoint and deletes the older ones except the previous (kept so that a
+ * corrupt newest checkpoint costs one epoch, not the whole run). @returns the key written
+ */
 export async function saveCheckpoint(store: ArtifactStore, stageId: string, c: Checkpoint): Promise<string> {
   const key = checkpointKey(stageId, c.epoch);
   await store.put(key, encodeCheckpoint(c));
-  for (const old of await store.list(checkpointPrefix(stageId))) if (old !== key) await store.delete(old);
+  const keys = (await store.list(checkpointPrefix(stageId))).filter((k) => k.endsWith('.ckpt') && k < key).sort();
+  for (const old of keys.slice(0, -1)) await store.delete(old);
   return key;
+}
+
+/** Moves a checkpoint that failed verification to `quarantine/checkpoints/...`. */
+async function quarantineCheckpoint(store: ArtifactStore, key: string): Promise<string> {
+  const to = `quarantine/${key.replace(/\.ckpt$/, '')}-${new Date().toISOString().replace(/[:.]/g, '-')}.ckpt`;
+  try {
+    await store.put(to, await store.get(key));
+  } catch (err) {
+    if (err instanceof StoreNotFoundError) return to;
+    throw err;
+  }
+  await store.delete(key);
+  return to;
 }
 
 /**
  * The checkpoint to resume a stage from: the newest under the stage's prefix (a retried Temporal
  * attempt passes its last heartbeat's key as `preferredKey`; it is used when the listing does not
- * show it), else null. An unreadable checkpoint is ignored (the stage starts over
- * from the previous good state rather than failing).
+ * show it), else null. A checkpoint that fails its checksum or cannot be decoded is quarantined,
+ * reported to `onWarning`, and the next older one is tried (else the stage starts over).
  */
-export async function loadLatestCheckpoint(store: ArtifactStore, stageId: string, preferredKey?: string): Promise<{ key: string; checkpoint: Checkpoint } | null> {
+export async function loadLatestCheckpoint(
+  store: ArtifactStore,
+  stageId: string,
+  preferredKey?: string,
+  onWarning: (message: string) => void = (m) => process.emitWarning(m),
+): Promise<{ key: string; checkpoint: Checkpoint } | null> {
   const keys = (await store.list(checkpointPrefix(stageId))).filter((k) => k.endsWith('.ckpt')).sort().reverse();
   // Newest first: every checkpoint of a stage lies on the same deterministic trajectory, so a
   // newer one than the heartbeat's (written just before the worker died) is strictly better.
   if (preferredKey !== undefined && !keys.includes(preferredKey) && (await store.exists(preferredKey))) keys.push(preferredKey);
   for (const key of keys) {
+    let bytes: Uint8Array;
     try {
-      return { key, checkpoint: decodeCheckpoint(await store.get(key), key) };
+      bytes = await store.get(key);
+    } catch (err) {
+      if (err instanceof StoreNotFoundError) continue;
+      throw err;
+    }
+    try {
+      return { key, checkpoint: decodeCheckpoint(bytes, `${store.url} ${key}`) };
     } catch (err) {
       if (!(err instanceof CheckpointFormatError)) throw err;
+      const to = await quarantineCheckpoint(store, key);
+      onWarning(`${err.message}; moved to ${to}, resuming from an older checkpoint or from the start`);
     }
   }
   return null;

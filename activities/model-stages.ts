@@ -230,7 +230,7 @@ async function runTraining(stage: Stage, c: TrainStageConfig | FinetuneStageConf
     let params = start.params;
     let optimizerState: OptimizerState | undefined;
     let records: EpochRecord[] = [];
-    const resume = await loadLatestCheckpoint(ctx.store, stage.id, ctx.resumeCheckpointKey);
+    const resume = await loadLatestCheckpoint(ctx.store, stage.id, ctx.resumeCheckpointKey, ctx.onWarning);
     if (resume !== null && resume.checkpoint.epoch <= c.epochs) {
       ({ params, optimizerState, records } = resume.checkpoint);
     }

@@ -8,6 +8,7 @@ import type { ArtifactStore } from '../store/types.js';
 import type { Stage, StageOutcome } from '../sweeps/types.js';
 import { readStageManifest, writeStageArtifacts, writeStageFailure } from '../store/stage-io.js';
 import { deleteCheckpoints } from './checkpoint.js';
+import { isCorruptionError } from '../store/verify.js';
 import { runModelStage } from './model-stages.js';
 
 /** What a stage runner gets besides the stage itself. */
@@ -19,6 +20,8 @@ export interface StageContext {
   onProgress?(p: { epoch: number; epochs: number; loss?: number }): void;
   /** Checkpoint to resume from (key in the store), for a retried attempt. */
   resumeCheckpointKey?: string;
+  /** Called with a warning the user should see (e.g. a corrupt checkpoint was set aside). */
+  onWarning?(message: string): void;
   /** Called after each checkpoint is written, with its key and the epoch it holds. */
   onCheckpoint?(key: string, epoch: number): void;
   /** Aborts a running stage between epochs. */
@@ -56,7 +59,9 @@ export async function executeStage(stage: Stage, ctx: StageContext): Promise<Sta
     product = await runStageKind(stage, ctx);
   } catch (err) {
     if (ctx.signal?.aborted) throw err;
-    const reason = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    let reason = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    // A parent changed behind its manifest after this run verified it: the next run repairs it.
+    if (isCorruptionError(err)) reason = `a parent's artifacts failed verification (${err.message}); run the sweep again to quarantine and re-run it`;
     await writeStageFailure(ctx.store, stage, reason);
     return { stageId: stage.id, kind: stage.kind, status: 'failed', reason, metrics: {}, cached: false, wallMs: performance.now() - t0 };
   }

@@ -12,7 +12,9 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { ArtifactStore } from '../store/types.js';
 import { StoreNotFoundError } from '../store/types.js';
 import type { Plan } from '../sweeps/types.js';
-import { completedStageIds } from '../store/stage-io.js';
+import { scanPlan } from './plan-scan.js';
+import { claimStage } from './stage-claim.js';
+import { newLeaseOwner } from '../store/lease.js';
 import type { StagePool } from '../workers/pool.js';
 import type { StageEvent } from '../workers/stage-task.js';
 import {
@@ -85,6 +87,7 @@ export function planSkeleton(plan: Plan, complete: Set<string>): PlanSkeleton {
 /** Creates the activity implementations for one worker process. */
 export function createSweepActivities(deps: SweepActivityDeps): SweepActivities {
   const cacheSize = Math.max(1, deps.planCacheSize ?? 4);
+  const owner = newLeaseOwner();
   const plans = new Map<string, Promise<Plan>>();
 
   const loadPlan = (planKey: string): Promise<Plan> => {
@@ -120,7 +123,9 @@ export function createSweepActivities(deps: SweepActivityDeps): SweepActivities 
     async loadPlanSkeleton({ planKey, codeVersion }) {
       checkVersion(codeVersion);
       const plan = await loadPlan(planKey);
-      return planSkeleton(plan, await completedStageIds(deps.store));
+      const scan = await scanPlan(deps.store, plan, { repair: { owner } });
+      for (const c of scan.corrupt) Context.current().log.warn(`stage ${c.id.slice(0, 12)}: ${c.reason}${c.quarantinedTo ? `; moved to ${c.quarantinedTo}` : ''}`);
+      return planSkeleton(plan, scan.complete);
     },
 
     async runStage({ planKey, index, codeVersion }: RunStageInput): Promise<RunStageResult> {
@@ -137,11 +142,26 @@ export function createSweepActivities(deps: SweepActivityDeps): SweepActivities 
       const timer = setInterval(() => ctx.heartbeat(last), every);
       const onEvent = (e: StageEvent): void => {
         if (e.type === 'checkpoint') last = { checkpointKey: e.key, epoch: e.epoch };
+        else if (e.type === 'warning') ctx.log.warn(e.message);
         ctx.heartbeat(last);
       };
       let outcome;
       try {
-        outcome = await deps.pool.run({ stage, storeUrl: deps.storeUrl, codeVersion, resumeCheckpointKey }, onEvent, ctx.cancellationSignal);
+        // Claim the stage through its lease in the store (shared with local runs and other
+        // workers); while another runner holds it, wait, heartbeating, until it is done or free.
+        for (;;) {
+          const claim = await claimStage(deps.store, stage, { owner, onWarning: (m) => ctx.log.warn(m) });
+          if (claim.kind === 'complete') return { cached: true, wallMs: 0 };
+          if (claim.kind === 'claimed') {
+            try {
+              outcome = await deps.pool.run({ stage, storeUrl: deps.storeUrl, codeVersion, resumeCheckpointKey }, onEvent, ctx.cancellationSignal);
+            } finally {
+              await claim.lease.release();
+            }
+            break;
+          }
+          await ctx.sleep(500);
+        }
       } catch (err) {
         const reason: unknown = ctx.cancellationSignal.reason;
         if (ctx.cancellationSignal.aborted && reason instanceof Error) throw reason;

@@ -64,6 +64,12 @@ export function createProgress(mode: ProgressMode, stages?: readonly Stage[]): P
           case 'stage-skipped':
             rec = { ...base, stageId: e.stage.id, kind: e.stage.kind, reason: e.reason };
             break;
+          case 'stage-warning':
+            rec = { ...base, stageId: e.stage.id, kind: e.stage.kind, message: e.message };
+            break;
+          case 'stage-waiting':
+            rec = { ...base, stageId: e.stage.id, kind: e.stage.kind, holder: e.holder };
+            break;
         }
         process.stdout.write(JSON.stringify(rec) + '\n');
       },
@@ -86,6 +92,10 @@ export function createProgress(mode: ProgressMode, stages?: readonly Stage[]): P
         } else if (e.type === 'stage-skipped') {
           done++;
           process.stderr.write(`[${done}/${total}] ${label(e)}: skipped (${e.reason})\n`);
+        } else if (e.type === 'stage-warning') {
+          process.stderr.write(`warning: ${label(e)}: ${e.message}\n`);
+        } else if (e.type === 'stage-waiting') {
+          process.stderr.write(`${label(e)}: held by ${e.holder}; waiting for it\n`);
         }
       },
       stop: () => undefined,
@@ -115,6 +125,10 @@ export function createProgress(mode: ProgressMode, stages?: readonly Stage[]): P
         counted = e.alreadyComplete;
         main = multi.create(e.total, e.alreadyComplete, { name: 'stages', extra: 'ETA {eta_formatted}' });
         main.update(e.alreadyComplete, { extra: '' });
+      } else if (e.type === 'stage-warning') {
+        multi.log(`warning: ${label(e)}: ${e.message}\n`);
+      } else if (e.type === 'stage-waiting') {
+        multi.log(`${label(e)}: held by ${e.holder}; waiting for it\n`);
       } else if (e.type === 'stage-start') {
         bars.set(e.stage.id, multi.create(1, 0, { name: label(e), extra: 'starting' }));
       } else if (e.type === 'stage-progress') {

@@ -3,12 +3,20 @@
  * Stages start as soon as their parents finish; stages already complete in the store are skipped
  * (resume after Ctrl-C, kill -9 or a power cut); a failed stage is recorded with its reason and
  * its descendants are skipped while independent stages go on.
+ *
+ * Integrity and exactly-once: before anything runs, every stored stage of the plan is verified
+ * against its manifest and the corrupt ones are quarantined (`activities/plan-scan.ts`), and
+ * each stage is claimed through its lease in the store before it runs
+ * (`activities/stage-claim.ts`): a stage another runner holds is set aside and tried again later
+ * while other stages go on, and one that runner completed is counted as already complete.
  */
 import type { ArtifactStore } from '../store/types.js';
 import type { Plan, Stage, StageOutcome } from '../sweeps/types.js';
 import { createStagePool, type StagePool } from '../workers/pool.js';
 import type { StageEvent } from '../workers/stage-task.js';
-import { completedStageIds } from '../store/stage-io.js';
+import { scanPlan } from '../activities/plan-scan.js';
+import { claimStage } from '../activities/stage-claim.js';
+import { newLeaseOwner, type LeaseOwner } from '../store/lease.js';
 
 /** Final state of one stage after a run. `skipped`: a parent failed, so it never ran. */
 export type StageFinalStatus = 'succeeded' | 'cached' | 'failed' | 'skipped' | 'cancelled';
@@ -19,7 +27,11 @@ export type EngineEvent =
   | { type: 'stage-start'; stage: Stage }
   | { type: 'stage-progress'; stage: Stage; epoch: number; epochs: number; loss?: number }
   | { type: 'stage-end'; stage: Stage; outcome: StageOutcome }
-  | { type: 'stage-skipped'; stage: Stage; reason: string };
+  | { type: 'stage-skipped'; stage: Stage; reason: string }
+  /** Something the user should know about a stage (quarantined artifacts, a corrupt checkpoint). */
+  | { type: 'stage-warning'; stage: Stage; message: string }
+  /** Another runner holds the stage's lease; this run waits for it (first time only). */
+  | { type: 'stage-waiting'; stage: Stage; holder: string };
 
 export interface LocalRunOptions {
   store: ArtifactStore;
@@ -33,6 +45,10 @@ export interface LocalRunOptions {
   onEvent?(e: EngineEvent): void;
   /** Stops scheduling new stages; running stages are aborted (their artifacts are never half-visible). */
   signal?: AbortSignal;
+  /** Identity of this runner in stage leases. @default a new one */
+  owner?: LeaseOwner;
+  /** Milliseconds between looks at a stage another runner holds. @default 500 */
+  pollMs?: number;
 }
 
 /** Result of running a plan. */
@@ -66,8 +82,19 @@ export async function runPlanLocally(plan: Plan, opts: LocalRunOptions): Promise
   const status = new Map<string, StageFinalStatus>();
   const outcomes = new Map<string, StageOutcome>();
   const reasons = new Map<string, string>();
-  const complete = await completedStageIds(opts.store);
+  const owner = opts.owner ?? newLeaseOwner();
+  await opts.store.removeStaleTemporaries?.();
+  const scan = await scanPlan(opts.store, plan, { repair: { owner } });
+  for (const c of scan.corrupt) {
+    const what = c.quarantinedTo !== undefined ? `moved to ${c.quarantinedTo}; it runs again` : 'another runner is repairing it';
+    emit({ type: 'stage-warning', stage: byId.get(c.id)!, message: `${c.reason} (${what})` });
+  }
+  const complete = scan.complete;
   const ready: Stage[] = [];
+  /** Stages another runner holds, with the time to look again. */
+  const deferred: { stage: Stage; at: number }[] = [];
+  const waitingFor = new Set<string>();
+  const pollMs = Math.max(10, opts.pollMs ?? 500);
 
   const markDone = (id: string): void => {
     for (const c of children.get(id) ?? []) {
@@ -107,15 +134,40 @@ export async function runPlanLocally(plan: Plan, opts: LocalRunOptions): Promise
   const running = new Map<string, Promise<void>>();
   let ran = 0;
 
+  const warn = (stage: Stage) => (message: string): void => emit({ type: 'stage-warning', stage, message });
+
+  /** Claims the stage, then runs it on the pool; a stage another runner holds is deferred. */
+  const claimAndRun = async (stage: Stage): Promise<StageOutcome | null> => {
+    const claim = await claimStage(opts.store, stage, { owner, onWarning: warn(stage) });
+    if (claim.kind === 'busy') {
+      if (!waitingFor.has(stage.id)) {
+        waitingFor.add(stage.id);
+        const h = claim.holder;
+        emit({ type: 'stage-waiting', stage, holder: h ? `pid ${h.pid} on ${h.host}` : 'another runner' });
+      }
+      deferred.push({ stage, at: Date.now() + pollMs });
+      return null;
+    }
+    if (claim.kind === 'complete') {
+      return { stageId: stage.id, kind: stage.kind, status: 'succeeded', metrics: claim.metrics, cached: true, wallMs: 0 };
+    }
+    try {
+      emit({ type: 'stage-start', stage });
+      const onEvent = (e: StageEvent): void => {
+        if (e.type === 'progress') emit({ type: 'stage-progress', stage, epoch: e.epoch, epochs: e.epochs, loss: e.loss });
+        else if (e.type === 'warning') emit({ type: 'stage-warning', stage, message: e.message });
+      };
+      return await pool.run({ stage, storeUrl: opts.storeUrl, codeVersion: opts.codeVersion }, onEvent, opts.signal);
+    } finally {
+      await claim.lease.release();
+    }
+  };
+
   const launch = (stage: Stage): void => {
-    emit({ type: 'stage-start', stage });
-    const onEvent = (e: StageEvent): void => {
-      if (e.type === 'progress') emit({ type: 'stage-progress', stage, epoch: e.epoch, epochs: e.epochs, loss: e.loss });
-    };
-    const p = pool
-      .run({ stage, storeUrl: opts.storeUrl, codeVersion: opts.codeVersion }, onEvent, opts.signal)
+    const p = claimAndRun(stage)
       .then(
         (outcome) => {
+          if (outcome === null) return; // deferred: another runner holds it
           outcomes.set(stage.id, outcome);
           if (!outcome.cached) ran++;
           emit({ type: 'stage-end', stage, outcome });
@@ -148,15 +200,34 @@ export async function runPlanLocally(plan: Plan, opts: LocalRunOptions): Promise
     running.set(stage.id, p);
   };
 
+  const sleep = (ms: number): Promise<void> =>
+    new Promise((res) => {
+      const done = (): void => {
+        clearTimeout(t);
+        opts.signal?.removeEventListener('abort', done);
+        res();
+      };
+      const t = setTimeout(done, ms);
+      opts.signal?.addEventListener('abort', done, { once: true });
+    });
   try {
-    while (ready.length > 0 || running.size > 0) {
+    while (ready.length > 0 || running.size > 0 || deferred.length > 0) {
+      if (opts.signal?.aborted && running.size === 0) break;
+      // Deferred stages whose time has come go to the back of the queue.
+      const now = Date.now();
+      for (let i = 0; i < deferred.length; ) {
+        if (deferred[i].at <= now) ready.push(deferred.splice(i, 1)[0].stage);
+        else i++;
+      }
       while (ready.length > 0 && running.size < limit && !opts.signal?.aborted) {
         const next = ready.shift()!;
-        if (status.has(next.id)) continue;
+        if (status.has(next.id) || running.has(next.id)) continue;
         launch(next);
       }
-      if (running.size === 0) break;
-      await Promise.race(running.values());
+      if (running.size === 0 && deferred.length === 0) break;
+      const wake = deferred.length > 0 ? Math.max(0, Math.min(...deferred.map((d) => d.at)) - Date.now()) : null;
+      if (running.size === 0) await sleep(wake ?? 0);
+      else await Promise.race(wake === null ? [...running.values()] : [...running.values(), sleep(wake)]);
     }
   } finally {
     if (!opts.pool) await pool.destroy();

@@ -32,7 +32,14 @@ export interface CheckpointEvent {
   key: string;
 }
 
-export type StageEvent = ProgressEvent | CheckpointEvent;
+/** Something the user should know (e.g. a corrupt checkpoint was set aside). */
+export interface WarningEvent {
+  type: 'warning';
+  stageId: string;
+  message: string;
+}
+
+export type StageEvent = ProgressEvent | CheckpointEvent | WarningEvent;
 
 /** What the pool thread actually receives: the task plus a port for events. */
 export interface StageTaskMessage extends StageTask {

@@ -31,6 +31,7 @@ export default async function runStageTask(task: StageTaskMessage): Promise<Stag
       resumeCheckpointKey: task.resumeCheckpointKey,
       onProgress: (p) => send({ type: 'progress', stageId: stage.id, ...p }),
       onCheckpoint: (key, epoch) => send({ type: 'checkpoint', stageId: stage.id, key, epoch }),
+      onWarning: (message) => send({ type: 'warning', stageId: stage.id, message }),
     });
   } finally {
     port.close();
