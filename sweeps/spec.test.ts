@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UsageError } from '../cli/errors.js';
-import { expandAssignments, loadSpec, PARAM_NAMES, paramApplies, parseSpec, resolveRun, SpecError } from './spec.js';
+import { decodeSpecText, expandAssignments, loadSpec, MAX_NESTING, PARAM_NAMES, paramApplies, parseSpec, resolveRun, SpecError } from './spec.js';
 import { badSpecFixtures } from './testdata/bad-fixtures.js';
 import { PRUNE_METHODS, TASKS } from './stage-config.js';
 import { CELLTYPE_CONDITIONS } from '../celltype/data.js';
@@ -36,7 +36,7 @@ test('messages say what was expected', () => {
   const cases: [string, RegExp][] = [
     ['name: x\naxes: {task: [flipflop], rule: [dale], pruning: [random], sparsity: [0.5, 1.5]}\n', /axes\.sparsity\[1\]: expected a number in \[0, 1\).*got 1\.5/],
     ['name: x\naxes: {task: [flipflop], rule: [dale], foo: [1]}\n', /unknown axis "foo"; expected one of: task, rule/],
-    ['name: x\naxes: {task: [flipflop], rule: [dale], seed: [0, 2.5]}\n', /axes\.seed\[1\]: expected an integer >= 0 \(got 2\.5\)/],
+    ['name: x\naxes: {task: [flipflop], rule: [dale], seed: [0, 2.5]}\n', /axes\.seed\[1\]: expected an integer in 0\.\.4294967295 \(2\^32 - 1\) \(got 2\.5\)/],
     ['name: x\nname: y\naxes: {task: [flipflop], rule: [dale]}\n', /x\.yaml:2:1: name: duplicate key/],
   ];
   for (const [text, re] of cases) assert.throws(() => parseSpec(text, 'x.yaml'), re);
@@ -253,4 +253,124 @@ test('a data directory override (dalesweep run --data) replaces dataDir in the r
   assert.deepEqual([...expandAssignments(sm)].map((a) => resolveRun(sm, a.values).params.dataDir), ['/idx', null]);
   // Nothing reads a data directory: an error (exit 2).
   assert.throws(() => parseSpec('name: x\naxes: { task: [flipflop], rule: [dale] }\n', 'x.yaml', { dataDir: '/d' }), (e: unknown) => e instanceof SpecError && /--data \/d: no run of this sweep reads a data directory/.test(e.message));
+});
+
+/** The SpecError that parsing `text` throws. */
+function specError(text: string): SpecError {
+  try {
+    parseSpec(text, 'x.yaml');
+  } catch (err) {
+    assert.ok(err instanceof SpecError, `expected a SpecError, got ${String(err)}`);
+    return err;
+  }
+  assert.fail(`no error for ${text.slice(0, 200)}`);
+}
+
+const TINY = 'name: x\naxes: { task: [flipflop], rule: [dale] }\n';
+
+test('integers must be safe and in range (seeds 0..2^32 - 1), numbers finite; .nan and .inf are named', () => {
+  const cases: [string, RegExp][] = [
+    ['name: x\naxes: { task: [flipflop], rule: [dale], seed: [0, 1e20] }\n', /^x\.yaml:2:51: axes\.seed\[1\]: expected an integer in 0\.\.4294967295 \(2\^32 - 1\) \(got 100000000000000000000\)$/],
+    ['name: x\naxes: { task: [flipflop], rule: [dale], seed: [4294967296] }\n', /axes\.seed\[0\]: expected an integer in 0\.\.4294967295/],
+    ['name: x\naxes: { task: [flipflop], rule: [dale], seed: [.nan] }\n', /axes\.seed\[0\]: expected an integer in 0\.\.4294967295 \(2\^32 - 1\) \(got NaN\)/],
+    [`${TINY}fixed: { pruneSeed: 4294967296, pruning: random, sparsity: 0.5 }\n`, /fixed\.pruneSeed: expected an integer in 0\.\.4294967295/],
+    [`${TINY}fixed: { lr: .nan }\n`, /fixed\.lr: expected a number > 0 \(got NaN\)/],
+    [`${TINY}fixed: { lr: .inf }\n`, /fixed\.lr: expected a number > 0 \(got Infinity\)/],
+    [`${TINY}fixed: { lrSchedule: cosine, lrMin: -.Inf }\n`, /fixed\.lrMin: expected a number >= 0 \(got -Infinity\)/],
+    [`${TINY}fixed: { excFraction: .NaN }\n`, /fixed\.excFraction: expected a number in \[0, 1\] \(got NaN\)/],
+    ['name: x\nfixed: { pruning: random }\naxes: { task: [flipflop], rule: [dale], sparsity: [0.5, .inf] }\n', /axes\.sparsity\[1\]: expected a number in \[0, 1\).*\(got Infinity\)/],
+    [`${TINY}fixed: { epochs: 9007199254740992 }\n`, /fixed\.epochs: expected an integer >= 0 \(at most 2\^53 - 1\)/],
+    [`${TINY}fixed: { nTrain: 1e300 }\n`, /fixed\.nTrain: expected an integer >= 1 \(at most 2\^53 - 1\)/],
+    [`${TINY}fixed: { nHidden: 32769 }\n`, /fixed\.nHidden: expected an integer in 2\.\.32768/],
+    ['name: x\nfixed: { task: celltype, celltypeData: synthetic, latentScaling: 365 }\naxes: { condition: [novel_change_full] }\n', /fixed\.latentScaling: expected an integer in 1\.\.364/],
+    [`${TINY}fixed: { pruning: random, sparsity: 0.5 }\nstages: { prune: { mode: iterative, rounds: 1001 } }\n`, /stages\.prune\.rounds: must be <= 1000/],
+    [`${TINY}fixed: { pruning: random, sparsity: 0.5 }\nstages: { finetune: { epochs: .inf } }\n`, /stages\.finetune\.epochs: expected an integer >= 0 \(at most 2\^53 - 1\) or "half" \(got Infinity\)/],
+  ];
+  for (const [text, re] of cases) assert.match(specError(text).message, re, text);
+  // The bounds themselves are accepted.
+  const edge = parseSpec(`name: x\nfixed: { seed: 4294967295, pruneSeed: 0, nHidden: 32768, epochs: 9007199254740991, pruning: random, sparsity: 0.5 }\naxes: { task: [flipflop], rule: [dale] }\n`, 'x.yaml');
+  assert.equal(edge.fixed.seed, 4294967295);
+});
+
+test('invalid UTF-8 is refused naming the line and column of the first bad byte', () => {
+  const bytes = (...parts: (string | number[])[]): Uint8Array => {
+    const out: number[] = [];
+    for (const p of parts) out.push(...(typeof p === 'string' ? new TextEncoder().encode(p) : p));
+    return Uint8Array.from(out);
+  };
+  const at = (b: Uint8Array): string => {
+    try {
+      decodeSpecText(b, 's.yaml');
+    } catch (err) {
+      assert.ok(err instanceof SpecError && err.exitCode === 2, String(err));
+      return `${err.line}:${err.column} ${err.message}`;
+    }
+    return 'decoded';
+  };
+  // "café " is 5 characters (6 bytes): the bad byte is the 19th character of line 2.
+  assert.match(at(bytes('name: x\ndescription: café ', [0xff], '\n')), /^2:19 s\.yaml:2:19: \(document\): invalid UTF-8 \(byte 0xff at byte offset 27\); a sweep file must be UTF-8 text/);
+  assert.match(at(bytes('name: caf', [0xe9], '\n')), /^1:10 .*byte 0xe9/, 'Latin-1 é');
+  assert.match(at(bytes('a: 1\nb: 2\nc: ', [0xc0, 0x80])), /^3:4 .*byte 0xc0/, 'overlong NUL');
+  assert.match(at(bytes('a: ', [0xed, 0xa0, 0x80])), /^1:4 .*byte 0xed/, 'UTF-16 surrogate');
+  assert.match(at(bytes('a: ', [0xe2, 0x82])), /^1:4 .*byte 0xe2/, 'sequence cut at the end');
+  assert.match(at(bytes('a: ', [0xf4, 0x90, 0x80, 0x80])), /^1:4 .*byte 0xf4/, 'above U+10FFFF');
+  // Valid text decodes, 4-byte characters and a byte-order mark included.
+  assert.equal(decodeSpecText(bytes([0xef, 0xbb, 0xbf], 'name: x # 😀 é\n'), 's.yaml'), 'name: x # 😀 é\n');
+  // loadSpec reads bytes too.
+  const dir = mkdtempSync(join(tmpdir(), 'dalesweep-utf8-'));
+  try {
+    writeFileSync(join(dir, 's.yaml'), bytes('name: x\naxes: { task: [flipflop], rule: [', [0xff], '] }\n'));
+    assert.throws(() => loadSpec(join(dir, 's.yaml')), /s\.yaml:2:34: \(document\): invalid UTF-8/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('names, descriptions and paths have size caps, and messages repeat at most ~100 characters of a value', () => {
+  const name = specError(`name: ${'a'.repeat(1_000_000)}\naxes: { task: [flipflop], rule: [dale] }\n`);
+  assert.match(name.message, /^x\.yaml:1:7: name: expected a name matching \[A-Za-z0-9._-\]\+ of at most 100 characters \(got "a{100}…" \(1000000 characters\)\)$/);
+  assert.ok(name.message.length < 300);
+  parseSpec(`name: ${'a'.repeat(100)}\ndescription: ${'d'.repeat(10_000)}\naxes: { task: [flipflop], rule: [dale] }\n`, 'x.yaml');
+  const desc = specError(`name: x\ndescription: ${'d '.repeat(5001)}\naxes: { task: [flipflop], rule: [dale] }\n`);
+  assert.match(desc.message, /^x\.yaml:2:14: description: expected a description of at most 10000 characters \(got ".{100}…" \(10001 characters\)\)$/);
+  // Long values elsewhere: an unknown key, a value of an enum, a path, a long exclude value list.
+  const key = specError(`${TINY}fixed: { ${'k'.repeat(50_000)}: 1 }\n`);
+  assert.ok(key.message.length < 900, key.message.slice(0, 300));
+  assert.match(key.message, /fixed\.k{100}…: unknown key "k{100}…"; expected one of: task, rule/);
+  const task = specError(`name: x\naxes: { task: [${'t'.repeat(50_000)}], rule: [dale] }\n`);
+  assert.ok(task.message.length < 400 && task.message.includes('(50000 characters)'), task.message.slice(0, 300));
+  const dir = specError(`${TINY}fixed: { task: smnist, dataSource: mnist, dataDir: /${'d'.repeat(5000)} }\n`.replace('task: [flipflop], ', ''));
+  assert.match(dir.message, /fixed\.dataDir: expected a directory path \(a string of at most 4096 characters\) or null/);
+  assert.ok(dir.message.length < 400);
+  const queue = specError(`${TINY}fixed: { queue: ${'q'.repeat(101)} }\n`);
+  assert.match(queue.message, /fixed\.queue: expected a queue name matching \[A-Za-z0-9._-\]\+, at most 100 characters/);
+});
+
+test('nesting deeper than MAX_NESTING is refused with a message before any recursive processing', () => {
+  assert.equal(MAX_NESTING, 64);
+  const deep = [
+    ['100,000 [', `name: x\naxes: ${'['.repeat(100_000)}`],
+    ['100,000 {', `name: x\naxes: {a: ${'{a: '.repeat(100_000)}`],
+    ['closed flow lists', `${TINY}fixed: { lr: ${'['.repeat(70)}1${']'.repeat(70)} }\n`],
+    ['block mappings', `${TINY}fixed:\n${Array.from({ length: 100 }, (_, i) => `${'  '.repeat(i + 1)}k${i}:`).join('\n')}\n`],
+    ['compact block lists', `${TINY}fixed:\n  lr:\n    ${'- '.repeat(5000)}1\n`],
+  ];
+  for (const [what, text] of deep) {
+    const e = specError(text);
+    assert.match(e.message, /: \(document\): lists and mappings are nested more than 64 deep here; a sweep file needs at most 4 levels/, what);
+    assert.ok(typeof e.line === 'number' && e.line >= 2, `${what}: line ${e.line}`);
+  }
+  // 64 levels (the document's mapping, fixed's, 62 lists) are still read: the schema names the problem.
+  const ok = specError(`${TINY}fixed: { lr: ${'['.repeat(62)}1${']'.repeat(62)} }\n`);
+  assert.match(ok.message, /fixed\.lr: expected a number > 0 \(got a list\)/);
+  assert.match(specError(`${TINY}fixed: { lr: ${'['.repeat(63)}1${']'.repeat(63)} }\n`).message, /nested more than 64 deep/);
+});
+
+test('a duplicate key and a second YAML document are each named as such, with their line', () => {
+  assert.match(specError(`${TINY}fixed:\n  lr: 0.01\n  epochs: 2\n  lr: 0.1\n`).message, /^x\.yaml:6:3: fixed\.lr: duplicate key "lr" \(each key may appear once in a mapping\)$/);
+  assert.match(specError(`${TINY}name: y\n`).message, /^x\.yaml:3:1: name: duplicate key "name"/);
+  assert.match(specError(`${TINY}---\nname: y\n`).message, /^x\.yaml:3:1: \(document\): a second YAML document starts here \('---'\); a sweep file holds exactly one document/);
+  assert.match(specError(`---\n${TINY}...\n---\n`).message, /^x\.yaml:5:1: \(document\): a second YAML document/);
+  // One document with explicit markers is fine.
+  assert.equal(parseSpec(`# c\n---\n${TINY}...\n`, 'x.yaml').name, 'x');
 });

