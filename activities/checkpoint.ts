@@ -141,8 +141,8 @@ export async function saveCheckpoint(store: ArtifactStore, stageId: string, c: C
   return key;
 }
 
-/** Moves a checkpoint that failed verification to `quarantine/checkpoints/...`. */
-async function quarantineCheckpoint(store: ArtifactStore, key: string): Promise<string> {
+/** Moves a checkpoint that failed verification to `quarantine/checkpoints/...`. @returns its new key */
+export async function quarantineCheckpoint(store: ArtifactStore, key: string): Promise<string> {
   const to = `quarantine/${key.replace(/\.ckpt$/, '')}-${new Date().toISOString().replace(/[:.]/g, '-')}.ckpt`;
   try {
     await store.put(to, await store.get(key));

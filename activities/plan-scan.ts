@@ -11,6 +11,7 @@ import type { ArtifactStore } from '../store/types.js';
 import { checkStages, manifestFingerprint, quarantineStage } from '../store/verify.js';
 import type { Plan } from '../sweeps/types.js';
 
+
 /** A stage found corrupt (or built on a corrupt parent). */
 export interface CorruptStage {
   id: string;
@@ -25,6 +26,8 @@ export interface CorruptStage {
 export interface PlanScan {
   /** Stages of the plan that are complete and verified. */
   complete: Set<string>;
+  /** Metrics of the complete stages, from their manifests. */
+  metrics: Map<string, Record<string, number | null>>;
   /** Corrupt stages of the plan, in plan (topological) order. */
   corrupt: CorruptStage[];
 }
@@ -39,15 +42,32 @@ export interface ScanOptions {
 
 /** Verifies every stored stage of a plan; with `repair`, quarantines the corrupt ones. */
 export async function scanPlan(store: ArtifactStore, plan: Plan, opts: ScanOptions = {}): Promise<PlanScan> {
+  return scanStages(store, plan.stages, opts);
+}
+
+/** A stage as the scan needs it: its id and its parents' ids. */
+export interface StageNode {
+  id: string;
+  parents: readonly string[];
+}
+
+/**
+ * Verifies the stored ones of `stages` (in topological order: parents first); with `repair`,
+ * quarantines the corrupt ones and the complete stages built on them.
+ */
+export async function scanStages(store: ArtifactStore, stages: readonly StageNode[], opts: ScanOptions = {}): Promise<PlanScan> {
+  const plan = { stages };
   const stored = await completedStageIds(store);
   const ids = plan.stages.filter((s) => stored.has(s.id)).map((s) => s.id);
   const checks = await checkStages(store, ids, opts.parallel ?? 8);
   const complete = new Set<string>();
+  const metrics = new Map<string, Record<string, number | null>>();
   const bad = new Map<string, CorruptStage>();
   const sha = new Map<string, string>();
   for (const c of checks) {
     if (c.state === 'complete') {
       complete.add(c.id);
+      metrics.set(c.id, c.manifest.metrics);
       sha.set(c.id, c.manifestSha);
     } else if (c.state === 'corrupt') bad.set(c.id, { id: c.id, reason: c.reason, manifestSha: c.manifestSha });
   }
@@ -57,6 +77,7 @@ export async function scanPlan(store: ArtifactStore, plan: Plan, opts: ScanOptio
     const p = s.parents.find((id) => bad.has(id));
     if (p === undefined) continue;
     complete.delete(s.id);
+    metrics.delete(s.id);
     bad.set(s.id, { id: s.id, reason: `built on stage ${p.slice(0, 12)}, whose artifacts failed verification`, manifestSha: sha.get(s.id)! });
   }
   const corrupt = plan.stages.filter((s) => bad.has(s.id)).map((s) => bad.get(s.id)!);
@@ -72,5 +93,5 @@ export async function scanPlan(store: ArtifactStore, plan: Plan, opts: ScanOptio
       }
     }
   }
-  return { complete, corrupt };
+  return { complete, metrics, corrupt };
 }

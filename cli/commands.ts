@@ -8,7 +8,8 @@ import { register as registerControl } from './control.js';
 import { register as registerWorker } from './worker.js';
 import { register as registerPrune } from './prune.js';
 import { register as registerMst } from './mst.js';
+import { register as registerVerify } from './verify.js';
 
 export type Register = (program: Command) => void;
 
-export const commands: Register[] = [registerRun, registerPlan, registerStatus, registerReport, registerControl, registerWorker, registerPrune, registerMst];
+export const commands: Register[] = [registerRun, registerPlan, registerStatus, registerVerify, registerReport, registerControl, registerWorker, registerPrune, registerMst];

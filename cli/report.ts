@@ -77,7 +77,11 @@ async function reportCommand(ref: string, o: ReportFlags): Promise<void> {
       process.off('SIGINT', onSigint);
     }
   } else {
-    await build();
+    const fin = await build();
+    if (fin.corrupt.length > 0) {
+      process.stderr.write(`warning: ${fin.corrupt.length} stage(s) failed verification and are left out (pending): run the sweep again, or dalesweep verify ${rec.plan.name} --repair\n`);
+      for (const c of fin.corrupt.slice(0, 5)) process.stderr.write(`  ${c.id.slice(0, 12)}: ${c.reason}\n`);
+    }
   }
 
   let pngs: string[] = [];

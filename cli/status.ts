@@ -3,13 +3,17 @@
  * pending per kind) or, with `--engine temporal`, from the running workflow's progress query.
  */
 import { Command, Option } from 'commander';
-import { completedStageIds, readStageFailure } from '../store/stage-io.js';
+import { scanPlan } from '../activities/plan-scan.js';
+import { readStageFailure } from '../store/stage-io.js';
+import { quarantinedStageIds } from '../store/verify.js';
 import type { StageKind } from '../sweeps/types.js';
 import { dataDirFlag, dataOption, findSweep, namespaceOption, openStoreFlag, storeOption, temporalAddressOption } from './sweep-ref.js';
 
 interface Counts {
   total: number;
   complete: number;
+  /** A manifest exists but the stage fails verification (it runs again on the next run). */
+  corrupt: number;
   failed: number;
   pending: number;
 }
@@ -41,18 +45,28 @@ export function register(program: Command): void {
         }
         return;
       }
-      const complete = await completedStageIds(store);
+      const scan = await scanPlan(store, plan);
+      const complete = scan.complete;
+      const corrupt = new Map(scan.corrupt.map((c) => [c.id, c.reason]));
+      const quarantined = await quarantinedStageIds(store);
       const byKind = new Map<StageKind, Counts>();
-      const all: Counts = { total: 0, complete: 0, failed: 0, pending: 0 };
+      const all: Counts = { total: 0, complete: 0, corrupt: 0, failed: 0, pending: 0 };
+      let requarantined = 0;
       const failures: { id: string; kind: string; reason: string }[] = [];
       for (const s of plan.stages) {
         let c = byKind.get(s.kind);
-        if (!c) byKind.set(s.kind, (c = { total: 0, complete: 0, failed: 0, pending: 0 }));
+        if (!c) byKind.set(s.kind, (c = { total: 0, complete: 0, corrupt: 0, failed: 0, pending: 0 }));
         c.total++;
         all.total++;
+        if (quarantined.has(s.id)) requarantined++;
         if (complete.has(s.id)) {
           c.complete++;
           all.complete++;
+          continue;
+        }
+        if (corrupt.has(s.id)) {
+          c.corrupt++;
+          all.corrupt++;
           continue;
         }
         const f = await readStageFailure(store, s.id);
@@ -66,11 +80,15 @@ export function register(program: Command): void {
         }
       }
       if (o.json) {
-        process.stdout.write(JSON.stringify({ sweep: plan.name, sweepId: plan.sweepId, store: store.url, ...all, byKind: Object.fromEntries(byKind), failures }) + '\n');
+        process.stdout.write(JSON.stringify({ sweep: plan.name, sweepId: plan.sweepId, store: store.url, ...all, quarantined: requarantined, byKind: Object.fromEntries(byKind), failures, corruptStages: scan.corrupt.map((c) => ({ id: c.id, reason: c.reason })) }) + '\n');
         return;
       }
-      const lines = [`sweep ${plan.name} (${plan.sweepId.slice(0, 12)}) in ${store.url}`, `stages: ${all.complete}/${all.total} complete, ${all.failed} failed, ${all.pending} pending`];
-      for (const [k, c] of byKind) lines.push(`  ${k.padEnd(8)} ${c.complete}/${c.total} complete, ${c.failed} failed, ${c.pending} pending`);
+      const bad = all.corrupt ? `, ${all.corrupt} corrupt` : '';
+      const lines = [`sweep ${plan.name} (${plan.sweepId.slice(0, 12)}) in ${store.url}`, `stages: ${all.complete}/${all.total} complete${bad}, ${all.failed} failed, ${all.pending} pending`];
+      for (const [k, c] of byKind) lines.push(`  ${k.padEnd(8)} ${c.complete}/${c.total} complete${c.corrupt ? `, ${c.corrupt} corrupt` : ''}, ${c.failed} failed, ${c.pending} pending`);
+      for (const c of scan.corrupt.slice(0, 10)) lines.push(`  corrupt ${c.id.slice(0, 12)}: ${c.reason}`);
+      if (all.corrupt > 0) lines.push(`  (corrupt stages are quarantined and re-run by the next run, or now by: dalesweep verify ${plan.name} --repair)`);
+      if (requarantined > 0) lines.push(`  ${requarantined} stage(s) were quarantined earlier and re-run (see quarantine/ in the store)`);
       for (const f of failures.slice(0, 10)) lines.push(`  failed ${f.kind} ${f.id.slice(0, 12)}: ${f.reason}`);
       if (failures.length > 10) lines.push(`  ... and ${failures.length - 10} more failures`);
       process.stdout.write(lines.join('\n') + '\n');
