@@ -18,6 +18,38 @@ export function buildProgram(): Command {
   return program;
 }
 
+/**
+ * Makes a closed reader of stdout or stderr (`dalesweep run --json | head -1`) end that output
+ * quietly instead of crashing the command with an EPIPE stack trace: the command goes on to the
+ * end (a sweep finishes its stages and writes its results) and exits as it would have, and
+ * later writes to the closed stream are dropped. Any other error of these streams (e.g. a full
+ * disk under a redirection) is one line on stderr and exit status 1.
+ */
+export function installOutputErrorHandlers(): void {
+  for (const [name, stream] of [
+    ['standard output', process.stdout],
+    ['standard error', process.stderr],
+  ] as const) {
+    let closed = false;
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE' || (closed && err.code === 'ERR_STREAM_DESTROYED')) {
+        if (!closed) {
+          closed = true;
+          // Nothing reads this stream any more: drop what is still written to it.
+          stream.write = (_chunk: unknown, encodingOrCb?: unknown, cb?: unknown): boolean => {
+            const done = typeof encodingOrCb === 'function' ? encodingOrCb : cb;
+            if (typeof done === 'function') process.nextTick(done as () => void);
+            return true;
+          };
+        }
+        return;
+      }
+      if (stream !== process.stderr) process.stderr.write(`dalesweep: cannot write to ${name}: ${err.message}\n`);
+      process.exit(1);
+    });
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
   try {
     await buildProgram().parseAsync(argv);
@@ -47,4 +79,9 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+installOutputErrorHandlers();
+// The AWS SDK prints a nine-line notice on every S3 command under Node 20 (supported by
+// dalesweep, see package.json engines) about its own future releases; keep the CLI's stderr to
+// dalesweep's messages. Set the variable to 'false' to see it.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 process.exitCode = await main(process.argv);

@@ -9,6 +9,7 @@
  * files, smnist with dataSource mnist) by DIR's absolute path before planning, so it is part of
  * those stages' configs and identities; a DIR that is not an existing folder exits 2.
  */
+import { availableParallelism, freemem } from 'node:os';
 import { Command, Option } from 'commander';
 import { codeVersion } from '../activities/code-version.js';
 import type { StageFinalStatus } from '../engines/local.js';
@@ -21,6 +22,46 @@ import { dataDirFlag, dataOption, locationOf, namespaceOption, openStoreFlag, pl
 export class InterruptedError extends RunFailedError {
   override name = 'InterruptedError';
   override readonly exitCode: number = 130;
+}
+
+/** Memory set aside for each stage thread when bounding `--concurrency` by free memory. */
+export const STAGE_THREAD_MEMORY_BYTES = 256 * 1024 * 1024;
+
+/** Stage threads allowed per core by the `--concurrency` cap. */
+export const THREADS_PER_CORE = 4;
+
+/** What {@link capConcurrency} needs to know of the machine. */
+export interface MachineResources {
+  /** Cores this process may use. @default os.availableParallelism() */
+  cores: number;
+  /** Free (available) memory in bytes. @default os.freemem() */
+  freeBytes: number;
+}
+
+/** A `--concurrency` value after the cap, and the one-line notice when it was lowered. */
+export interface CappedConcurrency {
+  value: number;
+  /** Set when the requested value was lowered: says from what, to what and why. */
+  notice?: string;
+}
+
+/**
+ * Caps a requested number of stage threads (`run --concurrency`, `worker --concurrency`) at
+ * min({@link THREADS_PER_CORE} × cores, free memory / {@link STAGE_THREAD_MEMORY_BYTES}), and at
+ * least 1, so that a typo such as 10000 cannot start threads until memory runs out.
+ * @param flag the flag's name, for the notice
+ */
+export function capConcurrency(flag: string, requested: number, machine: MachineResources = { cores: availableParallelism(), freeBytes: freemem() }): CappedConcurrency {
+  const cores = Math.max(1, Math.floor(machine.cores));
+  const byCores = THREADS_PER_CORE * cores;
+  const byMemory = Math.max(1, Math.floor(machine.freeBytes / STAGE_THREAD_MEMORY_BYTES));
+  const limit = Math.min(byCores, byMemory);
+  if (requested <= limit) return { value: requested };
+  const mib = STAGE_THREAD_MEMORY_BYTES / 2 ** 20;
+  const free = `${Math.round(machine.freeBytes / 2 ** 20)} MiB free memory allows ${byMemory} at ${mib} MiB each`;
+  const cpu = `${THREADS_PER_CORE} × ${cores} core${cores === 1 ? '' : 's'}`;
+  const why = byCores <= byMemory ? `${cpu}; ${free}` : `${free}; ${cpu} = ${byCores}`;
+  return { value: limit, notice: `${flag} ${requested} capped to ${limit} (${why})` };
 }
 
 interface RunFlags {
@@ -60,6 +101,11 @@ export function register(program: Command): void {
 async function runCommand(file: string, o: RunFlags): Promise<void> {
   // Everything that can be wrong with the input is checked before anything is written.
   const parse = dataDirFlag(o.data);
+  if (o.concurrency !== undefined) {
+    const cap = capConcurrency('--concurrency', o.concurrency);
+    if (cap.notice) process.stderr.write(`dalesweep: ${cap.notice}\n`);
+    o = { ...o, concurrency: cap.value };
+  }
   const { plan, specText } = planSweepFile(file, parse);
   const store = await openStoreFlag(o.store);
   const { collectResultRows, finalizeSweep, writeSweepRecord } = await import('../activities/finalize.js');

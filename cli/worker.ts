@@ -5,6 +5,7 @@
  */
 import { Command, Option } from 'commander';
 import { codeVersion } from '../activities/code-version.js';
+import { capConcurrency } from './run.js';
 import { namespaceOption, positiveInt, storeOption, temporalAddressOption } from './sweep-ref.js';
 
 /** Queue of the sweep workflows (the same default as `workers/temporal-worker.ts`, which is loaded lazily). */
@@ -30,6 +31,9 @@ export function register(program: Command): void {
     .option('--identity <name>', 'worker identity shown in Temporal')
     .addOption(new Option('--log-level <level>', 'Temporal SDK log level').choices(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']).default('WARN'))
     .action(async (o: { taskQueue: string[]; concurrency: number; temporalAddress: string; namespace: string; store: string; controlQueue: string; workflows: boolean; shutdownGrace: number; identity?: string; logLevel: 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' }) => {
+      const cap = capConcurrency('--concurrency', o.concurrency);
+      if (cap.notice) process.stderr.write(`worker: ${cap.notice}\n`);
+      o = { ...o, concurrency: cap.value };
       // Loaded here so that the other commands never pay for the Temporal SDK.
       const { installTemporalLogging, startSweepWorker } = await import('../workers/temporal-worker.js');
       const { finalizeFromStore } = await import('../activities/finalize.js');

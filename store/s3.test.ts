@@ -7,7 +7,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { DeleteBucketCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
-import { S3Store, StoreAuthError, type S3StoreOptions } from './s3.js';
+import { S3Store, StoreAccessError, StoreAuthError, type S3StoreOptions } from './s3.js';
 import { openStore } from './open.js';
 import { storeContractTests } from './contract-testing.js';
 import { StoreKeyError, StoreNotFoundError } from './types.js';
@@ -120,4 +120,37 @@ test('s3: keys and prefixes cannot escape the store prefix', { skip: SKIP }, asy
   const s = await fresh();
   await assert.rejects(s.put('../outside', new Uint8Array([1])), StoreKeyError);
   assert.throws(() => new S3Store({ ...base(), prefix: 'a/../b' }), StoreKeyError);
+});
+
+// Needs no server: the connection itself fails, and each operation says so in one line.
+test('s3: an unreachable endpoint is a StoreAccessError naming it and the reason, after a few quick attempts', async () => {
+  const credentials = { accessKeyId: 'AKIDTEST', secretAccessKey: 'unreachable-secret-value' };
+  const cases = [
+    // Port 1 (tcpmux) on loopback: nothing listens there on a test machine.
+    { endpoint: 'http://127.0.0.1:1', reason: 'connection refused', quick: true },
+    // .invalid never resolves (RFC 2606); how fast depends on the machine's resolver.
+    { endpoint: 'http://no-such-host.invalid:9000', reason: /host not found|host name lookup failed/, quick: false },
+  ];
+  for (const c of cases) {
+    const s = new S3Store({ bucket: 'bkt', prefix: 'p', endpoint: c.endpoint, forcePathStyle: true, credentials });
+    const t0 = Date.now();
+    for (const [op, call] of [
+      ['open', () => s.check()],
+      ['get', () => s.get('k')],
+      ['put', () => s.put('k', new Uint8Array([1]))],
+      ['list', () => s.list('')],
+    ] as const) {
+      await assert.rejects(call(), (e: unknown) => {
+        assert.ok(e instanceof StoreAccessError, `${op}: ${String(e)}`);
+        assert.ok(e.message.startsWith(`${op} s3://bkt/p/`), e.message);
+        assert.ok(e.message.includes(`cannot reach the S3 endpoint ${c.endpoint} (`), e.message);
+        if (typeof c.reason === 'string') assert.ok(e.message.endsWith(`(${c.reason})`), e.message);
+        else assert.match(e.message, c.reason);
+        assert.ok(!e.message.includes(credentials.secretAccessKey) && !e.message.includes('\n'));
+        return true;
+      });
+    }
+    if (c.quick) assert.ok(Date.now() - t0 < 10_000, `${c.endpoint}: gave up after ${Date.now() - t0} ms`);
+    s.destroy();
+  }
 });

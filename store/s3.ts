@@ -68,7 +68,51 @@ interface SdkError {
   name?: string;
   message?: string;
   Code?: string;
+  /** Node's system error code of a failed connection (ECONNREFUSED, ENOTFOUND, ...). */
+  code?: string;
+  /** The host a failed DNS lookup asked for. */
+  hostname?: string;
+  /** The errors of a connection tried on several addresses (Node's AggregateError). */
+  errors?: unknown[];
+  cause?: unknown;
   $metadata?: { httpStatusCode?: number };
+}
+
+/** Why a connection to the endpoint failed, in words, by Node's error code. */
+const NETWORK_ERRORS: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  EPIPE: 'connection closed',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'host name lookup failed',
+  ETIMEDOUT: 'timed out',
+  ECONNABORTED: 'connection aborted',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  EPROTO: 'TLS handshake failed',
+  ERR_SSL_WRONG_VERSION_NUMBER: 'TLS handshake failed: is it an http:// endpoint?',
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'self-signed TLS certificate',
+  SELF_SIGNED_CERT_IN_CHAIN: 'self-signed TLS certificate in the chain',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'TLS certificate not trusted',
+  CERT_HAS_EXPIRED: 'TLS certificate expired',
+  ERR_TLS_CERT_ALTNAME_INVALID: 'TLS certificate does not match the host name',
+};
+
+/**
+ * The network failure behind an SDK error, if it is one: the error's own code, that of the
+ * first address tried (AggregateError) or that of its cause.
+ */
+function networkFailure(err: unknown): { code: string; hostname?: string } | undefined {
+  const seen = new Set<unknown>();
+  let e = err as SdkError | null | undefined;
+  while (e && typeof e === 'object' && !seen.has(e)) {
+    seen.add(e);
+    if (typeof e.code === 'string' && e.code in NETWORK_ERRORS) return { code: e.code, hostname: e.hostname };
+    if (e.name === 'TimeoutError') return { code: 'ETIMEDOUT' };
+    const first = Array.isArray(e.errors) ? (e.errors[0] as SdkError | undefined) : undefined;
+    e = first ?? (e.cause as SdkError | undefined);
+  }
+  return undefined;
 }
 
 function statusOf(err: unknown): number | undefined {
@@ -141,8 +185,15 @@ export class S3Store implements ArtifactStore {
     }
     if (name === 'NoSuchBucket') return new StoreNotFoundError(`${op} ${where}${at}: bucket ${this.bucket} does not exist`);
     if (name === 'NoSuchKey' || name === 'NotFound' || status === 404) return new StoreNotFoundError(`${op} ${where}${at}: no such object`);
+    const net = status === undefined ? networkFailure(err) : undefined;
+    if (net) {
+      const target = this.endpoint ? `the S3 endpoint ${this.endpoint}` : `AWS S3${net.hostname ? ` (${net.hostname})` : ''}`;
+      return new StoreAccessError(`${op} ${where}: cannot reach ${target} (${NETWORK_ERRORS[net.code]})`, { cause: err });
+    }
     const msg = (err as SdkError | null)?.message ?? String(err);
-    return new StoreAccessError(`${op} ${where}${at}: ${name}${status ? ` (HTTP ${status})` : ''}: ${msg}`, { cause: err });
+    const label = name === 'Error' || name === 'Unknown' ? '' : `${name}${status ? ` (HTTP ${status})` : ''}: `;
+    const plainStatus = label === '' && status ? `HTTP ${status}: ` : '';
+    return new StoreAccessError(`${op} ${where}${at}: ${label}${plainStatus}${msg}`, { cause: err });
   }
 
   async put(key: string, data: Uint8Array): Promise<void> {
