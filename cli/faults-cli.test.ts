@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -167,4 +167,21 @@ test('worker --concurrency 10000 is capped the same way before it connects', { t
   const dir = tempDir(t, 'cli-cap-worker-');
   const r = cli(['worker', '--concurrency', '10000', '--temporal-address', `127.0.0.1:${await closedPort()}`, '--store', join(dir, 'runs')]);
   assert.match(r.stderr.split('\n')[0], /^worker: --concurrency 10000 capped to \d+ \(.+\)$/);
+});
+
+test('--store file:relative/dir is exit 2 naming the expected form; nothing is written at /relative/dir', { timeout: 60_000 }, (t) => {
+  const dir = tempDir(t, 'cli-file-url-');
+  const spec = writeTinySweep(join(dir, 'rel.yaml'), { name: 'rel' });
+  const rel = `dalesweep-rel-${process.pid}/runs`;
+  for (const [url, args] of [
+    [`file:${rel}`, ['run', spec]],
+    [`file://somehost/${rel}`, ['status', 'rel']],
+  ] as const) {
+    const r = cli([...args, '--store', url]);
+    assert.equal(r.status, 2, r.stderr);
+    const lines = r.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, r.stderr);
+    assert.ok(lines[0].startsWith(`dalesweep: store URL ${url}: `) && lines[0].includes('expected file:///absolute/path'), lines[0]);
+  }
+  assert.ok(!existsSync(`/dalesweep-rel-${process.pid}`), 'nothing written under /');
 });

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { UsageError } from '../cli/errors.js';
 import { FsStore } from './fs.js';
-import { openStore, parseS3Url, StoreUrlError } from './open.js';
+import { fileUrlPath, openStore, parseS3Url, StoreUrlError } from './open.js';
 import { sweepKeys, stageDir, validateKey } from './layout.js';
 import { StoreKeyError } from './types.js';
 
@@ -20,6 +20,25 @@ test('paths and file:// URLs open filesystem stores', async () => {
   assert.equal(a.url, pathToFileURL(dir).href);
   const rel = await openStore('./runs');
   assert.ok(rel instanceof FsStore && rel.root === join(process.cwd(), 'runs'));
+});
+
+test('file: URLs must be absolute and local: file:relative, file:/x, file://host/x are StoreUrlErrors (exit 2)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dalesweep-open-'));
+  const local = await openStore(`file://localhost${pathToFileURL(dir).pathname}`);
+  assert.ok(local instanceof FsStore && local.root === dir);
+  assert.equal(fileUrlPath('file:///data/my%20runs'), '/data/my runs');
+  for (const [u, says] of [
+    ['file:relative/dir', /must be absolute; expected file:\/\/\/absolute\/path/],
+    ['file:./runs', /must be absolute/],
+    ['file:/abs/path', /must be absolute/],
+    ['file://host/path', /host "host": a file: URL must name a local path/],
+    ['file://', /no folder given/],
+    ['file:///', /no folder given/],
+    ['file:///abs?x=1', /no \?query or #fragment/],
+    ['file:///abs/%2Fx', /expected file:\/\/\/absolute\/path/],
+  ] as const) {
+    await assert.rejects(openStore(u), (e: unknown) => e instanceof StoreUrlError && e instanceof UsageError && e.message.startsWith(`store URL ${u}: `) && says.test(e.message), u);
+  }
 });
 
 test('s3 URLs: bucket, prefix, endpoint, region, path style; env endpoints honoured', () => {

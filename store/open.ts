@@ -3,7 +3,8 @@
  *
  * Forms accepted:
  * - a path, relative (to the working directory) or absolute: `./runs`, `/data/runs` → filesystem
- * - `file:///abs/path` → filesystem
+ * - `file:///abs/path` (or `file://localhost/abs/path`) → filesystem; any other `file:` form
+ *   (`file:relative/dir`, `file:/abs`, `file://host/path`) is a {@link StoreUrlError}
  * - `s3://<bucket>[/<prefix>][?endpoint=<url>&region=<r>&pathStyle=true|false&createBucket=true]`
  *   → S3. Without `endpoint`, `AWS_ENDPOINT_URL_S3` then `AWS_ENDPOINT_URL` are used (unset: AWS
  *   itself). Region: `region`, else `AWS_REGION`, `AWS_DEFAULT_REGION`, else `us-east-1`.
@@ -67,6 +68,29 @@ export function parseS3Url(url: string, env: NodeJS.ProcessEnv = process.env): S
   return { bucket, prefix, endpoint, region, forcePathStyle, createBucket };
 }
 
+/**
+ * The absolute path a `file:` store URL names. Only `file:///abs/path` and
+ * `file://localhost/abs/path` are accepted: `file:relative/dir` would otherwise open
+ * `/relative/dir`, and `file://host/path` names a path on another machine.
+ * @throws StoreUrlError naming the expected form
+ */
+export function fileUrlPath(url: string): string {
+  const expected = 'expected file:///absolute/path (or a plain path such as ./runs)';
+  const m = /^file:\/\/([^/?#]*)(\/[^?#]*)?([?#].*)?$/.exec(url);
+  if (!m) throw new StoreUrlError(`store URL ${url}: a file: URL must be absolute; ${expected}`);
+  const [, host, path, rest] = m;
+  if (host !== '' && host.toLowerCase() !== 'localhost') {
+    throw new StoreUrlError(`store URL ${url}: host ${JSON.stringify(host)}: a file: URL must name a local path (empty host or localhost); ${expected}`);
+  }
+  if (path === undefined || path === '/') throw new StoreUrlError(`store URL ${url}: no folder given; ${expected}`);
+  if (rest !== undefined) throw new StoreUrlError(`store URL ${url}: a file: URL takes no ?query or #fragment; ${expected}`);
+  try {
+    return fileURLToPath(`file://${path}`);
+  } catch (err) {
+    throw new StoreUrlError(`store URL ${url}: ${(err as Error).message}; ${expected}`);
+  }
+}
+
 export interface OpenStoreOptions {
   /** Check an S3 bucket (exists, credentials accepted) before returning. @default true */
   check?: boolean;
@@ -88,13 +112,7 @@ export async function openStore(url: string, opts: OpenStoreOptions = {}): Promi
     if (opts.check ?? true) await store.check(o.createBucket);
     return store;
   }
-  if (url.startsWith('file:')) {
-    try {
-      return new FsStore(fileURLToPath(url));
-    } catch (err) {
-      throw new StoreUrlError(`store URL ${url}: ${(err as Error).message}`);
-    }
-  }
+  if (url.startsWith('file:')) return new FsStore(fileUrlPath(url));
   if (/^[A-Za-z][A-Za-z0-9+.-]+:\/\//.test(url)) {
     throw new StoreUrlError(`store URL ${url}: unsupported scheme (expected a path, file:///abs/path or s3://bucket/prefix)`);
   }
