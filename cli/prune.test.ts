@@ -1,9 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeNpy, readNpySync } from '../io/npy.js';
-import { cli, daleMatrix, withDir } from './test-support.js';
+import { cli, daleMatrix, withDir, type CliResult } from './test-support.js';
 
 test('prune writes the pruned matrix (same dtype) and one JSON line with the achieved sparsity', () => {
   withDir('cli-prune-', (dir) => {
@@ -97,5 +98,48 @@ test('prune and mst reject bad input with exit 2 naming the problem', () => {
     const missing = cli(['mst', '--weights', join(dir, 'gone.npy')]);
     assert.equal(missing.status, 2);
     assert.match(missing.stderr, /file not found/);
+  });
+});
+
+test('prune --out writes only a new path or a regular file: a symlink, FIFO, directory or /dev/null is refused (exit 2)', () => {
+  withDir('cli-prune-out-', (dir) => {
+    const w = daleMatrix(dir, 'w.npy', 16);
+    const prune = (out: string): CliResult => cli(['prune', '--weights', w, '--method', 'random', '--sparsity', '0.5', '--out', out]);
+
+    // A regular file is replaced (atomically: no temporary file is left beside it).
+    const regular = join(dir, 'regular.npy');
+    writeFileSync(regular, 'old contents');
+    const ok = prune(regular);
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.deepEqual(readNpySync(regular).shape, [16, 16]);
+
+    const target = join(dir, 'target.txt');
+    writeFileSync(target, 'keep me');
+    const link = join(dir, 'link.npy');
+    symlinkSync(target, link);
+    const dangling = join(dir, 'dangling.npy');
+    symlinkSync(join(dir, 'nowhere.npy'), dangling);
+    const fifo = join(dir, 'fifo.npy');
+    const mk = spawnSync('mkfifo', [fifo]);
+    assert.equal(mk.status, 0, `mkfifo: ${String(mk.stderr)}`);
+    const folder = join(dir, 'folder.npy');
+    mkdirSync(folder);
+    for (const [out, kind] of [
+      [link, 'a symbolic link'],
+      [dangling, 'a symbolic link'],
+      [fifo, 'a FIFO \\(named pipe\\)'],
+      [folder, 'a directory'],
+      ['/dev/null', 'a device file'],
+    ] as const) {
+      const r = prune(out);
+      assert.equal(r.status, 2, `${out}: ${r.stderr}`);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+      assert.match(r.stderr, new RegExp(`^dalesweep: --out: ${out.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is ${kind}; expected a regular file or a new path`));
+    }
+    assert.ok(lstatSync(link).isSymbolicLink() && readFileSync(target, 'utf8') === 'keep me', 'the link and its target are untouched');
+    assert.ok(lstatSync(dangling).isSymbolicLink() && !existsSync(join(dir, 'nowhere.npy')));
+    assert.ok(lstatSync(fifo).isFIFO(), 'the FIFO is still a FIFO');
+    assert.ok(statSync('/dev/null').isCharacterDevice(), '/dev/null is still a device');
+    assert.deepEqual(readdirSync(dir).filter((f) => f.includes('tmp')), [], 'no temporary files left');
   });
 });

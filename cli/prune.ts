@@ -2,7 +2,7 @@
  * `dalesweep prune`: prune a weight matrix read from a `.npy` file (top-prob or random) and write
  * the pruned matrix, printing one JSON line with the target and achieved sparsity.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, statSync, type Stats } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { NpyError, readNpy, writeNpy, type NpyArray } from '../io/npy.js';
@@ -45,11 +45,34 @@ export async function readMatrixArg(path: string, flag: string): Promise<LoadedM
   return { data, m, n, dtype: arr.dtype };
 }
 
-/** Checks that an output path's folder exists (and that the path is not a folder). */
+/** What a non-regular file is, in words. */
+function fileKind(st: Stats): string {
+  if (st.isSymbolicLink()) return 'a symbolic link';
+  if (st.isDirectory()) return 'a directory';
+  if (st.isFIFO()) return 'a FIFO (named pipe)';
+  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device file';
+  if (st.isSocket()) return 'a socket';
+  return 'not a regular file';
+}
+
+/**
+ * Checks that an output path can be written by an atomic replace (a temporary file in its folder,
+ * then rename): its folder exists, and the path is new or a regular file. A symbolic link, a
+ * directory, a FIFO or a device file (`/dev/null`) is refused rather than replaced by a regular
+ * file. The link itself is checked, not what it points to.
+ * @throws UsageError (exit 2) naming the flag and the path
+ */
 export function checkOutPath(path: string, flag: string): void {
   const dir = dirname(resolve(path));
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`${flag}: directory ${dir} does not exist (for ${path})`);
-  if (existsSync(path) && statSync(path).isDirectory()) throw new UsageError(`${flag}: ${path} is a directory, expected a file path`);
+  let st: Stats;
+  try {
+    st = lstatSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  if (!st.isFile()) throw new UsageError(`${flag}: ${path} is ${fileKind(st)}; expected a regular file or a new path (it is not replaced)`);
 }
 
 function parseSparsity(v: string): number {
@@ -114,7 +137,7 @@ export function register(program: Command): void {
       parseFraction,
     )
     .addOption(new Option('--fidelity <mode>', "'corrected' (paper) or 'paper-code' (the authors' code)").choices([...FIDELITIES]).default('corrected'))
-    .requiredOption('--out <file>', 'output .npy file (written atomically; its folder must exist)')
+    .requiredOption('--out <file>', 'output .npy file, new or a regular file (written atomically; its folder must exist; a symbolic link, FIFO or device is refused)')
     .action(async (o: PruneCliOptions) => {
       checkOutPath(o.out, '--out');
       const w = await readMatrixArg(o.weights, '--weights');
@@ -140,6 +163,9 @@ export function register(program: Command): void {
       const pruned = applyMask(w.data, res.mask);
       let zeros = 0;
       for (let k = 0; k < pruned.length; k++) if (pruned[k] === 0) zeros++;
+      // Again just before writing: the path may have changed while the matrix was pruned.
+      checkOutPath(o.out, '--out');
+      // writeNpy writes a temporary file beside o.out and renames it: no partial file on failure.
       await writeNpy(o.out, { data: pruned, shape: [w.m, w.n] });
       const line: Record<string, unknown> = {
         method: o.method,
