@@ -3,17 +3,18 @@
  * sweeps/paper/celltype.yaml), through the real CLI at the smallest scale (latentScaling 1,
  * N = 90) on files written in the authors' format by the synthetic generator
  * (celltype/data.ts): the override reaches every stage config as an absolute path; a missing
- * directory exits 2 naming it; the run trains with the cosine-annealed learning rate when asked;
- * its summary has the cell-type analysis (condition means, change minus no change with tests)
- * and its report draws every heatmap in Chromium without console errors.
+ * directory, or the placeholder without --data, exits 2 naming it before anything runs; the run
+ * trains with the cosine-annealed learning rate when asked; its summary has the cell-type
+ * analysis (condition means, change minus no change with tests) and its report draws every
+ * heatmap in Chromium without console errors.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import type { Summary } from '../analysis/types.js';
-import { generateSyntheticDataset } from '../celltype/data.js';
+import { conditionFileNames, FILE_CONDITIONS, generateSyntheticDataset } from '../celltype/data.js';
 import { inspectReport } from '../report/inspect.js';
 import { launchChromium } from '../report/png.js';
 import { learningRateAt } from '../rnn/lr-schedule.js';
@@ -69,11 +70,13 @@ test('run --data DIR replaces the placeholder dataDir with the folder of the aut
   assert.equal(noReader.status, 2);
   assert.match(noReader.stderr, /no run of this sweep reads a data directory/);
 
-  // Without --data the placeholder is read: the training stages fail naming the missing files.
-  const without = await cliAsync(['run', specFile, '--store', join(dir, 'store-placeholder'), '--quiet']);
-  assert.equal(without.status, 1, without.stderr);
-  assert.match(without.stderr, /files missing: dff_V1_L4_pyr_familiar_(no_)?change_train\.npy/);
-  assert.ok(without.stderr.includes(PLACEHOLDER));
+  // Without --data the placeholder folder is checked before anything runs: exit 2 naming it,
+  // nothing written.
+  const placeholderStore = join(dir, 'store-placeholder');
+  const without = cli(['run', specFile, '--store', placeholderStore, '--quiet']);
+  assert.equal(without.status, 2, without.stderr);
+  assert.match(without.stderr, /1 data file or folder is missing or malformed \(nothing was run\):\n {2}\/path\/to\/celltype-data: cell-type data folder does not exist/);
+  assert.ok(!existsSync(placeholderStore), 'nothing written');
 
   // With --data (given relative to the working directory): every stage reads the files.
   const store = join(dir, 'store');
@@ -135,15 +138,36 @@ test('run --data DIR replaces the placeholder dataDir with the folder of the aut
   assert.ok(st.stdout.includes(plan.sweepId.slice(0, 12)) || st.stdout.includes(plan.name));
 });
 
-test('the paper cell-type sweep plans with --data: every run reads the given folder', () => {
+/** Writes `name` as a .npy float32 (samples, 15) file whose data are a hole (sparse: only the header is written). */
+function sparseNpy(dir: string, name: string, samples: number): void {
+  const dict = `{'descr': '<f4', 'fortran_order': False, 'shape': (${samples}, 15), }`;
+  const total = Math.ceil((10 + dict.length + 1) / 64) * 64;
+  const header = new Uint8Array(total);
+  header.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]);
+  new DataView(header.buffer).setUint16(8, total - 10, true);
+  for (let i = 0; i < total - 10; i++) header[10 + i] = i < dict.length ? dict.charCodeAt(i) : i === total - 11 ? 0x0a : 0x20;
+  writeFileSync(join(dir, name), header);
+  truncateSync(join(dir, name), total + samples * 15 * 4);
+}
+
+test('the paper cell-type sweep plans with --data: every run reads the given folder, checked before anything runs', () => {
   const dir = mkdtempSync(join(tmpdir(), 'cli-celltype-paper-'));
   try {
     const paper = resolve(process.cwd(), 'sweeps/paper/celltype.yaml');
+    // The placeholder folder does not exist; an empty folder lacks the 6 x 36 files.
+    const placeholder = cli(['plan', paper, '--json']);
+    assert.equal(placeholder.status, 2, placeholder.stderr);
+    assert.match(placeholder.stderr, /1 data file or folder is missing or malformed/);
+    assert.ok(placeholder.stderr.includes(`${PLACEHOLDER}: cell-type data folder does not exist`));
+    const empty = cli(['plan', paper, '--data', dir, '--json']);
+    assert.equal(empty.status, 2);
+    assert.match(empty.stderr, /216 data files or folders are missing or malformed/);
+    assert.equal(empty.stderr.trimEnd().split('\n').length, 1 + 216);
+    // With the files (2000 samples each, as the paper's nTrain needs) the sweep plans.
+    for (const c of FILE_CONDITIONS) for (const f of conditionFileNames(c)) for (const name of [f.train, f.test]) sparseNpy(dir, name, 2000);
     const withData = cli(['plan', paper, '--data', dir, '--json']);
     assert.equal(withData.status, 0, withData.stderr);
-    const placeholder = cli(['plan', paper, '--json']);
-    assert.equal(placeholder.status, 0, placeholder.stderr);
-    assert.notEqual((JSON.parse(withData.stdout) as { sweepId: string }).sweepId, (JSON.parse(placeholder.stdout) as { sweepId: string }).sweepId);
+    assert.equal((JSON.parse(withData.stdout) as { stages: number }).stages, 360);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

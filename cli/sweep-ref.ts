@@ -11,7 +11,8 @@ import { sweepKeys } from '../store/layout.js';
 import { openStore } from '../store/open.js';
 import type { ArtifactStore } from '../store/types.js';
 import { planSweep } from '../sweeps/plan.js';
-import { parseSpec, type ParseOptions } from '../sweeps/spec.js';
+import { decodeSpecText, parseSpec, type ParseOptions } from '../sweeps/spec.js';
+import { stageDataProblems } from '../tasks/data-files.js';
 import type { Plan } from '../sweeps/types.js';
 import { UsageError } from './errors.js';
 
@@ -85,21 +86,41 @@ export interface PlannedSweep {
 }
 
 /**
- * Reads, validates and plans a sweep file.
+ * The data files of a plan, checked before anything runs or is written (tasks/data-files.ts:
+ * existence, a regular file, a valid header of the expected type and shape, enough samples).
+ * @throws UsageError (exit 2) listing every missing or malformed file or folder, one a line after
+ *   a first line that says how many
+ */
+export function checkPlanData(file: string, plan: Plan): void {
+  const configs = plan.stages.flatMap((s) => (s.config.kind === 'noop' ? [] : [s.config]));
+  const problems = stageDataProblems(configs);
+  if (problems.length === 0) return;
+  const n = problems.length;
+  throw new UsageError(
+    [`${file}: ${n} data ${n === 1 ? 'file or folder is' : 'files or folders are'} missing or malformed (nothing was run):`, ...problems.map((p) => `  ${p.file}: ${p.problem}`)].join('\n'),
+  );
+}
+
+/**
+ * Reads, validates and plans a sweep file, and checks the data files its stages will read.
  * @param opts parse options (the `--data` override)
- * @throws UsageError (exit 2) for a missing/unreadable file; SpecError (exit 2) for a bad spec
+ * @throws UsageError (exit 2) for a missing/unreadable file or missing/malformed data files
+ *   ({@link checkPlanData}); SpecError (exit 2) for a bad spec, invalid UTF-8 included
  */
 export function planSweepFile(file: string, opts: ParseOptions = {}): PlannedSweep {
   if (!existsSync(file)) throw new UsageError(`sweep file ${file} does not exist`);
   if (!statSync(file).isFile()) throw new UsageError(`sweep file ${file} is not a file`);
-  let specText: string;
+  let bytes: Uint8Array;
   try {
-    specText = readFileSync(file, 'utf8');
+    bytes = readFileSync(file);
   } catch (err) {
     throw new UsageError(`sweep file ${file} cannot be read: ${(err as Error).message}`);
   }
+  const specText = decodeSpecText(bytes, file);
   const spec = parseSpec(specText, file, opts);
-  return { file, specText, plan: planSweep(spec, { codeVersion: codeVersion() }) };
+  const plan = planSweep(spec, { codeVersion: codeVersion() });
+  checkPlanData(file, plan);
+  return { file, specText, plan };
 }
 
 /**
