@@ -1,9 +1,13 @@
 /**
  * Sweep specification: a YAML file (schema: `sweeps/sweep.schema.json`, which documents every
- * field) read into a {@link SweepSpec}. Loading validates everything it can — YAML syntax,
- * duplicate keys, the schema, and the semantic rules the schema cannot express — and throws a
- * {@link SpecError} (exit status 2) naming the file, the line, the field path (e.g.
- * `axes.sparsity[2]`) and what was expected. Loading writes nothing.
+ * field) read into a {@link SweepSpec}. Loading validates everything it can — strict UTF-8
+ * ({@link decodeSpecText}), one YAML document nested at most {@link MAX_NESTING} deep (checked
+ * before any recursive processing), YAML syntax, duplicate keys, the schema (integers safe and in
+ * range, seeds 0..2^32 - 1, numbers finite, strings of bounded length), and the semantic rules
+ * the schema cannot express — and throws a {@link SpecError} (exit status 2) naming the file, the
+ * line, the field path (e.g. `axes.sparsity[2]`) and what was expected, repeating at most about
+ * {@link MAX_ECHO} characters of any value. Loading writes nothing. (Whether the data files the
+ * runs read exist and are well-formed is checked on the planned stages: tasks/data-files.ts.)
  *
  * How a run's parameters are resolved (most specific first): its axis / `include` values, then
  * `tasks.<task>` overrides, then `fixed`, then the paper's defaults ({@link PAPER_TASK_DEFAULTS},
