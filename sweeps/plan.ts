@@ -33,7 +33,7 @@ import type {
   StageConfig,
   TrainStageConfig,
 } from './stage-config.js';
-import { canonicalJson, sha256Hex, stageIdentityText, sweepIdOf } from './identity.js';
+import { canonicalJson, canonicalJsonOfMembers, canonicalMembers, sha256Hex, stageIdentityText, sweepIdOf, type CanonicalMembers } from './identity.js';
 import { CELLTYPE_ONLY_PARAMS, expandAssignments, PARAM_NAMES, resolveRun, TASK_STEPS, type ParamName, type RunParams, type SweepSpec } from './spec.js';
 import { conditionSteps } from '../celltype/data.js';
 
@@ -91,8 +91,9 @@ function modelTask(p: RunParams): ModelTaskConfig {
   };
 }
 
-function optim(p: RunParams, epochs: number): OptimConfig {
-  const o: OptimConfig = { epochs, batchSize: p.batchSize, lr: p.lr, optimizer: p.optimizer };
+/** The own fields of a train or fine-tune config: `{ kind, ...optimiser fields }`. */
+function optim<K extends 'train' | 'finetune'>(kind: K, p: RunParams, epochs: number): { kind: K } & OptimConfig {
+  const o: { kind: K } & OptimConfig = { kind, epochs, batchSize: p.batchSize, lr: p.lr, optimizer: p.optimizer };
   if (p.lrSchedule === 'cosine') o.lrSchedule = { kind: 'cosine', tMax: p.lrTMax!, etaMin: p.lrMin! };
   return o;
 }
@@ -108,13 +109,82 @@ class StageTable {
   readonly stages = new Map<string, Stage>();
   constructor(private readonly codeVersion: string) {}
 
-  /** Adds a stage unless an identical one is planned; returns its id (`stageId(kind, config, parents, codeVersion)`). */
-  add(kind: StageKind, config: StageConfig, parents: string[], queue: string): string {
-    const id = sha256Hex(stageIdentityText(kind, canonicalJson(config), parents, this.codeVersion));
-    if (!this.stages.has(id)) this.stages.set(id, { id, kind, config, parents, queue, cost: stageCost(config) });
+  /**
+   * Adds a stage unless an identical one is planned.
+   * @param configJson `canonicalJson(config)` (planning writes most of it once per run)
+   * @param config builds the config (called only when the stage is new)
+   * @returns the stage's id, `stageId(kind, config, parents, codeVersion)`
+   */
+  add(kind: StageKind, configJson: string, config: () => StageConfig, parents: string[], queue: string): string {
+    const id = sha256Hex(stageIdentityText(kind, configJson, parents, this.codeVersion));
+    if (!this.stages.has(id)) {
+      const c = config();
+      this.stages.set(id, { id, kind, config: c, parents, queue, cost: stageCost(c) });
+    }
     return id;
   }
 }
+
+/** The own fields of a stage config of kind K (besides the model/task fields). */
+type OwnFields<C extends StageConfig & ModelTaskConfig> = Omit<C, keyof ModelTaskConfig>;
+
+/**
+ * The stages of one run: each config is `{ kind, ...modelTask, ...own }` (key order: kind, the
+ * model/task fields, then the kind's own fields), and its canonical JSON is assembled from the
+ * model/task members (written once per run) and the kind's own members.
+ */
+class RunStages {
+  private readonly members: CanonicalMembers;
+  constructor(
+    private readonly table: StageTable,
+    private readonly modelTask: ModelTaskConfig,
+    private readonly queue: string,
+  ) {
+    this.members = canonicalMembers(modelTask);
+  }
+
+  /** Canonical JSON of the config with these own fields. */
+  json<C extends StageConfig & ModelTaskConfig>(own: OwnFields<C>): string {
+    return canonicalJsonOfMembers(this.members, canonicalMembers(own));
+  }
+
+  /**
+   * Adds the stage with these own fields and parents (see {@link StageTable.add}).
+   * @param json `this.json(own)` when already computed
+   */
+  add<C extends StageConfig & ModelTaskConfig>(own: OwnFields<C>, parents: string[], json = this.json(own)): string {
+    return this.table.add(own.kind, json, () => Object.assign({ kind: own.kind, ...this.modelTask }, own) as C, parents, this.queue);
+  }
+}
+
+/**
+ * A map that keeps at most about 2 × `capacity` entries: when the current generation is full it
+ * becomes the previous one, and the one before is dropped.
+ */
+class RecentMap<K, V> {
+  private current = new Map<K, V>();
+  private previous = new Map<K, V>();
+  constructor(private readonly capacity: number) {}
+
+  get(key: K): V | undefined {
+    return this.current.get(key) ?? this.previous.get(key);
+  }
+
+  set(key: K, value: V): void {
+    if (this.current.size >= this.capacity) {
+      this.previous = this.current;
+      this.current = new Map();
+    }
+    this.current.set(key, value);
+  }
+}
+
+/**
+ * Train configs remembered with the ids of their dense stages: runs that differ only in pruning
+ * (method, sparsity, prune seed, fine-tuning) share them, and are usually planned within a few
+ * thousand runs of each other.
+ */
+const DENSE_MEMO_CAPACITY = 16_384;
 
 /** The columns a results row has besides the run's parameters. */
 interface RowExtra {
@@ -142,9 +212,14 @@ class RowParamsBuilder {
     this.template = JSON.parse(JSON.stringify(shape)) as { [k: string]: Json };
   }
 
-  build(params: RunParams, extra: RowExtra): { [k: string]: Json } {
+  /**
+   * @param dense a dense row: pruning, sparsity, pruneSeed and finetuneEpochs are null whatever
+   *   the run's values (the dense stages are shared by every pruning of the run's model)
+   */
+  build(params: RunParams, extra: RowExtra, dense: boolean): { [k: string]: Json } {
     const flat = { ...this.template };
     for (const k of this.keys) flat[k] = params[k];
+    if (dense) flat.pruning = flat.sparsity = flat.pruneSeed = null;
     flat.mode = extra.mode;
     flat.finetuneEpochs = extra.finetuneEpochs;
     flat.phase = extra.phase;
@@ -164,28 +239,36 @@ export function planSweep(spec: SweepSpec, opts: PlanOptions): Plan {
   const rows = new Map<string, RunRow>();
   const celltypeRow = new RowParamsBuilder(true);
   const otherRow = new RowParamsBuilder(false);
-  const addRow = (evalId: string, chain: string[], params: RunParams, extra: RowExtra): void => {
+  const addRow = (evalId: string, chain: string[], params: RunParams, extra: RowExtra, dense = false): void => {
     if (rows.has(evalId)) return;
-    const flat = (params.task === 'celltype' ? celltypeRow : otherRow).build(params, extra);
+    const flat = (params.task === 'celltype' ? celltypeRow : otherRow).build(params, extra, dense);
     rows.set(evalId, { params: flat, stageId: evalId, stageIds: chain });
   };
   const { pruneMode, rounds, finetune, evaluateWithoutRetraining } = spec.stages;
+  /** Ids of the dense train and evaluate stages by the train config's canonical JSON. */
+  const denseIds = new RecentMap<string, { train: string; denseEval: string }>(DENSE_MEMO_CAPACITY);
 
   for (const a of expandAssignments(spec)) {
     const p = resolveRun(spec, a.values).params;
-    const mt = modelTask(p);
-    const q = p.queue;
-    const trainCfg: TrainStageConfig = { kind: 'train', ...mt, ...optim(p, p.epochs) };
-    const train = table.add('train', trainCfg, [], q);
-    const denseEval = table.add('evaluate', { kind: 'evaluate', ...mt, phase: 'dense' } satisfies EvaluateStageConfig, [train], q);
-    const denseParams: RunParams = { ...p, pruning: null, sparsity: null, pruneSeed: null, finetuneEpochs: null };
-    addRow(denseEval, [train, denseEval], denseParams, { mode: null, finetuneEpochs: null, phase: 'dense' });
+    const run = new RunStages(table, modelTask(p), p.queue);
+    const trainOwn: OwnFields<TrainStageConfig> = optim('train', p, p.epochs);
+    const trainJson = run.json(trainOwn);
+    let dense = denseIds.get(trainJson);
+    if (dense === undefined) {
+      // The train stage, its evaluation and the dense row are a function of the train config
+      // (which holds every model/task field): a remembered one is planned already.
+      const train = run.add(trainOwn, [], trainJson);
+      const denseEval = run.add<EvaluateStageConfig>({ kind: 'evaluate', phase: 'dense' }, [train]);
+      addRow(denseEval, [train, denseEval], p, { mode: null, finetuneEpochs: null, phase: 'dense' }, true);
+      dense = { train, denseEval };
+      denseIds.set(trainJson, dense);
+    }
+    const { train } = dense;
     if (p.pruning === null || (p.sparsity === null && p.pruning !== 'celltype')) continue;
 
     const pruneSeed = p.pruneSeed ?? p.seed;
-    const pruneCfg = (sparsity: number | null, seed: number, atInit: boolean): PruneStageConfig => ({
+    const pruneOwn = (sparsity: number | null, seed: number, atInit: boolean): OwnFields<PruneStageConfig> => ({
       kind: 'prune',
-      ...mt,
       method: p.pruning!,
       sparsity,
       pruneSeed: seed,
@@ -193,36 +276,36 @@ export function planSweep(spec: SweepSpec, opts: PlanOptions): Plan {
     });
     // Rows keep pruneSeed as given (null: the run's seed), so that the results group over seeds
     // (a pruneSeed equal to the seed would split every group into single seeds).
-    const rowParams: RunParams = { ...p };
 
     if (pruneMode === 'at-init') {
-      const prune = table.add('prune', pruneCfg(p.sparsity, pruneSeed, true), [], q);
-      const trained = table.add('train', trainCfg, [prune], q);
-      const ev = table.add('evaluate', { kind: 'evaluate', ...mt, phase: 'finetuned' } satisfies EvaluateStageConfig, [trained], q);
-      addRow(ev, [prune, trained, ev], rowParams, { mode: pruneMode, finetuneEpochs: null, phase: 'finetuned' });
+      const prune = run.add(pruneOwn(p.sparsity, pruneSeed, true), []);
+      const trained = run.add(trainOwn, [prune], trainJson);
+      const ev = run.add<EvaluateStageConfig>({ kind: 'evaluate', phase: 'finetuned' }, [trained]);
+      addRow(ev, [prune, trained, ev], p, { mode: pruneMode, finetuneEpochs: null, phase: 'finetuned' });
       continue;
     }
 
     const k = pruneMode === 'iterative' ? rounds : 1;
     const ftEpochs = finetuneEpochsOf(p, spec);
-    const ftCfg: FinetuneStageConfig = { kind: 'finetune', ...mt, ...optim(p, ftEpochs) };
+    const ftOwn: OwnFields<FinetuneStageConfig> = optim('finetune', p, ftEpochs);
+    const ftJson = run.json(ftOwn);
     const chain = [train];
     let prev = train;
     for (let r = 1; r <= k; r++) {
       const s = r === k || p.sparsity === null ? p.sparsity : 1 - Math.pow(1 - p.sparsity, r / k);
-      const prune = table.add('prune', pruneCfg(s, pruneSeed + (r - 1) * ITERATIVE_SEED_STRIDE, false), [prev], q);
+      const prune = run.add(pruneOwn(s, pruneSeed + (r - 1) * ITERATIVE_SEED_STRIDE, false), [prev]);
       chain.push(prune);
       if (r === k && evaluateWithoutRetraining) {
-        const ev = table.add('evaluate', { kind: 'evaluate', ...mt, phase: 'pruned' } satisfies EvaluateStageConfig, [prune], q);
-        addRow(ev, [...chain, ev], rowParams, { mode: pruneMode, finetuneEpochs: null, phase: 'pruned' });
+        const ev = run.add<EvaluateStageConfig>({ kind: 'evaluate', phase: 'pruned' }, [prune]);
+        addRow(ev, chain.concat(ev), p, { mode: pruneMode, finetuneEpochs: null, phase: 'pruned' });
       }
       if (!finetune) break;
-      prev = table.add('finetune', ftCfg, [prune], q);
+      prev = run.add(ftOwn, [prune], ftJson);
       chain.push(prev);
     }
     if (finetune) {
-      const ev = table.add('evaluate', { kind: 'evaluate', ...mt, phase: 'finetuned' } satisfies EvaluateStageConfig, [prev], q);
-      addRow(ev, [...chain, ev], rowParams, { mode: pruneMode, finetuneEpochs: ftEpochs, phase: 'finetuned' });
+      const ev = run.add<EvaluateStageConfig>({ kind: 'evaluate', phase: 'finetuned' }, [prev]);
+      addRow(ev, chain.concat(ev), p, { mode: pruneMode, finetuneEpochs: ftEpochs, phase: 'finetuned' });
     }
   }
 
@@ -331,7 +414,7 @@ export function noopSweep(n: number, opts: NoopSweepOptions): Plan {
       if (!(j >= 0 && j < i)) throw new RangeError(`noopSweep: parent ${j} of stage ${i} must be an earlier index`);
       return ids[j];
     });
-    ids.push(table.add('noop', config, parents, opts.queue?.(i) ?? 'cpu'));
+    ids.push(table.add('noop', canonicalJson(config), () => config, parents, opts.queue?.(i) ?? 'cpu'));
   }
   const stages = [...table.stages.values()];
   const name = opts.name ?? `noop-${n}`;
