@@ -7,7 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -294,3 +294,22 @@ for (const n of [2, 4]) {
     await concurrentRuns(n, url, env, readCsv, fx.expected, fx.file);
   });
 }
+
+test('a full disk (small tmpfs) ends the run with exit 1 and lines naming the file, never a stack trace', { timeout: 120_000 }, async (t) => {
+  const mnt = mkdtempSync(join(tmpdir(), 'dalesweep-full-'));
+  const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=96k', 'tmpfs', mnt], { encoding: 'utf8' });
+  if (m.status !== 0) {
+    t.skip(`cannot mount a small tmpfs here (needs root): ${(m.stderr || m.error?.message || '').trim()}`);
+    return;
+  }
+  try {
+    const res = await cliAsync(runArgs(join(mnt, 'runs')));
+    assert.equal(res.status, 1, res.stderr);
+    assert.match(res.stderr, /no space left on the device/);
+    assert.match(res.stderr, new RegExp(`cannot write ${join(mnt, 'runs')}/\\S+`));
+    assert.doesNotMatch(res.stderr, /internal error|\n\s+at /);
+  } finally {
+    spawnSync('umount', [mnt]);
+    rmSync(mnt, { recursive: true, force: true });
+  }
+});
