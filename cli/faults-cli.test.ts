@@ -167,6 +167,10 @@ test('worker --concurrency 10000 is capped the same way before it connects', { t
   const dir = tempDir(t, 'cli-cap-worker-');
   const r = cli(['worker', '--concurrency', '10000', '--temporal-address', `127.0.0.1:${await closedPort()}`, '--store', join(dir, 'runs')]);
   assert.match(r.stderr.split('\n')[0], /^worker: --concurrency 10000 capped to \d+ \(.+\)$/);
+  // The frontend on that port is unreachable: one line naming it, exit 1, no stack.
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, /^dalesweep: cannot reach the Temporal frontend at 127\.0\.0\.1:\d+ .*infra\/temporal\.sh start/m);
+  assert.doesNotMatch(r.stderr, /internal error|\n\s+at /);
 });
 
 test('--store file:relative/dir is exit 2 naming the expected form; nothing is written at /relative/dir', { timeout: 60_000 }, (t) => {

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type LogLevel, type WorkflowBundleOption } from '@temporalio/worker';
 import { createSweepActivities } from '../activities/temporal.js';
 import { openStore } from '../store/open.js';
+import { TemporalUnavailableError } from '../engines/temporal.js';
 import { createStagePool, type StagePool } from './pool.js';
 
 /** Default task queue of the sweep workflows and control activities. */
@@ -115,7 +116,14 @@ export async function startSweepWorker(opts: SweepWorkerOptions): Promise<SweepW
   }
   const k = Math.max(1, Math.floor(opts.concurrency));
   const controlQueue = opts.controlQueue ?? DEFAULT_CONTROL_QUEUE;
-  const connection = await NativeConnection.connect({ address: opts.address });
+  let connection: NativeConnection;
+  try {
+    connection = await NativeConnection.connect({ address: opts.address });
+  } catch (err) {
+    throw new TemporalUnavailableError(
+      `cannot reach the Temporal frontend at ${opts.address} (${(err as Error).message.split('\n')[0]}); start one with \`bash infra/temporal.sh start\` or pass --temporal-address`,
+    );
+  }
   const store = await openStore(opts.storeUrl);
   const pool = createStagePool({ threads: k });
   const activities = createSweepActivities({ store, storeUrl: opts.storeUrl, codeVersion: opts.codeVersion, pool, finalize: opts.finalize });
