@@ -141,6 +141,36 @@ describe('dalesweep worker (child processes, dev server)', { skip: SKIP_TEMPORAL
     await once(w.child, 'exit');
   });
 
+  test('a Temporal run and a local run of one sweep on one store at once: every stage runs exactly once, both exit 0', async () => {
+    const tag = uniqueTag();
+    const storeUrl = tempStoreDir();
+    const w = startWorker(['--task-queue', `cpu-${tag}`, '--control-queue', `ctl-${tag}`, '--concurrency', '2', '--store', storeUrl, '--shutdown-grace', '2']);
+    procs.push(w);
+    await waitFor('worker start', w, /worker: serving/, 60_000);
+    const spec = writeTinySweep(join(storeUrl, `mixed-${tag}.yaml`), { name: `mixed-${tag}`, fixedExtra: `queue: cpu-${tag}`, seeds: [0, 1] });
+    const env = { ...process.env, DALESWEEP_TEMPORAL_ADDRESS: temporalAddress() };
+    const runCli = (args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> =>
+      new Promise((res) => {
+        const c = spawn(process.execPath, [MAIN, 'run', spec, '--store', storeUrl, '--json', '--no-report', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
+        let stdout = '';
+        let stderr = '';
+        c.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+        c.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+        c.on('close', (status) => res({ status, stdout, stderr }));
+      });
+    const [temporal, local] = await Promise.all([runCli(['--engine', 'temporal', '--control-queue', `ctl-${tag}`]), runCli(['--concurrency', '2'])]);
+    assert.equal(temporal.status, 0, temporal.stderr);
+    assert.equal(local.status, 0, local.stderr);
+    const doneOf = (out: string): { stages: number; ran: number } => JSON.parse(out.trim().split('\n').at(-1)!) as { stages: number; ran: number };
+    const t = doneOf(temporal.stdout);
+    const l = doneOf(local.stdout);
+    assert.equal(t.ran + l.ran, t.stages, `temporal ran ${t.ran}, local ran ${l.ran}, of ${t.stages} stages`);
+    const store = await openStore(storeUrl);
+    assert.equal((await completedStageIds(store)).size, t.stages);
+    w.child.kill('SIGTERM');
+    await once(w.child, 'exit');
+  });
+
   test('pause, resume and cancel reach a running sweep through the CLI', async () => {
     const tag = uniqueTag();
     const storeUrl = tempStoreDir();
