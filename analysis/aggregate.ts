@@ -4,6 +4,7 @@
  * curves with bands, two-sample comparisons with multiple-comparison corrections, MST-overlap
  * curves, KL divergences and weight histograms. Everything the report draws comes from here.
  */
+import { scorecard } from './scorecard.js';
 import { celltypeSummary } from './celltype-summary.js';
 import { density, finiteRange, histogramCounts, equalEdges, nonZero } from './histogram.js';
 import { KL_DEFAULT_BINS, KL_DEFAULT_EPSILON, pairwiseKl } from './kl.js';
@@ -255,7 +256,7 @@ export async function aggregate(input: AggregateInput, opts: AggregateOptions = 
   // Cell-type connectivity by condition and condition differences (Fig. 5).
   const celltype = await celltypeSummary(input, paramNames, (k) => label(k), notes, { pairs: opts.celltypePairs });
 
-  return {
+  const summary: Summary = {
     schemaVersion: 1,
     sweep: { ...input.sweep },
     groupBy: groupNames,
@@ -273,6 +274,9 @@ export async function aggregate(input: AggregateInput, opts: AggregateOptions = 
     ...(celltype !== null ? { celltype } : {}),
     notes,
   };
+  const card = scorecard(summary);
+  if (card.numbers.length > 0 || card.claims.length > 0) summary.paperComparison = card;
+  return summary;
 }
 
 interface RawComparison {

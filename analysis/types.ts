@@ -33,6 +33,8 @@ export interface LoadedWeights {
   nExc: number;
 }
 
+import type { Scorecard } from './scorecard.js';
+
 /** One epoch of a learning curve. */
 export interface CurvePoint {
   epoch: number;
@@ -354,6 +356,8 @@ export interface Summary {
   histograms: HistogramSummary[];
   /** Cell-type connectivity (sweeps with task celltype only). */
   celltype?: CelltypeSummary;
+  /** The paper comparison: our numbers beside the authors', the paper's claims with verdicts (analysis/scorecard.ts). */
+  paperComparison?: Scorecard;
   /** Non-fatal problems met while aggregating (e.g. weights that could not be loaded). */
   notes: string[];
 }
