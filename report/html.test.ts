@@ -72,6 +72,22 @@ test('charts present only for the data the sweep has; ids are unique', async () 
   assert.equal(renderReport(empty).match(/<canvas/g), null);
 });
 
+test('the paper comparison section shows our numbers beside the authors\' and each claim\'s verdict; absent without paper data', async () => {
+  const html = renderReport(summary);
+  const m = /<section id="paper">([\s\S]*?)<\/section>/.exec(html);
+  assert.ok(m, 'paper comparison section present');
+  const sec = m[1];
+  assert.ok(html.indexOf('id="paper"') < html.indexOf('id="fig2c"'), 'shown before the figures');
+  assert.match(sec, /dense test loss, dale/);
+  assert.match(sec, /<td>0\.0024 \u00b1 0\.0015<\/td>/, 'the authors\' flip-flop Dale value');
+  assert.match(sec, /MSE summed over 5 test batches/);
+  const verdicts = [...sec.matchAll(/<strong class="(\w*)">([^<]+)<\/strong>/g)].map((v) => v[2]);
+  assert.ok(verdicts.length >= 5 && verdicts.every((v) => v === 'reproduced'), verdicts.join(', '));
+  const input = syntheticInput();
+  const other = await aggregate({ ...input, rows: input.rows.map((r) => ({ ...r, params: { ...r.params, task: 'copy' } })) });
+  assert.ok(!renderReport(other).includes('id="paper"'));
+});
+
 test('refresh option and invalid options', () => {
   assert.match(renderReport(summary, { refreshSeconds: 5 }), /<meta http-equiv="refresh" content="5">/);
   assert.ok(!renderReport(summary).includes('http-equiv="refresh"'));

@@ -14,6 +14,8 @@
  * bands, writes the significance stars and draws a colour bar; being chart.js charts, they are
  * exported to PNG like every other chart.
  */
+import { escapeHtml, fmt, table } from './html-parts.js';
+import { paperComparisonHtml } from './paper-section.js';
 import { chartJsSource } from './assets.js';
 import type {
   Band,
@@ -87,10 +89,8 @@ export interface ChartSpec {
 
 type Key = Record<string, ParamValue>;
 
-/** Escapes text for HTML element content and attribute values. */
-export function escapeHtml(s: unknown): string {
-  return String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
-}
+
+export { escapeHtml };
 
 /** JSON for an inline `<script type="application/json">`: `<`, U+2028 and U+2029 escaped. */
 export function jsonForScript(v: unknown): string {
@@ -117,12 +117,6 @@ function withAlpha(hex: string, alpha: number): string {
   return `rgba(${(n >> 16) & 255}, ${(n >> 8) & 255}, ${n & 255}, ${alpha})`;
 }
 
-function fmt(v: number | null | undefined): string {
-  if (v === null || v === undefined || !Number.isFinite(v)) return '\u2014';
-  if (v === 0) return '0';
-  const a = Math.abs(v);
-  return a >= 1e4 || a < 1e-3 ? v.toExponential(2) : String(Number(v.toPrecision(4)));
-}
 
 function keyWithout(k: Key, drop: string[]): Key {
   const o: Key = {};
@@ -414,12 +408,6 @@ function section(id: string, title: string, intro: string, body: string[]): stri
 
 // ---------------------------------------------------------------- tables
 
-function table(headers: string[], rows: string[][], cls = ''): string {
-  if (!rows.length) return '';
-  return `<table${cls ? ` class="${cls}"` : ''}><thead><tr>${headers.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead><tbody>${rows
-    .map((r) => `<tr>${r.map((c) => `<td>${c}</td>`).join('')}</tr>`)
-    .join('')}</tbody></table>`;
-}
 
 function comparisonsTable(cs: Comparison[], describeKey: Ctx['describeKey']): string {
   const rows: string[][] = [];
@@ -456,7 +444,7 @@ const CSS = `body{font:14px/1.45 system-ui,sans-serif;margin:24px;color:#222;bac
 dl.meta{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px}dl.meta dt{font-weight:600}pre{background:#f6f6f6;padding:8px;overflow:auto;max-height:320px}
 .grid{display:flex;flex-wrap:wrap;gap:16px}figure{margin:0;border:1px solid #eee;padding:6px}figcaption{font-size:12px;color:#555;max-width:640px}
 table{border-collapse:collapse;margin:8px 0;font-size:12px}th,td{border:1px solid #ddd;padding:3px 6px;text-align:left;vertical-align:top}th{background:#f3f3f3}
-.intro{color:#444;max-width:900px}.bad{color:#b00020}.live{color:#555;font-style:italic}`;
+.intro{color:#444;max-width:900px}.bad{color:#b00020}.good{color:#1b7f3b}.live{color:#555;font-style:italic}`;
 
 const PAGE_SCRIPT = `(function () {
   var spec = JSON.parse(document.getElementById('dalesweep-data').textContent);
@@ -610,6 +598,7 @@ ${opts.refreshSeconds !== undefined ? `<p class="live">Live view: this page relo
 <dl class="meta"><dt>sweep id</dt><dd>${escapeHtml(s.sweepId)}</dd><dt>code version</dt><dd>${escapeHtml(s.codeVersion)}</dd><dt>fidelity</dt><dd>${escapeHtml(s.fidelity)}</dd><dt>created</dt><dd>${escapeHtml(s.createdAt)}</dd>
 <dt>evaluations</dt><dd>${sc.total} total: ${sc.succeeded} succeeded, <span class="${sc.failed ? 'bad' : ''}">${sc.failed} failed</span>, ${sc.pending} pending</dd></dl>
 ${failRows.length ? `<h2>Failed and pending stages</h2>${table(['stage', 'status', 'params', 'reason'], failRows)}` : ''}
+${paperComparisonHtml(summary.paperComparison)}
 ${sections}
 ${groupRows.length ? `<section id="groups"><h2>Per-group statistics (mean \u00b1 SD over seeds)</h2>${table(['group', 'runs', ...metricNames], groupRows, 'wide')}</section>` : ''}
 ${summary.comparisons.length ? `<section id="comparisons"><h2>Comparisons</h2><p class="intro">Every test is two-sided. Mann-Whitney asymptotic-continuity = scipy.stats.mannwhitneyu(method='asymptotic', use_continuity=True) (the authors' test); exact = the permutation distribution of U over the observed ranks (exact conditional p with ties); Welch = unequal-variance t with Welch\u2013Satterthwaite df. Paired tests pair the runs of the two levels that share a seed (e.g. random and top-prob pruning of the same dense model): paired t = scipy.stats.ttest_rel; Wilcoxon signed-rank exact = scipy.stats.wilcoxon(method='exact'), zero differences dropped. Holm and BH adjust within each family.</p>${comparisonsTable(summary.comparisons, describeKey)}</section>` : ''}
