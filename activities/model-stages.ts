@@ -305,10 +305,44 @@ function pickPruneMetrics(m: Record<string, number | null>): Record<string, numb
 }
 
 /**
+ * The dense model a prune stage's chain starts from: walks the stored manifests from `parentId`
+ * up through fine-tune and prune stages (iterative pruning: train → prune → finetune → prune ...)
+ * to the train stage, and returns that stage's id.
+ * @throws ParentArtifactError when a stage on the way is missing or has other than one parent
+ */
+async function denseAncestor(store: ArtifactStore, parentId: string): Promise<string> {
+  let id = parentId;
+  // A chain has at most 2 stages per round (rounds <= 1000) above its train stage.
+  for (let depth = 0; depth <= 4096; depth++) {
+    const m = await readStageManifest(store, id);
+    if (m === null) throw new ParentArtifactError(`ancestor stage ${id.slice(0, 12)} has no manifest (not completed)`);
+    if (m.kind === 'train') return id;
+    if (m.parents.length !== 1) throw new ParentArtifactError(`ancestor ${m.kind} stage ${id.slice(0, 12)} has ${m.parents.length} parents, expected 1 on the way to the dense model`);
+    id = m.parents[0];
+  }
+  throw new ParentArtifactError(`no train stage within 4096 ancestors of ${parentId.slice(0, 12)}`);
+}
+
+/**
+ * The effective W_hh of a stored model with its mask applied (masked entries exactly 0).
+ * @returns [N, N] row-major `[post, pre]`
+ */
+function maskedEffective(cfg: ModelConfig, model: StoredModel): Float32Array {
+  const w = effectiveRecurrent(cfg, model.params);
+  if (model.mask !== null) for (let k = 0; k < w.length; k++) if (model.mask[k] === 0) w[k] = 0;
+  return w;
+}
+
+/**
  * Pruning of the effective W_hh (SCIENCE.md §3) and its MST overlap (§4). Magnitudes of the
  * stored and the effective matrix are equal (|W~| = |W_eff| for rectified/corrected), so the mask
  * is drawn from the effective matrix and applied to the stored one. A parent that is already
  * pruned (iterative mode) keeps its zeros: the new mask is ANDed with the old one.
+ *
+ * The MST is always the dense network's: in iterative mode a later round reads the train stage
+ * at the root of its chain ({@link denseAncestor}) and measures the overlap of its cumulative
+ * mask against that tree. The top-prob lower bound (App. 10.1) describes one pruning of a matrix
+ * against its own tree, so it is null after the first round.
  */
 async function runPrune(stage: Stage, c: PruneStageConfig, ctx: StageContext): Promise<StageProduct> {
   const setup = await modelSetup(c);
@@ -321,8 +355,7 @@ async function runPrune(stage: Stage, c: PruneStageConfig, ctx: StageContext): P
   } else {
     model = await readModel(ctx.store, singleParent(stage), cfg);
   }
-  const wEff = effectiveRecurrent(cfg, model.params);
-  if (model.mask !== null) for (let k = 0; k < wEff.length; k++) if (model.mask[k] === 0) wEff[k] = 0;
+  const wEff = maskedEffective(cfg, model);
   if (c.method === 'celltype') return pruneCelltypeStage(setup, c, model, wEff);
   if (c.sparsity === null) throw new Error(`prune stage ${stage.id.slice(0, 12)}: method ${c.method} needs a sparsity`);
   if (setup.celltype !== undefined) throw new Error(`prune stage ${stage.id.slice(0, 12)}: task celltype is pruned with method celltype, not ${c.method}`);
@@ -331,15 +364,18 @@ async function runPrune(stage: Stage, c: PruneStageConfig, ctx: StageContext): P
   if (model.mask !== null) for (let k = 0; k < mask.length; k++) if (model.mask[k] === 0) mask[k] = 0;
   const params = { ...model.params, wHh: model.params.wHh.slice() };
   for (let k = 0; k < mask.length; k++) if (mask[k] === 0) params.wHh[k] = 0;
-  const mst = maximumSpanningTree(wEff, N, N);
-  const overlap = mstOverlap(mst, mask, { fidelity: c.fidelity, w: wEff });
-  const bound = topProbOverlapLowerBound(wEff, N, c.sparsity, { fidelity: c.fidelity });
+  // Iterative rounds after the first: the tree and the value matching are the dense model's.
+  const laterRound = model.mask !== null;
+  const dense = laterRound ? maskedEffective(cfg, await readModel(ctx.store, await denseAncestor(ctx.store, singleParent(stage)), cfg)) : wEff;
+  const mst = maximumSpanningTree(dense, N, N);
+  const overlap = mstOverlap(mst, mask, { fidelity: c.fidelity, w: dense });
+  const bound = c.method === 'top-prob' && !laterRound ? topProbOverlapLowerBound(wEff, N, c.sparsity, { fidelity: c.fidelity }) : null;
   const metrics: Record<string, number | null> = {
     targetSparsity: c.sparsity,
     achievedSparsity: zeroFraction(mask),
     kept: r.kept,
     mstOverlap: overlap,
-    mstLowerBound: c.method === 'top-prob' ? bound.fraction : null,
+    mstLowerBound: bound === null ? null : bound.fraction,
     mstRandomTheory: randomOverlapTheory(N, c.sparsity, { fidelity: c.fidelity }).fraction,
   };
   return { files: modelFiles(cfg, { params, mask }), metrics, backend: 'none' };

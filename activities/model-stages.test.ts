@@ -1,0 +1,65 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { executeStage } from './run-stage.js';
+import { parseNpy } from '../io/npy.js';
+import { maximumSpanningTree, mstOverlap } from '../rnn/mst.js';
+import { FsStore } from '../store/fs.js';
+import { readStageFile, readStageManifest } from '../store/stage-io.js';
+import { planSweep } from '../sweeps/plan.js';
+import { parseSpec } from '../sweeps/spec.js';
+import type { ArtifactStore } from '../store/types.js';
+
+const N = 16;
+
+/** A stored `[N, N]` float32 matrix as a Float32Array. */
+async function readMatrix(store: ArtifactStore, stageId: string, name: string): Promise<Float32Array> {
+  const a = parseNpy(await readStageFile(store, stageId, name), name);
+  assert.ok(a.data instanceof Float32Array);
+  assert.equal(a.data.length, N * N);
+  return a.data;
+}
+
+test('iterative pruning: every round measures MST overlap against the dense network\u2019s tree, not the previous round\u2019s', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'dalesweep-iterative-'));
+  try {
+    const spec = parseSpec(
+      [
+        'name: iterative-mst',
+        `fixed: { nHidden: ${N}, backend: js }`,
+        'tasks:',
+        '  flipflop: { epochs: 2, batchSize: 20, nTrain: 40, nTest: 20 }',
+        'axes: { task: [flipflop], rule: [dale], pruning: [random], sparsity: [0.8], seed: [0] }',
+        'stages: { prune: { mode: iterative, rounds: 2 }, finetune: { epochs: 1 } }',
+        '',
+      ].join('\n'),
+      'iterative-mst.yaml',
+    );
+    const plan = planSweep(spec, { codeVersion: 'test' });
+    const store = new FsStore(dir);
+    for (const stage of plan.stages) {
+      const out = await executeStage(stage, { store, codeVersion: 'test' });
+      assert.equal(out.status, 'succeeded', `${stage.kind} ${stage.id.slice(0, 12)}: ${out.reason ?? ''}`);
+    }
+    const train = plan.stages.find((s) => s.kind === 'train')!;
+    const prunes = plan.stages.filter((s) => s.kind === 'prune');
+    assert.equal(prunes.length, 2);
+    // Dale: the stored W_hh is the effective matrix.
+    const dense = await readMatrix(store, train.id, 'weights/wHh.npy');
+    const denseTree = maximumSpanningTree(dense, N, N);
+    for (const prune of prunes) {
+      const mask = await readMatrix(store, prune.id, 'mask.npy');
+      const metrics = (await readStageManifest(store, prune.id))!.metrics;
+      assert.ok(Math.abs((metrics.mstOverlap as number) - mstOverlap(denseTree, mask)) < 1e-12, `round ${prunes.indexOf(prune) + 1}: ${metrics.mstOverlap} vs ${mstOverlap(denseTree, mask)}`);
+    }
+    // The second round's parent (the fine-tuned, already pruned model) has another tree, and the
+    // overlap against it differs: the test tells the two apart.
+    const parent = await readMatrix(store, prunes[1].parents[0], 'weights/wHh.npy');
+    const mask2 = await readMatrix(store, prunes[1].id, 'mask.npy');
+    assert.notEqual(mstOverlap(maximumSpanningTree(parent, N, N), mask2), mstOverlap(denseTree, mask2));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
