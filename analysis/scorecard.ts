@@ -108,9 +108,10 @@ const AUTHORS_MIN_P: Record<string, number> = { flipflop: 0.012, wave: 0.022, sm
 
 const str = (v: ParamValue | undefined): string => (v === undefined || v === null ? '' : String(v));
 
-function contextLabel(key: Record<string, ParamValue>, omit: string[]): string {
+/** `k=v, ...` of the parameters in `key` other than `omit`, limited to `only` when given. */
+function contextLabel(key: Record<string, ParamValue>, omit: string[], only?: Set<string>): string {
   return Object.entries(key)
-    .filter(([k]) => !omit.includes(k))
+    .filter(([k, v]) => !omit.includes(k) && (only === undefined || (only.has(k) && v !== null && v !== '')))
     .map(([k, v]) => `${k}=${str(v)}`)
     .join(', ');
 }
@@ -138,6 +139,10 @@ function byContext(groups: GroupSummary[], axes: string[]): Map<string, GroupSum
   return out;
 }
 
+function suffix(ctx: string): string {
+  return ctx ? `; ${ctx}` : '';
+}
+
 function pOf(c: Comparison | undefined, test: string, method: string, correction = 'none'): number | null {
   return c?.pValues.find((p) => p.test === test && p.method === method && p.correction === correction)?.p ?? null;
 }
@@ -147,6 +152,9 @@ export function scorecard(summary: Omit<Summary, 'paperComparison'>): Scorecard 
   const numbers: ScoreNumber[] = [];
   const claims: ScoreClaim[] = [];
   const notes: string[] = [];
+  // Labels name only the parameters that vary in the sweep (besides those a row already names).
+  const varying = new Set(Object.entries(summary.axes).filter(([, levels]) => levels.length > 1).map(([k]) => k));
+  const shown = (key: Record<string, ParamValue>, omit: string[]): string => contextLabel(key, omit, varying);
   const phaseOf = (g: GroupSummary): string => str(g.key.phase);
   const dense = summary.groups.filter((g) => phaseOf(g) === 'dense');
 
@@ -162,7 +170,7 @@ export function scorecard(summary: Omit<Summary, 'paperComparison'>): Scorecard 
     numbers.push({
       task,
       quantity: `dense ${spec.metric === 'testAccuracy' ? 'test accuracy' : 'test loss'}, ${rule}`,
-      context: contextLabel(g.key, ['task', 'rule', 'phase', 'pruning', 'sparsity']),
+      context: shown(g.key, ['task', 'rule', 'phase', 'pruning', 'sparsity']),
       ours,
       authors: ref,
       units: spec.units,
@@ -183,7 +191,7 @@ export function scorecard(summary: Omit<Summary, 'paperComparison'>): Scorecard 
     numbers.push({
       task,
       quantity: `test loss after ${method} pruning to keep ${PRUNED_KEEP}, no retraining, dale`,
-      context: contextLabel(g.key, ['task', 'rule', 'phase', 'pruning', 'sparsity']),
+      context: shown(g.key, ['task', 'rule', 'phase', 'pruning', 'sparsity']),
       ours,
       authors: { mean: value, sd: null },
       units: ref.units,
@@ -211,7 +219,7 @@ export function scorecard(summary: Omit<Summary, 'paperComparison'>): Scorecard 
       task: 'smnist',
       claim: 'Dale ≈ conventional ≫ rectified (test accuracy)',
       verdict: !enough ? 'not enough runs' : ok ? 'reproduced' : 'not reproduced',
-      evidence: `accuracy % conventional ${fmt(m(conv))}, Dale ${fmt(m(dale))}, rectified ${fmt(m(rect))} (n = ${conv.n}/${dale.n}/${rect.n}); rectified below both by ${fmt(gapRect)} points, Dale within ${fmt(gapDale)} of conventional (≈ means less than half that gap); exact Mann-Whitney p conventional vs rectified ${fmt(pCr)}, Dale vs rectified ${fmt(pDr)}${ctx ? `; ${ctx}` : ''}`,
+      evidence: `accuracy % conventional ${fmt(m(conv))}, Dale ${fmt(m(dale))}, rectified ${fmt(m(rect))} (n = ${conv.n}/${dale.n}/${rect.n}); rectified below both by ${fmt(gapRect)} points, Dale within ${fmt(gapDale)} of conventional (≈ means less than half that gap); exact Mann-Whitney p conventional vs rectified ${fmt(pCr)}, Dale vs rectified ${fmt(pDr)}${suffix(shown(gs[0].key, ['task', 'rule', 'phase', 'pruning', 'sparsity']))}`,
       p: [
         { test: 'Mann-Whitney U exact, conventional vs rectified', p: pCr },
         { test: 'Mann-Whitney U exact, Dale vs rectified', p: pDr },
@@ -242,7 +250,7 @@ export function scorecard(summary: Omit<Summary, 'paperComparison'>): Scorecard 
       task,
       claim: 'KL(rectified ‖ conventional) > KL(Dale ‖ conventional) (trained W_hh)',
       verdict: !enough ? 'not enough runs' : ok ? 'reproduced' : 'not reproduced',
-      evidence: `mean KL over run pairs (${fidelity} histograms): rectified ${fmt(rect.mean)} (${rect.nPairs} pairs), Dale ${fmt(dale.mean)} (${dale.nPairs} pairs)${ref ? `; authors ${ref.rectified} vs ${ref.dale}` : ''}${ctx ? `; ${ctx}` : ''}`,
+      evidence: `mean KL over run pairs (${fidelity} histograms): rectified ${fmt(rect.mean)} (${rect.nPairs} pairs), Dale ${fmt(dale.mean)} (${dale.nPairs} pairs)${ref ? `; authors ${ref.rectified} vs ${ref.dale}` : ''}${suffix(shown(rect.key, ['task', 'rule', 'phase', 'pruning', 'sparsity']))}`,
     });
   }
 
@@ -250,9 +258,9 @@ export function scorecard(summary: Omit<Summary, 'paperComparison'>): Scorecard 
   const pruneCmps = summary.comparisons.filter((c) => c.axis === 'pruning' && c.metric === 'testLoss' && str(c.context.phase) === 'pruned');
   const families = new Map<string, Comparison[]>();
   for (const c of pruneCmps) families.set(c.family, [...(families.get(c.family) ?? []), c]);
-  for (const [family, cs] of families) {
+  for (const cs of families.values()) {
     const task = str(cs[0].context.task);
-    if (!PAPER_TASKS.includes(task)) continue;
+    if (!PAPER_TASKS.includes(task) || str(cs[0].context.rule) !== 'dale') continue; // the paper prunes Dale networks
     const topIsB = cs[0].b === 'top-prob';
     const better = cs.filter((c) => {
       const [rnd, top] = topIsB ? [c.meanA, c.meanB] : [c.meanB, c.meanA];
@@ -276,7 +284,7 @@ export function scorecard(summary: Omit<Summary, 'paperComparison'>): Scorecard 
       task,
       claim: 'top-prob < random: test loss after pruning without retraining',
       verdict: !enough ? 'not enough runs' : ok ? 'reproduced' : 'not reproduced',
-      evidence: `top-prob lower at ${better.length} of ${cs.length} sparsity levels; min p over levels ${fmt(authors.p)} (authors: ${AUTHORS_MIN_P[task] ?? 'n/a'}) at sparsity ${str(authors.at?.context.sparsity)}; ${family}`,
+      evidence: `top-prob lower at ${better.length} of ${cs.length} sparsity levels; min p over levels ${fmt(authors.p)} (authors: ${AUTHORS_MIN_P[task] ?? 'n/a'}) at sparsity ${str(authors.at?.context.sparsity)}${suffix(shown(cs[0].context, ['task', 'phase', 'pruning', 'sparsity']))}`,
       p: [
         { test: 'Mann-Whitney U asymptotic + continuity, min over levels (authors\u2019 test)', p: authors.p },
         { test: 'Mann-Whitney U exact, min over levels', p: exact.p },
@@ -289,7 +297,7 @@ export function scorecard(summary: Omit<Summary, 'paperComparison'>): Scorecard 
   const mstTop = summary.mst.filter((m) => str(m.method) === 'top-prob');
   for (const m of mstTop) {
     const task = str(m.key.task);
-    if (!PAPER_TASKS.includes(task)) continue;
+    if (!PAPER_TASKS.includes(task) || str(m.key.rule) !== 'dale') continue;
     const random = summary.mst.find((r: MstSummary) => str(r.method) === 'random' && contextLabel(r.key, ['pruning']) === contextLabel(m.key, ['pruning']));
     const levels = m.sparsity.map((s, i) => ({ s, top: m.overlap.mean[i], n: m.overlap.n[i], theory: m.theoryRandom[i], rnd: random ? random.overlap.mean[random.sparsity.indexOf(s)] ?? null : null })).filter((l) => l.s > 0 && l.s < 1 && l.top !== null);
     if (levels.length === 0) continue;
@@ -299,7 +307,7 @@ export function scorecard(summary: Omit<Summary, 'paperComparison'>): Scorecard 
       task,
       claim: 'top-prob MST overlap above the random curve',
       verdict: !enough ? 'not enough runs' : above.length === levels.length ? 'reproduced' : 'not reproduced',
-      evidence: `above the random theory${random ? ' and the empirical random curve' : ''} at ${above.length} of ${levels.length} sparsity levels (e.g. s = ${fmt(levels[0].s)}: top-prob ${fmt(levels[0].top)}, random theory ${fmt(levels[0].theory)}${levels[0].rnd !== null ? `, random ${fmt(levels[0].rnd)}` : ''}); ${m.label}`,
+      evidence: `above the random theory${random ? ' and the empirical random curve' : ''} at ${above.length} of ${levels.length} sparsity levels (e.g. s = ${fmt(levels[0].s)}: top-prob ${fmt(levels[0].top)}, random theory ${fmt(levels[0].theory)}${levels[0].rnd !== null ? `, random ${fmt(levels[0].rnd)}` : ''})${suffix(shown(m.key, ['task', 'pruning', 'sparsity', 'phase']))}`,
     });
   }
 

@@ -9,7 +9,8 @@ import { register as registerWorker } from './worker.js';
 import { register as registerPrune } from './prune.js';
 import { register as registerMst } from './mst.js';
 import { register as registerVerify } from './verify.js';
+import { register as registerScorecard } from './scorecard.js';
 
 export type Register = (program: Command) => void;
 
-export const commands: Register[] = [registerRun, registerPlan, registerStatus, registerVerify, registerReport, registerControl, registerWorker, registerPrune, registerMst];
+export const commands: Register[] = [registerRun, registerPlan, registerStatus, registerVerify, registerReport, registerScorecard, registerControl, registerWorker, registerPrune, registerMst];
