@@ -11,6 +11,7 @@ import { readStageFile, readStageManifest } from '../store/stage-io.js';
 import { planSweep } from '../sweeps/plan.js';
 import { parseSpec } from '../sweeps/spec.js';
 import type { ArtifactStore } from '../store/types.js';
+import type { PruneStageConfig } from '../sweeps/stage-config.js';
 
 const N = 16;
 
@@ -53,6 +54,19 @@ test('iterative pruning: every round measures MST overlap against the dense netw
       const mask = await readMatrix(store, prune.id, 'mask.npy');
       const metrics = (await readStageManifest(store, prune.id))!.metrics;
       assert.ok(Math.abs((metrics.mstOverlap as number) - mstOverlap(denseTree, mask)) < 1e-12, `round ${prunes.indexOf(prune) + 1}: ${metrics.mstOverlap} vs ${mstOverlap(denseTree, mask)}`);
+    }
+    // Random theory given each round's parent: the dense-tree edges still non-zero in the parent,
+    // each kept with q = min(1, (1 - s_r) N² / (N² - z0)), z0 = exact zeros the pruner sees.
+    for (const prune of prunes) {
+      const parent = await readMatrix(store, prune.parents[0], 'weights/wHh.npy');
+      const parentMask = prune.parents[0] === train.id ? null : await readMatrix(store, prune.parents[0], 'mask.npy');
+      const seen = parent.map((v, k) => (parentMask !== null && parentMask[k] === 0 ? 0 : v));
+      const z0 = seen.reduce((a, v) => a + (v === 0 ? 1 : 0), 0);
+      const alive = Array.from(denseTree).filter((e) => seen[e] !== 0).length / denseTree.length;
+      const sr = (prune.config as PruneStageConfig).sparsity!;
+      const expected = alive * Math.min(1, ((1 - sr) * N * N) / (N * N - z0));
+      const metrics = (await readStageManifest(store, prune.id))!.metrics;
+      assert.ok(Math.abs((metrics.mstRandomTheory as number) - expected) < 1e-12, `round ${prunes.indexOf(prune) + 1}: random theory ${metrics.mstRandomTheory} vs ${expected}`);
     }
     // The second round's parent (the fine-tuned, already pruned model) has another tree, and the
     // overlap against it differs: the test tells the two apart.

@@ -203,11 +203,16 @@ function withRecurrentMask(taskMasks: ModelMasks, mask: Float32Array | null): Mo
   return mask === null ? taskMasks : { ...taskMasks, recurrent: mask };
 }
 
-/** Fraction of zero entries. */
-function zeroFraction(a: Float32Array): number {
+/** Number of entries exactly 0. */
+function zeroCount(a: Float32Array): number {
   let z = 0;
   for (let k = 0; k < a.length; k++) if (a[k] === 0) z++;
-  return z / a.length;
+  return z;
+}
+
+/** Fraction of zero entries. */
+function zeroFraction(a: Float32Array): number {
+  return zeroCount(a) / a.length;
 }
 
 /** Dense training (train) or masked fine-tuning (finetune), one epoch at a time with checkpoints. */
@@ -343,6 +348,13 @@ function maskedEffective(cfg: ModelConfig, model: StoredModel): Float32Array {
  * at the root of its chain ({@link denseAncestor}) and measures the overlap of its cumulative
  * mask against that tree. The top-prob lower bound (App. 10.1) describes one pruning of a matrix
  * against its own tree, so it is null after the first round.
+ *
+ * `mstRandomTheory` is the expected overlap of random pruning at this stage's sparsity given the
+ * parent ({@link randomOverlapTheory} with the z0 exact zeros of the matrix the pruner sees; the
+ * exact-count pruner for method `random-exact`, the Bernoulli one otherwise):
+ * the keep fraction q of the dense-tree edges still there (first round and one-shot: all of
+ * them), times their share of the tree. "Still there" is non-zero in the parent's effective
+ * matrix (`paper-code`: mask 1, as the authors' pruner can keep zeros).
  */
 async function runPrune(stage: Stage, c: PruneStageConfig, ctx: StageContext): Promise<StageProduct> {
   const setup = await modelSetup(c);
@@ -369,6 +381,10 @@ async function runPrune(stage: Stage, c: PruneStageConfig, ctx: StageContext): P
   const dense = laterRound ? maskedEffective(cfg, await readModel(ctx.store, await denseAncestor(ctx.store, singleParent(stage)), cfg)) : wEff;
   const mst = maximumSpanningTree(dense, N, N);
   const overlap = mstOverlap(mst, mask, { fidelity: c.fidelity, w: dense });
+  let alive = mst.length;
+  if (laterRound) alive = Array.from(mst).filter((e) => (c.fidelity === 'paper-code' ? model.mask![e] !== 0 : wEff[e] !== 0)).length;
+  const variant = c.method === 'random-exact' ? 'exact' : 'bernoulli';
+  const randomTheory = randomOverlapTheory(N, c.sparsity, { fidelity: c.fidelity, zeros: zeroCount(wEff), variant, treeEdges: mst.length });
   const bound = c.method === 'top-prob' && !laterRound ? topProbOverlapLowerBound(wEff, N, c.sparsity, { fidelity: c.fidelity }) : null;
   const metrics: Record<string, number | null> = {
     targetSparsity: c.sparsity,
@@ -376,7 +392,7 @@ async function runPrune(stage: Stage, c: PruneStageConfig, ctx: StageContext): P
     kept: r.kept,
     mstOverlap: overlap,
     mstLowerBound: bound === null ? null : bound.fraction,
-    mstRandomTheory: randomOverlapTheory(N, c.sparsity, { fidelity: c.fidelity }).fraction,
+    mstRandomTheory: mst.length === 0 ? null : (alive / mst.length) * randomTheory.fraction,
   };
   return { files: modelFiles(cfg, { params, mask }), metrics, backend: 'none' };
 }
@@ -422,7 +438,7 @@ function pruneCelltypeStage(setup: ModelSetup, c: PruneStageConfig, model: Store
     blockMaxZ,
     mstOverlap: mstOverlap(mst, mask, { fidelity: c.fidelity, w: wEff }),
     mstLowerBound: null,
-    mstRandomTheory: randomOverlapTheory(N, targetSparsity, { fidelity: c.fidelity }).fraction,
+    mstRandomTheory: randomOverlapTheory(N, targetSparsity, { fidelity: c.fidelity, zeros: zeroCount(wEff), treeEdges: mst.length }).fraction,
   };
   const files = modelFiles(cfg, { params, mask });
   const blocks = r.blocks.map((b) => ({ post: b.post, pre: b.pre, p: b.p, size: b.size, kept: b.kept, expectedKept: b.expectedKept }));

@@ -144,11 +144,33 @@ test('MST overlap curves with the random theory and the top-prob lower bound', a
   const top = s.mst.find((m) => m.method === 'top-prob' && m.key.task === 'flipflop');
   assert.ok(rnd && top);
   assert.deepEqual(rnd.sparsity, [0.2, 0.381, 0.6]);
-  assert.ok(Math.abs(rnd.theoryRandom[1] - 0.619) < 1e-12);
+  // The random theory is the mean of the runs' mstRandomTheory (exact zeros counted), not 1 - s.
+  const perRun = (sp: number): number[] => input.rows.filter((r) => r.status === 'succeeded' && r.params.task === 'flipflop' && r.params.pruning === 'random' && r.params.phase === 'pruned' && r.params.sparsity === sp).map((r) => r.metrics.mstRandomTheory as number);
+  rnd.sparsity.forEach((sp, i) => assert.ok(Math.abs(rnd.theoryRandom[i]! - mean(perRun(sp))) < 1e-12, `s = ${sp}: ${rnd.theoryRandom[i]} vs ${mean(perRun(sp))}`));
+  assert.ok(rnd.theoryRandom[1]! > 0.619 + 0.01);
   assert.equal(rnd.lowerBound, null);
   top.sparsity.forEach((sp, i) => assert.ok(Math.abs(top.lowerBound![i]! - (1 - 0.5 * sp)) < 1e-12));
   assert.ok(top.overlap.mean[2]! > rnd.overlap.mean[2]!);
   assert.deepEqual(top.overlap.n, [5, 5, 5]);
+});
+
+test('MST random theory without per-run values: the fidelity\u2019s formula (paper-code int((1 - s) N²) / N²), with a note', async () => {
+  const strip = (fidelity: string) => ({
+    ...input,
+    rows: input.rows.map((r) => {
+      const metrics = { ...r.metrics };
+      delete metrics.mstRandomTheory;
+      return { ...r, params: { ...r.params, fidelity, nHidden: 10 }, metrics };
+    }),
+  });
+  const pc = await aggregate(strip('paper-code'));
+  const m = pc.mst.find((x) => x.method === 'random' && x.key.task === 'flipflop')!;
+  // numpy: int((1 - 0.381) * 100) = 61, int((1 - 0.6) * 100) = 40, int((1 - 0.2) * 100) = 80
+  assert.deepEqual(m.theoryRandom, [0.8, 0.61, 0.4]);
+  assert.ok(pc.notes.some((n) => /mstRandomTheory/.test(n)));
+  const co = await aggregate(strip('corrected'));
+  const c = co.mst.find((x) => x.method === 'random' && x.key.task === 'flipflop')!;
+  c.sparsity.forEach((sp, i) => assert.ok(Math.abs(c.theoryRandom[i]! - (1 - sp)) < 1e-12));
 });
 
 test('KL (both fidelity modes) and weight histograms', async () => {

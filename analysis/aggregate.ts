@@ -5,6 +5,7 @@
  * curves, KL divergences and weight histograms. Everything the report draws comes from here.
  */
 import { scorecard } from './scorecard.js';
+import { randomOverlapTheory } from '../rnn/mst.js';
 import { celltypeSummary } from './celltype-summary.js';
 import { density, finiteRange, histogramCounts, equalEdges, nonZero } from './histogram.js';
 import { KL_DEFAULT_BINS, KL_DEFAULT_EPSILON, pairwiseKl } from './kl.js';
@@ -231,7 +232,7 @@ export async function aggregate(input: AggregateInput, opts: AggregateOptions = 
   const pruningErrors = pruningErrorSummaries(pruned, paramNames, comparisons, cmpMetrics.filter((m) => m !== 'mstOverlap'), label);
 
   // MST overlap vs sparsity (Fig. 3B).
-  const mst = mstSummaries(pruned, paramNames, label);
+  const mst = mstSummaries(pruned, paramNames, label, input.sweep.fidelity, notes);
 
   // Learning curves (Fig. 2C dense, 3D fine-tuning).
   const curves: CurveSummary[] = [];
@@ -422,7 +423,13 @@ function pickKey(k: Key, names: string[]): Key {
   return o;
 }
 
-function mstSummaries(pruned: ResultRow[], paramNames: string[], label: (k: Key, extra?: string) => string): MstSummary[] {
+/**
+ * MST overlap curves (Fig. 3B). The random theory at each sparsity is the mean of the runs'
+ * `mstRandomTheory` (the prune stage's expectation for the random pruner given that run's dense
+ * matrix: its exact zeros and the fidelity, rnn/mst.ts `randomOverlapTheory`). Rows without it
+ * (results of older code) get the zero-blind formula of their fidelity, with a note.
+ */
+function mstSummaries(pruned: ResultRow[], paramNames: string[], label: (k: Key, extra?: string) => string, sweepFidelity: string, notes: string[]): MstSummary[] {
   let rows = pruned.filter((r) => finite(r.metrics.mstOverlap) && numericSparsity(r) !== null);
   // The mask (and so the overlap) is the same after fine-tuning: prefer the 'pruned' rows.
   if (rows.some((r) => phaseOf(r) === 'pruned')) rows = rows.filter((r) => phaseOf(r) === 'pruned');
@@ -439,7 +446,15 @@ function mstSummaries(pruned: ResultRow[], paramNames: string[], label: (k: Key,
       method: key.pruning ?? null,
       sparsity,
       overlap: band(sparsity.map((s) => at(s).map((r) => r.metrics.mstOverlap as number))),
-      theoryRandom: sparsity.map((s) => 1 - s),
+      theoryRandom: sparsity.map((s) => {
+        const v = at(s).map((r) => r.metrics.mstRandomTheory).filter(finite);
+        if (v.length) return mean(v);
+        const fidelity = key.fidelity ?? sweepFidelity;
+        const N = key.nHidden;
+        const formula = fidelity === 'paper-code' && typeof N === 'number' ? randomOverlapTheory(N, s, { fidelity: 'paper-code' }).fraction : 1 - s;
+        notes.push(`no per-run mstRandomTheory for ${label(key)} at sparsity ${s}: random theory ${formula} from the ${fidelity === 'paper-code' && typeof N === 'number' ? 'authors\u2019 int((1 \u2212 s)N\u00b2)/N\u00b2' : 'zero-blind 1 \u2212 s'} formula`);
+        return formula;
+      }),
       lowerBound: hasLb
         ? sparsity.map((s) => {
             const v = at(s).map((r) => r.metrics.mstLowerBound).filter(finite);

@@ -7,7 +7,9 @@
  * - dense testLoss: dale (≈0.0025) < conventional (≈0.011) < rectified (≈0.7);
  * - pruned testLoss: random ≈ 0.05 + s > top-prob ≈ 0.02, except at the lowest sparsity, where both
  *   draw from the same distribution (no effect);
- * - mstOverlap: random ≈ 1 − s, top-prob ≈ 1 − 0.3 s (with `mstLowerBound` = 1 − 0.5 s on top-prob rows).
+ * - mstOverlap: random ≈ its theory, top-prob ≈ 1 − 0.3 s (with `mstLowerBound` = 1 − 0.5 s on top-prob rows);
+ *   `mstRandomTheory` on every pruned row is the random pruner's expectation
+ *   min(1, (1 − s) n² / (n² − z0)) for a dense model with z0 = round((0.03 + 0.01 seed) n²) exact zeros.
  */
 import { pruneCelltype } from '../celltype/connectivity.js';
 import { celltypeLayout, population } from '../celltype/populations.js';
@@ -67,8 +69,10 @@ export function syntheticInput(opts: SyntheticOptions = {}): AggregateInput {
             let testLoss = pruning === 'random' ? 0.05 + s + 0.01 * rng.uniform() : 0.02 + 0.01 * rng.uniform();
             if (noEffect) testLoss = 0.03 + 0.01 * shared.uniform();
             if (phase === 'finetuned') testLoss *= 0.5;
-            const mstOverlap = pruning === 'random' ? 1 - s + 0.02 * (rng.uniform() - 0.5) : 1 - 0.3 * s + 0.02 * (rng.uniform() - 0.5);
-            const metrics: Record<string, number | null> = { testLoss, sparsity: s, mstOverlap, kept: Math.round((1 - s) * n * n) };
+            const z0 = Math.round((0.03 + 0.01 * seed) * n * n);
+            const mstRandomTheory = Math.min(1, ((1 - s) * n * n) / (n * n - z0));
+            const mstOverlap = pruning === 'random' ? mstRandomTheory + 0.02 * (rng.uniform() - 0.5) : 1 - 0.3 * s + 0.02 * (rng.uniform() - 0.5);
+            const metrics: Record<string, number | null> = { testLoss, sparsity: s, mstOverlap, mstRandomTheory, kept: Math.round((1 - s) * n * n) };
             if (pruning === 'top-prob') metrics.mstLowerBound = 1 - 0.5 * s;
             if (task === 'smnist') metrics.testAccuracy = pruning === 'random' ? 0.5 - 0.3 * s + 0.01 * rng.uniform() : 0.9 + 0.01 * rng.uniform();
             add({ task, rule: 'dale', seed, pruning, sparsity: s, phase }, metrics);

@@ -173,7 +173,12 @@ export interface MstSummary {
   method: ParamValue;
   sparsity: number[];
   overlap: Band;
-  /** Random-pruning expectation 1 − s (App. 10.2). */
+  /**
+   * Random-pruning expectation of the overlap (App. 10.2) per sparsity: the mean of the runs'
+   * `mstRandomTheory`, min(1, (1 − s) N² / (N² − z0)) for a dense matrix with z0 exact zeros
+   * (`corrected`) or the authors' int((1 − s) N²) / N² (`paper-code`); see rnn/mst.ts
+   * `randomOverlapTheory`.
+   */
   theoryRandom: number[];
   /** Mean of the rows' `mstLowerBound` metric (top-prob, App. 10.1); null where absent. */
   lowerBound: (number | null)[] | null;

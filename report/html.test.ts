@@ -88,6 +88,18 @@ test('the paper comparison section shows our numbers beside the authors\' and ea
   assert.ok(!renderReport(other).includes('id="paper"'));
 });
 
+test('Fig. 3B draws the summary\u2019s random theory (exact zeros counted), not 1 \u2212 s', () => {
+  const chart = reportCharts(summary).find((c) => c.figure === 'Fig. 3B' && c.title.includes('flipflop'));
+  assert.ok(chart, 'an MST chart for flipflop');
+  const datasets = chart.config.data.datasets as { label: string; data: { x: number; y: number | null }[] }[];
+  const theory = datasets.find((d) => /random/.test(d.label) && /theory/.test(d.label));
+  assert.ok(theory, datasets.map((d) => d.label).join(' | '));
+  const random = summary.mst.find((m) => m.method === 'random' && m.key.task === 'flipflop')!;
+  assert.deepEqual(theory.data.map((p) => p.x), random.sparsity);
+  assert.deepEqual(theory.data.map((p) => p.y), random.theoryRandom);
+  assert.match(theory.label, /zeros/);
+});
+
 test('refresh option and invalid options', () => {
   assert.match(renderReport(summary, { refreshSeconds: 5 }), /<meta http-equiv="refresh" content="5">/);
   assert.ok(!renderReport(summary).includes('http-equiv="refresh"'));

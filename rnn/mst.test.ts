@@ -126,5 +126,42 @@ test('overlap matches by index (corrected) or by weight value (paper-code)', () 
   assert.equal(mstOverlap(ed, mask), 1 / 3);
   assert.equal(mstOverlap(ed, mask, { fidelity: 'paper-code', w: wd }), 2 / 3);
   assert.throws(() => mstOverlap(ed, mask, { fidelity: 'paper-code' }), /pass the dense weights/);
-  assert.equal(randomOverlapTheory(10, 0.55, { fidelity: 'paper-code' }).fraction, 45 / 100);
+  // Python: int((1 - 0.55) * 10**2) = int(44.99999999999999) = 44, the authors' nSampled.
+  assert.equal(randomOverlapTheory(10, 0.55, { fidelity: 'paper-code' }).fraction, 44 / 100);
+});
+
+test('random theory counts exact zeros: the corrected pruners keep (1 - s)N² of the N² - z0 non-zeros (Monte Carlo, 15 % zeros)', () => {
+  const N = 32;
+  const rng = new Rng(7, 'test:zeros');
+  const w = rng.fillUniform(new Float32Array(N * N), 0.01, 1);
+  // Exactly z0 zeros at uniformly chosen places (partial Fisher-Yates).
+  const z0 = Math.round(0.15 * N * N);
+  const idx = Int32Array.from({ length: N * N }, (_, k) => k);
+  for (let i = 0; i < z0; i++) {
+    const j = i + rng.int(N * N - i);
+    [idx[i], idx[j]] = [idx[j], idx[i]];
+    w[idx[i]] = 0;
+  }
+  const edges = maximumSpanningTree(w, N, N);
+  const draws = 400;
+  for (const s of [0.5, 0.8]) {
+    for (const variant of ['bernoulli', 'exact'] as const) {
+      const draw = new Rng(Math.round(100 * s), `test:zeros:${variant}`);
+      const vals: number[] = [];
+      for (let d = 0; d < draws; d++) vals.push(mstOverlap(edges, randomMask(w, N, N, s, draw, { variant }).mask));
+      const mean = vals.reduce((a, b) => a + b, 0) / draws;
+      const se = Math.sqrt(vals.reduce((a, b) => a + (b - mean) ** 2, 0) / (draws - 1) / draws);
+      const th = randomOverlapTheory(N, s, { zeros: z0, variant }).fraction;
+      const expected = variant === 'bernoulli' ? ((1 - s) * N * N) / (N * N - z0) : Math.round((1 - s) * N * N) / (N * N - z0);
+      assert.ok(Math.abs(th - expected) < 1e-12, `s = ${s} ${variant}: theory ${th}, expected ${expected}`);
+      assert.ok(Math.abs(mean - th) <= 4 * se, `s = ${s} ${variant}: Monte Carlo mean ${mean}, theory ${th}, se ${se}`);
+      // 1 - s, the zero-blind line, is far outside the Monte Carlo error (18 % low at s = 0.8).
+      assert.ok(Math.abs(mean - (1 - s)) > 8 * se, `s = ${s} ${variant}: 1 - s = ${1 - s} should be off, mean ${mean}, se ${se}`);
+    }
+  }
+  // Without zeros it is 1 - s; zeros beyond the target keep every non-zero (fraction 1).
+  assert.ok(Math.abs(randomOverlapTheory(N, 0.8, { zeros: 0 }).fraction - 0.2) < 1e-12);
+  assert.equal(randomOverlapTheory(N, 0.3, { zeros: Math.round(0.8 * N * N) }).fraction, 1);
+  // paper-code: the authors' subset size int((1 - s) N²) / N², zeros or not (their pruner keeps zeros too).
+  assert.equal(randomOverlapTheory(10, 0.55, { fidelity: 'paper-code', zeros: 30 }).fraction, 44 / 100);
 });

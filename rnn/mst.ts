@@ -128,24 +128,52 @@ export function mstOverlap(mstEdges: Int32Array, mask: ArrayLike<number>, opts: 
 
 /** Expected MST overlap of random pruning (App. 10.2). */
 export interface RandomOverlapTheory {
-  /** Expected fraction of MST edges kept: 1 - s (hypergeometric mean / (2N - 1)). */
+  /** Expected fraction of MST edges kept (see {@link randomOverlapTheory}). */
   fraction: number;
-  /** Expected number of MST edges kept: (2N - 1)(1 - s). */
+  /** Expected number of MST edges kept: `treeEdges` · fraction. */
   expectedCount: number;
 }
 
+/** Options of {@link randomOverlapTheory}. */
+export interface RandomOverlapOptions {
+  /** @default 'corrected' */
+  fidelity?: Fidelity;
+  /** z0: entries of the N×N matrix that are exactly 0 before pruning. @default 0 */
+  zeros?: number;
+  /** The random pruner: `bernoulli` (the `random` method) or `exact` (`random-exact`). @default 'bernoulli' */
+  variant?: 'bernoulli' | 'exact';
+  /** Edges of the tree (fewer than 2N - 1 when zeros disconnect the graph). @default 2N - 1 */
+  treeEdges?: number;
+}
+
 /**
- * Random pruning vs MST, theory (App. 10.2): a uniform subset of (1 - s) N² of the N² entries
- * contains on average (2N - 1)(1 - s) of the 2N - 1 MST edges (hypergeometric mean).
- * `paper-code` uses the authors' subset size int((1 - s) N²), i.e. fraction int((1 - s)N²)/N².
+ * Random pruning vs MST, theory (App. 10.2), for the pruner of rnn/prune.ts `randomMask`.
+ *
+ * `corrected`: the pruner never keeps an exact zero and draws among the N² - z0 non-zeros with
+ * keep fraction q = min(1, (1 - s) N² / (N² - z0)) (`bernoulli`: each independently; `exact`:
+ * min(N² - z0, round((1 - s) N²)) of them uniformly without replacement, so
+ * q = min(N² - z0, round((1 - s) N²)) / (N² - z0)). Every MST edge is a non-zero entry (zeros are
+ * not edges), so each is kept with probability q and the expected overlap fraction is q; with
+ * z0 = 0 this is the paper's (2N - 1)(1 - s) / (2N - 1) = 1 - s (hypergeometric mean for `exact`).
+ *
+ * `paper-code`: the authors' line int((1 - s) N²) / N² (their pruner adds 1e-25 to every weight,
+ * so zeros are drawn like any entry); z0 is ignored.
  * @param N neurons (the matrix is N×N)
  * @param s sparsity in [0, 1]
  */
-export function randomOverlapTheory(N: number, s: number, opts: { fidelity?: Fidelity } = {}): RandomOverlapTheory {
+export function randomOverlapTheory(N: number, s: number, opts: RandomOverlapOptions = {}): RandomOverlapTheory {
   if (!Number.isInteger(N) || N < 1) throw new MstError(`N must be a positive integer, got ${N}`);
   if (!(s >= 0 && s <= 1)) throw new MstError(`sparsity must be in [0, 1], got ${s}`);
-  const fraction = (opts.fidelity ?? 'corrected') === 'paper-code' ? Math.floor((1 - s) * N * N) / (N * N) : 1 - s;
-  return { fraction, expectedCount: (2 * N - 1) * fraction };
+  const total = N * N;
+  const z0 = opts.zeros ?? 0;
+  if (!Number.isInteger(z0) || z0 < 0 || z0 > total) throw new MstError(`zeros must be an integer in [0, N² = ${total}], got ${z0}`);
+  const treeEdges = opts.treeEdges ?? 2 * N - 1;
+  let fraction: number;
+  if ((opts.fidelity ?? 'corrected') === 'paper-code') fraction = Math.floor((1 - s) * total) / total;
+  else if (z0 === total) fraction = 0;
+  else if ((opts.variant ?? 'bernoulli') === 'exact') fraction = Math.min(total - z0, Math.round((1 - s) * total)) / (total - z0);
+  else fraction = Math.min(1, ((1 - s) * total) / (total - z0));
+  return { fraction, expectedCount: treeEdges * fraction };
 }
 
 /** Lower bound on the expected MST overlap of top-prob pruning (App. 10.1). */
