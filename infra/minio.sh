@@ -2,7 +2,8 @@
 # A local MinIO server (real S3 API on loopback) for the S3 store's tests and for trying the S3
 # store by hand. Idempotent and fast when already installed / running.
 #
-#   bash infra/minio.sh install   # build MinIO into .tools/bin with Go (once; minutes)
+#   bash infra/minio.sh install   # build MinIO (infra/versions.sh) with Go into the per-user
+#                                 # cache ~/.cache/dalesweep/minio/<version> (once; minutes)
 #   bash infra/minio.sh start     # start on 127.0.0.1:$DALESWEEP_MINIO_PORT (default 9100),
 #                                 # console on 127.0.0.1:$DALESWEEP_MINIO_CONSOLE_PORT (9101)
 #   bash infra/minio.sh stop
@@ -18,7 +19,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 TOOLS="$ROOT/.tools"
-BIN="$TOOLS/bin/minio"
+# shellcheck source=infra/versions.sh
+source "$ROOT/infra/versions.sh"
+BIN_DIR="$DALESWEEP_CACHE/minio/$MINIO_VERSION"
+BIN="$BIN_DIR/minio"
 PORT="${DALESWEEP_MINIO_PORT:-9100}"
 CONSOLE_PORT="${DALESWEEP_MINIO_CONSOLE_PORT:-9101}"
 USER_="${MINIO_ROOT_USER:-dalesweep}"
@@ -28,29 +32,12 @@ PIDFILE="$TOOLS/minio.pid"
 LOG="$TOOLS/minio.log"
 # shellcheck source=infra/daemon.sh
 source "$ROOT/infra/daemon.sh"
-BGLOG=/tmp/bg/minio.log
 
-mkdir -p "$TOOLS/bin"
-
-go_build_running() {
-  pgrep -f 'go install github.com/minio/minio' >/dev/null 2>&1
-}
+mkdir -p "$TOOLS"
 
 install() {
   if [ -x "$BIN" ]; then return 0; fi
-  if go_build_running; then
-    # A build started elsewhere (see $BGLOG): wait for it rather than start a second one.
-    echo "minio: waiting for the running Go build to produce $BIN" >&2
-    for _ in $(seq 1 1800); do
-      [ -x "$BIN" ] && return 0
-      go_build_running || break
-      sleep 1
-    done
-    [ -x "$BIN" ] && return 0
-  fi
-  command -v go >/dev/null 2>&1 || { echo "minio: Go is needed to build MinIO (or put a minio binary at $BIN)" >&2; exit 1; }
-  echo "minio: building MinIO with Go (a few minutes, once)" >&2
-  GOBIN="$TOOLS/bin" go install github.com/minio/minio@latest
+  go_build_into "$BIN_DIR" "github.com/minio/minio@$MINIO_VERSION" minio || { echo "minio: could not build MinIO $MINIO_VERSION" >&2; exit 1; }
   [ -x "$BIN" ] || { echo "minio: build finished but $BIN is missing" >&2; exit 1; }
 }
 

@@ -2,8 +2,9 @@
 # The Temporal dev server the Temporal engine's tests and benchmarks use (a real server on
 # loopback, never a mock). Idempotent and fast when already installed / running.
 #
-#   bash infra/temporal.sh install   # build the Temporal CLI into .tools/bin (Go), or fall back
-#                                    # to Maven Central's io.temporal:temporal-test-server jar
+#   bash infra/temporal.sh install   # build the Temporal CLI (infra/versions.sh) with Go into the
+#                                    # per-user cache ~/.cache/dalesweep/temporal/<version>, or fall
+#                                    # back to Maven Central's io.temporal:temporal-test-server jar
 #   bash infra/temporal.sh start     # start on 127.0.0.1:$DALESWEEP_TEMPORAL_PORT (default 7233)
 #   bash infra/temporal.sh stop
 #   bash infra/temporal.sh status
@@ -17,27 +18,25 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 TOOLS="$ROOT/.tools"
-BIN="$TOOLS/bin/temporal"
-JAR_DIR="$TOOLS/temporal-test-server"
+# shellcheck source=infra/versions.sh
+source "$ROOT/infra/versions.sh"
+BIN_DIR="$DALESWEEP_CACHE/temporal/$TEMPORAL_CLI_VERSION"
+BIN="$BIN_DIR/temporal"
+JAR_DIR="$DALESWEEP_CACHE/temporal-test-server/$TEMPORAL_TEST_SERVER_VERSION"
 PORT="${DALESWEEP_TEMPORAL_PORT:-7233}"
 UI_PORT="${DALESWEEP_TEMPORAL_UI_PORT:-8233}"
 PIDFILE="$TOOLS/temporal.pid"
 LOG="$TOOLS/temporal.log"
 # shellcheck source=infra/daemon.sh
 source "$ROOT/infra/daemon.sh"
-TEMPORAL_VERSION=v1.5.1
-TEST_SERVER_VERSION=1.31.0
-
-mkdir -p "$TOOLS/bin"
+mkdir -p "$TOOLS"
 
 have_jar() { compgen -G "$JAR_DIR/*.jar" >/dev/null 2>&1; }
 
 install() {
   if [ -x "$BIN" ]; then return 0; fi
   if have_jar; then return 0; fi
-  echo "temporal: building the Temporal CLI $TEMPORAL_VERSION with Go (a few minutes, once)" >&2
-  if command -v go >/dev/null 2>&1 && \
-     GOBIN="$TOOLS/bin" go install "github.com/temporalio/cli/cmd/temporal@$TEMPORAL_VERSION"; then
+  if go_build_into "$BIN_DIR" "github.com/temporalio/cli/cmd/temporal@$TEMPORAL_CLI_VERSION" temporal && [ -x "$BIN" ]; then
     return 0
   fi
   echo "temporal: Go build failed; fetching io.temporal:temporal-test-server from Maven Central" >&2
@@ -49,7 +48,7 @@ install() {
   <dependencies>
     <dependency>
       <groupId>io.temporal</groupId><artifactId>temporal-test-server</artifactId>
-      <version>$TEST_SERVER_VERSION</version>
+      <version>$TEMPORAL_TEST_SERVER_VERSION</version>
     </dependency>
   </dependencies>
 </project>

@@ -1,14 +1,24 @@
 #!/usr/bin/env bash
 # The test command (README, .ci/run): installs and starts the real servers the tests use
-# (MinIO on loopback, the Temporal dev server), builds, and runs every test file.
+# (MinIO on loopback, the Temporal dev server), builds, and runs every test file. Servers this
+# script started are stopped at the end; servers that were already running are left alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash infra/setup.sh
-bash infra/minio.sh start
+started=()
+cleanup() {
+  for s in "${started[@]}"; do bash "infra/$s.sh" stop || true; done
+}
+trap cleanup EXIT
+for s in minio temporal; do
+  if ! bash "infra/$s.sh" status >/dev/null 2>&1; then
+    bash "infra/$s.sh" start
+    started+=("$s")
+  fi
+done
 minio_env=$(bash infra/minio.sh env) # an assignment, so that a failure stops the script
 eval "$minio_env"
-bash infra/temporal.sh start
 temporal_env=$(bash infra/temporal.sh env)
 eval "$temporal_env"
 

@@ -1,0 +1,32 @@
+# Versions of every tool the infra scripts install, in one place (sourced, not run), and the
+# per-user cache the built binaries live in, keyed by tool and version, so that a fresh clone on
+# the same machine (as CI makes) reuses them instead of building again.
+#
+#   DALESWEEP_CACHE   ${XDG_CACHE_HOME:-$HOME/.cache}/dalesweep unless set
+MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c   # github.com/minio/minio (a pseudo-version: MinIO tags no Go module releases)
+TEMPORAL_CLI_VERSION=v1.5.1                         # github.com/temporalio/cli/cmd/temporal
+TEMPORAL_TEST_SERVER_VERSION=1.31.0                 # Maven io.temporal:temporal-test-server (fallback when Go fails)
+DALESWEEP_CACHE="${DALESWEEP_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/dalesweep}"
+
+# go_build_into DIR MODULE@VERSION WHAT: builds a Go command into DIR (atomically: a partial build
+# never lands at DIR's binary), saying first what is built and why.
+go_build_into() {
+  local dir=$1 mod=$2 what=$3 tmp
+  command -v go >/dev/null 2>&1 || { echo "$what: Go is needed to build $mod (or put the binary in $dir)" >&2; return 1; }
+  mkdir -p "$dir"
+  # One build per binary at a time, across clones: wait for a running one, then look again.
+  exec 9>"$dir/.lock"
+  flock 9
+  if [ -n "$(ls -A "$dir" 2>/dev/null | grep -v '^\.')" ]; then flock -u 9; return 0; fi
+  echo "$what: building $mod with Go into $dir (once per machine; several minutes on 2 cores; needed by the tests' real servers)" >&2
+  tmp=$(mktemp -d "$dir/.build-XXXXXX")
+  if GOBIN="$tmp" go install "$mod"; then
+    mv "$tmp"/* "$dir"/
+    rmdir "$tmp"
+    flock -u 9
+    return 0
+  fi
+  rm -rf "$tmp"
+  flock -u 9
+  return 1
+}
