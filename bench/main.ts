@@ -17,7 +17,11 @@ export interface Bench {
   run(): Promise<void>;
 }
 
-/** Planning a 10,000-stage sweep: time and memory (targets: < 2 s, < 200 MB). */
+/**
+ * Planning a 10,000-stage sweep: time and memory (targets: < 2 s, < 200 MB); then, each in a
+ * fresh process for its own peak RSS, 10^5 runs (target: < 5 s) and 10^6 runs (over the
+ * planning limit: refused before planning). `--quick` skips the two large ones.
+ */
 async function planBench(): Promise<void> {
   const { run } = await import('./plan.js');
   const r = await run({ seeds: isQuick() ? 2 : 10 });
@@ -32,6 +36,27 @@ async function planBench(): Promise<void> {
     { bench: 'plan', figure: 'heap_delta_mb', value: r.heapDeltaMB, unit: 'MB', stages: r.stages },
     { bench: 'plan', figure: 'peak_rss_mb', value: r.peakRssMB, unit: 'MB', stages: r.stages },
   ]);
+  if (isQuick()) return;
+  const { measureInChild } = await import('./plan-scale.js');
+  const rows: string[][] = [];
+  for (const [runs, timeoutMs] of [
+    [100_000, 120_000],
+    [1_000_000, 60_000],
+  ] as const) {
+    const { result: s, error } = await measureInChild(runs, timeoutMs);
+    if (s === null) {
+      rows.push([String(runs), '-', '-', '-', '-', '-', '-', `failed: ${error}`]);
+      continue;
+    }
+    const outcome = s.refused !== null ? 'refused before planning (after parse)' : runs <= 100_000 ? (s.totalMs < 5000 ? 'target met (< 5 s)' : 'target NOT met (< 5 s)') : 'planned';
+    rows.push([String(s.runs), String(s.stages), String(s.rows), String(s.parseMs), String(s.planMs), String(s.totalMs), String(s.peakRssMB), outcome]);
+    printJsonLines([
+      { bench: 'plan', figure: 'scale_total_ms', value: s.totalMs, unit: 'ms', runs: s.runs, stages: s.stages, refused: s.refused !== null },
+      { bench: 'plan', figure: 'scale_plan_ms', value: s.planMs, unit: 'ms', runs: s.runs, stages: s.stages, refused: s.refused !== null },
+      { bench: 'plan', figure: 'scale_peak_rss_mb', value: s.peakRssMB, unit: 'MB', runs: s.runs, stages: s.stages, refused: s.refused !== null },
+    ]);
+  }
+  console.log(formatTable(['runs', 'stages', 'rows', 'parse ms', 'plan ms', 'total ms', 'peak RSS MB', 'outcome'], rows));
 }
 
 /** Temporal vs local overhead on light stages (needs the dev server: bash infra/temporal.sh start). */

@@ -6,13 +6,16 @@
  *
  *   node dist/bench/plan-scale.js --runs 100000     (prints one JSON object)
  *
+ * A sweep over the planning limit (sweeps/plan-limits.ts) is refused by planSweep before it
+ * plans anything: then `refused` holds the message and `planMs` the time to refuse.
+ *
  * {@link measureInChild} runs it from another process (bench/main.ts).
  */
 import { execFile } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { parseSpec } from '../sweeps/spec.js';
-import { planSweep, summarizePlan } from '../sweeps/plan.js';
+import { PlanTooLargeError, planSweep, summarizePlan } from '../sweeps/plan.js';
 import { realisticSweepYaml } from './plan.js';
 
 /** Runs of the realistic sweep per seed. */
@@ -26,7 +29,7 @@ export interface ScaleResult {
   rows: number;
   /** Wall time of parseSpec (YAML, schema, semantic checks of every run), ms. */
   parseMs: number;
-  /** Wall time of planSweep, ms. */
+  /** Wall time of planSweep (of its refusal, when refused), ms. */
   planMs: number;
   /** Wall time of summarizePlan, ms. */
   summarizeMs: number;
@@ -38,6 +41,8 @@ export interface ScaleResult {
   peakRssMB: number;
   /** V8 heap in use after planning (plan still reachable), MB. */
   heapUsedMB: number;
+  /** planSweep's refusal (PlanTooLargeError message) of a sweep over the limit; null when planned. */
+  refused: string | null;
 }
 
 /** Plans the realistic sweep with ⌊runs / 252⌋ seeds (at least 1) in this process. */
@@ -48,9 +53,18 @@ export function measure(runs: number): ScaleResult {
   const t0 = performance.now();
   const spec = parseSpec(text, 'bench-plan.yaml');
   const t1 = performance.now();
-  const plan = planSweep(spec, { codeVersion: 'bench' });
-  const t2 = performance.now();
-  const summary = summarizePlan(plan);
+  let summary: { stages: number; rows: number } = { stages: 0, rows: 0 };
+  let refused: string | null = null;
+  let t2: number;
+  try {
+    const plan = planSweep(spec, { codeVersion: 'bench' });
+    t2 = performance.now();
+    summary = summarizePlan(plan);
+  } catch (err) {
+    if (!(err instanceof PlanTooLargeError)) throw err;
+    t2 = performance.now();
+    refused = err.message;
+  }
   const t3 = performance.now();
   const cpu = process.cpuUsage(cpu0);
   const heapUsedMB = process.memoryUsage().heapUsed / 2 ** 20;
@@ -65,6 +79,7 @@ export function measure(runs: number): ScaleResult {
     cpuMs: Math.round((cpu.user + cpu.system) / 1000),
     peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
     heapUsedMB: Math.round(heapUsedMB),
+    refused,
   };
 }
 

@@ -1,7 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseSpec } from './spec.js';
-import { ITERATIVE_SEED_STRIDE, noopSweep, planSweep, summarizePlan } from './plan.js';
+import { parseSpec, SpecError } from './spec.js';
+import { checkPlanSize, ITERATIVE_SEED_STRIDE, noopSweep, planSweep, PlanTooLargeError, summarizePlan } from './plan.js';
+import { MAX_PLANNED_STAGES, stagesPerRunBound } from './plan-limits.js';
+import { stageId, sweepIdOf } from './identity.js';
 import type { Plan, Stage } from './types.js';
 import type { PruneStageConfig } from './stage-config.js';
 
@@ -290,4 +292,76 @@ test('a data directory override reaches every celltype stage config as an absolu
   const before = new Set(placeholder.stages.map((s) => s.id));
   assert.ok(p.stages.every((s) => !before.has(s.id)));
   assert.notEqual(p.sweepId, placeholder.sweepId);
+});
+
+test('pinned identities: sweep and stage ids of known sweeps never change', () => {
+  const first = (p: Plan, kind: Stage['kind']): string => p.stages.find((s) => s.kind === kind)!.id;
+  const cases: [string, string, number, string, string, string][] = [
+    // [stages section or lrSchedule, sweep id, stages, first train, first prune, first evaluate]
+    ['', 'ef586859ad5d71c526789d97f48f5547789509c481776d062d8f2e0f15e54396', 312, 'e7d221ccb663785d527279e89d40fe50fd7bb85c0a9478c60da69db003dabb17', '6b6b485b1cea679d6ceb727ed48c3d37efa078b87a67f693cd61f0e05320f087', 'a1fa802b32f6315c6bdb80a33614848ad07a7772d2e51e85ba535d8247888a53'],
+    ['stages: { prune: { mode: iterative, rounds: 2 } }\n', '921c00070eb456a15b5ac9d881aa822c9d3127cd03cacd82130011cbef965828', 456, 'e7d221ccb663785d527279e89d40fe50fd7bb85c0a9478c60da69db003dabb17', 'c076588ce44bf1afc66a82b0d5f9e8d1737d8bd9f3f050e36d0a58f90e1df9f3', 'a1fa802b32f6315c6bdb80a33614848ad07a7772d2e51e85ba535d8247888a53'],
+    ['stages: { prune: { mode: at-init } }\n', 'dcd49717ca0abe9449100991d6a5cd1f080be5aa6a7f1c1e2d013e6bd13510c0', 240, 'e7d221ccb663785d527279e89d40fe50fd7bb85c0a9478c60da69db003dabb17', 'ac0dc6a3f6dde741b3c188d9043387d9011de21fd6b1c0fa3b7e28d57a18e6e2', 'a1fa802b32f6315c6bdb80a33614848ad07a7772d2e51e85ba535d8247888a53'],
+    ['cosine', '351ae2e203777d71de3a22e1f995924cc61a1b5bf1badff59b520b84c0a54863', 312, '10a61b2d4c4c49fe4f1f13262ae366f2501bdbf94a569a759cf26264183dc576', '5a1619ef5cb13999795388dc9bbff68a55a199c25ad36623c9eb3b550f3b0e35', '58df59fc04e1a40d74d2edbcd46820e6f81e6b1ed6e286bcc54b7219a1ebb0dc'],
+  ];
+  for (const [extra, sweepId, stages, train, prune, evaluate] of cases) {
+    const p = plan(extra === 'cosine' ? KNOWN.replace('nHidden: 16', 'nHidden: 16, lrSchedule: cosine') : KNOWN + extra);
+    assert.deepEqual([p.sweepId, p.stages.length, first(p, 'train'), first(p, 'prune'), first(p, 'evaluate')], [sweepId, stages, train, prune, evaluate], extra);
+  }
+  const ct = plan(CELLTYPE);
+  assert.deepEqual([ct.sweepId, first(ct, 'finetune')], ['ce4e97f3fbaa4edc1f7683c333ecca51d727ea660665bd00251771512fe5c0f5', '4cb7ab57419f2aa9326c9b5fea5c3e24d1784d7de8ec616423f1a7deec88854a']);
+});
+
+test('every planned stage id is stageId of its kind, config, parents and code version', () => {
+  const variants = [
+    KNOWN,
+    `${KNOWN}stages: { prune: { mode: iterative, rounds: 3 }, evaluateWithoutRetraining: false }\n`,
+    `${KNOWN}stages: { prune: { mode: at-init } }\n`,
+    `${KNOWN}stages: { finetune: false }\n`,
+    KNOWN.replace('nHidden: 16', 'nHidden: 16, lrSchedule: cosine, lrTMax: 4'),
+    CELLTYPE,
+  ];
+  for (const text of variants) {
+    const p = plan(text);
+    for (const s of p.stages) assert.equal(s.id, stageId(s.kind, s.config, s.parents, CV));
+    assert.equal(p.sweepId, sweepIdOf(p.name, p.stages.map((s) => s.id)));
+  }
+});
+
+test('planning a sweep twice gives the same JSON (the dense-stage memo changes nothing)', () => {
+  // Seed first: each dense model recurs in consecutive runs; seed last: 36 runs apart.
+  const seedFirst = KNOWN.replace('  seed: [0, 1, 2]\n', '').replace('axes:\n', 'axes:\n  seed: [0, 1, 2]\n');
+  for (const text of [KNOWN, seedFirst]) assert.equal(JSON.stringify(plan(text)), JSON.stringify(plan(text)));
+  assert.deepEqual(new Set(plan(seedFirst).stages.map((s) => s.id)), new Set(plan(KNOWN).stages.map((s) => s.id)));
+});
+
+test('stagesPerRunBound is the number of stages one run plans, in every mode', () => {
+  const one = 'name: one\nfixed: { nHidden: 16, task: flipflop, rule: dale, pruning: random, sparsity: 0.5 }\naxes: { seed: [0] }\n';
+  for (const stages of ['', 'stages: { prune: { mode: iterative, rounds: 4 } }', 'stages: { prune: { mode: iterative, rounds: 2 }, evaluateWithoutRetraining: false }', 'stages: { prune: { mode: at-init } }', 'stages: { finetune: false }', 'stages: { evaluateWithoutRetraining: false }']) {
+    const spec = parseSpec(`${one}${stages}\n`, 'one.yaml');
+    assert.equal(planSweep(spec, { codeVersion: CV }).stages.length, stagesPerRunBound(spec), stages);
+  }
+  const dense = parseSpec('name: d\nfixed: { nHidden: 16, task: wave, rule: dale }\naxes: { seed: [0, 1] }\n', 'd.yaml');
+  assert.equal(stagesPerRunBound(dense), 2);
+});
+
+test('a sweep over the planning limit is refused before planning, naming its runs and the limit (exit status 2)', () => {
+  const spec = parseSpec(KNOWN, 'huge.yaml');
+  const seeds = Array.from({ length: 5000 }, (_, i) => i); // 2 x 2 x 2 x 3 x 5000 = 120,000 runs of up to 6 stages
+  const huge = { ...spec, axes: { ...spec.axes, seed: seeds } };
+  assert.throws(
+    () => planSweep(huge, { codeVersion: CV }),
+    (err: unknown) => {
+      assert.ok(err instanceof PlanTooLargeError && err instanceof SpecError);
+      assert.equal(err.exitCode, 2); // a UsageError: the CLI prints the message and exits 2
+      assert.deepEqual([err.runs, err.stagesPerRun, err.limit], [120_000, 6, MAX_PLANNED_STAGES]);
+      assert.match(err.message, /^huge\.yaml: axes: the sweep expands to 120,000 runs of up to 6 stages each \(720,000 before sharing\); a plan holds at most 600,000 \(100,000 runs of this sweep\)/);
+      return true;
+    },
+  );
+  // Excluded runs do not count (90,000 runs without wave/dale: 540,000 slots); iterative pruning
+  // (3 rounds: 10 stages a run) is over; 4,000 seeds are 96,000 runs, 576,000 slots.
+  const excluded = { ...huge, exclude: [{ task: 'wave' as const, rule: 'dale' as const }] };
+  assert.doesNotThrow(() => checkPlanSize(excluded));
+  assert.throws(() => checkPlanSize({ ...huge, stages: { ...huge.stages, pruneMode: 'iterative' as const } }), PlanTooLargeError);
+  assert.doesNotThrow(() => checkPlanSize({ ...huge, axes: { ...huge.axes, seed: seeds.slice(0, 4000) } }));
 });

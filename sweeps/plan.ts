@@ -34,7 +34,8 @@ import type {
   TrainStageConfig,
 } from './stage-config.js';
 import { canonicalJson, canonicalJsonOfMembers, canonicalMembers, sha256Hex, stageIdentityText, sweepIdOf, type CanonicalMembers } from './identity.js';
-import { CELLTYPE_ONLY_PARAMS, expandAssignments, PARAM_NAMES, resolveRun, TASK_STEPS, type ParamName, type RunParams, type SweepSpec } from './spec.js';
+import { CELLTYPE_ONLY_PARAMS, expandAssignments, PARAM_NAMES, resolveRun, SpecError, TASK_STEPS, type ParamName, type RunParams, type SweepSpec } from './spec.js';
+import { MAX_PLANNED_STAGES, planSizeProblem, stagesPerRunBound, sweepSizeProblem } from './plan-limits.js';
 import { conditionSteps } from '../celltype/data.js';
 
 /** Round r of iterative pruning draws with prune seed `pruneSeed + (r − 1) · stride`. */
@@ -228,13 +229,51 @@ class RowParamsBuilder {
 }
 
 /**
+ * A sweep too large to plan ({@link MAX_PLANNED_STAGES}, sweeps/plan-limits.ts). A
+ * {@link SpecError} (exit status 2) on the field `axes`, naming the run count and the limit.
+ */
+export class PlanTooLargeError extends SpecError {
+  override name = 'PlanTooLargeError';
+  /** Most stage slots a plan may hold (runs × stages per run, before sharing). */
+  readonly limit = MAX_PLANNED_STAGES;
+  /**
+   * @param file the sweep file
+   * @param runs runs the sweep expands to
+   * @param stagesPerRun most stages one run plans
+   */
+  constructor(
+    file: string,
+    readonly runs: number,
+    readonly stagesPerRun: number,
+  ) {
+    super(file, 'axes', planSizeProblem(runs, stagesPerRun) ?? `${runs} runs of up to ${stagesPerRun} stages each`);
+  }
+}
+
+/**
+ * Refuses a sweep too large to plan, before planning anything: the product of the axes (plus the
+ * include entries) bounds the runs; only above the limit are the runs counted exactly.
+ * @throws PlanTooLargeError when runs × {@link stagesPerRunBound} exceeds {@link MAX_PLANNED_STAGES}
+ */
+export function checkPlanSize(spec: SweepSpec): void {
+  const size = sweepSizeProblem(spec, () => {
+    let runs = 0;
+    for (const _ of expandAssignments(spec)) runs++;
+    return runs;
+  });
+  if (size !== null) throw new PlanTooLargeError(spec.file, size.runs, size.stagesPerRun);
+}
+
+/**
  * Plans a sweep.
  * @returns stages in topological order, each once; one row per evaluate stage, with the run's
  *   flat parameters (every parameter, plus `mode` and `phase`; `null` where not applicable;
  *   pruneSeed `null` when it is the run's seed; the celltype-only parameters only on celltype
  *   rows).
+ * @throws PlanTooLargeError (before any planning) for a sweep over {@link MAX_PLANNED_STAGES} stage slots
  */
 export function planSweep(spec: SweepSpec, opts: PlanOptions): Plan {
+  checkPlanSize(spec);
   const table = new StageTable(opts.codeVersion);
   const rows = new Map<string, RunRow>();
   const celltypeRow = new RowParamsBuilder(true);
