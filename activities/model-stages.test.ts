@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { executeStage } from './run-stage.js';
 import { parseNpy } from '../io/npy.js';
-import { maximumSpanningTree, mstOverlap } from '../rnn/mst.js';
+import { maximumSpanningTree, mstOverlap, topProbOverlapLowerBound } from '../rnn/mst.js';
 import { FsStore } from '../store/fs.js';
 import { readStageFile, readStageManifest } from '../store/stage-io.js';
 import { planSweep } from '../sweeps/plan.js';
@@ -73,6 +73,42 @@ test('iterative pruning: every round measures MST overlap against the dense netw
     const parent = await readMatrix(store, prunes[1].parents[0], 'weights/wHh.npy');
     const mask2 = await readMatrix(store, prunes[1].id, 'mask.npy');
     assert.notEqual(mstOverlap(maximumSpanningTree(parent, N, N), mask2), mstOverlap(denseTree, mask2));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('top-prob prune stages record both named lower bounds (printed formula and renormalised), and evaluations carry them', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'dalesweep-bounds-'));
+  try {
+    const spec = parseSpec(
+      [
+        'name: bounds',
+        `fixed: { nHidden: ${N}, backend: js }`,
+        'tasks:',
+        '  flipflop: { epochs: 1, batchSize: 20, nTrain: 40, nTest: 20 }',
+        'axes: { task: [flipflop], rule: [dale], pruning: [top-prob], sparsity: [0.3], seed: [1] }',
+        'stages: { finetune: false }',
+        '',
+      ].join('\n'),
+      'bounds.yaml',
+    );
+    const plan = planSweep(spec, { codeVersion: 'test' });
+    const store = new FsStore(dir);
+    for (const stage of plan.stages) assert.equal((await executeStage(stage, { store, codeVersion: 'test' })).status, 'succeeded');
+    const train = plan.stages.find((s) => s.kind === 'train')!;
+    const prune = plan.stages.find((s) => s.kind === 'prune')!;
+    const evaluation = plan.stages.find((s) => s.kind === 'evaluate' && s.parents[0] === prune.id)!;
+    const dense = await readMatrix(store, train.id, 'weights/wHh.npy');
+    const formula = topProbOverlapLowerBound(dense, N, 0.3, { probabilities: 'formula' }).fraction;
+    const renormalised = topProbOverlapLowerBound(dense, N, 0.3, { probabilities: 'renormalised' }).fraction;
+    assert.notEqual(formula, renormalised);
+    for (const id of [prune.id, evaluation.id]) {
+      const metrics = (await readStageManifest(store, id))!.metrics;
+      assert.equal(metrics.mstLowerBoundFormula, formula);
+      assert.equal(metrics.mstLowerBoundRenormalised, renormalised);
+      assert.ok(!('mstLowerBound' in metrics), 'no unnamed bound');
+    }
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

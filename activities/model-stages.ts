@@ -26,7 +26,7 @@ import { DeterministicStageError } from './run-stage.js';
 import { createBackend } from '../rnn/backends.js';
 import type { Dataset } from '../rnn/dataset.js';
 import { defaultModelConfig, effectiveRecurrent, initParams } from '../rnn/init.js';
-import { maximumSpanningTree, mstOverlap, randomOverlapTheory, topProbOverlapLowerBound } from '../rnn/mst.js';
+import { maximumSpanningTree, mstOverlap, randomOverlapTheory, topProbOverlapLowerBound, type LowerBoundProbabilities } from '../rnn/mst.js';
 import type { OptimizerState } from '../rnn/optim.js';
 import { pruneMatrix } from '../rnn/prune.js';
 import { DivergenceError, evaluateDataset, train } from '../rnn/train.js';
@@ -301,7 +301,7 @@ function trainOneEpoch(
   }
 }
 
-const PRUNE_METRICS = ['targetSparsity', 'achievedSparsity', 'kept', 'blockMaxZ', 'mstOverlap', 'mstLowerBound', 'mstRandomTheory'] as const;
+const PRUNE_METRICS = ['targetSparsity', 'achievedSparsity', 'kept', 'blockMaxZ', 'mstOverlap', 'mstLowerBoundFormula', 'mstLowerBoundRenormalised', 'mstRandomTheory'] as const;
 
 function pickPruneMetrics(m: Record<string, number | null>): Record<string, number | null> {
   const out: Record<string, number | null> = {};
@@ -346,8 +346,10 @@ function maskedEffective(cfg: ModelConfig, model: StoredModel): Float32Array {
  *
  * The MST is always the dense network's: in iterative mode a later round reads the train stage
  * at the root of its chain ({@link denseAncestor}) and measures the overlap of its cumulative
- * mask against that tree. The top-prob lower bound (App. 10.1) describes one pruning of a matrix
- * against its own tree, so it is null after the first round.
+ * mask against that tree. The top-prob lower bounds (App. 10.1, both named variants of rnn/mst.ts
+ * `topProbOverlapLowerBound`: `mstLowerBoundFormula` with the printed κ|w_(k)|,
+ * `mstLowerBoundRenormalised` with the Alg. 3 probabilities) describe one pruning of a matrix
+ * against its own tree, so they are null after the first round.
  *
  * `mstRandomTheory` is the expected overlap of random pruning at this stage's sparsity given the
  * parent ({@link randomOverlapTheory} with the z0 exact zeros of the matrix the pruner sees; the
@@ -385,13 +387,16 @@ async function runPrune(stage: Stage, c: PruneStageConfig, ctx: StageContext): P
   if (laterRound) alive = Array.from(mst).filter((e) => (c.fidelity === 'paper-code' ? model.mask![e] !== 0 : wEff[e] !== 0)).length;
   const variant = c.method === 'random-exact' ? 'exact' : 'bernoulli';
   const randomTheory = randomOverlapTheory(N, c.sparsity, { fidelity: c.fidelity, zeros: zeroCount(wEff), variant, treeEdges: mst.length });
-  const bound = c.method === 'top-prob' && !laterRound ? topProbOverlapLowerBound(wEff, N, c.sparsity, { fidelity: c.fidelity }) : null;
+  const withBound = c.method === 'top-prob' && !laterRound;
+  const sparsity = c.sparsity;
+  const bound = (probabilities: LowerBoundProbabilities): number | null => (withBound ? topProbOverlapLowerBound(wEff, N, sparsity, { fidelity: c.fidelity, probabilities }).fraction : null);
   const metrics: Record<string, number | null> = {
     targetSparsity: c.sparsity,
     achievedSparsity: zeroFraction(mask),
     kept: r.kept,
     mstOverlap: overlap,
-    mstLowerBound: bound === null ? null : bound.fraction,
+    mstLowerBoundFormula: bound('formula'),
+    mstLowerBoundRenormalised: bound('renormalised'),
     mstRandomTheory: mst.length === 0 ? null : (alive / mst.length) * randomTheory.fraction,
   };
   return { files: modelFiles(cfg, { params, mask }), metrics, backend: 'none' };
@@ -437,7 +442,8 @@ function pruneCelltypeStage(setup: ModelSetup, c: PruneStageConfig, model: Store
     kept,
     blockMaxZ,
     mstOverlap: mstOverlap(mst, mask, { fidelity: c.fidelity, w: wEff }),
-    mstLowerBound: null,
+    mstLowerBoundFormula: null,
+    mstLowerBoundRenormalised: null,
     mstRandomTheory: randomOverlapTheory(N, targetSparsity, { fidelity: c.fidelity, zeros: zeroCount(wEff), treeEdges: mst.length }).fraction,
   };
   const files = modelFiles(cfg, { params, mask });

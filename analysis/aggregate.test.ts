@@ -148,8 +148,14 @@ test('MST overlap curves with the random theory and the top-prob lower bound', a
   const perRun = (sp: number): number[] => input.rows.filter((r) => r.status === 'succeeded' && r.params.task === 'flipflop' && r.params.pruning === 'random' && r.params.phase === 'pruned' && r.params.sparsity === sp).map((r) => r.metrics.mstRandomTheory as number);
   rnd.sparsity.forEach((sp, i) => assert.ok(Math.abs(rnd.theoryRandom[i]! - mean(perRun(sp))) < 1e-12, `s = ${sp}: ${rnd.theoryRandom[i]} vs ${mean(perRun(sp))}`));
   assert.ok(rnd.theoryRandom[1]! > 0.619 + 0.01);
-  assert.equal(rnd.lowerBound, null);
-  top.sparsity.forEach((sp, i) => assert.ok(Math.abs(top.lowerBound![i]! - (1 - 0.5 * sp)) < 1e-12));
+  // Both top-prob lower bounds, each named: the printed kappa |w_(k)| and the renormalised one.
+  assert.equal(rnd.lowerBoundFormula, null);
+  assert.equal(rnd.lowerBoundRenormalised, null);
+  top.sparsity.forEach((sp, i) => {
+    assert.ok(Math.abs(top.lowerBoundRenormalised![i]! - (1 - 0.5 * sp)) < 1e-12);
+    assert.ok(Math.abs(top.lowerBoundFormula![i]! - 1.1 * (1 - 0.5 * sp)) < 1e-12);
+  });
+  assert.ok(!('lowerBound' in top), 'no unnamed bound in summary.json');
   assert.ok(top.overlap.mean[2]! > rnd.overlap.mean[2]!);
   assert.deepEqual(top.overlap.n, [5, 5, 5]);
 });

@@ -439,7 +439,13 @@ function mstSummaries(pruned: ResultRow[], paramNames: string[], label: (k: Key,
     const key = pick(members[0], names);
     const sparsity = [...new Set(members.map((r) => numericSparsity(r) as number))].sort((a, b) => a - b);
     const at = (s: number): ResultRow[] => members.filter((r) => numericSparsity(r) === s);
-    const hasLb = members.some((r) => finite(r.metrics.mstLowerBound));
+    const meanOf = (metric: string): (number | null)[] | null =>
+      members.some((r) => finite(r.metrics[metric]))
+        ? sparsity.map((s) => {
+            const v = at(s).map((r) => r.metrics[metric]).filter(finite);
+            return v.length ? mean(v) : null;
+          })
+        : null;
     out.push({
       key,
       label: label(key),
@@ -455,12 +461,8 @@ function mstSummaries(pruned: ResultRow[], paramNames: string[], label: (k: Key,
         notes.push(`no per-run mstRandomTheory for ${label(key)} at sparsity ${s}: random theory ${formula} from the ${fidelity === 'paper-code' && typeof N === 'number' ? 'authors\u2019 int((1 \u2212 s)N\u00b2)/N\u00b2' : 'zero-blind 1 \u2212 s'} formula`);
         return formula;
       }),
-      lowerBound: hasLb
-        ? sparsity.map((s) => {
-            const v = at(s).map((r) => r.metrics.mstLowerBound).filter(finite);
-            return v.length ? mean(v) : null;
-          })
-        : null,
+      lowerBoundFormula: meanOf('mstLowerBoundFormula'),
+      lowerBoundRenormalised: meanOf('mstLowerBoundRenormalised'),
     });
   }
   return out;

@@ -19,7 +19,8 @@ export interface ResultRow {
   status: 'succeeded' | 'failed' | 'pending';
   reason?: string;
   /** testLoss, testAccuracy (smnist only, in [0, 1]), sparsity (achieved), mstOverlap
-   *  (pruned/finetuned only), mstLowerBound (optional), kept, ... */
+   *  (pruned/finetuned only), mstRandomTheory, mstLowerBoundFormula and mstLowerBoundRenormalised
+   *  (top-prob), kept, ... */
   metrics: Record<string, number | null>;
 }
 
@@ -180,8 +181,17 @@ export interface MstSummary {
    * `randomOverlapTheory`.
    */
   theoryRandom: number[];
-  /** Mean of the rows' `mstLowerBound` metric (top-prob, App. 10.1); null where absent. */
-  lowerBound: (number | null)[] | null;
+  /**
+   * Top-prob lower bound (App. 10.1) with the printed probabilities κ|w_(k)| (SCIENCE.md §4; above
+   * 1 where κ|w| > 1, and then no bound): mean of the rows' `mstLowerBoundFormula`; null where absent.
+   */
+  lowerBoundFormula: (number | null)[] | null;
+  /**
+   * Top-prob lower bound (App. 10.1) with the pruner's renormalised probabilities min(1, p_(k))
+   * (Alg. 3; `paper-code`: the authors' notebook): mean of the rows' `mstLowerBoundRenormalised`;
+   * null where absent.
+   */
+  lowerBoundRenormalised: (number | null)[] | null;
 }
 
 /** Error after pruning vs sparsity, random vs top-prob, with stars (Fig. 3C). */

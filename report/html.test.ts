@@ -98,6 +98,13 @@ test('Fig. 3B draws the summary\u2019s random theory (exact zeros counted), not 
   assert.deepEqual(theory.data.map((p) => p.x), random.sparsity);
   assert.deepEqual(theory.data.map((p) => p.y), random.theoryRandom);
   assert.match(theory.label, /zeros/);
+  // The top-prob lower bounds are named in the legend: printed formula and renormalised.
+  const top = summary.mst.find((m) => m.method === 'top-prob' && m.key.task === 'flipflop')!;
+  const formula = datasets.find((d) => /lower bound/.test(d.label) && /\u03ba\|w_\(k\)\|/.test(d.label));
+  const renormalised = datasets.find((d) => /lower bound/.test(d.label) && /renormalised/.test(d.label));
+  assert.ok(formula && renormalised, datasets.map((d) => d.label).join(' | '));
+  assert.deepEqual(formula.data.map((p) => p.y), top.lowerBoundFormula);
+  assert.deepEqual(renormalised.data.map((p) => p.y), top.lowerBoundRenormalised);
 });
 
 test('refresh option and invalid options', () => {

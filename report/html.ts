@@ -270,7 +270,13 @@ function mstCharts(ctx: Ctx): string[] {
     const thLabel = fidelity === 'paper-code' ? 'random theory int((1 \u2212 s)N\u00b2)/N\u00b2 (authors)' : 'random theory min(1, (1 \u2212 s)N\u00b2/(N\u00b2 \u2212 z0)), z0 exact zeros';
     ds.push({ label: thLabel, data: th.sparsity.map((s, j) => ({ x: s, y: th.theoryRandom[j] })), borderColor: '#808080', borderDash: [6, 4], pointRadius: 0, borderWidth: 1.5, fill: false });
     for (const m of g.items) {
-      if (m.lowerBound) ds.push({ label: `${String(m.method)} lower bound`, data: m.sparsity.map((s, j) => ({ x: s, y: m.lowerBound?.[j] ?? null })), borderColor: '#2ca02c', borderDash: [2, 3], pointRadius: 0, borderWidth: 1.5, fill: false });
+      const bounds: [(number | null)[] | null, string, string][] = [
+        [m.lowerBoundFormula, 'printed \u03ba|w_(k)|', '#2ca02c'],
+        [m.lowerBoundRenormalised, `renormalised min(1, p_(k)) (Alg. 3${String(m.key.fidelity ?? ctx.summary.sweep.fidelity) === 'paper-code' ? ', authors\u2019 notebook' : ''})`, '#9467bd'],
+      ];
+      for (const [values, what, color] of bounds) {
+        if (values) ds.push({ label: `${String(m.method)} lower bound, ${what}`, data: m.sparsity.map((s, j) => ({ x: s, y: values[j] ?? null })), borderColor: color, borderDash: [2, 3], pointRadius: 0, borderWidth: 1.5, fill: false });
+      }
     }
     const ctxText = ctx.describeKey(g.key);
     const title = `MST overlap vs sparsity (mean \u00b1 SEM)${ctxText ? ` \u00b7 ${ctxText}` : ''}`;
@@ -565,7 +571,7 @@ export function renderReport(summary: Summary, opts: RenderOptions = {}): string
       ...klCharts(ctx),
     ]),
     section('fig3a', 'Non-zero weights after pruning (Fig. 3A)', 'Pooled over seeds, shared bins per panel.', histogramCharts(ctx, 'pruned-nonzero', 'Fig. 3A')),
-    section('fig3b', 'MST overlap vs sparsity (Fig. 3B)', 'Fraction of maximum-spanning-tree edges kept (iterative pruning: of the dense network\u2019s tree); dashed: the expected overlap of random pruning, min(1, (1 \u2212 s)N\u00b2/(N\u00b2 \u2212 z0)) with z0 the exact zeros of the dense matrix (paper-code: the authors\u2019 int((1 \u2212 s)N\u00b2)/N\u00b2), mean over runs (and the top-prob lower bound where available).', mstCharts(ctx)),
+    section('fig3b', 'MST overlap vs sparsity (Fig. 3B)', 'Fraction of maximum-spanning-tree edges kept (iterative pruning: of the dense network\u2019s tree); dashed: the expected overlap of random pruning, min(1, (1 \u2212 s)N\u00b2/(N\u00b2 \u2212 z0)) with z0 the exact zeros of the dense matrix (paper-code: the authors\u2019 int((1 \u2212 s)N\u00b2)/N\u00b2), mean over runs (and the top-prob lower bounds of App. 10.1 where available, dotted: with the printed probabilities \u03ba|w_(k)|, which exceed 1 for large weights and are then no bound, and with the pruner\u2019s renormalised probabilities min(1, p_(k)) of Alg. 3).', mstCharts(ctx)),
     section('fig3c', 'Error after pruning without retraining (Fig. 3C)', 'Stars on the x labels: two-sided Mann-Whitney U, asymptotic with continuity correction, uncorrected (* p < 0.05, ** p < 0.01, *** p < 0.001). See the table for exact, Welch, Holm and BH.', pruningErrorCharts(ctx, 'pruned', 'Fig. 3C')),
     section('fig3d', 'Fine-tuning after pruning (Fig. 3D)', 'Fine-tuning curves (mask fixed), mean \u00b1 SEM over seeds, and the error after fine-tuning.', [
       ...lossCurves(ctx, 'finetune', 'Fig. 3D', 'pruning'),

@@ -165,3 +165,24 @@ test('random theory counts exact zeros: the corrected pruners keep (1 - s)N² of
   // paper-code: the authors' subset size int((1 - s) N²) / N², zeros or not (their pruner keeps zeros too).
   assert.equal(randomOverlapTheory(10, 0.55, { fidelity: 'paper-code', zeros: 30 }).fraction, 44 / 100);
 });
+
+test('top-prob lower bound in both named variants: the printed kappa |w_(k)| and the renormalised min(1, p_(k)) of Alg. 3 (numpy references)', () => {
+  // numpy: N = 8; w = (1 / (1 + ((arange(64) * 29) % 64)) ** 1.5).astype(float32); kappa = (1 - s) N² / sum|w|;
+  // p = kappa |w| ("formula") or Alg. 3 renormalised then min(1, .) ("renormalised"); order by |w| descending;
+  // (sum_{k<=3} p_(k) + sum_{k=4}^{N-1} p_(k) (N - k + 1)² / (N² - k + 1)) / (2N - 1).
+  const N = 8;
+  const w = Float32Array.from({ length: N * N }, (_, k) => 1 / (1 + ((k * 29) % 64)) ** 1.5);
+  const refs: [number, number, number][] = [
+    [0.5, 1.4760414307084697, 0.25986737482421146],
+    [0.9, 0.2952082861416939, 0.18657806916614575],
+  ];
+  for (const [s, formula, renormalised] of refs) {
+    const f = topProbOverlapLowerBound(w, N, s, { probabilities: 'formula' });
+    const r = topProbOverlapLowerBound(w, N, s, { probabilities: 'renormalised' });
+    assert.ok(Math.abs(f.fraction - formula) < 1e-12, `s = ${s} formula: ${f.fraction} vs ${formula}`);
+    assert.ok(Math.abs(r.fraction - renormalised) < 1e-12, `s = ${s} renormalised: ${r.fraction} vs ${renormalised}`);
+    assert.equal(topProbOverlapLowerBound(w, N, s).fraction, r.fraction, 'renormalised is the default');
+  }
+  // The printed formula is not a bound when kappa |w| > 1 (here above 1 itself); the renormalised one is.
+  assert.ok(topProbOverlapLowerBound(w, N, 0.5, { probabilities: 'formula' }).fraction > 1);
+});

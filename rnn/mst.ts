@@ -180,8 +180,24 @@ export function randomOverlapTheory(N: number, s: number, opts: RandomOverlapOpt
 export interface TopProbBound {
   /** Lower bound on the expected number of MST edges kept. */
   expectedCount: number;
-  /** expectedCount / (2N - 1) (`paper-code`: / min(2N - 1, int((1 - s) N²)) like the authors). */
+  /** expectedCount / (2N - 1) (`paper-code` renormalised: / min(2N - 1, int((1 - s) N²)) like the authors). */
   fraction: number;
+}
+
+/**
+ * Which keep probabilities p_(k) enter the App. 10.1 bound: `formula`, the paper's κ|w_(k)| as
+ * printed (SCIENCE.md §4; exceeds 1 where κ|w| > 1, and is then no bound), or `renormalised`,
+ * min(1, p_(k)) with p the top-prob pruner's probabilities after Alg. 3 (what it really keeps).
+ */
+export type LowerBoundProbabilities = 'formula' | 'renormalised';
+export const LOWER_BOUND_PROBABILITIES: readonly LowerBoundProbabilities[] = ['formula', 'renormalised'];
+
+/** Options of {@link topProbOverlapLowerBound}. */
+export interface TopProbBoundOptions {
+  /** @default 'corrected' */
+  fidelity?: Fidelity;
+  /** @default 'renormalised' */
+  probabilities?: LowerBoundProbabilities;
 }
 
 /**
@@ -190,32 +206,40 @@ export interface TopProbBound {
  *
  *   E[overlap] >= Σ_{k<=3} p_(k) + Σ_{k=4}^{N-1} p_(k) (N - k + 1)² / (N² - k + 1)
  *
- * The paper writes p_(k) = kappa |w_(k)|; `corrected` uses the actual top-prob probabilities
- * (kappa |w| after renormalisation, so never above 1), which keeps it a valid bound when
- * kappa |w| > 1. `paper-code` reproduces the authors' notebook: renormalised probabilities of
- * their top-prob variant sorted descending, 0-based entries 1..3, then entries k = 4..N weighted
- * (N - k)² / (N² - k), divided by min(2N - 1, int((1 - s) N²)).
+ * divided by 2N - 1 for the fraction. `probabilities` names p_(k) ({@link LowerBoundProbabilities}):
+ * `formula` p_(k) = κ|w_(k)| with the κ of the fidelity's top-prob pruner (rnn/prune.ts
+ * `topProbProbabilities`, before renormalisation); `renormalised` p_(k) = min(1, p) with p the
+ * pruner's probabilities after Alg. 3. Under `paper-code` the renormalised variant reproduces the
+ * authors' notebook instead: their renormalised probabilities sorted descending, 0-based entries
+ * 1..3, then entries k = 4..N weighted (N - k)² / (N² - k), divided by min(2N - 1, int((1 - s) N²)).
  * @param w weights, [N, N] row-major
  * @param N neurons
  * @param s sparsity in [0, 1)
  */
-export function topProbOverlapLowerBound(w: FloatMatrix, N: number, s: number, opts: { fidelity?: Fidelity } = {}): TopProbBound {
+export function topProbOverlapLowerBound(w: FloatMatrix, N: number, s: number, opts: TopProbBoundOptions = {}): TopProbBound {
   if (w.length !== N * N) throw new MstError(`matrix length ${w.length} is not N² = ${N * N}`);
   const paper = (opts.fidelity ?? 'corrected') === 'paper-code';
-  const { p } = topProbProbabilities(w, N, N, s, { fidelity: paper ? 'paper-code' : 'corrected' });
+  const which = opts.probabilities ?? 'renormalised';
+  if (!LOWER_BOUND_PROBABILITIES.includes(which)) throw new MstError(`probabilities must be one of ${LOWER_BOUND_PROBABILITIES.join(', ')}, got ${String(which)}`);
+  const pr = topProbProbabilities(w, N, N, s, { fidelity: paper ? 'paper-code' : 'corrected' });
   const absw = new Float64Array(w.length);
   for (let k = 0; k < w.length; k++) absw[k] = Math.abs(w[k]);
   const order = new Int32Array(w.length);
   for (let k = 0; k < order.length; k++) order[k] = k;
   order.sort((a, b) => absw[b] - absw[a] || a - b);
   let bound = 0;
-  if (paper) {
+  if (which === 'renormalised' && paper) {
+    const p = pr.p;
     for (let k = 1; k <= 3 && k < order.length; k++) bound += p[order[k]];
     for (let k = 4; k <= N && k < order.length; k++) bound += (p[order[k]] * (N - k) ** 2) / (N * N - k);
     const n = Math.min(2 * N - 1, Math.floor((1 - s) * N * N));
     return { expectedCount: bound, fraction: bound / (n === 0 ? 1e-20 : n) };
   }
-  for (let k = 1; k <= Math.min(3, order.length); k++) bound += p[order[k - 1]];
-  for (let k = 4; k <= N - 1; k++) bound += (p[order[k - 1]] * (N - k + 1) ** 2) / (N * N - k + 1);
+  const pk = (k: number): number => {
+    const e = order[k - 1];
+    return which === 'formula' ? pr.kappa * absw[e] : Math.min(1, pr.p[e]);
+  };
+  for (let k = 1; k <= Math.min(3, order.length); k++) bound += pk(k);
+  for (let k = 4; k <= N - 1; k++) bound += (pk(k) * (N - k + 1) ** 2) / (N * N - k + 1);
   return { expectedCount: bound, fraction: bound / (2 * N - 1) };
 }
