@@ -157,10 +157,14 @@ export function hashJson(value: unknown): string {
  * @param configJson `canonicalJson(config)`
  */
 export function stageIdentityText(kind: StageKind, configJson: string, parents: readonly string[], codeVersion: string): string {
+  if (codeVersion !== lastCodeVersion.value) lastCodeVersion = { value: codeVersion, prefix: `{"codeVersion":${JSON.stringify(codeVersion)},"config":` };
   let ps = '';
   for (let i = 0; i < parents.length; i++) ps += i === 0 ? JSON.stringify(parents[i]) : `,${JSON.stringify(parents[i])}`;
-  return `{"codeVersion":${JSON.stringify(codeVersion)},"config":${configJson},"kind":${JSON.stringify(kind)},"parents":[${ps}]}`;
+  return `${lastCodeVersion.prefix}${configJson},"kind":${JSON.stringify(kind)},"parents":[${ps}]}`;
 }
+
+/** The start of {@link stageIdentityText} for the code version last seen (one per process, as a rule). */
+let lastCodeVersion = { value: '', prefix: '{"codeVersion":"","config":' };
 
 /**
  * Identity of a stage: sha256 hex (64 characters) of the canonical JSON of

@@ -156,7 +156,21 @@ class RunStages {
   add<C extends StageConfig & ModelTaskConfig>(own: OwnFields<C>, parents: string[], json = this.json(own)): string {
     return this.table.add(own.kind, json, () => Object.assign({ kind: own.kind, ...this.modelTask }, own) as C, parents, this.queue);
   }
+
+  /** Adds the evaluation of `parent`'s model for a phase (its own members are written once per phase). */
+  evaluate(phase: EvaluateStageConfig['phase'], parent: string): string {
+    const { own, members } = EVALUATE_OWN[phase];
+    return this.add<EvaluateStageConfig>(own, [parent], canonicalJsonOfMembers(this.members, members));
+  }
 }
+
+/** The own fields of each phase's evaluate config and their canonical members. */
+const EVALUATE_OWN = Object.fromEntries(
+  (['dense', 'pruned', 'finetuned'] as const).map((phase) => {
+    const own: OwnFields<EvaluateStageConfig> = Object.freeze({ kind: 'evaluate', phase });
+    return [phase, { own, members: canonicalMembers(own) }];
+  }),
+) as Record<EvaluateStageConfig['phase'], { own: OwnFields<EvaluateStageConfig>; members: CanonicalMembers }>;
 
 /**
  * A map that keeps at most about 2 × `capacity` entries: when the current generation is full it
@@ -297,7 +311,7 @@ export function planSweep(spec: SweepSpec, opts: PlanOptions): Plan {
       // The train stage, its evaluation and the dense row are a function of the train config
       // (which holds every model/task field): a remembered one is planned already.
       const train = run.add(trainOwn, [], trainJson);
-      const denseEval = run.add<EvaluateStageConfig>({ kind: 'evaluate', phase: 'dense' }, [train]);
+      const denseEval = run.evaluate('dense', train);
       addRow(denseEval, [train, denseEval], p, { mode: null, finetuneEpochs: null, phase: 'dense' }, true);
       dense = { train, denseEval };
       denseIds.set(trainJson, dense);
@@ -319,7 +333,7 @@ export function planSweep(spec: SweepSpec, opts: PlanOptions): Plan {
     if (pruneMode === 'at-init') {
       const prune = run.add(pruneOwn(p.sparsity, pruneSeed, true), []);
       const trained = run.add(trainOwn, [prune], trainJson);
-      const ev = run.add<EvaluateStageConfig>({ kind: 'evaluate', phase: 'finetuned' }, [trained]);
+      const ev = run.evaluate('finetuned', trained);
       addRow(ev, [prune, trained, ev], p, { mode: pruneMode, finetuneEpochs: null, phase: 'finetuned' });
       continue;
     }
@@ -335,7 +349,7 @@ export function planSweep(spec: SweepSpec, opts: PlanOptions): Plan {
       const prune = run.add(pruneOwn(s, pruneSeed + (r - 1) * ITERATIVE_SEED_STRIDE, false), [prev]);
       chain.push(prune);
       if (r === k && evaluateWithoutRetraining) {
-        const ev = run.add<EvaluateStageConfig>({ kind: 'evaluate', phase: 'pruned' }, [prune]);
+        const ev = run.evaluate('pruned', prune);
         addRow(ev, chain.concat(ev), p, { mode: pruneMode, finetuneEpochs: null, phase: 'pruned' });
       }
       if (!finetune) break;
@@ -343,7 +357,7 @@ export function planSweep(spec: SweepSpec, opts: PlanOptions): Plan {
       chain.push(prev);
     }
     if (finetune) {
-      const ev = run.add<EvaluateStageConfig>({ kind: 'evaluate', phase: 'finetuned' }, [prev]);
+      const ev = run.evaluate('finetuned', prev);
       addRow(ev, chain.concat(ev), p, { mode: pruneMode, finetuneEpochs: ftEpochs, phase: 'finetuned' });
     }
   }
