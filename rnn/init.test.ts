@@ -57,3 +57,37 @@ test('defaultModelConfig validates its fields', () => {
   assert.throws(() => defaultModelConfig({ head: 'wave-ei', nOutput: 3 }), ModelConfigError);
   assert.equal(defaultModelConfig({ nHidden: 128 }).nExc, 102);
 });
+
+test('wave-ei readouts, paper-code: PyTorch Linear init with fan-in nExc (E readout) and N - nExc (I readout), not N', () => {
+  // The authors' readouts are nn.Linear(round(0.8 N), 1) on the E units and nn.Linear(round(0.2 N), 1)
+  // on the I units: weights and bias U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in 102 and 26 at N = 128.
+  const N = 128;
+  const base = { nInput: 2, nHidden: N, nOutput: 2, head: 'wave-ei' as const, rule: 'dale' as const };
+  const pc = initParams(defaultModelConfig({ ...base, fidelity: 'paper-code' }), 5);
+  const co = initParams(defaultModelConfig({ ...base, fidelity: 'corrected' }), 5);
+  const nExc = 102;
+  const close = (a: number, b: number): boolean => Math.abs(a - b) <= 1e-6 * Math.max(1e-3, Math.abs(b));
+  // Same uniforms, scaled: u (2/sqrt(fan_in)) - 1/sqrt(fan_in), so w sqrt(fan_in) is the same for both.
+  for (let j = 0; j < N; j++) {
+    const e = pc.wOut[j];
+    const i = pc.wOut[N + j];
+    if (j < nExc) {
+      assert.ok(close(e * Math.sqrt(nExc), co.wOut[j] * Math.sqrt(N)), `E readout ${j}: ${e}`);
+      assert.equal(i, 0, 'the I readout has no weight on E units');
+    } else {
+      assert.ok(close(i * Math.sqrt(N - nExc), co.wOut[N + j] * Math.sqrt(N)), `I readout ${j}: ${i}`);
+      assert.equal(e, 0, 'the E readout has no weight on I units');
+    }
+  }
+  assert.ok(close(pc.bOut[0] * Math.sqrt(nExc), co.bOut[0] * Math.sqrt(N)));
+  assert.ok(close(pc.bOut[1] * Math.sqrt(N - nExc), co.bOut[1] * Math.sqrt(N)));
+  // The I readout really uses the wider range 1/sqrt(26) > 1/sqrt(128).
+  assert.ok(pc.wOut.subarray(N + nExc).some((v) => Math.abs(v) > 1 / Math.sqrt(N)));
+  // Everything else is drawn as in corrected (same stream).
+  assert.deepEqual(pc.wIn, co.wIn);
+  assert.deepEqual(pc.wHh, co.wHh);
+  assert.deepEqual(pc.bHh, co.bHh);
+  // Other heads and corrected wave-ei keep fan-in N.
+  const lin = initParams(defaultModelConfig({ ...base, head: 'linear', fidelity: 'paper-code' }), 5);
+  assert.deepEqual(lin.wOut, co.wOut);
+});

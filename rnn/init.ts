@@ -58,7 +58,11 @@ export function validateModelConfig(cfg: ModelConfig): void {
  * - wIn, bIn, bHh: PyTorch `nn.RNN` defaults U(-1/√N, 1/√N) (nn.RNN uses 1/√hidden_size for all
  *   its weights and biases).
  * - wOut [nOut, N], bOut: PyTorch `nn.Linear(N, nOut)` defaults U(-1/√fan_in, 1/√fan_in) with
- *   fan_in = N.
+ *   fan_in = N. Head `wave-ei` under `paper-code`: the authors' two readouts, `nn.Linear(nExc, 1)`
+ *   on the E units (row 0, bOut[0]) and `nn.Linear(N - nExc, 1)` on the I units (row 1, bOut[1]),
+ *   so fan_in = nExc and N - nExc (102 and 26 at N = 128; bound 0 for an empty population, as
+ *   PyTorch); a row's entries outside its population are 0 (the readout mask's zeros). The same
+ *   uniforms are drawn in the same order as for fan_in N, so every other tensor is unchanged.
  */
 export function initParams(cfg: ModelConfig, seed: number): Params {
   validateModelConfig(cfg);
@@ -76,9 +80,34 @@ export function initParams(cfg: ModelConfig, seed: number): Params {
   }
   if (usesAbsParam(cfg)) for (let q = 0; q < wHh.length; q++) wHh[q] = Math.abs(wHh[q]);
   const bHh = rng.fillUniform(new Float32Array(N), -k, k);
+  if (cfg.head === 'wave-ei' && cfg.fidelity === 'paper-code') {
+    const { wOut, bOut } = waveReadoutsPaperCode(rng, N, cfg.nExc);
+    return { wIn, bIn, wHh, bHh, wOut, bOut };
+  }
   const wOut = rng.fillUniform(new Float32Array(cfg.nOutput * N), -k, k);
   const bOut = rng.fillUniform(new Float32Array(cfg.nOutput), -k, k);
   return { wIn, bIn, wHh, bHh, wOut, bOut };
+}
+
+/**
+ * The authors' wave readouts (see {@link initParams}): row 0 of wOut [2, N] reads the E units
+ * j < nExc, row 1 the I units, each with its PyTorch `nn.Linear` bound 1/√fan_in; one uniform
+ * per entry of wOut (row-major, entries outside the row's population drawn and set to 0), then
+ * one per bias.
+ */
+function waveReadoutsPaperCode(rng: Rng, N: number, nExc: number): { wOut: Float32Array; bOut: Float32Array } {
+  const bound = (fanIn: number): number => (fanIn > 0 ? 1 / Math.sqrt(fanIn) : 0);
+  const bounds = [bound(nExc), bound(N - nExc)];
+  const wOut = new Float32Array(2 * N);
+  for (let r = 0; r < 2; r++) {
+    for (let j = 0; j < N; j++) {
+      const u = rng.uniform();
+      if ((j < nExc ? 0 : 1) === r) wOut[r * N + j] = -bounds[r] + 2 * bounds[r] * u;
+    }
+  }
+  const bOut = new Float32Array(2);
+  for (let r = 0; r < 2; r++) bOut[r] = -bounds[r] + 2 * bounds[r] * rng.uniform();
+  return { wOut, bOut };
 }
 
 /**

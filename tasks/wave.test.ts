@@ -75,3 +75,35 @@ test('wave masks: readout row 0 reads E units, row 1 I units; input mask only wh
   assert.deepEqual(pc.readout, m.readout);
   assert.throws(() => waveMasks(4, 5), WaveOptionsError);
 });
+
+test('paper-code: the E and I windows start at independent random offsets (the authors chunk each wave separately)', () => {
+  const seed = 4;
+  const T = 50;
+  const pc = waveTask(seed, { nTrain: 30, nTest: 20, T, fidelity: 'paper-code' });
+  const co = waveTask(seed, { nTrain: 30, nTest: 20, T });
+  for (const [ds, other] of [
+    [pc.train, co.train],
+    [pc.test, co.test],
+  ] as const) {
+    const startsI = ds.startsI;
+    assert.equal(startsI.length, ds.n);
+    // The E windows are the corrected ones; the I windows have their own starts in [0, L - T).
+    assert.deepEqual(ds.starts, other.starts);
+    assert.ok(startsI.some((s, q) => s !== ds.starts[q]), 'I starts differ from E starts');
+    for (const s of startsI) assert.ok(s >= 0 && s < 2500 - T);
+    const idx = Array.from({ length: ds.n }, (_, q) => q);
+    const b = ds.batch(idx);
+    for (let q = 0; q < ds.n; q++) {
+      for (const step of [0, 17, T - 1]) {
+        const o = (q * T + step) * 2;
+        assert.equal(b.x[o], pc.series[2 * (ds.starts[q] + step)], 'E input from the E start');
+        assert.equal(b.x[o + 1], pc.series[2 * (startsI[q] + step) + 1], 'I input from the I start');
+        assert.equal(b.target[o], pc.series[2 * (ds.starts[q] + step + 1)], 'E target: next E sample');
+        assert.equal(b.target[o + 1], pc.series[2 * (startsI[q] + step + 1) + 1], 'I target: next I sample');
+      }
+    }
+    // corrected: one start per window for both waves.
+    assert.deepEqual(other.startsI, other.starts);
+  }
+  assert.notDeepEqual(pc.train.startsI, pc.test.startsI);
+});

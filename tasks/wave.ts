@@ -12,13 +12,18 @@
  * - Samples are windows of length T = 500 starting at a uniform integer s in [0, 2500 - 500);
  *   the input is the two waves at steps s..s+T-1, x_t = (E, I), and the target the next sample,
  *   y_t = (E, I) at s+1..s+T (next-sample prediction). Train and test windows are drawn
- *   independently from the same waveform (as the authors do).
- * - nIn = 2, nOut = 2, head `wave-ei`: readout row 0 reads the E units, row 1 the I units. The
+ *   independently from the same waveform (as the authors do). Under `corrected` both waves of a
+ *   sample share its start; under `paper-code` the I window has its own uniform start s_I, as the
+ *   authors cut each wave into chunks separately (x_t = (E[s + t], I[s_I + t]), targets likewise).
+ * - nIn = 2, nOut = 2, head `wave-ei`: readout row 0 reads the E units, row 1 the I units (under
+ *   `paper-code` initialised as the authors' two Linear layers, fan-in nExc and N - nExc: rnn/init.ts). The
  *   input mask (corrected) sends input 0 (E wave) to the E units only and input 1 (I wave) to the I
  *   units only; the authors' mask multiply is not in place, so under `paper-code` there is none.
  *
  * Random streams: `new Rng(seed, 'data:wave:params')` for a, b, c, d, k (in that order, each
- * `1 + int(5)` / `4 + int(3)`), `'data:wave:train'` / `'data:wave:test'` for the window starts.
+ * `1 + int(5)` / `4 + int(3)`), `'data:wave:train'` / `'data:wave:test'` for the window starts
+ * (the E starts under `paper-code`), `'data:wave:train:inh'` / `'data:wave:test:inh'` for the
+ * I starts under `paper-code`.
  */
 import type { Dataset } from '../rnn/dataset.js';
 import { allocBatch } from '../rnn/dataset.js';
@@ -95,20 +100,26 @@ export class WaveDataset implements Dataset {
   readonly nOut = 2;
   readonly classification = false;
   readonly n: number;
+  /** Window starts of the I wave, [n]; the same array as `starts` unless given separately. */
+  readonly startsI: Int32Array;
 
   /**
    * @param series interleaved samples [L, 2] (E, I) of the waveform
-   * @param starts window starts, each in [0, L - T)
+   * @param starts window starts of the E wave (and of the I wave when `startsI` is absent), [n], each in [0, L - T)
    * @param T window length
+   * @param startsI window starts of the I wave, [n], each in [0, L - T) (`paper-code`)
    */
   constructor(
     readonly series: Float32Array,
     readonly starts: Int32Array,
     readonly T: number,
+    startsI?: Int32Array,
   ) {
     this.n = starts.length;
+    this.startsI = startsI ?? starts;
+    if (this.startsI.length !== this.n) throw new WaveOptionsError(`${this.startsI.length} I window starts for ${this.n} E window starts`);
     const L = series.length / 2;
-    for (const s of starts) if (!(s >= 0 && s + T + 1 <= L)) throw new WaveOptionsError(`window start ${s} leaves no room for ${T} + 1 samples in ${L}`);
+    for (const a of [starts, this.startsI]) for (const s of a) if (!(s >= 0 && s + T + 1 <= L)) throw new WaveOptionsError(`window start ${s} leaves no room for ${T} + 1 samples in ${L}`);
   }
 
   batch(indices: ArrayLike<number>, out?: Batch): Batch {
@@ -119,8 +130,19 @@ export class WaveDataset implements Dataset {
       const i = indices[q];
       if (!(i >= 0 && i < this.n)) throw new RangeError(`sample index ${i} outside [0, ${this.n})`);
       const s = this.starts[i];
-      b.x.set(this.series.subarray(2 * s, 2 * (s + T)), q * T * 2);
-      b.target.set(this.series.subarray(2 * (s + 1), 2 * (s + 1 + T)), q * T * 2);
+      const sI = this.startsI[i];
+      if (sI === s) {
+        b.x.set(this.series.subarray(2 * s, 2 * (s + T)), q * T * 2);
+        b.target.set(this.series.subarray(2 * (s + 1), 2 * (s + 1 + T)), q * T * 2);
+      } else {
+        const o = q * T * 2;
+        for (let t = 0; t < T; t++) {
+          b.x[o + 2 * t] = this.series[2 * (s + t)];
+          b.x[o + 2 * t + 1] = this.series[2 * (sI + t) + 1];
+          b.target[o + 2 * t] = this.series[2 * (s + t + 1)];
+          b.target[o + 2 * t + 1] = this.series[2 * (sI + t + 1) + 1];
+        }
+      }
     }
     return b;
   }
@@ -161,13 +183,15 @@ export function waveTask(seed: number, opts: WaveOptions = {}): WaveTask {
     series[2 * s] = v.e;
     series[2 * s + 1] = v.i;
   }
-  const starts = (split: string, n: number): Int32Array => {
-    const rng = new Rng(seed, `data:wave:${split}`);
+  const starts = (stream: string, n: number): Int32Array => {
+    const rng = new Rng(seed, `data:wave:${stream}`);
     const out = new Int32Array(n);
     for (let q = 0; q < n; q++) out[q] = rng.int(L - T);
     return out;
   };
-  return { train: new WaveDataset(series, starts('train', nTrain), T), test: new WaveDataset(series, starts('test', nTest), T), params, series };
+  const dataset = (split: 'train' | 'test', n: number): WaveDataset =>
+    new WaveDataset(series, starts(split, n), T, fidelity === 'paper-code' ? starts(`${split}:inh`, n) : undefined);
+  return { train: dataset('train', nTrain), test: dataset('test', nTest), params, series };
 }
 
 /**
