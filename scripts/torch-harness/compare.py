@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""Compare the loss curves in one or more harness exports (scripts/torch-harness/).
+
+For each export folder: every pair of step-loss curves (dalesweep's and each torch_<tag> run) ->
+the first step where they differ by more than 1e-5, 1e-3 and 1e-1 relative; then the per-epoch
+test losses side by side, and the "relapses" of each curve: epochs whose test loss is above
+--relapse-high after the curve had been below --relapse-low (dalesweep units: mean MSE over the
+test set; the authors' unit, the sum over 5 test batches of 200, is 5x).
+
+Usage: python3 scripts/torch-harness/compare.py /tmp/th/seed0 [/tmp/th/seed1 ...] [--every 5]
+"""
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+
+import numpy as np
+
+
+def first_exceeding(a: np.ndarray, b: np.ndarray, thr: float) -> int | None:
+    n = min(len(a), len(b))
+    rel = np.abs(a[:n] - b[:n]) / np.maximum(np.abs(b[:n]), 1e-30)
+    w = np.nonzero(rel > thr)[0]
+    return int(w[0]) if len(w) else None
+
+
+def relapses(test: list[float], low: float, high: float) -> list[int]:
+    out, best = [], float("inf")
+    for e, v in enumerate(test, start=1):
+        if v > high and best < low:
+            out.append(e)
+        best = min(best, v)
+    return out
+
+
+def load(d: str) -> tuple[dict[str, np.ndarray], dict[str, list[float]], int]:
+    steps: dict[str, np.ndarray] = {}
+    tests: dict[str, list[float]] = {}
+    cfg = json.load(open(os.path.join(d, "config.json")))
+    nb = -(-int(cfg["nTrain"]) // int(cfg["batch"]))
+    p = os.path.join(d, "dalesweep_step_loss.npy")
+    if os.path.exists(p):
+        steps["dalesweep"] = np.load(p)
+        tests["dalesweep"] = [r["testLoss"] for r in json.load(open(os.path.join(d, "dalesweep_epochs.json")))["epochs"]]
+    for f in sorted(glob.glob(os.path.join(d, "torch_*_step_loss.npy"))):
+        tag = os.path.basename(f)[len("torch_") : -len("_step_loss.npy")]
+        if tag.endswith("_resync"):
+            continue
+        steps[f"torch_{tag}"] = np.load(f)
+        tests[f"torch_{tag}"] = [r["testLoss"] for r in json.load(open(os.path.join(d, f"torch_{tag}.json")))["epochs_torch"]]
+    return steps, tests, nb
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("exports", nargs="+")
+    ap.add_argument("--every", type=int, default=5, help="print every k-th epoch of the test-loss table")
+    ap.add_argument("--relapse-low", type=float, default=0.2)
+    ap.add_argument("--relapse-high", type=float, default=0.4)
+    args = ap.parse_args()
+    for d in args.exports:
+        steps, tests, nb = load(d)
+        names = list(steps)
+        print(f"## {d} ({nb} steps per epoch; step s is in epoch s // {nb} + 1)")
+        print("pair | first step rel > 1e-5 | > 1e-3 | > 1e-1")
+        for i in range(len(names)):
+            for j in range(i + 1, len(names)):
+                a, b = steps[names[i]], steps[names[j]]
+                r = [first_exceeding(a, b, t) for t in (1e-5, 1e-3, 1e-1)]
+                fmt = lambda s: "none" if s is None else f"{s} (ep {s // nb + 1})"
+                print(f"{names[i]} vs {names[j]} | " + " | ".join(fmt(s) for s in r))
+        print()
+        print("epoch | " + " | ".join(names))
+        n = max(len(t) for t in tests.values())
+        for e in range(n):
+            if (e + 1) % args.every == 0 or e == 0:
+                print(f"{e + 1} | " + " | ".join(f"{tests[k][e]:.4f}" if e < len(tests[k]) else "" for k in names))
+        print()
+        for k in names:
+            t = tests[k]
+            print(f"{k}: final test {t[-1]:.4g} (x5 = {5 * t[-1]:.4g}), max after epoch 10 {max(t[10:]) if len(t) > 10 else float('nan'):.3f}, "
+                  f"relapses {relapses(t, args.relapse_low, args.relapse_high)}")
+        print()
+
+
+if __name__ == "__main__":
+    main()
