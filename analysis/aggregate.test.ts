@@ -184,6 +184,12 @@ test('KL (both fidelity modes) and weight histograms', async () => {
   assert.equal(s.kl.length, 2 * 2 * 2);
   for (const k of s.kl) {
     assert.equal(k.nPairs, 25);
+    // Uncertainty of the pair mean: a bootstrap over the 5 + 5 runs, not SD / sqrt(25 overlapping pairs).
+    assert.ok(!('sem' in k) && !('sd' in k), 'no SE that treats the pairs as independent');
+    assert.equal(k.nReference, 5);
+    assert.equal(k.nRule, 5);
+    assert.ok(k.pairSd! > 0);
+    assert.ok(k.bootstrapSe! > k.pairSd! / Math.sqrt(k.nPairs), `${k.bootstrapSe} vs naive ${k.pairSd! / 5}`);
     assert.equal(k.reference, 'conventional');
     assert.ok(k.mean! > 0);
     assert.equal(k.bins, 100);

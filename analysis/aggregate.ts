@@ -8,7 +8,7 @@ import { scorecard } from './scorecard.js';
 import { randomOverlapTheory } from '../rnn/mst.js';
 import { celltypeSummary } from './celltype-summary.js';
 import { density, finiteRange, histogramCounts, equalEdges, nonZero } from './histogram.js';
-import { KL_DEFAULT_BINS, KL_DEFAULT_EPSILON, pairwiseKl } from './kl.js';
+import { KL_DEFAULT_BINS, KL_DEFAULT_EPSILON, pairMeanBootstrapSe, pairwiseKl } from './kl.js';
 import {
   benjaminiHochberg,
   cohensD,
@@ -556,6 +556,7 @@ async function weightSummaries(
       if (rule === 'conventional') continue;
       for (const mode of ['paper-code', 'corrected'] as KlMode[]) {
         const v = pairwiseKl(ref, ws, mode, { bins: klBins, epsilon: klEps });
+        const allFinite = v.every((x) => Number.isFinite(x));
         kl.push({
           key,
           label: label(key),
@@ -565,10 +566,12 @@ async function weightSummaries(
           bins: klBins,
           epsilon: klEps,
           direction: 'KL(conventional \u2016 rule), mean over all run pairs',
+          nReference: ref.length,
+          nRule: ws.length,
           nPairs: v.length,
           mean: nullable(mean(v)),
-          sd: v.length >= 2 ? nullable(Math.sqrt(v.reduce((a, x) => a + (x - mean(v)) ** 2, 0) / (v.length - 1))) : null,
-          sem: v.length >= 2 ? nullable(sem(v)) : null,
+          pairSd: v.length >= 2 ? nullable(Math.sqrt(v.reduce((a, x) => a + (x - mean(v)) ** 2, 0) / (v.length - 1))) : null,
+          bootstrapSe: allFinite && ref.length * ws.length >= 2 ? nullable(pairMeanBootstrapSe(v, ref.length, ws.length)) : null,
         });
       }
     }

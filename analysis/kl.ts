@@ -89,3 +89,45 @@ export function pairwiseKl(reference: ArrayLike<number>[], other: ArrayLike<numb
   for (const r of reference) for (const o of other) out.push(klDivergence(r, o, mode, opts));
   return out;
 }
+
+/**
+ * Standard error of the all-pairs mean of {@link pairwiseKl} under a bootstrap over runs: the
+ * reference runs and the other rule's runs are each resampled with replacement (n_ref and
+ * n_other draws), the pair mean recomputed from the same pair values, and the SD taken over the
+ * resamples. The pairs share runs (every run appears in n_other or n_ref pairs), so the SD of
+ * the n_ref · n_other pair values over √(pairs) understates the uncertainty; this does not.
+ *
+ * Computed exactly, as the limit of infinitely many resamples (so it is deterministic and needs
+ * no seed): with c, d the multinomial resampling counts, E[c cᵀ] = I + (1 − 1/n_ref) 11ᵀ (and the
+ * same for d), the pair mean is cᵀ K d / (n_ref n_other) and
+ *   Var = (Σ K² + (1 − 1/n_ref) Σ_j C_j² + (1 − 1/n_other) (Σ_i R_i² + (1 − 1/n_ref) S²) − S²) / (n_ref n_other)²
+ * with R_i, C_j the row and column sums of K and S its total. Like every bootstrap SE it is the
+ * plug-in (n rather than n − 1) estimate; 0 with one run on each side.
+ * @param values K, row-major [n_ref, n_other] (the order of {@link pairwiseKl}), finite
+ * @returns the SE in the units of K (nats)
+ */
+export function pairMeanBootstrapSe(values: ArrayLike<number>, nRef: number, nOther: number): number {
+  if (!Number.isInteger(nRef) || !Number.isInteger(nOther) || nRef < 1 || nOther < 1) throw new KlError(`run counts must be positive integers, got ${nRef} and ${nOther}`);
+  if (values.length !== nRef * nOther) throw new KlError(`${values.length} pair values for ${nRef} x ${nOther} runs`);
+  const rows = new Float64Array(nRef);
+  const cols = new Float64Array(nOther);
+  let sumSq = 0;
+  let total = 0;
+  for (let i = 0; i < nRef; i++) {
+    for (let j = 0; j < nOther; j++) {
+      const v = values[i * nOther + j];
+      if (!Number.isFinite(v)) throw new KlError(`pair value (${i}, ${j}) is ${v}`);
+      rows[i] += v;
+      cols[j] += v;
+      sumSq += v * v;
+      total += v;
+    }
+  }
+  let rowSq = 0;
+  for (const r of rows) rowSq += r * r;
+  let colSq = 0;
+  for (const c of cols) colSq += c * c;
+  const second = sumSq + (1 - 1 / nRef) * colSq + (1 - 1 / nOther) * (rowSq + (1 - 1 / nRef) * total * total);
+  const variance = (second - total * total) / (nRef * nOther) ** 2;
+  return Math.sqrt(Math.max(0, variance));
+}

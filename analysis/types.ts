@@ -220,10 +220,17 @@ export interface KlSummary {
   bins: number;
   epsilon: number;
   direction: string;
+  /** Runs of the reference rule and of this rule; every pair of them is one KL value. */
+  nReference: number;
+  nRule: number;
+  /** nReference · nRule. */
   nPairs: number;
+  /** Mean KL over the pairs (nats). */
   mean: number | null;
-  sd: number | null;
-  sem: number | null;
+  /** SD of the pair values (n − 1): their spread, not an uncertainty of the mean (pairs share runs). */
+  pairSd: number | null;
+  /** SE of the mean under a bootstrap over runs, both rules resampled (analysis/kl.ts `pairMeanBootstrapSe`); null with one run a side. */
+  bootstrapSe: number | null;
 }
 
 /** Density histograms on shared edges (Fig. 2B, 3A). */

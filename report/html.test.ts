@@ -8,6 +8,7 @@ import { aggregate } from '../analysis/aggregate.js';
 import { celltypeSyntheticInput, syntheticInput } from '../analysis/synthetic.js';
 import type { Summary } from '../analysis/types.js';
 import { escapeHtml, jsonForScript, renderReport, reportCharts, ReportError } from './html.js';
+import { fmt } from './html-parts.js';
 import { inspectReport } from './inspect.js';
 import { launchChromium } from './png.js';
 
@@ -105,6 +106,16 @@ test('Fig. 3B draws the summary\u2019s random theory (exact zeros counted), not 
   assert.ok(formula && renormalised, datasets.map((d) => d.label).join(' | '));
   assert.deepEqual(formula.data.map((p) => p.y), top.lowerBoundFormula);
   assert.deepEqual(renormalised.data.map((p) => p.y), top.lowerBoundRenormalised);
+});
+
+test('KL table: pair spread and a bootstrap SE over runs, no SEM of overlapping pairs', () => {
+  const html = renderReport(summary);
+  const m = /<section id="kl">([\s\S]*?)<\/section>/.exec(html);
+  assert.ok(m, 'KL section present');
+  assert.match(m[1], /<th>pair SD<\/th>/);
+  assert.match(m[1], /<th>bootstrap SE \(runs\)<\/th>/);
+  assert.ok(!/<th>SEM<\/th>/.test(m[1]));
+  for (const k of summary.kl) assert.ok(m[1].includes(`<td>${fmt(k.pairSd)}</td><td>${fmt(k.bootstrapSe)}</td>`), `row of ${k.rule} ${k.mode}`);
 });
 
 test('refresh option and invalid options', () => {

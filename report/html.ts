@@ -592,7 +592,7 @@ export function renderReport(summary: Summary, opts: RenderOptions = {}): string
     }),
   ]);
   const minPRows = summary.minP.map((m) => [escapeHtml(m.family), escapeHtml(m.test), escapeHtml(m.method), 'two-sided', escapeHtml(m.correction), fmt(m.p), escapeHtml(m.at ? describeKey(m.at) || JSON.stringify(m.at) : '\u2014'), String(m.nLevels)]);
-  const klRows = summary.kl.map((k) => [escapeHtml(describeKey(k.key) || '\u2014'), escapeHtml(String(k.rule)), escapeHtml(k.mode + (k.mode === s.fidelity ? ' (this sweep)' : '')), escapeHtml(k.direction), String(k.nPairs), fmt(k.mean), fmt(k.sd), fmt(k.sem)]);
+  const klRows = summary.kl.map((k) => [escapeHtml(describeKey(k.key) || '\u2014'), escapeHtml(String(k.rule)), escapeHtml(k.mode + (k.mode === s.fidelity ? ' (this sweep)' : '')), escapeHtml(k.direction), String(k.nPairs), fmt(k.mean), fmt(k.pairSd), fmt(k.bootstrapSe)]);
   const failRows = summary.failures.map((f) => [escapeHtml(f.stageId), escapeHtml(f.status), escapeHtml(Object.entries(f.params).map(([n, v]) => `${n}=${String(v)}`).join(', ')), escapeHtml(f.reason ?? '\u2014')]);
 
   const data = { width, height, charts: ctx.charts };
@@ -613,7 +613,7 @@ ${sections}
 ${groupRows.length ? `<section id="groups"><h2>Per-group statistics (mean \u00b1 SD over seeds)</h2>${table(['group', 'runs', ...metricNames], groupRows, 'wide')}</section>` : ''}
 ${summary.comparisons.length ? `<section id="comparisons"><h2>Comparisons</h2><p class="intro">Every test is two-sided. Mann-Whitney asymptotic-continuity = scipy.stats.mannwhitneyu(method='asymptotic', use_continuity=True) (the authors' test); exact = the permutation distribution of U over the observed ranks (exact conditional p with ties); Welch = unequal-variance t with Welch\u2013Satterthwaite df. Paired tests pair the runs of the two levels that share a seed (e.g. random and top-prob pruning of the same dense model): paired t = scipy.stats.ttest_rel; Wilcoxon signed-rank exact = scipy.stats.wilcoxon(method='exact'), zero differences dropped. Holm and BH adjust within each family.</p>${comparisonsTable(summary.comparisons, describeKey)}</section>` : ''}
 ${minPRows.length ? `<section id="minp"><h2>Minimum p over sparsity (as the authors quote it)</h2>${table(['family', 'test', 'method', 'alternative', 'correction', 'min p', 'at', 'levels'], minPRows)}</section>` : ''}
-${klRows.length ? `<section id="kl"><h2>KL divergences</h2>${table(['context', 'rule', 'binning', 'direction', 'pairs', 'mean', 'SD', 'SEM'], klRows)}</section>` : ''}
+${klRows.length ? `<section id="kl"><h2>KL divergences</h2><p class="intro">Every run of the rule is paired with every conventional run, so the pairs share runs: pair SD is the spread of the pair values, and the uncertainty of the mean is the bootstrap SE over runs (both rules' runs resampled with replacement, computed exactly).</p>${table(['context', 'rule', 'binning', 'direction', 'pairs', 'mean', 'pair SD', 'bootstrap SE (runs)'], klRows)}</section>` : ''}
 ${summary.notes.length ? `<section id="notes"><h2>Notes</h2><ul>${summary.notes.map((n) => `<li>${escapeHtml(n)}</li>`).join('')}</ul></section>` : ''}
 <section id="spec"><h2>Sweep spec</h2><pre>${escapeHtml(s.specText)}</pre></section>
 <script type="application/json" id="dalesweep-data">${jsonForScript(data)}</script>
