@@ -18,10 +18,11 @@ test('mst prints the edge count and the overlap with a pruned matrix', () => {
     assert.equal(cli(['prune', '--weights', w, '--method', 'random', '--sparsity', '0.5', '--seed', '1', '--out', p]).status, 0);
     const r = cli(['mst', '--weights', w, '--pruned', p, '--sparsity', '0.5']);
     assert.equal(r.status, 0, r.stderr);
-    const j = JSON.parse(r.stdout) as { overlap: number; overlapEdges: number; randomTheory: { fraction: number }; topProbLowerBound: { fraction: number } };
+    const j = JSON.parse(r.stdout) as { overlap: number; overlapEdges: number; randomTheory: { fraction: number }; topProbLowerBoundFormula: { fraction: number }; topProbLowerBoundRenormalised: { fraction: number } };
     assert.ok(j.overlap > 0 && j.overlap < 1);
     assert.equal(j.overlapEdges, Math.round(j.overlap * 47));
     assert.equal(j.randomTheory.fraction, 0.5);
-    assert.ok(j.topProbLowerBound.fraction > 0);
+    assert.ok(j.topProbLowerBoundRenormalised.fraction > 0 && j.topProbLowerBoundRenormalised.fraction <= 1);
+    assert.ok(Number.isFinite(j.topProbLowerBoundFormula.fraction) && j.topProbLowerBoundFormula.fraction > 0, 'the printed formula of SCIENCE.md 4 too, by name');
   });
 });

@@ -39,8 +39,12 @@ export function register(program: Command): void {
       if (o.sparsity !== undefined) {
         if (w.m !== w.n) throw new UsageError(`--sparsity: the theory curves need a square matrix, ${o.weights} has shape (${w.m}, ${w.n})`);
         line.sparsity = o.sparsity;
-        line.randomTheory = randomOverlapTheory(w.n, o.sparsity, { fidelity: o.fidelity });
-        line.topProbLowerBound = topProbOverlapLowerBound(w.data, w.n, o.sparsity, { fidelity: o.fidelity });
+        // The dense matrix's exact zeros are never kept by the corrected random pruner.
+        let z0 = 0;
+        for (let k = 0; k < w.data.length; k++) if (w.data[k] === 0) z0++;
+        line.randomTheory = randomOverlapTheory(w.n, o.sparsity, { fidelity: o.fidelity, zeros: z0 });
+        line.topProbLowerBoundFormula = topProbOverlapLowerBound(w.data, w.n, o.sparsity, { fidelity: o.fidelity, probabilities: 'formula' });
+        line.topProbLowerBoundRenormalised = topProbOverlapLowerBound(w.data, w.n, o.sparsity, { fidelity: o.fidelity, probabilities: 'renormalised' });
       }
       process.stdout.write(`${JSON.stringify(line)}\n`);
     });
