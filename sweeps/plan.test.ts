@@ -365,3 +365,10 @@ test('a sweep over the planning limit is refused before planning, naming its run
   assert.throws(() => checkPlanSize({ ...huge, stages: { ...huge.stages, pruneMode: 'iterative' as const } }), PlanTooLargeError);
   assert.doesNotThrow(() => checkPlanSize({ ...huge, axes: { ...huge.axes, seed: seeds.slice(0, 4000) } }));
 });
+
+test('a sweep file over the planning limit is refused while it loads, before any run is resolved', () => {
+  const seeds = Array.from({ length: 5000 }, (_, i) => i).join(', ');
+  const text = KNOWN.replace('  seed: [0, 1, 2]\n', `  seed: [${seeds}]\n`);
+  assert.notEqual(text, KNOWN);
+  assert.throws(() => parseSpec(text, 'huge.yaml'), (err: unknown) => err instanceof SpecError && /axes: the sweep expands to 120,000 runs .* a plan holds at most 600,000/.test(err.message));
+});
