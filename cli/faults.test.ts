@@ -313,3 +313,34 @@ test('a full disk (small tmpfs) ends the run with exit 1 and lines naming the fi
     rmSync(mnt, { recursive: true, force: true });
   }
 });
+
+test('on MinIO too: a corrupted weights file and a corrupted manifest are repaired by the next run with identical results', { skip: SKIP_S3, timeout: 300_000 }, async () => {
+  const endpoint = process.env.DALESWEEP_TEST_S3_ENDPOINT;
+  assert.ok(endpoint, 'DALESWEEP_TEST_S3_ENDPOINT is not set: start MinIO with `bash infra/minio.sh start && eval "$(bash infra/minio.sh env)"` (or DALESWEEP_SKIP_S3=1)');
+  const env = {
+    ...process.env,
+    AWS_ACCESS_KEY_ID: process.env.DALESWEEP_TEST_S3_ACCESS_KEY ?? process.env.AWS_ACCESS_KEY_ID,
+    AWS_SECRET_ACCESS_KEY: process.env.DALESWEEP_TEST_S3_SECRET_KEY ?? process.env.AWS_SECRET_ACCESS_KEY,
+  };
+  const bucket = process.env.DALESWEEP_TEST_S3_BUCKET ?? 'dalesweep-test';
+  const url = `s3://${bucket}/faults-${randomBytes(4).toString('hex')}?endpoint=${encodeURIComponent(endpoint)}&pathStyle=true&createBucket=true`;
+  const fx = await fixtures;
+  const first = cli(runArgs(url), env);
+  assert.equal(first.status, 0, first.stderr);
+  const s3 = await openStore(url, { env, check: false });
+  const keys = await s3.list('stages/');
+  const weights = keys.filter((k) => /\/weights\/wHh\.npy$/.test(k)).sort()[0];
+  const bytes = await s3.get(weights);
+  bytes[Math.floor(bytes.length / 2)] ^= 0x40;
+  await s3.put(weights, bytes);
+  const manifest = keys.filter((k) => k.endsWith('/manifest.json')).sort().at(-1)!;
+  await s3.put(manifest, new TextEncoder().encode('{"not": "a manifest"'));
+  const v = cli(['verify', '--store', url], env);
+  assert.equal(v.status, 1, 'verify finds both');
+  const again = cli(runArgs(url), env);
+  assert.equal(again.status, 0, again.stderr);
+  const csvKey = (await s3.list('sweeps/')).find((k) => k.endsWith('/results.csv'))!;
+  assert.equal(new TextDecoder().decode(await s3.get(csvKey)), fx.expected);
+  assert.ok((await s3.list('quarantine/stages/')).length > 0, 'the corrupt objects are kept aside');
+  assert.equal(cli(['verify', '--store', url], env).status, 0);
+});

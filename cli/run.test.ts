@@ -276,7 +276,8 @@ test('an unwritable store and an unreachable Temporal frontend give one clear li
   writeFileSync(file, 'x');
   const fsErr = cli(['run', QUICK, '--store', join(file, 'runs'), '--quiet']);
   assert.equal(fsErr.status, 1);
-  assert.match(fsErr.stderr, /^dalesweep: ENOTDIR: not a directory, mkdir '.*not-a-folder\/runs/);
+  assert.match(fsErr.stderr, /^dalesweep: cannot write .*not-a-folder\/runs\/\S+ \(store file:\/\/\/.*\): ENOTDIR: not a directory, mkdir '.*not-a-folder\/runs/);
+  assert.equal(fsErr.stderr.trim().split('\n').length, 1, 'one line');
   assert.ok(!fsErr.stderr.includes('internal error') && !fsErr.stderr.includes('    at '), fsErr.stderr);
   const tErr = await cliAsync(['run', QUICK, '--store', join(dir, 'runs'), '--engine', 'temporal', '--temporal-address', '127.0.0.1:1', '--quiet']);
   assert.equal(tErr.status, 1);

@@ -72,7 +72,8 @@ export class FsStore implements ArtifactStore {
       this.realRoot = await realpath(this.root);
       return this.realRoot;
     } catch (err) {
-      if (errno(err) === 'ENOENT') return this.root;
+      // Absent, or under a file: nothing exists below it, so nothing there can be a link.
+      if (errno(err) === 'ENOENT' || errno(err) === 'ENOTDIR') return this.root;
       throw err;
     }
   }
