@@ -16,7 +16,7 @@ import type { OptimizerState, Slots } from '../rnn/optim.js';
 import { PARAM_NAMES, type EpochRecord, type Params } from '../rnn/types.js';
 import { createHash } from 'node:crypto';
 import type { ArtifactStore } from '../store/types.js';
-import { StoreNotFoundError } from '../store/types.js';
+import { getIfPresent } from '../store/types.js';
 
 const MAGIC = 'DSCKPT02';
 const SHA_BYTES = 32;
@@ -141,15 +141,28 @@ export async function saveCheckpoint(store: ArtifactStore, stageId: string, c: C
   return key;
 }
 
+/**
+ * Reads and verifies one checkpoint.
+ * @returns the checkpoint, the CheckpointFormatError saying why it failed verification, or null
+ *   when the object is absent
+ */
+export async function readCheckpoint(store: ArtifactStore, key: string): Promise<Checkpoint | CheckpointFormatError | null> {
+  const bytes = await getIfPresent(store, key);
+  if (bytes === null) return null;
+  try {
+    return decodeCheckpoint(bytes, `${store.url} ${key}`);
+  } catch (err) {
+    if (err instanceof CheckpointFormatError) return err;
+    throw err;
+  }
+}
+
 /** Moves a checkpoint that failed verification to `quarantine/checkpoints/...`. @returns its new key */
 export async function quarantineCheckpoint(store: ArtifactStore, key: string): Promise<string> {
   const to = `quarantine/${key.replace(/\.ckpt$/, '')}-${new Date().toISOString().replace(/[:.]/g, '-')}.ckpt`;
-  try {
-    await store.put(to, await store.get(key));
-  } catch (err) {
-    if (err instanceof StoreNotFoundError) return to;
-    throw err;
-  }
+  const bytes = await getIfPresent(store, key);
+  if (bytes === null) return to;
+  await store.put(to, bytes);
   await store.delete(key);
   return to;
 }
@@ -171,20 +184,11 @@ export async function loadLatestCheckpoint(
   // newer one than the heartbeat's (written just before the worker died) is strictly better.
   if (preferredKey !== undefined && !keys.includes(preferredKey) && (await store.exists(preferredKey))) keys.push(preferredKey);
   for (const key of keys) {
-    let bytes: Uint8Array;
-    try {
-      bytes = await store.get(key);
-    } catch (err) {
-      if (err instanceof StoreNotFoundError) continue;
-      throw err;
-    }
-    try {
-      return { key, checkpoint: decodeCheckpoint(bytes, `${store.url} ${key}`) };
-    } catch (err) {
-      if (!(err instanceof CheckpointFormatError)) throw err;
-      const to = await quarantineCheckpoint(store, key);
-      onWarning(`${err.message}; moved to ${to}, resuming from an older checkpoint or from the start`);
-    }
+    const read = await readCheckpoint(store, key);
+    if (read === null) continue;
+    if (!(read instanceof CheckpointFormatError)) return { key, checkpoint: read };
+    const to = await quarantineCheckpoint(store, key);
+    onWarning(`${read.message}; moved to ${to}, resuming from an older checkpoint or from the start`);
   }
   return null;
 }

@@ -12,7 +12,7 @@ import { parseNpy } from '../io/npy.js';
 import { renderReport } from '../report/html.js';
 import { sweepKeys, type SweepKeys } from '../store/layout.js';
 import { readStageFailure, readStageFile } from '../store/stage-io.js';
-import { StoreError, StoreNotFoundError, type ArtifactStore } from '../store/types.js';
+import { getIfPresent, StoreError, StoreNotFoundError, type ArtifactStore } from '../store/types.js';
 import { isCorruptionError } from '../store/verify.js';
 import { parseSpec } from '../sweeps/spec.js';
 import { planSweep } from '../sweeps/plan.js';
@@ -36,15 +36,6 @@ export class SweepRecordError extends StoreError {
   override name = 'SweepRecordError';
 }
 
-async function getOrNull(store: ArtifactStore, key: string): Promise<Uint8Array | null> {
-  try {
-    return await store.get(key);
-  } catch (err) {
-    if (err instanceof StoreNotFoundError || isCorruptionError(err) || err instanceof SyntaxError) return null;
-    throw err;
-  }
-}
-
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.byteLength === b.byteLength && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
 }
@@ -57,10 +48,10 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 export async function writeSweepRecord(store: ArtifactStore, plan: Plan, specText: string): Promise<SweepKeys> {
   const keys = sweepKeys(plan.name, plan.sweepId);
   const planBytes = enc.encode(JSON.stringify(plan));
-  const storedPlan = await getOrNull(store, keys.plan);
+  const storedPlan = await getIfPresent(store, keys.plan);
   if (storedPlan === null || !sameBytes(storedPlan, planBytes)) await store.put(keys.plan, planBytes);
   const specBytes = enc.encode(specText);
-  const storedSpec = await getOrNull(store, keys.spec);
+  const storedSpec = await getIfPresent(store, keys.spec);
   if (storedSpec === null || !sameBytes(storedSpec, specBytes)) await store.put(keys.spec, specBytes);
   return keys;
 }
@@ -84,7 +75,7 @@ function parsePlanBytes(bytes: Uint8Array): Plan | null {
 export async function readSweepRecord(store: ArtifactStore, planKey: string): Promise<SweepRecord> {
   const bytes = await store.get(planKey);
   const dir = planKey.slice(0, planKey.length - 'plan.json'.length);
-  const specBytes = await getOrNull(store, `${dir}spec.yaml`);
+  const specBytes = await getIfPresent(store, `${dir}spec.yaml`);
   const specText = specBytes === null ? '' : dec.decode(specBytes);
   const plan = parsePlanBytes(bytes);
   if (plan !== null) return { plan, specText, keys: sweepKeys(plan.name, plan.sweepId) };
@@ -231,7 +222,8 @@ async function loadCurve(store: ArtifactStore, byId: Map<string, Stage>, row: Re
     const records = JSON.parse(dec.decode(await readStageFile(store, id, 'records.json'))) as CurvePoint[];
     return records.map((r) => ({ ...r, testLoss: r.testLoss ?? Number.NaN }));
   } catch (err) {
-    if (err instanceof StoreNotFoundError) return null;
+    // Absent, or changed behind its manifest since the scan (the next run repairs it).
+    if (err instanceof StoreNotFoundError || isCorruptionError(err)) return null;
     throw err;
   }
 }

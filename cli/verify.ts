@@ -8,7 +8,7 @@
  * Exit status 0 when the store is sound (or was repaired), 1 when problems remain.
  */
 import type { Command } from 'commander';
-import { CheckpointFormatError, decodeCheckpoint, quarantineCheckpoint } from '../activities/checkpoint.js';
+import { CheckpointFormatError, quarantineCheckpoint, readCheckpoint } from '../activities/checkpoint.js';
 import { readSweepRecord } from '../activities/finalize.js';
 import { scanStages, type StageNode } from '../activities/plan-scan.js';
 import { newLeaseOwner } from '../store/lease.js';
@@ -121,18 +121,9 @@ async function verifyCommand(ref: string | undefined, o: VerifyFlags): Promise<v
       const id = /^checkpoints\/([0-9a-f]+)\//.exec(key)?.[1];
       if (!key.endsWith('.ckpt') || (wanted !== null && (id === undefined || !wanted.has(id)))) continue;
       checkpoints++;
-      let bytes: Uint8Array;
-      try {
-        bytes = await store.get(key);
-      } catch (err) {
-        if (err instanceof StoreNotFoundError) continue;
-        throw err;
-      }
-      try {
-        decodeCheckpoint(bytes, key);
-      } catch (err) {
-        if (!(err instanceof CheckpointFormatError)) throw err;
-        const p: Problem = { kind: 'checkpoint', key, reason: err.message };
+      const read = await readCheckpoint(store, key);
+      if (read instanceof CheckpointFormatError) {
+        const p: Problem = { kind: 'checkpoint', key, reason: read.message };
         if (o.repair) p.repaired = `moved to ${await quarantineCheckpoint(store, key)}`;
         problems.push(p);
       }

@@ -58,6 +58,16 @@ export interface ArtifactStore {
   removeStaleTemporaries?(): Promise<number>;
 }
 
+/** Reads an object, or null when it is absent (other errors propagate). */
+export async function getIfPresent(store: ArtifactStore, key: string): Promise<Uint8Array | null> {
+  try {
+    return await store.get(key);
+  } catch (err) {
+    if (err instanceof StoreNotFoundError) return null;
+    throw err;
+  }
+}
+
 /** Writing to the store failed (no space, permissions, I/O): the message names the object. */
 export class StoreWriteError extends StoreError {
   override name = 'StoreWriteError';

@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { sha256Hex } from '../sweeps/identity.js';
 import { stageDir, stageManifestKey, STAGES_PREFIX } from './layout.js';
 import { parseStageManifest, StageManifestError, type StageManifest } from './stage-io.js';
-import { StoreChecksumError, StoreNotFoundError, type ArtifactStore } from './types.js';
+import { getIfPresent, StoreChecksumError, StoreNotFoundError, type ArtifactStore } from './types.js';
 
 /** Result of checking one stage. */
 export type StageCheck =
@@ -27,13 +27,8 @@ export const QUARANTINE_PREFIX = 'quarantine/';
  * @returns `absent` without a manifest, `corrupt` with the first problem found, else `complete`
  */
 export async function checkStage(store: ArtifactStore, id: string): Promise<StageCheck> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await store.get(stageManifestKey(id));
-  } catch (err) {
-    if (err instanceof StoreNotFoundError) return { id, state: 'absent' };
-    throw err;
-  }
+  const bytes = await getIfPresent(store, stageManifestKey(id));
+  if (bytes === null) return { id, state: 'absent' };
   const manifestSha = sha256Hex(bytes);
   let manifest: StageManifest;
   try {
@@ -84,12 +79,8 @@ export async function checkStages(store: ArtifactStore, ids: readonly string[], 
 
 /** sha256 of a stage's manifest bytes as stored now, or null when it has none. */
 export async function manifestFingerprint(store: ArtifactStore, id: string): Promise<string | null> {
-  try {
-    return sha256Hex(await store.get(stageManifestKey(id)));
-  } catch (err) {
-    if (err instanceof StoreNotFoundError) return null;
-    throw err;
-  }
+  const bytes = await getIfPresent(store, stageManifestKey(id));
+  return bytes === null ? null : sha256Hex(bytes);
 }
 
 /**
@@ -103,13 +94,8 @@ export async function quarantineStage(store: ArtifactStore, id: string, reason: 
   if (keys.length === 0) return dir;
   const moved: string[] = [];
   for (const key of keys) {
-    let data: Uint8Array;
-    try {
-      data = await store.get(key);
-    } catch (err) {
-      if (err instanceof StoreNotFoundError) continue;
-      throw err;
-    }
+    const data = await getIfPresent(store, key);
+    if (data === null) continue;
     await store.put(`${dir}${key.slice(stageDir(id).length)}`, data);
     moved.push(key);
   }
