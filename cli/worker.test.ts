@@ -179,7 +179,7 @@ describe('dalesweep worker (child processes, dev server)', { skip: SKIP_TEMPORAL
     procs.push(w);
     await waitFor('worker start', w, /worker: serving/, 60_000);
     const cv = codeVersion();
-    const plan = noopPlan(6, { codeVersion: cv, sleepMs: 800, queue: () => `cpu-${tag}` });
+    const plan = noopPlan(6, { codeVersion: cv, sleepMs: 3000, queue: () => `cpu-${tag}` }); // long enough that three CLI starts fit in it on a loaded machine
     const env = { ...process.env, DALESWEEP_TEMPORAL_ADDRESS: temporalAddress() };
     const ctl = (action: string): ReturnType<typeof spawnSync> => spawnSync(process.execPath, [MAIN, action, plan.name, '--store', storeUrl], { encoding: 'utf8', env });
     let sent = false;
