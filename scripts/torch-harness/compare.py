@@ -7,6 +7,12 @@ test losses side by side, and the "relapses" of each curve: epochs whose test lo
 --relapse-high after the curve had been below --relapse-low (dalesweep units: mean MSE over the
 test set; the authors' unit, the sum over 5 test batches of 200, is 5x).
 
+With --resync runs (torch_*_resync*.json): per epoch, how far one epoch of PyTorch ends from
+dalesweep's next snapshot when both start from dalesweep's state (max over tensors of
+max|w_torch - w_dalesweep| / max|w_dalesweep|), summarised, the epochs where that exceeds 1e-3
+with dalesweep's train-loss change in that epoch, and, with a --control run, the same distance
+between the two PyTorch formulations and from the control to dalesweep.
+
 Usage: python3 scripts/torch-harness/compare.py /tmp/th/seed0 [/tmp/th/seed1 ...] [--every 5]
 """
 from __future__ import annotations
@@ -53,13 +59,59 @@ def load(d: str) -> tuple[dict[str, np.ndarray], dict[str, list[float]], int]:
     return steps, tests, nb
 
 
+def resync_summary(path: str, d: str) -> None:
+    j = json.load(open(path))
+    recs = j["epochs_torch"]
+    ds = json.load(open(os.path.join(d, "dalesweep_epochs.json")))["epochs"]
+    mx = np.array([max(r["param_rel_diff_after_epoch"].values()) for r in recs])
+    q = lambda a: f"median {np.median(a):.1e}, 90th pct {np.percentile(a, 90):.1e}, max {a.max():.1e}"
+    print(f"{os.path.basename(path)}: one epoch from dalesweep's state, |torch - dalesweep| param rel diff: {q(mx)} over {len(mx)} epochs")
+    ctl = [r for r in recs if "control" in r]
+    if ctl:
+        c_t = np.array([max(r["control_param_rel_diff_to_torch"].values()) for r in ctl])
+        c_d = np.array([max(r["control_param_rel_diff_to_dalesweep"].values()) for r in ctl])
+        print(f"  |torch - {ctl[0]['control']}|: {q(c_t)}")
+        print(f"  |{ctl[0]['control']} - dalesweep|: {q(c_d)}")
+    big = [i for i, v in enumerate(mx) if v > 1e-3]
+    print(f"  epochs with diff > 1e-3: {len(big)} of {len(mx)}")
+    prev = lambda i: ds[i - 1]["trainLoss"] if i > 0 else float("nan")
+    for i in big:
+        extra = ""
+        if ctl:
+            r = recs[i]
+            extra = f", torch vs {r['control']} {max(r['control_param_rel_diff_to_torch'].values()):.1e}, {r['control']} vs dalesweep {max(r['control_param_rel_diff_to_dalesweep'].values()):.1e}"
+        print(f"    epoch {i + 1}: diff {mx[i]:.1e}{extra}; dalesweep train loss {prev(i):.3f} -> {ds[i]['trainLoss']:.3f}, "
+              f"max step-loss rel diff {recs[i]['max_step_loss_rel_diff']:.1e}")
+    small = [i for i, v in enumerate(mx) if v <= 1e-3]
+    if small:
+        print(f"  the other {len(small)} epochs: {q(mx[small])}")
+    print()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("exports", nargs="+")
     ap.add_argument("--every", type=int, default=5, help="print every k-th epoch of the test-loss table")
     ap.add_argument("--relapse-low", type=float, default=0.2)
     ap.add_argument("--relapse-high", type=float, default=0.4)
+    ap.add_argument("--table", default=None, metavar="RUN",
+                    help="only print one Markdown table of the per-epoch test losses of dalesweep and torch_RUN "
+                    "(e.g. float32_loop) across the exports, every --every epochs")
     args = ap.parse_args()
+    if args.table is not None:
+        cols = []
+        for d in args.exports:
+            steps, tests, _ = load(d)
+            seed = json.load(open(os.path.join(d, "config.json")))["seed"]
+            cols.append((f"s{seed} dalesweep", tests.get("dalesweep", [])))
+            cols.append((f"s{seed} torch", tests.get(f"torch_{args.table}", [])))
+        print("| epoch | " + " | ".join(c[0] for c in cols) + " |")
+        print("|---" * (len(cols) + 1) + "|")
+        n = max(len(c[1]) for c in cols)
+        for e in range(n):
+            if (e + 1) % args.every == 0 or e == 0:
+                print(f"| {e + 1} | " + " | ".join(f"{c[1][e]:.4f}" if e < len(c[1]) else "" for c in cols) + " |")
+        return
     for d in args.exports:
         steps, tests, nb = load(d)
         names = list(steps)
@@ -78,10 +130,16 @@ def main() -> None:
             if (e + 1) % args.every == 0 or e == 0:
                 print(f"{e + 1} | " + " | ".join(f"{tests[k][e]:.4f}" if e < len(tests[k]) else "" for k in names))
         print()
+        for f in sorted(glob.glob(os.path.join(d, "torch_*resync*.json"))):
+            resync_summary(f, d)
         for k in names:
             t = tests[k]
-            print(f"{k}: final test {t[-1]:.4g} (x5 = {5 * t[-1]:.4g}), max after epoch 10 {max(t[10:]) if len(t) > 10 else float('nan'):.3f}, "
-                  f"relapses {relapses(t, args.relapse_low, args.relapse_high)}")
+            rel = relapses(t, args.relapse_low, args.relapse_high)
+            st = steps[k]
+            print(f"{k}: final test {t[-1]:.4g} (x5 = {5 * t[-1]:.4g}), min test {min(t):.4g} (epoch {int(np.argmin(t)) + 1}), "
+                  f"max test after epoch 10 {max(t[10:]) if len(t) > 10 else float('nan'):.3f}, max step train loss after epoch 10 "
+                  f"{st[10 * nb:].max() if len(st) > 10 * nb else float('nan'):.3f}; relapse epochs: {len(rel)}"
+                  + (f" (first {rel[0]}, last {rel[-1]})" if rel else ""))
         print()
 
 

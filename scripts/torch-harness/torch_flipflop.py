@@ -21,7 +21,11 @@ Modes:
   (default)   one free-running training of --epochs epochs from the initial parameters;
   --resync    for each epoch k, start from dalesweep's parameters AND Adam state after epoch k
               (export with --snapshots) and train one epoch: measures the per-epoch (local)
-              disagreement, free of the amplification that a chaotic trajectory adds.
+              disagreement, free of the amplification that a chaotic trajectory adds;
+  --control seq|float64  (with --resync) also trains each of those epochs in a second PyTorch
+              formulation that differs only in rounding (the whole sequence in one nn.RNN call, or
+              float64) and reports how far the two PyTorch runs end apart: the yardstick for the
+              dalesweep-vs-PyTorch distance.
 
 A development check (docs/conventional-backprop.md), never a dependency of dalesweep. CPU only,
 one thread.
@@ -41,15 +45,53 @@ from torch import nn
 PARAM_NAMES = ["wIn", "bIn", "wHh", "bHh", "wOut", "bOut"]
 
 
-class AuthorsRNN(nn.Module):
-    """The authors' SimpleRNN: nn.RNN stepped one step at a time, output tanh(fc(h_t))."""
+# dalesweep's hidden-layer tanh (rnn/model-js-simd.ts emitTanh): Eigen's float32 rational
+# approximation, clamped to +-7.905, evaluated in float32 in this order; backward 1 - a^2 of the
+# approximated a (as dalesweep's BPTT). For --tanh rational only: a diagnostic, not the authors'.
+_TANH_NUM = [4.89352455891786e-3, 6.37261928875436e-4, 1.48572235717979e-5, 5.12229709037114e-8, -8.60467152213735e-11, 2.00018790482477e-13, -2.76076847742355e-16]
+_TANH_DEN = [4.89352518554385e-3, 2.26843463243900e-3, 1.18534705686654e-4, 1.19825839466702e-6]
+_TANH_CLAMP = 7.90531110763549805
 
-    def __init__(self, n_hidden: int, forward_mode: str):
+
+class RationalTanh(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        c = lambda v: torch.tensor(v, dtype=x.dtype)
+        v = torch.clamp(x, -c(_TANH_CLAMP), c(_TANH_CLAMP))
+        x2 = v * v
+        num = c(_TANH_NUM[6]).expand_as(v)
+        for k in range(5, -1, -1):
+            num = num * x2 + c(_TANH_NUM[k])
+        num = num * v
+        den = c(_TANH_DEN[3]).expand_as(v)
+        for k in range(2, -1, -1):
+            den = den * x2 + c(_TANH_DEN[k])
+        y = num / den
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return g * (1 - y * y)
+
+
+class AuthorsRNN(nn.Module):
+    """The authors' SimpleRNN: nn.RNN stepped one step at a time, output tanh(fc(h_t)).
+
+    forward_mode `loop`: their notebook (nn.RNN called once per time step, h0 = 0, the state passed
+    on without detaching); `seq`: one nn.RNN call over the sequence (the same function); `explicit`:
+    h_t = act(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh) written out with the same nn.RNN parameters,
+    act = torch.tanh, or dalesweep's rational tanh with tanh_mode `rational`.
+    """
+
+    def __init__(self, n_hidden: int, forward_mode: str, tanh_mode: str = "exact"):
         super().__init__()
         self.rnn = nn.RNN(1, n_hidden, num_layers=1, batch_first=True, nonlinearity="tanh")
         self.fc = nn.Linear(n_hidden, 1)
         self.n_hidden = n_hidden
         self.forward_mode = forward_mode
+        self.act = RationalTanh.apply if tanh_mode == "rational" else torch.tanh
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = torch.zeros(1, x.shape[0], self.n_hidden, dtype=x.dtype)
@@ -57,6 +99,13 @@ class AuthorsRNN(nn.Module):
             op, _ = self.rnn(x, h)
             return torch.tanh(self.fc(op))
         preds = []
+        if self.forward_mode == "explicit":
+            r = self.rnn
+            h = h[0]
+            for t in range(x.shape[1]):
+                h = self.act(x[:, t, :] @ r.weight_ih_l0.T + r.bias_ih_l0 + h @ r.weight_hh_l0.T + r.bias_hh_l0)
+                preds.append(torch.tanh(self.fc(h)))
+            return torch.stack(preds, dim=1)
         for t in range(x.shape[1]):
             op, h = self.rnn(x[:, t : t + 1, :], h)
             preds.append(torch.tanh(self.fc(op[:, 0, :])))
@@ -148,9 +197,9 @@ def run_epoch(model, opt, ex: Export, epoch0: int, dtype, losses: list[float]) -
         opt.step()
 
 
-def grad_check(ex: Export, forward_mode: str, dtype) -> dict:
+def grad_check(ex: Export, forward_mode: str, dtype, tanh_mode: str = "exact") -> dict:
     """Gradients of the authors' loss at the initial parameters on the first batch vs dalesweep's."""
-    model = AuthorsRNN(ex.N, forward_mode).to(dtype)
+    model = AuthorsRNN(ex.N, forward_mode, tanh_mode).to(dtype)
     model.load(ex.init)
     x, y = ex.batch("train", ex.perm[0, : ex.B], dtype)
     loss = nn.MSELoss()(model(x), y)
@@ -160,6 +209,28 @@ def grad_check(ex: Export, forward_mode: str, dtype) -> dict:
         g = p.grad.detach().double().numpy().reshape(-1)
         d = ex.grad0[k].astype(np.float64).reshape(-1)
         out[k] = float(np.max(np.abs(g - d)) / max(np.max(np.abs(g)), 1e-30))
+    return out
+
+
+def from_snapshot(ex: Export, e: int, forward_mode: str, dtype, lr: float, tanh_mode: str = "exact"):
+    """Model and Adam at dalesweep's state after epoch e (snap/e<e>; e = 0: initial, fresh Adam)."""
+    snap = os.path.join(ex.dir, f"snap/e{e}")
+    start = load_params(snap)
+    model = AuthorsRNN(ex.N, forward_mode, tanh_mode).to(dtype)
+    model.load(start)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    if e > 0:
+        set_adam_state(opt, model, load_adam(os.path.join(snap, "adam.json"), start))
+    return model, opt
+
+
+def param_rel_diff(model: AuthorsRNN, ref: dict[str, np.ndarray]) -> dict[str, float]:
+    """Per tensor: max |w - ref| / max |ref|."""
+    out = {}
+    for k, p in model.named().items():
+        w = p.detach().double().numpy().reshape(-1)
+        d = np.asarray(ref[k], dtype=np.float64).reshape(-1)
+        out[k] = float(np.max(np.abs(w - d)) / max(np.max(np.abs(d)), 1e-30))
     return out
 
 
@@ -185,8 +256,13 @@ def main() -> None:
     ap.add_argument("export", help="folder written by export.mjs")
     ap.add_argument("--epochs", type=int, default=None, help="default: all exported epochs")
     ap.add_argument("--dtype", choices=["float32", "float64"], default="float32")
-    ap.add_argument("--forward", choices=["loop", "seq"], default="loop")
+    ap.add_argument("--forward", choices=["loop", "seq", "explicit"], default="loop")
+    ap.add_argument("--tanh", choices=["exact", "rational"], default="exact",
+                    help="hidden nonlinearity of --forward explicit: torch.tanh, or dalesweep's rational approximation (diagnostic)")
     ap.add_argument("--resync", action="store_true", help="per-epoch comparison from dalesweep's snapshots")
+    ap.add_argument("--control", choices=["seq", "float64"], default=None,
+                    help="with --resync: also train each epoch from the same snapshot with --forward seq (float32) or in float64, "
+                    "and report how far the two PyTorch runs end apart")
     ap.add_argument("--tag", default=None, help="name of the output files (default from the options)")
     args = ap.parse_args()
 
@@ -195,51 +271,61 @@ def main() -> None:
     dtype = torch.float32 if args.dtype == "float32" else torch.float64
     ex = Export(args.export)
     epochs = args.epochs or ex.perm.shape[0]
-    tag = args.tag or f"{args.dtype}_{args.forward}{'_resync' if args.resync else ''}"
+    if args.control is not None and not args.resync:
+        ap.error("--control needs --resync")
+    if args.tanh == "rational" and args.forward != "explicit":
+        ap.error("--tanh rational needs --forward explicit")
+    tag = args.tag or f"{args.dtype}_{args.forward}{'_rational' if args.tanh == 'rational' else ''}{'_resync' if args.resync else ''}{'_control_' + args.control if args.control else ''}"
     nb = ex.batches_per_epoch
-    print(f"{args.export}: seed {ex.config['seed']}, N={ex.N}, B={ex.B}, {nb} batches/epoch, {epochs} epochs, {args.dtype}, forward {args.forward}")
+    print(f"{args.export}: seed {ex.config['seed']}, N={ex.N}, B={ex.B}, {nb} batches/epoch, {epochs} epochs, {args.dtype}, forward {args.forward}, tanh {args.tanh}")
 
-    gc = grad_check(ex, args.forward, dtype)
+    gc = grad_check(ex, args.forward, dtype, args.tanh)
     print("step-0 gradient check (max |g_torch - g_dalesweep| / max |g_torch|):", json.dumps(gc))
 
     losses: list[float] = []
     epochs_out = []
-    resync = []
     t_start = time.time()
-    model = AuthorsRNN(ex.N, args.forward).to(dtype)
+    lr = float(ex.config["lr"])
+    model = AuthorsRNN(ex.N, args.forward, args.tanh).to(dtype)
     model.load(ex.init)
-    opt = torch.optim.Adam(model.parameters(), lr=float(ex.config["lr"]))
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    control = None
+    if args.control is not None:
+        control = ("float32", "seq") if args.control == "seq" else ("float64", args.forward)
     for e in range(epochs):
         t0 = time.time()
         if args.resync:
-            snap = os.path.join(ex.dir, f"snap/e{e}")
-            start = load_params(snap)
-            model = AuthorsRNN(ex.N, args.forward).to(dtype)
-            model.load(start)
-            opt = torch.optim.Adam(model.parameters(), lr=float(ex.config["lr"]))
-            if e > 0:
-                set_adam_state(opt, model, load_adam(os.path.join(snap, "adam.json"), start))
+            model, opt = from_snapshot(ex, e, args.forward, dtype, lr, args.tanh)
         n0 = len(losses)
         run_epoch(model, opt, ex, e, dtype, losses)
         tl = test_loss(model, ex, dtype)
         rec = {"epoch": e + 1, "trainLoss": float(np.mean(losses[n0:])), "testLoss": tl, "seconds": time.time() - t0}
         if args.resync:
             end = load_params(os.path.join(ex.dir, f"snap/e{e + 1}"))
-            rel = {}
-            for k, p in model.named().items():
-                w = p.detach().double().numpy().reshape(-1)
-                d = end[k].astype(np.float64).reshape(-1)
-                rel[k] = float(np.max(np.abs(w - d)) / max(np.max(np.abs(d)), 1e-30))
-            rec["param_rel_diff_after_epoch"] = rel
+            rec["param_rel_diff_after_epoch"] = param_rel_diff(model, end)
             ds = ex.ds_step[e * nb : (e + 1) * nb]
             rec["max_step_loss_rel_diff"] = float(np.max(np.abs(np.array(losses[n0:]) - ds) / np.abs(ds)))
-            resync.append(rec)
+            if control is not None:
+                # The same epoch from the same state in another PyTorch formulation (the whole
+                # sequence in one nn.RNN call, or float64): how much two PyTorch runs that differ
+                # only in rounding separate in this epoch.
+                cdt = torch.float32 if control[0] == "float32" else torch.float64
+                m2, o2 = from_snapshot(ex, e, control[1], cdt, lr)
+                l2: list[float] = []
+                run_epoch(m2, o2, ex, e, cdt, l2)
+                ref = {k: p.detach().double().numpy() for k, p in m2.named().items()}
+                rec["control"] = f"{control[0]}_{control[1]}"
+                rec["control_param_rel_diff_to_torch"] = param_rel_diff(model, ref)
+                rec["control_param_rel_diff_to_dalesweep"] = param_rel_diff(m2, end)
+                rec["control_max_step_loss_rel_diff_to_torch"] = float(np.max(np.abs(np.array(losses[n0:]) - np.array(l2)) / np.abs(np.array(l2))))
         epochs_out.append(rec)
         ds = ex.ds_epochs[e] if ex.ds_epochs and e < len(ex.ds_epochs) else None
         extra = f"  | dalesweep train {ds['trainLoss']:.6f} test {ds['testLoss']:.6f}" if ds else ""
         if args.resync:
             extra += f"  | max rel param diff {max(rec['param_rel_diff_after_epoch'].values()):.2e}, step loss {rec['max_step_loss_rel_diff']:.2e}"
-        print(f"  epoch {e + 1:3d}: torch train {rec['trainLoss']:.6f} test {tl:.6f}{extra}  ({rec['seconds']:.1f} s)", flush=True)
+        if "control" in rec:
+            extra += f"  | torch vs {rec['control']}: {max(rec['control_param_rel_diff_to_torch'].values()):.2e}, step loss {rec['control_max_step_loss_rel_diff_to_torch']:.2e}"
+        print(f"  epoch {e + 1:3d}: torch train {rec['trainLoss']:.6f} test {tl:.6f}{extra}  ({time.time() - t0:.1f} s)", flush=True)
 
     step = np.array(losses, dtype=np.float64)
     np.save(os.path.join(ex.dir, f"torch_{tag}_step_loss.npy"), step)
@@ -248,6 +334,7 @@ def main() -> None:
         "seed": ex.config["seed"],
         "dtype": args.dtype,
         "forward": args.forward,
+        "tanh": args.tanh,
         "resync": args.resync,
         "epochs": epochs,
         "seconds": time.time() - t_start,
