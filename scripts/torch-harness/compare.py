@@ -97,7 +97,43 @@ def main() -> None:
     ap.add_argument("--table", default=None, metavar="RUN",
                     help="only print one Markdown table of the per-epoch test losses of dalesweep and torch_RUN "
                     "(e.g. float32_loop) across the exports, every --every epochs")
+    ap.add_argument("--csv", default=None, metavar="PATH",
+                    help="only write the per-epoch train and test losses of every free-running curve of the exports "
+                    "as CSV (seed,run,epoch,trainLoss,testLoss), and the re-synchronised runs' per-epoch distances to "
+                    "PATH with -resync.csv for .csv")
     args = ap.parse_args()
+    if args.csv is not None:
+        with open(args.csv, "w") as f:
+            f.write("seed,run,epoch,trainLoss,testLoss\n")
+            for d in args.exports:
+                seed = json.load(open(os.path.join(d, "config.json")))["seed"]
+                runs = [("dalesweep", json.load(open(os.path.join(d, "dalesweep_epochs.json")))["epochs"])]
+                for jf in sorted(glob.glob(os.path.join(d, "torch_*.json"))):
+                    j = json.load(open(jf))
+                    if not j.get("resync"):
+                        runs.append((os.path.basename(jf)[len("torch_") : -len(".json")], j["epochs_torch"]))
+                for name, recs in runs:
+                    for r in recs:
+                        f.write(f"{seed},{name},{r['epoch']},{r['trainLoss']:.8g},{r['testLoss']:.8g}\n")
+        print(f"wrote {args.csv}")
+        rpath = args.csv[: -len(".csv")] + "-resync.csv" if args.csv.endswith(".csv") else args.csv + "-resync"
+        rows = []
+        for d in args.exports:
+            seed = json.load(open(os.path.join(d, "config.json")))["seed"]
+            for jf in sorted(glob.glob(os.path.join(d, "torch_*resync*.json"))):
+                name = os.path.basename(jf)[len("torch_") : -len(".json")]
+                for r in json.load(open(jf))["epochs_torch"]:
+                    c_t = max(r["control_param_rel_diff_to_torch"].values()) if "control" in r else ""
+                    c_d = max(r["control_param_rel_diff_to_dalesweep"].values()) if "control" in r else ""
+                    rows.append(f"{seed},{name},{r['epoch']},{max(r['param_rel_diff_after_epoch'].values()):.4g},"
+                                f"{r['max_step_loss_rel_diff']:.4g},{r.get('control', '')},{c_t if c_t == '' else f'{c_t:.4g}'},"
+                                f"{c_d if c_d == '' else f'{c_d:.4g}'}")
+        if rows:
+            with open(rpath, "w") as f:
+                f.write("seed,run,epoch,paramRelDiffTorchVsDalesweep,maxStepLossRelDiff,control,paramRelDiffTorchVsControl,paramRelDiffControlVsDalesweep\n")
+                f.write("\n".join(rows) + "\n")
+            print(f"wrote {rpath}")
+        return
     if args.table is not None:
         cols = []
         for d in args.exports:
