@@ -52,7 +52,7 @@ def load(d: str) -> tuple[dict[str, np.ndarray], dict[str, list[float]], int]:
         tests["dalesweep"] = [r["testLoss"] for r in json.load(open(os.path.join(d, "dalesweep_epochs.json")))["epochs"]]
     for f in sorted(glob.glob(os.path.join(d, "torch_*_step_loss.npy"))):
         tag = os.path.basename(f)[len("torch_") : -len("_step_loss.npy")]
-        if tag.endswith("_resync"):
+        if "_resync" in tag:
             continue
         steps[f"torch_{tag}"] = np.load(f)
         tests[f"torch_{tag}"] = [r["testLoss"] for r in json.load(open(os.path.join(d, f"torch_{tag}.json")))["epochs_torch"]]
