@@ -187,7 +187,8 @@ test('synthetic change and no change differ only downstream of the feedforward b
     for (let b = 0; b < d.n; b++) s += d.x[(b * d.T + t) * 18 + k];
     return s / d.n;
   };
-  const close = (a: number, b: number, what: string): void => assert.ok(Math.abs(a - b) < 0.1 * Math.max(Math.abs(a), Math.abs(b)), `${what}: ${a} vs ${b}`);
+  // Equal up to the noise of different draws: 10 % plus 0.01 ΔF/F.
+  const close = (a: number, b: number, what: string): void => assert.ok(Math.abs(a - b) < 0.1 * Math.max(Math.abs(a), Math.abs(b)) + 0.01, `${what}: ${a} vs ${b}`);
   // The same visual drive (second image at frames 7-8 on change and on no change, none on omission).
   close(at(change, 9, 'V1', 'L4'), at(same, 9, 'V1', 'L4'), 'V1 L4 Pyr, frame 9');
   assert.ok(at(omission, 9, 'V1', 'L4') < 0.5 * at(same, 9, 'V1', 'L4'));

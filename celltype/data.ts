@@ -442,8 +442,9 @@ export const SYNTHETIC_FEEDFORWARD_GAIN: Readonly<Record<StimulusEvent, number>>
  * - a leak per population, drawn once per data seed in [0.45, 0.8) (shared by all conditions);
  *   LM L4's leak is 0.1, so LM L4 tracks its feedforward drive frame by frame;
  * - within each layer of each area Pyr → Sst 0.3, Pyr → Vip 0.2, Sst ⊣ Pyr −0.25, Vip ⊣ Sst −0.2;
- *   in V1 the chain L4 → L2/3 → L5 Pyr (0.4 each); in LM no such chain (LM L2/3 and L5 Pyr take
- *   the stimulus directly, gain 0.3), so the feedforward coupling reaches LM L4 and nothing else;
+ *   in V1 the chain L4 → L2/3 → L5 Pyr (0.4 each); in LM no such chain (LM L2/3 is quiet, LM L5
+ *   Pyr takes the stimulus weakly, gain 0.1), so the feedforward coupling reaches LM L4 and
+ *   nothing else;
  * - feedforward V1 L2/3 Pyr → LM L4 (all types) of strength ff; feedback LM L5 Pyr → V1 L2/3 and
  *   V1 L5 (all types) of strength 0.1 in every condition;
  * - the stimulus drives V1 L4 (Pyr 1, Sst 0.5, Vip 0.3): the first image at frames 1–2 and the
@@ -547,8 +548,7 @@ function simulateExperiments(pops: readonly Population[], file: FileCondition, f
   gain[idx('V1', 'L4', 'Pyr')] = 1;
   gain[idx('V1', 'L4', 'Sst')] = 0.5;
   gain[idx('V1', 'L4', 'Vip')] = 0.3;
-  gain[idx('LM', 'L23', 'Pyr')] = 0.3;
-  gain[idx('LM', 'L5', 'Pyr')] = 0.3;
+  gain[idx('LM', 'L5', 'Pyr')] = 0.1;
   const vips = pops.filter((p) => p.type === 'Vip').map((p) => p.index);
   const out: number[][][] = pops.map(() => []);
   const x = new Float64Array(P);
