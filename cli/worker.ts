@@ -5,6 +5,7 @@
  */
 import { Command, Option } from 'commander';
 import { codeVersion } from '../activities/code-version.js';
+import { RunFailedError } from './errors.js';
 import { capConcurrency } from './run.js';
 import { namespaceOption, positiveInt, storeOption, temporalAddressOption } from './sweep-ref.js';
 
@@ -35,23 +36,30 @@ export function register(program: Command): void {
       if (cap.notice) process.stderr.write(`worker: ${cap.notice}\n`);
       o = { ...o, concurrency: cap.value };
       // Loaded here so that the other commands never pay for the Temporal SDK.
-      const { installTemporalLogging, startSweepWorker } = await import('../workers/temporal-worker.js');
+      const { installTemporalLogging, startSweepWorker, WorkerConnectError } = await import('../workers/temporal-worker.js');
       const { finalizeFromStore } = await import('../activities/finalize.js');
       installTemporalLogging(o.logLevel);
       const taskQueues = o.taskQueue.length > 0 ? o.taskQueue : ['cpu'];
-      const worker = await startSweepWorker({
-        address: o.temporalAddress,
-        namespace: o.namespace,
-        taskQueues,
-        concurrency: o.concurrency,
-        storeUrl: o.store,
-        codeVersion: codeVersion(),
-        controlQueue: o.controlQueue,
-        workflows: o.workflows,
-        shutdownGraceMs: o.shutdownGrace * 1000,
-        identity: o.identity,
-        finalize: finalizeFromStore,
-      });
+      let worker: Awaited<ReturnType<typeof startSweepWorker>>;
+      try {
+        worker = await startSweepWorker({
+          address: o.temporalAddress,
+          namespace: o.namespace,
+          taskQueues,
+          concurrency: o.concurrency,
+          storeUrl: o.store,
+          codeVersion: codeVersion(),
+          controlQueue: o.controlQueue,
+          workflows: o.workflows,
+          shutdownGraceMs: o.shutdownGrace * 1000,
+          identity: o.identity,
+          finalize: finalizeFromStore,
+        });
+      } catch (err) {
+        // One line naming the address (exit 1), as for run --engine temporal.
+        if (err instanceof WorkerConnectError) throw new RunFailedError(`${err.message}; start one with \`bash infra/temporal.sh start\` or pass --temporal-address`);
+        throw err;
+      }
       process.stderr.write(
         `worker: serving ${taskQueues.join(', ')}${o.workflows ? ` and workflows on ${o.controlQueue}` : ''} with ${o.concurrency} thread(s) at ${o.temporalAddress} (namespace ${o.namespace}, store ${o.store})\n`,
       );

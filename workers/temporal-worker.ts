@@ -12,7 +12,6 @@ import { fileURLToPath } from 'node:url';
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type LogLevel, type WorkflowBundleOption } from '@temporalio/worker';
 import { createSweepActivities } from '../activities/temporal.js';
 import { openStore } from '../store/open.js';
-import { TemporalUnavailableError } from '../engines/temporal.js';
 import { createStagePool, type StagePool } from './pool.js';
 
 /** Default task queue of the sweep workflows and control activities. */
@@ -109,7 +108,12 @@ const quietLogger = {
   error: (m: string) => process.stderr.write(`temporal bundler: ${m}\n`),
 };
 
-/** Connects and starts polling. Throws when the server cannot be reached. */
+/** The Temporal frontend could not be reached when the worker started. */
+export class WorkerConnectError extends Error {
+  override name = 'WorkerConnectError';
+}
+
+/** Connects and starts polling. @throws WorkerConnectError when the server cannot be reached */
 export async function startSweepWorker(opts: SweepWorkerOptions): Promise<SweepWorker> {
   if (opts.taskQueues.length === 0 && opts.workflows === false) {
     throw new Error('worker: nothing to do: give at least one task queue, or let it run workflows');
@@ -120,9 +124,7 @@ export async function startSweepWorker(opts: SweepWorkerOptions): Promise<SweepW
   try {
     connection = await NativeConnection.connect({ address: opts.address });
   } catch (err) {
-    throw new TemporalUnavailableError(
-      `cannot reach the Temporal frontend at ${opts.address} (${(err as Error).message.split('\n')[0]}); start one with \`bash infra/temporal.sh start\` or pass --temporal-address`,
-    );
+    throw new WorkerConnectError(`cannot reach the Temporal frontend at ${opts.address} (${(err as Error).message.split('\n')[0]})`, { cause: err });
   }
   const store = await openStore(opts.storeUrl);
   const pool = createStagePool({ threads: k });
