@@ -154,6 +154,8 @@ export interface FinalizeOptions {
   tablesOnly?: boolean;
   /** What the store holds for the plan, verified (scanned now when absent). */
   scan?: PlanScan;
+  /** Stages the caller verified or wrote itself: the scan reads only their manifests. */
+  trusted?: ReadonlySet<string>;
 }
 
 /** What {@link finalizeSweep} wrote. */
@@ -168,7 +170,7 @@ export interface FinalizeResult {
 /** Writes results.csv/json, summary.json and report.html for a sweep (partial sweeps included). */
 export async function finalizeSweep(store: ArtifactStore, plan: Plan, opts: FinalizeOptions): Promise<FinalizeResult> {
   const keys = sweepKeys(plan.name, plan.sweepId);
-  const scan = opts.scan ?? (await scanPlan(store, plan));
+  const scan = opts.scan ?? (await scanPlan(store, plan, { trusted: opts.trusted }));
   const rows = await collectResultRows(store, plan, scan);
   await store.put(keys.resultsCsv, enc.encode(toCsv(rows)));
   const fidelity = String(rows[0]?.params.fidelity ?? 'corrected');

@@ -36,6 +36,11 @@ export interface PlanScan {
 export interface ScanOptions {
   /** Quarantine the corrupt stages (under their leases, as this owner). */
   repair?: { owner: LeaseOwner };
+  /**
+   * Stages this process verified or wrote during this run: only their manifests are read (the
+   * end of a local run, which verified everything at its start).
+   */
+  trusted?: ReadonlySet<string>;
   /** Stages verified at once. @default 8 */
   parallel?: number;
 }
@@ -56,10 +61,9 @@ export interface StageNode {
  * quarantines the corrupt ones and the complete stages built on them.
  */
 export async function scanStages(store: ArtifactStore, stages: readonly StageNode[], opts: ScanOptions = {}): Promise<PlanScan> {
-  const plan = { stages };
   const stored = await completedStageIds(store);
-  const ids = plan.stages.filter((s) => stored.has(s.id)).map((s) => s.id);
-  const checks = await checkStages(store, ids, opts.parallel ?? 8);
+  const ids = stages.filter((s) => stored.has(s.id)).map((s) => s.id);
+  const checks = await checkStages(store, ids, opts.parallel ?? 8, opts.trusted);
   const complete = new Set<string>();
   const metrics = new Map<string, Record<string, number | null>>();
   const bad = new Map<string, CorruptStage>();
@@ -72,7 +76,7 @@ export async function scanStages(store: ArtifactStore, stages: readonly StageNod
     } else if (c.state === 'corrupt') bad.set(c.id, { id: c.id, reason: c.reason, manifestSha: c.manifestSha });
   }
   // Plan order is topological: a stage's parents are decided before it.
-  for (const s of plan.stages) {
+  for (const s of stages) {
     if (!complete.has(s.id)) continue;
     const p = s.parents.find((id) => bad.has(id));
     if (p === undefined) continue;
@@ -80,7 +84,7 @@ export async function scanStages(store: ArtifactStore, stages: readonly StageNod
     metrics.delete(s.id);
     bad.set(s.id, { id: s.id, reason: `built on stage ${p.slice(0, 12)}, whose artifacts failed verification`, manifestSha: sha.get(s.id)! });
   }
-  const corrupt = plan.stages.filter((s) => bad.has(s.id)).map((s) => bad.get(s.id)!);
+  const corrupt = stages.filter((s) => bad.has(s.id)).map((s) => bad.get(s.id)!);
   if (opts.repair) {
     for (const c of corrupt) {
       const attempt = await tryAcquireStageLease(store, c.id, { owner: opts.repair.owner });

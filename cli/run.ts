@@ -135,11 +135,13 @@ async function runCommand(file: string, o: RunFlags): Promise<void> {
   let ran: number;
   let wallMs: number;
   let finalizedByWorker = false;
+  /** Stages the local engine verified (at its start or under their lease) or wrote. */
+  let verified: Set<string> | undefined;
   try {
     if (o.engine === 'local') {
       const { runPlanLocally } = await import('../engines/local.js');
       const r = await runPlanLocally(plan, { store, storeUrl: o.store, codeVersion: version, concurrency: o.concurrency, onEvent: (e) => progress.onEvent(e), signal: abort.signal });
-      ({ status, reasons, ran, wallMs } = r);
+      ({ status, reasons, ran, wallMs, verified } = r);
     } else {
       const { runSweepOnTemporal } = await import('../engines/temporal.js');
       const r = await runSweepOnTemporal(plan, {
@@ -164,7 +166,7 @@ async function runCommand(file: string, o: RunFlags): Promise<void> {
   const counts: Record<StageFinalStatus, number> = { succeeded: 0, cached: 0, failed: 0, skipped: 0, cancelled: 0 };
   for (const st of status.values()) counts[st]++;
   // A worker's finalize activity has already aggregated a Temporal sweep: only read the rows back.
-  const rows = finalizedByWorker && o.report ? await collectResultRows(store, plan) : (await finalizeSweep(store, plan, { specText, codeVersion: version, tablesOnly: !o.report })).rows;
+  const rows = finalizedByWorker && o.report ? await collectResultRows(store, plan) : (await finalizeSweep(store, plan, { specText, codeVersion: version, tablesOnly: !o.report, trusted: verified })).rows;
   const where = (key: string): string => locationOf(store, key);
   const outcome = {
     event: 'done',

@@ -59,6 +59,8 @@ export interface LocalRunResult {
   reasons: Map<string, string>;
   /** Stages that actually ran in this invocation (not cached). */
   ran: number;
+  /** Stages complete at the end and verified by this run (checked at its start or under their lease, or written by it). */
+  verified: Set<string>;
   wallMs: number;
 }
 
@@ -237,5 +239,6 @@ export async function runPlanLocally(plan: Plan, opts: LocalRunOptions): Promise
       status.set(s.id, 'cancelled');
     }
   }
-  return { status, outcomes, reasons, ran, wallMs: performance.now() - t0 };
+  const verified = new Set([...status].filter(([, st]) => st === 'succeeded' || st === 'cached').map(([id]) => id));
+  return { status, outcomes, reasons, ran, verified, wallMs: performance.now() - t0 };
 }
