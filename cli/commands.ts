@@ -10,7 +10,8 @@ import { register as registerPrune } from './prune.js';
 import { register as registerMst } from './mst.js';
 import { register as registerVerify } from './verify.js';
 import { register as registerScorecard } from './scorecard.js';
+import { register as registerServe } from './serve.js';
 
 export type Register = (program: Command) => void;
 
-export const commands: Register[] = [registerRun, registerPlan, registerStatus, registerVerify, registerReport, registerScorecard, registerControl, registerWorker, registerPrune, registerMst];
+export const commands: Register[] = [registerRun, registerPlan, registerStatus, registerServe, registerVerify, registerReport, registerScorecard, registerControl, registerWorker, registerPrune, registerMst];

@@ -1,22 +1,11 @@
 /**
  * `dalesweep status SWEEP`: how far a sweep is, from the store (stages complete / failed /
- * pending per kind) or, with `--engine temporal`, from the running workflow's progress query.
+ * running / pending per kind, `activities/sweep-progress.ts`) or, with `--engine temporal`, from
+ * the running workflow's progress query.
  */
 import { Command, Option } from 'commander';
-import { scanPlan } from '../activities/plan-scan.js';
-import { readStageFailure } from '../store/stage-io.js';
-import { quarantinedStageIds } from '../store/verify.js';
-import type { StageKind } from '../sweeps/types.js';
+import { sweepStoreProgress, type StageCounts } from '../activities/sweep-progress.js';
 import { dataDirFlag, dataOption, findSweep, namespaceOption, openStoreFlag, storeOption, temporalAddressOption } from './sweep-ref.js';
-
-interface Counts {
-  total: number;
-  complete: number;
-  /** A manifest exists but the stage fails verification (it runs again on the next run). */
-  corrupt: number;
-  failed: number;
-  pending: number;
-}
 
 /** Registers the `status` sub-command. */
 export function register(program: Command): void {
@@ -45,47 +34,20 @@ export function register(program: Command): void {
         }
         return;
       }
-      const scan = await scanPlan(store, plan);
-      const complete = scan.complete;
-      const corrupt = new Map(scan.corrupt.map((c) => [c.id, c.reason]));
-      const quarantined = await quarantinedStageIds(store);
-      const byKind = new Map<StageKind, Counts>();
-      const all: Counts = { total: 0, complete: 0, corrupt: 0, failed: 0, pending: 0 };
-      let requarantined = 0;
-      const failures: { id: string; kind: string; reason: string }[] = [];
-      for (const s of plan.stages) {
-        let c = byKind.get(s.kind);
-        if (!c) byKind.set(s.kind, (c = { total: 0, complete: 0, corrupt: 0, failed: 0, pending: 0 }));
-        c.total++;
-        all.total++;
-        if (quarantined.has(s.id)) requarantined++;
-        if (complete.has(s.id)) {
-          c.complete++;
-          all.complete++;
-          continue;
-        }
-        if (corrupt.has(s.id)) {
-          c.corrupt++;
-          all.corrupt++;
-          continue;
-        }
-        const f = await readStageFailure(store, s.id);
-        if (f) {
-          c.failed++;
-          all.failed++;
-          failures.push({ id: s.id, kind: s.kind, reason: f.reason });
-        } else {
-          c.pending++;
-          all.pending++;
-        }
-      }
+      const p = await sweepStoreProgress(store, plan);
+      const all = p.counts;
+      const byKind = new Map(Object.entries(p.byKind));
+      const failures = p.failures.map((f) => ({ id: f.id, kind: f.kind, reason: f.reason }));
+      const requarantined = p.quarantined;
+      const scan = { corrupt: p.corrupt };
       if (o.json) {
         process.stdout.write(JSON.stringify({ sweep: plan.name, sweepId: plan.sweepId, store: store.url, ...all, quarantined: requarantined, byKind: Object.fromEntries(byKind), failures, corruptStages: scan.corrupt.map((c) => ({ id: c.id, reason: c.reason })) }) + '\n');
         return;
       }
       const bad = all.corrupt ? `, ${all.corrupt} corrupt` : '';
-      const lines = [`sweep ${plan.name} (${plan.sweepId.slice(0, 12)}) in ${store.url}`, `stages: ${all.complete}/${all.total} complete${bad}, ${all.failed} failed, ${all.pending} pending`];
-      for (const [k, c] of byKind) lines.push(`  ${k.padEnd(8)} ${c.complete}/${c.total} complete${c.corrupt ? `, ${c.corrupt} corrupt` : ''}, ${c.failed} failed, ${c.pending} pending`);
+      const run = (c: StageCounts): string => (c.running ? `, ${c.running} running` : '');
+      const lines = [`sweep ${plan.name} (${plan.sweepId.slice(0, 12)}) in ${store.url}`, `stages: ${all.complete}/${all.total} complete${bad}, ${all.failed} failed${run(all)}, ${all.pending} pending`];
+      for (const [k, c] of byKind) lines.push(`  ${k.padEnd(8)} ${c.complete}/${c.total} complete${c.corrupt ? `, ${c.corrupt} corrupt` : ''}, ${c.failed} failed${run(c)}, ${c.pending} pending`);
       for (const c of scan.corrupt.slice(0, 10)) lines.push(`  corrupt ${c.id.slice(0, 12)}: ${c.reason}`);
       if (all.corrupt > 0) lines.push(`  (corrupt stages are quarantined and re-run by the next run, or now by: dalesweep verify ${plan.name} --repair)`);
       if (requarantined > 0) lines.push(`  ${requarantined} stage(s) were quarantined earlier and re-run (see quarantine/ in the store)`);

@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import { Option } from 'commander';
 import { codeVersion } from '../activities/code-version.js';
 import type { SweepRecord } from '../activities/finalize.js';
+import { listSweepFolders } from '../activities/sweep-progress.js';
 import { sweepKeys } from '../store/layout.js';
 import { openStore } from '../store/open.js';
 import type { ArtifactStore } from '../store/types.js';
@@ -134,8 +135,7 @@ export async function findSweep(ref: string, store: ArtifactStore, opts: ParseOp
     const p = planSweepFile(ref, opts);
     return { plan: p.plan, specText: p.specText, keys: sweepKeys(p.plan.name, p.plan.sweepId) };
   }
-  const planKeys = (await store.list('sweeps/')).filter((k) => /^sweeps\/[^/]+\/plan\.json$/.test(k));
-  const dirs = planKeys.map((k) => k.slice('sweeps/'.length, -'/plan.json'.length));
+  const dirs = (await listSweepFolders(store)).map((f) => f.dir);
   const idOf = (d: string): string => d.slice(d.lastIndexOf('-') + 1);
   const matches = dirs.filter((d) => d === ref || d.slice(0, d.lastIndexOf('-')) === ref || (/^[0-9a-f]{4,}$/.test(ref) && idOf(d).startsWith(ref)) || (ref.length > 4 && d.startsWith(ref)));
   if (matches.length === 0) {

@@ -180,6 +180,19 @@ export class FsStore implements ArtifactStore {
     }
   }
 
+  async modifiedAt(key: string): Promise<Date | null> {
+    const file = this.path(key);
+    await this.confine(key, file);
+    try {
+      const st = await stat(file);
+      return st.isFile() ? st.mtime : null;
+    } catch (err) {
+      const code = errno(err);
+      if (code === 'ENOENT' || code === 'ENOTDIR') return null;
+      throw err;
+    }
+  }
+
   async exists(key: string): Promise<boolean> {
     const file = this.path(key);
     await this.confine(key, file);

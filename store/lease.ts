@@ -189,3 +189,31 @@ export class StageLease {
     }
   }
 }
+
+/**
+ * The live leases of a store, by stage id: the current generation of every stage lease whose
+ * owner still heartbeats (see {@link leaseExpiry}). One listing of `leases/` plus one read per
+ * leased stage; a read-only view of what runners hold now (`dalesweep serve`, `status`).
+ * @param now milliseconds since the epoch @default Date.now()
+ */
+export async function liveLeases(store: ArtifactStore, now = Date.now()): Promise<Map<string, LeaseRecord>> {
+  const top = new Map<string, string>();
+  for (const key of await store.list('leases/')) {
+    const m = /^leases\/([0-9a-f]{8,64})\/\d{10}\.json$/.exec(key);
+    if (!m) continue;
+    const cur = top.get(m[1]);
+    if (cur === undefined || generationOf(key) > generationOf(cur)) top.set(m[1], key);
+  }
+  const out = new Map<string, LeaseRecord>();
+  for (const [id, key] of top) {
+    let rec: LeaseRecord | null;
+    try {
+      rec = parseRecord(await store.get(key));
+    } catch (err) {
+      if (err instanceof StoreNotFoundError) continue; // released since the listing
+      throw err;
+    }
+    if (rec !== null && leaseExpiry(rec, now) === null) out.set(id, rec);
+  }
+  return out;
+}

@@ -241,6 +241,18 @@ export class S3Store implements ArtifactStore {
     }
   }
 
+  async modifiedAt(key: string): Promise<Date | null> {
+    const Key = this.objectKey(key);
+    try {
+      const res = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key }));
+      return res.LastModified ?? null;
+    } catch (err) {
+      const e = this.fail('head', key, err);
+      if (e instanceof StoreNotFoundError && nameOf(err) !== 'NoSuchBucket') return null;
+      throw e;
+    }
+  }
+
   async exists(key: string): Promise<boolean> {
     const Key = this.objectKey(key);
     try {

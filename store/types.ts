@@ -51,6 +51,11 @@ export interface ArtifactStore {
   /** Deletes an object if present. */
   delete(key: string): Promise<void>;
   /**
+   * When an object was last written (filesystem mtime, S3 LastModified), or null when absent.
+   * Optional: callers fall back to showing no time.
+   */
+  modifiedAt?(key: string): Promise<Date | null>;
+  /**
    * Removes temporary files that writers killed mid-write left behind (the filesystem store's
    * `.dalesweep-tmp-` files of dead processes); S3 has none.
    * @returns how many were removed
