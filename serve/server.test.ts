@@ -155,6 +155,22 @@ test('the event stream pushes the counts again when a stage completes', async (t
   assert.deepEqual(seen.at(-1)!.byKind.noop, { total: 6, complete: 3, corrupt: 0, failed: 1, running: 1, pending: 1 });
 });
 
+test('report.html is built on demand without writing to the store; a stored one is served as it is', async (t) => {
+  const { root, port, dir, store } = await fixture(t);
+  const before = snapshot(root);
+  const built = await raw(port, 'GET', `/sweeps/${dir}/report.html`);
+  assert.equal(built.status, 200, built.body.slice(0, 200));
+  assert.match(String(built.headers['content-type']), /^text\/html/);
+  assert.match(built.body, /<html/i);
+  assert.deepEqual(snapshot(root), before, 'the on-demand report was not written to the store');
+  await store.put(`sweeps/${dir}/report.html`, new TextEncoder().encode('<html>stored</html>'));
+  assert.equal((await raw(port, 'GET', `/sweeps/${dir}/report.html`)).body, '<html>stored</html>');
+  const fresh = await raw(port, 'GET', `/sweeps/${dir}/report.html?fresh=1`);
+  assert.equal(fresh.status, 200);
+  assert.notEqual(fresh.body, '<html>stored</html>', '?fresh=1 rebuilds it from the stages');
+  assert.equal(readFileSync(join(root, 'sweeps', dir, 'report.html'), 'utf8'), '<html>stored</html>');
+});
+
 test('traversal, symbolic links out of the store, bad sweep names and foreign hosts are refused; only GET and HEAD are answered; the store is unchanged', async (t) => {
   const { root, port, dir } = await fixture(t, { allowedHosts: ['127.0.0.1', 'localhost'] });
   const secret = join(mkdtempSync(join(tmpdir(), 'serve-secret-')), 'secret.txt');
