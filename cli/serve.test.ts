@@ -1,8 +1,9 @@
 /**
  * `dalesweep serve` as a command: a port in use and bad flags are one line with their exit
  * status; a non-loopback --host prints a warning and drops the loopback Host guard; an
- * unreachable --temporal-address leaves progress to the store; and it serves a sweep from an S3
- * store (MinIO) as from a folder.
+ * unreachable --temporal-address leaves progress to the store; a sweep running on Temporal shows
+ * the workflow's progress beside the store's; and it serves a sweep from an S3 store (MinIO) as
+ * from a folder.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,6 +17,7 @@ import { writeSweepRecord } from '../activities/finalize.js';
 import { FsStore } from '../store/fs.js';
 import { writeStageArtifacts } from '../store/stage-io.js';
 import { noopSweep } from '../sweeps/plan.js';
+import { SKIP_TEMPORAL, temporalAddress, uniqueTag } from '../engines/temporal-testing.js';
 import { MAIN, cli, writeTinySweep } from './test-support.js';
 
 const SKIP_S3 = process.env.DALESWEEP_SKIP_S3 === '1' ? 'DALESWEEP_SKIP_S3=1: needs MinIO (bash infra/minio.sh start)' : undefined;
@@ -120,4 +122,60 @@ test('serve reads a sweep from an S3 store (MinIO)', { skip: SKIP_S3, timeout: 1
   assert.match(await report.text(), /<canvas/);
   const traversal = await fetch(`${s.url}/sweeps/${list[0].dir}/%2e%2e%2f%2e%2e%2fplan.json`);
   assert.equal(traversal.status, 400);
+});
+
+test("a sweep on Temporal: the page shows the workflow's progress beside the store's", { skip: SKIP_TEMPORAL ? 'DALESWEEP_SKIP_TEMPORAL=1' : undefined, timeout: 180_000 }, async (t) => {
+  const address = temporalAddress();
+  const tag = uniqueTag();
+  const dir = tempDir(t);
+  const store = join(dir, 'store');
+  const env = { ...process.env, DALESWEEP_TEMPORAL_ADDRESS: address };
+  const worker = spawn(process.execPath, [MAIN, 'worker', '--task-queue', `cpu-${tag}`, '--control-queue', `ctl-${tag}`, '--concurrency', '2', '--store', store, '--shutdown-grace', '2'], { stdio: 'ignore', env });
+  t.after(() => {
+    if (worker.exitCode === null) worker.kill('SIGKILL');
+  });
+  const spec = writeTinySweep(join(dir, 'tmp.yaml'), { name: `served-${tag}`, fixedExtra: `queue: cpu-${tag}`, seeds: [0, 1, 2] });
+  const run = spawn(process.execPath, [MAIN, 'run', spec, '--engine', 'temporal', '--control-queue', `ctl-${tag}`, '--store', store, '--quiet'], { stdio: ['ignore', 'ignore', 'pipe'], env });
+  let runErr = '';
+  run.stderr!.setEncoding('utf8').on('data', (d: string) => (runErr += d));
+  const runExit = new Promise<number | null>((r) => run.on('close', r));
+  t.after(() => {
+    if (run.exitCode === null) run.kill('SIGKILL');
+  });
+  const s = await serve(['--store', store, '--temporal-address', address, '--interval', '0.3'], t, env);
+
+  interface View {
+    counts: { complete: number; total: number };
+    temporal?: { reachable: boolean; running?: boolean; progress?: { total: number; done: number }; error?: string };
+  }
+  const read = async (): Promise<View | null> => {
+    const list = (await (await fetch(`${s.url}/api/sweeps`)).json()) as { dir: string }[];
+    if (list.length === 0) return null;
+    return (await (await fetch(`${s.url}/api/sweeps/${list[0].dir}`)).json()) as View;
+  };
+  let seen: View | null = null;
+  const end = Date.now() + 120_000;
+  while (Date.now() < end) {
+    const v = await read();
+    if (v?.temporal?.running && v.temporal.progress) {
+      seen = v;
+      break;
+    }
+    if (run.exitCode !== null) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.ok(seen, 'the workflow was seen running through the page\'s Temporal probe');
+  assert.equal(seen.temporal!.reachable, true);
+  assert.equal(seen.temporal!.progress!.total, seen.counts.total, 'the workflow and the store count the same stages');
+  assert.equal(await runExit, 0, runErr);
+  let after: View | null = null;
+  for (let i = 0; i < 50; i++) {
+    after = await read();
+    if (after?.temporal && after.temporal.running === false) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.equal(after?.temporal?.running, false, JSON.stringify(after?.temporal));
+  assert.equal(after?.counts.complete, after?.counts.total);
+  assert.equal(after?.temporal?.progress?.done, after?.counts.total);
+  worker.kill('SIGTERM');
 });

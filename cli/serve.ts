@@ -93,14 +93,27 @@ async function serveCommand(o: ServeFlags): Promise<void> {
 }
 
 /**
- * A probe of a sweep's Temporal workflow: one client for the server's life, each question bounded
- * to a few seconds, and an unreachable frontend left alone for 30 s before it is asked again.
+ * A probe of a sweep's Temporal workflow: one client for the server's life (connecting starts
+ * with the server), each question bounded to a few seconds, and a frontend that did not answer
+ * left alone for 10 s before it is asked again.
  */
 function temporalProbe(address: string, namespace: string): (plan: Plan) => Promise<TemporalView> {
   const TIMEOUT_MS = 3000;
   let client: Promise<import('@temporalio/client').Client> | null = null;
   let downUntil = 0;
   let lastError = '';
+  const connect = (): Promise<import('@temporalio/client').Client> => {
+    const c = (async () => {
+      const { Client, Connection } = await import('@temporalio/client');
+      const connection = await Connection.connect({ address, connectTimeout: TIMEOUT_MS });
+      return new Client({ connection, namespace });
+    })();
+    c.catch(() => {
+      if (client === c) client = null; // connect again on the next question
+    });
+    return c;
+  };
+  client = connect();
   const bounded = <T>(p: Promise<T>, what: string): Promise<T> =>
     new Promise<T>((resolve, reject) => {
       const t = setTimeout(() => reject(new Error(`${what} did not answer within ${TIMEOUT_MS / 1000} s`)), TIMEOUT_MS);
@@ -109,11 +122,7 @@ function temporalProbe(address: string, namespace: string): (plan: Plan) => Prom
   return async (plan) => {
     if (Date.now() < downUntil) return { reachable: false, error: lastError };
     try {
-      client ??= (async () => {
-        const { Client, Connection } = await import('@temporalio/client');
-        const connection = await Connection.connect({ address, connectTimeout: TIMEOUT_MS });
-        return new Client({ connection, namespace });
-      })();
+      client ??= connect();
       const c = await bounded(client, `the Temporal frontend at ${address}`);
       const { querySweepStatus } = await import('../engines/temporal.js');
       const st = await bounded(querySweepStatus(plan.sweepId, { address, namespace, plan, client: c }), `the workflow of ${plan.name}`);
@@ -121,8 +130,7 @@ function temporalProbe(address: string, namespace: string): (plan: Plan) => Prom
     } catch (err) {
       const e = err as Error;
       if (e?.name === 'WorkflowNotFoundError') return { reachable: true, running: false, error: 'no workflow for this sweep (a local run, or not started on Temporal)' };
-      client = null;
-      downUntil = Date.now() + 30_000;
+      downUntil = Date.now() + 10_000;
       lastError = (e?.message ?? String(err)).split('\n')[0].slice(0, 300);
       return { reachable: false, error: lastError };
     }
