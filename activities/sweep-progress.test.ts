@@ -37,8 +37,13 @@ test('counts, leases and status', async (t) => {
   assert.equal(p.status, 'failed');
   assert.deepEqual(p.failures.map((f) => f.reason), ['boom']);
   assert.match(p.corrupt[0].reason, /a\.txt/);
-  // Manifest-only: the changed artifact is not re-hashed.
-  assert.equal((await sweepStoreProgress(store, plan, { manifestsOnly: true })).counts.complete, 2);
+  // Manifests only, or the listing: the changed artifact is not re-hashed.
+  assert.equal((await sweepStoreProgress(store, plan, { check: 'manifests' })).counts.complete, 2);
+  assert.equal((await sweepStoreProgress(store, plan, { check: 'listing' })).counts.complete, 2);
+  // A manifest that is not a manifest: caught when manifests are read, not by the listing.
+  writeFileSync(join(root, 'stages', plan.stages[0].id, 'manifest.json'), '{');
+  assert.deepEqual([(await sweepStoreProgress(store, plan, { check: 'manifests' })).counts.corrupt, (await sweepStoreProgress(store, plan, { check: 'listing' })).counts.corrupt], [1, 0]);
+  await writeStageArtifacts(store, plan.stages[0], done);
 
   const live = await tryAcquireStageLease(store, plan.stages[4].id, { owner: newLeaseOwner(), ttlMs: 60_000 });
   assert.ok(live.acquired);

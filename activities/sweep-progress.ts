@@ -4,13 +4,13 @@
  * pending, overall and per stage kind; and the sweeps a store holds. `dalesweep status` and
  * `dalesweep serve` both use it.
  */
-import { liveLeases } from '../store/lease.js';
-import { STAGES_PREFIX, stageFailureKey } from '../store/layout.js';
+import { liveLeases, type LeaseRecord } from '../store/lease.js';
+import { STAGES_PREFIX, stageFailureKey, stageIdOfManifestKey } from '../store/layout.js';
 import { readStageFailure } from '../store/stage-io.js';
 import type { ArtifactStore } from '../store/types.js';
 import { quarantinedStageIds } from '../store/verify.js';
 import type { Plan, StageKind } from '../sweeps/types.js';
-import { scanPlan, type ScanOptions } from './plan-scan.js';
+import { scanPlan, type PlanScan, type ScanOptions } from './plan-scan.js';
 
 /** Stage counts; `complete + corrupt + failed + running + pending = total`. */
 export interface StageCounts {
@@ -67,10 +67,13 @@ export interface SweepStoreProgress {
 /** Options of {@link sweepStoreProgress}. */
 export interface ProgressOptions {
   /**
-   * Check complete stages by their manifests only (a progress view): no artifact is read or
-   * hashed. @default false (every artifact verified, as `status` and `verify` do)
+   * How a stored stage is judged complete: `artifacts`, its manifest and every file verified
+   * against it (as `status` and `verify` do); `manifests`, its manifest read and checked, no
+   * artifact read; `listing`, a manifest is listed (one listing of `stages/` for the whole sweep,
+   * no read per stage: a live view's refresh; corrupt stages are then not detected).
+   * @default 'artifacts'
    */
-  manifestsOnly?: boolean;
+  check?: 'artifacts' | 'manifests' | 'listing';
   /** Count live leases as running stages. @default true */
   leases?: boolean;
   /** Milliseconds since the epoch, for lease expiry. @default Date.now() */
@@ -83,13 +86,15 @@ function zero(): StageCounts {
 
 /** A sweep's progress from the store (see the module comment). Reads only. */
 export async function sweepStoreProgress(store: ArtifactStore, plan: Plan, opts: ProgressOptions = {}): Promise<SweepStoreProgress> {
-  const scanOpts: ScanOptions = opts.manifestsOnly ? { trusted: new Set(plan.stages.map((s) => s.id)) } : {};
-  const [scan, quarantined, keys, leases] = await Promise.all([
-    scanPlan(store, plan, scanOpts),
-    quarantinedStageIds(store),
+  const check = opts.check ?? 'artifacts';
+  const scanOpts: ScanOptions = check === 'manifests' ? { trusted: new Set(plan.stages.map((s) => s.id)) } : {};
+  const [keys, quarantined, leases] = await Promise.all([
     store.list(STAGES_PREFIX),
-    opts.leases === false ? Promise.resolve(new Map()) : liveLeases(store, opts.now),
+    quarantinedStageIds(store),
+    opts.leases === false ? Promise.resolve(new Map<string, LeaseRecord>()) : liveLeases(store, opts.now),
   ]);
+  const scan: Pick<PlanScan, 'complete' | 'corrupt'> =
+    check === 'listing' ? { complete: new Set(keys.map(stageIdOfManifestKey).filter((id): id is string => id !== null)), corrupt: [] } : await scanPlan(store, plan, scanOpts);
   const failureKeys = new Set(keys.filter((k) => k.endsWith('/failure.json')));
   const corrupt = new Map(scan.corrupt.map((c) => [c.id, c.reason]));
   const counts = zero();

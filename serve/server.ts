@@ -11,8 +11,9 @@
  *                                      results.csv, results.json, summary.json, spec.yaml, plan.json
  *
  * `<dir>` is a sweep folder name `<name>-<12 hex>` that the store lists. Progress comes from the
- * store (`activities/sweep-progress.ts`: stage manifests, failure records, live leases), so it
- * is the same for local and Temporal runs; an optional Temporal probe adds the workflow's view.
+ * store (`activities/sweep-progress.ts`: listed stage manifests, failure records, live leases),
+ * so it is the same for local and Temporal runs; an optional Temporal probe adds the workflow's
+ * view. Artifacts are not re-hashed on each refresh (`dalesweep status` and `verify` do that).
  * Only GET and HEAD are answered (405 otherwise); a path with `.`/`..` segments (also encoded as
  * `%2e%2e`), encoded slashes or backslashes, control characters or empty segments is refused
  * with 400 before anything is read, and every read goes through the store's key checks (which
@@ -180,7 +181,7 @@ export function createDashboard(opts: DashboardOptions): Dashboard {
   async function readView(f: SweepFolder): Promise<SweepView> {
     const rec = await record(f);
     const [progress, when, storedReport, temporal] = await Promise.all([
-      sweepStoreProgress(store, rec.plan, { manifestsOnly: true }),
+      sweepStoreProgress(store, rec.plan, { check: 'listing' }),
       created(f),
       store.exists(rec.keys.report),
       opts.temporal ? opts.temporal(rec.plan) : Promise.resolve(undefined),
