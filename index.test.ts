@@ -1,7 +1,7 @@
 /**
  * The library API as a user gets it: a project in a separate temporary folder whose
- * `node_modules/dalesweep` is this package (a link, as `npm link` or a workspace makes it), with
- * a TypeScript file that imports `dalesweep` by name. The file type-checks under `tsc --strict`
+ * `node_modules/dalesweep` is this package as `npm pack` makes it (built first), with a
+ * TypeScript file that imports `dalesweep` by name. The file type-checks under `tsc --strict`
  * (module nodenext) against the package's `types`, a deliberate type error is caught, the
  * compiled file runs and gets the same numbers as the code imported here directly, deep imports
  * outside `exports` are refused, and `runSweep` runs a small sweep into a store.
@@ -9,7 +9,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -49,7 +49,15 @@ test("a separate project imports 'dalesweep' by name, with types", { timeout: 18
   const dir = mkdtempSync(join(tmpdir(), 'dalesweep-consumer-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   mkdirSync(join(dir, 'node_modules', '@types'), { recursive: true });
-  symlinkSync(ROOT, join(dir, 'node_modules', 'dalesweep'), 'dir');
+  // The package as npm would publish it (`npm pack`), unpacked where an install puts it; its
+  // dependencies are this checkout's (no registry needed).
+  const pack = spawnSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+  assert.equal(pack.status, 0, `npm pack: ${pack.stderr}`);
+  const tgz = join(dir, (JSON.parse(pack.stdout) as { filename: string }[])[0].filename);
+  const tar = spawnSync('tar', ['-xzf', tgz, '-C', dir], { encoding: 'utf8' });
+  assert.equal(tar.status, 0, tar.stderr);
+  renameSync(join(dir, 'package'), join(dir, 'node_modules', 'dalesweep'));
+  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules', 'dalesweep', 'node_modules'), 'dir');
   symlinkSync(join(ROOT, 'node_modules', '@types', 'node'), join(dir, 'node_modules', '@types', 'node'), 'dir');
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
   const tsconfig = { compilerOptions: { target: 'ES2022', module: 'nodenext', moduleResolution: 'nodenext', strict: true, types: ['node'], outDir: 'out', skipLibCheck: true }, files: ['consumer.ts'] };
