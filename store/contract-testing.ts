@@ -103,6 +103,19 @@ export function storeContractTests(label: string, store: () => Promise<ArtifactS
     assert.deepEqual(got, bodies[won.indexOf(true)]);
   });
 
+  t('modifiedAt: the time an object was last written; null when absent; keys checked', async (s) => {
+    assert.ok(s.modifiedAt, 'both stores tell when an object was written');
+    const before = Date.now();
+    await s.put('times/a.json', enc.encode('{}'));
+    const t = await s.modifiedAt('times/a.json');
+    assert.ok(t instanceof Date, String(t));
+    // Clock granularity (S3: whole seconds) and skew between this host and the server: 5 s.
+    assert.ok(Math.abs(t.getTime() - before) < 5000, `${t.toISOString()} vs ${new Date(before).toISOString()}`);
+    assert.equal(await s.modifiedAt('times/none.json'), null);
+    assert.equal(await s.modifiedAt('times'), null, 'a folder is not an object');
+    for (const k of BAD_KEYS) await assert.rejects(s.modifiedAt(k), StoreKeyError, `modifiedAt ${JSON.stringify(k)}`);
+  });
+
   t('a missing object is StoreNotFoundError; exists is false; delete is a no-op', async (s) => {
     await assert.rejects(s.get('no/such/key'), StoreNotFoundError);
     assert.equal(await s.exists('no/such/key'), false);
