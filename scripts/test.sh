@@ -8,6 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash infra/setup.sh
+# Native TensorFlow (backend tfjs-node): built once per machine into the cache, linked in seconds.
+bash infra/tensorflow.sh install cpu
 node24=$(bash infra/node.sh path)
 started=()
 cleanup() {
