@@ -262,7 +262,7 @@ async function runTraining(stage: Stage, c: TrainStageConfig | FinetuneStageConf
       testLoss: last?.testLoss ?? null,
     };
     if (last?.testAccuracy !== undefined) metrics.testAccuracy = last.testAccuracy;
-    return { files, metrics, backend: backend.name, extra: { resumedFromEpoch } };
+    return { files, metrics, backend: c.backend, extra: { resumedFromEpoch, ...backend.facts?.() } };
   } finally {
     backend.dispose?.();
   }
@@ -461,6 +461,7 @@ async function runEvaluate(stage: Stage, c: EvaluateStageConfig, ctx: StageConte
   const inherited = await parentMetrics(ctx.store, parent);
   const ds = setup.test.n > 0 ? setup.test : setup.train;
   const backend = await createBackend(c.backend);
+  const facts = backend.facts?.();
   let ev: { loss: number; accuracy?: number };
   try {
     ev = evaluateDataset(backend, cfg, model.params, ds, 500);
@@ -498,7 +499,7 @@ async function runEvaluate(stage: Stage, c: EvaluateStageConfig, ctx: StageConte
     };
     files['blockMeans.json'] = new TextEncoder().encode(JSON.stringify(blockMeans));
   }
-  return { files, metrics, backend: backend.name };
+  return { files, metrics, backend: c.backend, extra: { ...facts } };
 }
 
 /** A float32 array as `.npy` bytes of the given shape. */

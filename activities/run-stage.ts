@@ -32,7 +32,10 @@ export interface StageContext {
 export interface StageProduct {
   files: Record<string, Uint8Array>;
   metrics: Record<string, number | null>;
-  /** Backend that computed it (`js`, `tfjs`, or `none`). */
+  /**
+   * Backend that computed it: the stage's backend choice (`js`, `tfjs`, `tfjs-node`, ...; the tfjs
+   * engine's name, device and version go in `extra`), or `none`.
+   */
   backend: string;
   /** Facts about this run recorded in the manifest only (e.g. the epoch a resumed stage started from). */
   extra?: { [key: string]: number | string | null };

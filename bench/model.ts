@@ -88,8 +88,7 @@ function taskSetup(task: ModelBenchTask): { cfg: ModelConfig; batch: Batch } {
 /** Run one measurement in this process. */
 export async function measure(spec: ModelBenchSpec): Promise<ModelBenchResult> {
   const { cfg, batch } = taskSetup(spec.task);
-  const engine = spec.backend === 'js' ? undefined : (spec.backend.slice('tfjs-'.length) as 'wasm' | 'cpu' | 'node' | 'node-gpu');
-  const backend = await createBackend(spec.backend === 'js' ? 'js' : 'tfjs', { tfjsBackend: engine });
+  const backend = await createBackend(spec.backend === 'tfjs-wasm' ? 'tfjs' : spec.backend);
   const params = initParams(cfg, 0);
   const grads = zerosLike(params);
   const opt = new Adam(params);
@@ -130,7 +129,7 @@ export async function measure(spec: ModelBenchSpec): Promise<ModelBenchResult> {
     });
     res.tfPeakTensorMB = prof.peakBytes / MB;
     res.tfTensorsAfter = tf.memory().numTensors;
-    if (engine === 'wasm') {
+    if (spec.backend === 'tfjs-wasm') {
       const wasmMod = await import('@tensorflow/tfjs-backend-wasm');
       res.wasmThreads = wasmMod.getThreadsCount();
       res.wasmSimd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT') as boolean;

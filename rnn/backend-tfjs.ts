@@ -30,11 +30,11 @@ export type TfjsEngineName = 'wasm' | 'cpu' | 'tensorflow';
 /**
  * Which tfjs engine to run on: `wasm` (@tensorflow/tfjs-backend-wasm, SIMD), `cpu`
  * (@tensorflow/tfjs-backend-cpu, plain JS), `node` / `node-gpu` (the optional peer dependencies
- * @tensorflow/tfjs-node / @tensorflow/tfjs-node-gpu, libtensorflow), or `auto`: node-gpu if
- * installed, else node if installed, else wasm.
+ * @tensorflow/tfjs-node / @tensorflow/tfjs-node-gpu: native TensorFlow, installed by
+ * `bash infra/tensorflow.sh install cpu|gpu`). There is no automatic choice: a run names its engine.
  */
-export type TfjsEngineChoice = 'wasm' | 'cpu' | 'node' | 'node-gpu' | 'auto';
-export const TFJS_ENGINE_CHOICES: readonly TfjsEngineChoice[] = ['wasm', 'cpu', 'node', 'node-gpu', 'auto'];
+export type TfjsEngineChoice = 'wasm' | 'cpu' | 'node' | 'node-gpu';
+export const TFJS_ENGINE_CHOICES: readonly TfjsEngineChoice[] = ['wasm', 'cpu', 'node', 'node-gpu'];
 
 /** npm package of the optional libtensorflow engines. */
 export const TFJS_NODE_PACKAGES = { node: '@tensorflow/tfjs-node', 'node-gpu': '@tensorflow/tfjs-node-gpu' } as const;
@@ -47,11 +47,10 @@ export class TfjsEngineUnavailableError extends Error {
   readonly packageName: string;
   constructor(engine: 'node' | 'node-gpu') {
     const pkg = TFJS_NODE_PACKAGES[engine];
-    const where = engine === 'node-gpu' ? 'on GPU nodes' : 'on this machine';
-    const needs = engine === 'node-gpu' ? 'it needs CUDA and cuDNN, and its installer downloads libtensorflow' : 'its installer downloads libtensorflow';
+    const variant = engine === 'node-gpu' ? 'gpu' : 'cpu';
     super(
-      `${pkg} is not installed; install it ${where} with \`npm install ${pkg}\` ` +
-        `(an optional peer dependency of dalesweep; ${needs}), or choose the tfjs backend 'wasm' or 'cpu'`,
+      `backend tfjs-${engine} needs ${pkg}, which is not installed: run \`bash infra/tensorflow.sh install ${variant}\` ` +
+        `(builds native TensorFlow from the package registries, cached per user), or choose backend js or tfjs`,
     );
     this.name = 'TfjsEngineUnavailableError';
     this.engine = engine;
@@ -425,9 +424,13 @@ export function tfjsBackendOn(engine: TfjsEngineName): TfjsBackend {
     return res;
   };
 
+  const facts: Record<string, string> = { engine, device: 'cpu', engineVersion: engineVersion(engine) };
+  if (engine === 'tensorflow') facts.device = tensorflowUsesGpu() ? 'gpu' : 'cpu';
+  if (engine === 'tensorflow' && loadedNodePackage !== undefined) facts.enginePackage = loadedNodePackage;
   return {
     name: 'tfjs',
     engine,
+    facts: () => ({ ...facts }),
     lossAndGrad,
     evaluate,
     memory: () => {
@@ -445,7 +448,7 @@ export function tfjsBackendOn(engine: TfjsEngineName): TfjsBackend {
 
 /** Options of {@link createTfjsBackend}. */
 export interface TfjsBackendOptions {
-  /** Engine to run on. @default 'auto' */
+  /** Engine to run on. @default 'wasm' */
   engine?: TfjsEngineChoice;
   /**
    * Whether an npm package can be loaded from here (a test hook).
@@ -491,9 +494,44 @@ export function tfjsWasmThreads(): number | undefined {
   return wasmThreads;
 }
 
-/** Load the libtensorflow binding (`tensorflow` engine) from `pkg`. */
+/** The tfjs-node package whose `tensorflow` engine this process (thread) loaded, if any. */
+let loadedNodePackage: string | undefined;
+
+/** The package of the loaded `tensorflow` engine (tfjs-node or tfjs-node-gpu), if one is loaded. */
+export function loadedTensorflowPackage(): string | undefined {
+  return loadedNodePackage;
+}
+
+/** Whether the loaded `tensorflow` engine places ops on a GPU (TensorFlow lists a GPU device). */
+export function tensorflowUsesGpu(): boolean {
+  const be = tf.engine().registry.tensorflow as unknown as { isUsingGpuDevice?: boolean } | undefined;
+  return be?.isUsingGpuDevice === true;
+}
+
+/** Version of the library behind a tfjs engine, e.g. `TensorFlow 2.10.1`, `tfjs-backend-wasm 4.22.0`. */
+function engineVersion(engine: TfjsEngineName): string {
+  if (engine === 'tensorflow') {
+    const be = tf.engine().registry.tensorflow as unknown as { binding?: { TF_Version?: string } } | undefined;
+    return `TensorFlow ${be?.binding?.TF_Version ?? 'unknown'}`;
+  }
+  return `tfjs-backend-${engine} ${tf.version_core}`;
+}
+
+/**
+ * Load the libtensorflow binding (`tensorflow` engine) from `pkg`. One process (thread) holds one
+ * of tfjs-node and tfjs-node-gpu: they register the same engine name. `node-gpu` must see a GPU
+ * device: TensorFlow itself would run on the CPU without one, which would be a silent fallback.
+ */
 async function initNode(engine: 'node' | 'node-gpu'): Promise<void> {
   const pkg = TFJS_NODE_PACKAGES[engine];
+  if (loadedNodePackage !== undefined) {
+    if (loadedNodePackage !== pkg) {
+      throw new TfjsEngineError(`this process already loaded ${loadedNodePackage}; ${pkg} cannot be loaded beside it (run tfjs-node and tfjs-node-gpu stages in separate workers)`);
+    }
+    return;
+  }
+  // TensorFlow's C++ start-up messages (CPU features, oneDNN) go to stderr unless told otherwise.
+  process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
   try {
     await import(pkg);
   } catch (err) {
@@ -510,31 +548,44 @@ async function initNode(engine: 'node' | 'node-gpu'): Promise<void> {
     );
   }
   if (!(await tf.setBackend('tensorflow'))) throw new TfjsEngineError(`tfjs engine 'tensorflow' of ${pkg} failed to initialise`);
+  loadedNodePackage = pkg;
 }
 
-/** Resolve `auto` and check that a named engine is installed. */
-export function resolveTfjsEngine(choice: TfjsEngineChoice, isInstalled: (pkg: string) => boolean = isPackageInstalled): 'wasm' | 'cpu' | 'node' | 'node-gpu' {
-  if (choice === 'auto') {
-    if (isInstalled(TFJS_NODE_PACKAGES['node-gpu'])) return 'node-gpu';
-    if (isInstalled(TFJS_NODE_PACKAGES.node)) return 'node';
-    return 'wasm';
+/**
+ * Thrown for backend tfjs-node-gpu when TensorFlow loads but lists no GPU device (no GPU, or the
+ * CUDA / cuDNN libraries not on the library path).
+ */
+export class NoGpuDeviceError extends TfjsEngineError {
+  constructor() {
+    super(
+      `${TFJS_NODE_PACKAGES['node-gpu']} loaded but TensorFlow sees no GPU device: run on a machine with an NVIDIA GPU, ` +
+        `with the CUDA libraries on the library path (bash infra/tensorflow.sh exec gpu -- COMMAND)`,
+    );
+    this.name = 'NoGpuDeviceError';
   }
+}
+
+/**
+ * Check that the package of an engine is installed (wasm and cpu always are).
+ * @throws TfjsEngineUnavailableError naming the install command
+ */
+export function checkTfjsEngineInstalled(choice: TfjsEngineChoice, isInstalled: (pkg: string) => boolean = isPackageInstalled): void {
   if ((choice === 'node' || choice === 'node-gpu') && !isInstalled(TFJS_NODE_PACKAGES[choice])) throw new TfjsEngineUnavailableError(choice);
-  return choice;
 }
 
 /**
  * Load and initialise a tfjs engine and return the tfjs backend on it. tfjs runs in float32
  * everywhere (the WebGL float16 switch is turned off where that engine is present).
  * @throws TfjsEngineUnavailableError when `node` / `node-gpu` is asked for and not installed
+ * @throws NoGpuDeviceError when `node-gpu` loads but TensorFlow lists no GPU device
  * @throws TfjsEngineError when the engine fails to initialise or is not float32
  */
 export async function createTfjsBackend(opts: TfjsBackendOptions = {}): Promise<TfjsBackend> {
-  const choice = opts.engine ?? 'auto';
-  if (!TFJS_ENGINE_CHOICES.includes(choice)) {
-    throw new TfjsEngineError(`tfjs engine must be one of ${TFJS_ENGINE_CHOICES.join(', ')}, got '${String(choice)}'`);
+  const resolved = opts.engine ?? 'wasm';
+  if (!TFJS_ENGINE_CHOICES.includes(resolved)) {
+    throw new TfjsEngineError(`tfjs engine must be one of ${TFJS_ENGINE_CHOICES.join(', ')}, got '${String(resolved)}'`);
   }
-  const resolved = resolveTfjsEngine(choice, opts.isInstalled);
+  checkTfjsEngineInstalled(resolved, opts.isInstalled);
   // Production mode: no debug checks, and no console advice to install tfjs-node.
   tf.env().set('PROD', true);
   let engine: TfjsEngineName;
@@ -546,7 +597,8 @@ export async function createTfjsBackend(opts: TfjsBackendOptions = {}): Promise<
     if (!tf.engine().registry.cpu && !(await tf.setBackend('cpu'))) throw new TfjsEngineError('tfjs engine cpu failed to initialise');
     engine = 'cpu';
   } else {
-    if (!tf.engine().registry.tensorflow) await initNode(resolved);
+    await initNode(resolved);
+    if (resolved === 'node-gpu' && !tensorflowUsesGpu()) throw new NoGpuDeviceError();
     engine = 'tensorflow';
   }
   // Only the WebGL engine can store float16; keep it off should one be registered in this process.

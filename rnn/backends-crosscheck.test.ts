@@ -1,11 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BackendNameError, createBackend } from './backends.js';
-import { TfjsEngineUnavailableError, type TfjsBackend } from './backend-tfjs.js';
+import { TFJS_NODE_PACKAGES, TfjsEngineUnavailableError, isPackageInstalled, type TfjsBackend } from './backend-tfjs.js';
 import { jsBackend } from './model-js.js';
 import { defaultModelConfig, initParams, zerosLike } from './init.js';
 import { Rng } from './rng.js';
-import { PARAM_NAMES, type Backend, type BackendName, type Batch, type Fidelity, type Head, type ModelConfig, type Params, type Rule } from './types.js';
+import { celltypeTask } from '../tasks/celltype.js';
+import { PARAM_NAMES, type Backend, type BackendChoice, type Batch, type Fidelity, type Head, type ModelConfig, type Params, type Rule } from './types.js';
 import { assertClose } from './grad-testing.js';
 
 const COMBOS: { rule: Rule; fidelity: Fidelity }[] = [
@@ -17,8 +18,20 @@ const COMBOS: { rule: Rule; fidelity: Fidelity }[] = [
 
 let tfjsP: Promise<Backend> | undefined;
 function tfjsWasm(): Promise<Backend> {
-  tfjsP ??= createBackend('tfjs', { tfjsBackend: 'wasm' });
+  tfjsP ??= createBackend('tfjs');
   return tfjsP;
+}
+
+/**
+ * The native TensorFlow engine (backend tfjs-node) runs here when @tensorflow/tfjs-node is
+ * installed, as `npm test` does (scripts/test.sh: bash infra/tensorflow.sh install cpu); otherwise
+ * its tests are skipped with this reason.
+ */
+const NODE_SKIP = isPackageInstalled(TFJS_NODE_PACKAGES.node) ? false : '@tensorflow/tfjs-node is not installed (bash infra/tensorflow.sh install cpu)';
+let nodeP: Promise<Backend> | undefined;
+function tfjsNode(): Promise<Backend> {
+  nodeP ??= createBackend('tfjs-node');
+  return nodeP;
 }
 
 interface Case {
@@ -73,9 +86,16 @@ function cases(rule: Rule, fidelity: Fidelity): Case[] {
   return out;
 }
 
-for (const { rule, fidelity } of COMBOS) {
-  test(`js and tfjs (wasm) agree on N=128 losses and gradients: ${rule}/${fidelity} (flip-flop tanh, softmax-last, wave-ei)`, async () => {
-    const tfjs = await tfjsWasm();
+const ENGINES: { label: string; make: () => Promise<Backend>; skip: string | false }[] = [
+  { label: 'tfjs (wasm)', make: tfjsWasm, skip: false },
+  { label: 'tfjs-node (native TensorFlow)', make: tfjsNode, skip: NODE_SKIP },
+];
+
+// Tolerance at N = 128 for every engine: relative L2 error of each gradient <= 1e-4 and every
+// entry within 1e-4 of the largest entry; losses within 1e-5 relative.
+for (const { label: engineLabel, make, skip } of ENGINES) for (const { rule, fidelity } of COMBOS) {
+  test(`js and ${engineLabel} agree on N=128 losses and gradients: ${rule}/${fidelity} (flip-flop tanh, softmax-last, wave-ei)`, { skip }, async () => {
+    const tfjs = await make();
     for (const { label, cfg, params, batch } of cases(rule, fidelity)) {
       const gj = zerosLike(params);
       const gt = zerosLike(params);
@@ -101,42 +121,62 @@ for (const { rule, fidelity } of COMBOS) {
   });
 }
 
-test('createBackend: js is the js backend; tfjs wasm and cpu are tfjs backends on those engines', async () => {
+// The CelltypeRNN at the paper's size (N = 1440, nIn = nOut = 18, Dale's rule, T = 15), one
+// gradient of a batch of 20 synthetic samples. Native TensorFlow sums 1440-term products in
+// another order than js: tolerance relative L2 error <= 2e-4 per gradient, every entry within
+// 2e-4 of the largest entry, loss within 1e-5 relative.
+test('js and tfjs-node (native TensorFlow) agree on the CelltypeRNN N=1440 loss and gradients (one step)', { skip: NODE_SKIP }, async () => {
+  const tfjs = await tfjsNode();
+  const B = 20;
+  const t = await celltypeTask({ condition: 'familiar_change_full', seed: 0, dataSource: 'synthetic', syntheticSamples: B, latentScaling: 16 });
+  assert.equal(t.cfg.nHidden, 1440);
+  const params = t.initParams();
+  const batch = t.train.batch(Int32Array.from({ length: B }, (_, i) => i));
+  const gj = zerosLike(params);
+  const gt = zerosLike(params);
+  const rj = jsBackend.lossAndGrad(t.cfg, params, batch, gj);
+  const rt = tfjs.lossAndGrad(t.cfg, params, batch, gt);
+  assert.ok(Math.abs(rj.loss - rt.loss) <= 1e-5 * Math.abs(rj.loss), `loss js ${rj.loss} vs tfjs-node ${rt.loss}`);
+  for (const k of PARAM_NAMES) {
+    assert.ok(gj[k].some((v) => v !== 0), `js d${k} is all zero`);
+    assertClose(gt[k], gj[k], `d${k}`, 2e-4, 2e-4);
+  }
+});
+
+test('createBackend: js is the js backend; tfjs and tfjs-cpu are tfjs backends on the wasm and cpu engines, and say so', async () => {
   assert.equal(await createBackend('js'), jsBackend);
-  const w = (await createBackend('tfjs', { tfjsBackend: 'wasm' })) as TfjsBackend;
+  const w = (await createBackend('tfjs')) as TfjsBackend;
   assert.equal(w.name, 'tfjs');
   assert.equal(w.engine, 'wasm');
-  const c = (await createBackend('tfjs', { tfjsBackend: 'cpu' })) as TfjsBackend;
+  assert.equal(w.facts?.().engine, 'wasm');
+  assert.match(w.facts?.().engineVersion ?? '', /^tfjs-backend-wasm \d+\.\d+/);
+  const c = (await createBackend('tfjs-cpu')) as TfjsBackend;
   assert.equal(c.engine, 'cpu');
+  assert.equal(c.facts?.().device, 'cpu');
 });
 
-test('createBackend: tfjs auto falls back to wasm when neither tfjs-node package is installed', async () => {
-  const asked: string[] = [];
-  const be = (await createBackend('tfjs', {
-    isInstalled: (pkg) => {
-      asked.push(pkg);
-      return false;
-    },
-  })) as TfjsBackend;
-  assert.equal(be.engine, 'wasm');
-  assert.deepEqual(asked, ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']);
+test('createBackend: tfjs-node is native TensorFlow on the CPU, and its facts say which', { skip: NODE_SKIP }, async () => {
+  const be = (await tfjsNode()) as TfjsBackend;
+  assert.equal(be.engine, 'tensorflow');
+  assert.deepEqual(be.facts?.(), { engine: 'tensorflow', device: 'cpu', engineVersion: 'TensorFlow 2.10.1', enginePackage: '@tensorflow/tfjs-node' });
 });
 
-test('createBackend: tfjs node-gpu / node asked for but absent throw TfjsEngineUnavailableError naming the install command', async () => {
+test('createBackend: tfjs-node-gpu / tfjs-node asked for but absent throw TfjsEngineUnavailableError naming the install command (no fallback)', async () => {
   const absent = (): boolean => false;
-  await assert.rejects(createBackend('tfjs', { tfjsBackend: 'node-gpu', isInstalled: absent }), (e: unknown) => {
+  await assert.rejects(createBackend('tfjs-node-gpu', { isInstalled: absent }), (e: unknown) => {
     assert.ok(e instanceof TfjsEngineUnavailableError);
     assert.equal(e.packageName, '@tensorflow/tfjs-node-gpu');
-    assert.match(e.message, /^@tensorflow\/tfjs-node-gpu is not installed; install it on GPU nodes with `npm install @tensorflow\/tfjs-node-gpu`/);
+    assert.equal(e.message.split('\n').length, 1);
+    assert.match(e.message, /^backend tfjs-node-gpu needs @tensorflow\/tfjs-node-gpu, which is not installed: run `bash infra\/tensorflow\.sh install gpu`/);
     return true;
   });
-  await assert.rejects(createBackend('tfjs', { tfjsBackend: 'node', isInstalled: absent }), (e: unknown) => {
+  await assert.rejects(createBackend('tfjs-node', { isInstalled: absent }), (e: unknown) => {
     assert.ok(e instanceof TfjsEngineUnavailableError);
-    assert.match(e.message, /^@tensorflow\/tfjs-node is not installed; install it .*`npm install @tensorflow\/tfjs-node`/);
+    assert.match(e.message, /^backend tfjs-node needs @tensorflow\/tfjs-node, which is not installed: run `bash infra\/tensorflow\.sh install cpu`/);
     return true;
   });
 });
 
-test('createBackend: an unknown backend name throws BackendNameError', async () => {
-  await assert.rejects(createBackend('torch' as BackendName), (e: unknown) => e instanceof BackendNameError && /js, tfjs/.test(e.message));
+test('createBackend: an unknown backend name throws BackendNameError listing the choices', async () => {
+  await assert.rejects(createBackend('torch' as BackendChoice), (e: unknown) => e instanceof BackendNameError && /js, tfjs, tfjs-cpu, tfjs-node, tfjs-node-gpu/.test(e.message));
 });

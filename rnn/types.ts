@@ -39,6 +39,15 @@ export type Head = 'linear' | 'tanh' | 'softmax-last' | 'wave-ei';
 /** Backend name: `js` is the hand-written Float32Array kernel, `tfjs` the tfjs ops. */
 export type BackendName = 'js' | 'tfjs';
 
+/**
+ * A run's `backend` (sweep files, stage configs): `js`, or the `tfjs` backend on one engine —
+ * `tfjs` on tfjs-backend-wasm, `tfjs-cpu` on tfjs-backend-cpu, `tfjs-node` / `tfjs-node-gpu` on
+ * native TensorFlow through @tensorflow/tfjs-node / @tensorflow/tfjs-node-gpu (installed by
+ * `bash infra/tensorflow.sh install cpu|gpu`). The engine is part of the choice, so it is part of
+ * the stage identity, and a stage never runs on another engine than the one it names.
+ */
+export type BackendChoice = 'js' | 'tfjs' | 'tfjs-cpu' | 'tfjs-node' | 'tfjs-node-gpu';
+
 /** Static description of a network. */
 export interface ModelConfig {
   /** Input dimension. */
@@ -110,6 +119,11 @@ export interface Backend {
   evaluate(cfg: ModelConfig, params: Params, batch: Batch): LossResult;
   /** Frees backend resources (tfjs tensors). */
   dispose?(): void;
+  /**
+   * What computes the results, for the stage's manifest (tfjs): the engine, its device and the
+   * library version, e.g. `{ engine: 'tensorflow', device: 'cpu', engineVersion: 'TensorFlow 2.10.1' }`.
+   */
+  facts?(): Record<string, string>;
 }
 
 /**

@@ -35,7 +35,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { isMap, isScalar, isSeq, Lexer, LineCounter, Parser, parseDocument, type CST, type Document, type Node as YamlNode } from 'yaml';
 import { UsageError } from '../cli/errors.js';
-import type { BackendName, Fidelity, Rule } from '../rnn/types.js';
+import type { BackendChoice, Fidelity, Rule } from '../rnn/types.js';
 import { CELLTYPE_CONDITIONS } from '../celltype/data.js';
 import { celltypeLayout } from '../celltype/populations.js';
 import type { CelltypeDataSource, DataSource, PruneMethod, PruneMode, TaskName } from './stage-config.js';
@@ -83,7 +83,7 @@ export interface RunParams {
   nHidden: number;
   excFraction: number;
   threshold: number;
-  backend: BackendName;
+  backend: BackendChoice;
   fidelity: Fidelity;
   lr: number;
   optimizer: 'adam' | 'sgd';
@@ -281,7 +281,7 @@ const EXPECT: Record<ParamName, string> = {
   nHidden: 'an integer in 2..32768',
   excFraction: 'a number in [0, 1]',
   threshold: 'a number in [0, 1)',
-  backend: 'one of js, tfjs',
+  backend: 'one of js, tfjs, tfjs-cpu, tfjs-node, tfjs-node-gpu',
   fidelity: 'one of paper-code, corrected',
   lr: 'a number > 0',
   optimizer: 'one of adam, sgd',

@@ -4,7 +4,7 @@
  * A stage's config holds everything its result depends on besides its parents' outputs, so that
  * its identity (a hash of config + parents + code version) changes exactly when its result may.
  */
-import type { BackendName, Fidelity, Rule } from '../rnn/types.js';
+import type { BackendChoice, Fidelity, Rule } from '../rnn/types.js';
 
 export type TaskName = 'flipflop' | 'wave' | 'smnist' | 'celltype';
 export const TASKS: readonly TaskName[] = ['flipflop', 'wave', 'smnist', 'celltype'];
@@ -46,7 +46,8 @@ export interface ModelTaskConfig {
   task: TaskName;
   rule: Rule;
   fidelity: Fidelity;
-  backend: BackendName;
+  /** Backend and, for tfjs, its engine (rnn/types.ts BackendChoice): part of the stage identity. */
+  backend: BackendChoice;
   /** Hidden units N. */
   nHidden: number;
   /** Fraction of excitatory units (nExc = round(f N)). */
