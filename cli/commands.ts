@@ -11,7 +11,8 @@ import { register as registerMst } from './mst.js';
 import { register as registerVerify } from './verify.js';
 import { register as registerScorecard } from './scorecard.js';
 import { register as registerServe } from './serve.js';
+import { register as registerDoctor } from './doctor.js';
 
 export type Register = (program: Command) => void;
 
-export const commands: Register[] = [registerRun, registerPlan, registerStatus, registerServe, registerVerify, registerReport, registerScorecard, registerControl, registerWorker, registerPrune, registerMst];
+export const commands: Register[] = [registerRun, registerPlan, registerStatus, registerServe, registerVerify, registerReport, registerScorecard, registerControl, registerWorker, registerPrune, registerMst, registerDoctor];

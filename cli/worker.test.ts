@@ -219,3 +219,14 @@ describe('dalesweep worker (child processes, dev server)', { skip: SKIP_TEMPORAL
     assert.match(none.stderr, /has no running workflow/);
   });
 });
+
+test('dalesweep worker --task-queue gpu without a GPU engine refuses at start: one line, exit 2, before connecting to Temporal', { skip: existsSync('/dev/nvidia0') ? 'this machine has an NVIDIA GPU' : false }, () => {
+  // An address nobody listens on: were the check after connecting, this would be exit 1.
+  const r = spawnSync(process.execPath, [MAIN, 'worker', '--task-queue', 'cpu', '--task-queue', 'gpu', '--temporal-address', '127.0.0.1:1'], { encoding: 'utf8', timeout: 120_000 });
+  assert.equal(r.status, 2, r.stderr);
+  const lines = r.stderr.trim().split('\n');
+  assert.equal(lines.length, 1, r.stderr);
+  assert.match(lines[0], /^dalesweep: worker: refusing to serve task queue gpu: no GPU engine \(/);
+  // Here (no GPU): either tfjs-node-gpu is not installed (the install command is named) or it sees no GPU device.
+  assert.match(lines[0], /bash infra\/tensorflow\.sh install gpu|sees no GPU device/);
+});

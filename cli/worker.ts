@@ -5,12 +5,30 @@
  */
 import { Command, Option } from 'commander';
 import { codeVersion } from '../activities/code-version.js';
-import { RunFailedError } from './errors.js';
+import { RunFailedError, UsageError } from './errors.js';
 import { capConcurrency } from './run.js';
 import { namespaceOption, positiveInt, storeOption, temporalAddressOption } from './sweep-ref.js';
 
 /** Queue of the sweep workflows (the same default as `workers/temporal-worker.ts`, which is loaded lazily). */
 const DEFAULT_CONTROL_QUEUE = 'dalesweep';
+
+/** The task queue of GPU stages: a worker serves it only where native TensorFlow sees a GPU. */
+export const GPU_QUEUE = 'gpu';
+
+/**
+ * Start-up check of a worker serving the {@link GPU_QUEUE}: backend tfjs-node-gpu loads and
+ * TensorFlow lists a GPU device (probed in a child process, with this process's environment).
+ * @throws UsageError (exit 2), one line, when it does not
+ */
+export async function checkGpuEngine(): Promise<void> {
+  const { probeEngine } = await import('../rnn/engine-info.js');
+  const p = await probeEngine('tfjs-node-gpu');
+  if (p.status !== 'ok' || p.device !== 'gpu') {
+    const why = p.status === 'ok' ? `backend tfjs-node-gpu computes on the ${p.device ?? 'unknown device'}, not a GPU` : (p.detail ?? p.status);
+    throw new UsageError(`worker: refusing to serve task queue ${GPU_QUEUE}: no GPU engine (${why})`);
+  }
+  process.stderr.write(`worker: task queue ${GPU_QUEUE}: backend tfjs-node-gpu on the GPU (${p.engineVersion})\n`);
+}
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -40,6 +58,7 @@ export function register(program: Command): void {
       const { finalizeFromStore } = await import('../activities/finalize.js');
       installTemporalLogging(o.logLevel);
       const taskQueues = o.taskQueue.length > 0 ? o.taskQueue : ['cpu'];
+      if (taskQueues.includes(GPU_QUEUE)) await checkGpuEngine();
       let worker: Awaited<ReturnType<typeof startSweepWorker>>;
       try {
         worker = await startSweepWorker({
