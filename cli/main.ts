@@ -84,4 +84,7 @@ installOutputErrorHandlers();
 // dalesweep, see package.json engines) about its own future releases; keep the CLI's stderr to
 // dalesweep's messages. Set the variable to 'false' to see it.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+// Native TensorFlow (backend tfjs-node) prints its CPU-feature notices unless told not to; it
+// reads the process environment, which the stage threads inherit from here.
+process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
 process.exitCode = await main(process.argv);

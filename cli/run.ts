@@ -14,6 +14,7 @@ import { Command, Option } from 'commander';
 import { codeVersion } from '../activities/code-version.js';
 import type { StageFinalStatus } from '../engines/local.js';
 import { summarizePlan } from '../sweeps/plan.js';
+import type { Plan } from '../sweeps/types.js';
 import { RunFailedError, UsageError } from './errors.js';
 import { createProgress, progressMode } from './progress.js';
 import { dataDirFlag, dataOption, locationOf, namespaceOption, openStoreFlag, planSweepFile, positiveInt, storeOption, temporalAddressOption } from './sweep-ref.js';
@@ -98,6 +99,31 @@ export function register(program: Command): void {
     .action(async (file: string, o: RunFlags) => runCommand(file, o));
 }
 
+/**
+ * The local engine runs every stage on this machine: a sweep whose backend needs native
+ * TensorFlow that is not installed here is refused before anything is written (a Temporal
+ * sweep's stages run on the workers, which check for themselves).
+ * @throws UsageError (exit 2) naming the backend and the install command
+ */
+async function checkLocalEngines(file: string, plan: Plan): Promise<void> {
+  const needed = new Set<'node' | 'node-gpu'>();
+  for (const st of plan.stages) {
+    const b = 'backend' in st.config ? st.config.backend : undefined;
+    if (b === 'tfjs-node') needed.add('node');
+    if (b === 'tfjs-node-gpu') needed.add('node-gpu');
+  }
+  if (needed.size === 0) return;
+  const { checkTfjsEngineInstalled, TfjsEngineUnavailableError } = await import('../rnn/backend-tfjs.js');
+  for (const e of needed) {
+    try {
+      checkTfjsEngineInstalled(e);
+    } catch (err) {
+      if (err instanceof TfjsEngineUnavailableError) throw new UsageError(`${file}: ${err.message}`);
+      throw err;
+    }
+  }
+}
+
 async function runCommand(file: string, o: RunFlags): Promise<void> {
   // Everything that can be wrong with the input is checked before anything is written.
   const parse = dataDirFlag(o.data);
@@ -107,6 +133,7 @@ async function runCommand(file: string, o: RunFlags): Promise<void> {
     o = { ...o, concurrency: cap.value };
   }
   const { plan, specText } = planSweepFile(file, parse);
+  if (o.engine === 'local') await checkLocalEngines(file, plan);
   const store = await openStoreFlag(o.store);
   const { collectResultRows, finalizeSweep, writeSweepRecord } = await import('../activities/finalize.js');
   const version = codeVersion();
