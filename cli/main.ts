@@ -87,4 +87,6 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 // Native TensorFlow (backend tfjs-node) prints its CPU-feature notices unless told not to; it
 // reads the process environment, which the stage threads inherit from here.
 process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
+// Float32 matmuls in float32 on Ampere and later GPUs (TensorFlow would use TF32 for them).
+process.env.NVIDIA_TF32_OVERRIDE ??= '0';
 process.exitCode = await main(process.argv);
