@@ -2,7 +2,7 @@
  * `npm run bench`: runs the benchmark modules in order and prints their figures (aligned text,
  * then one JSON line per figure).
  *
- *   node dist/bench/main.js [--quick] [--only model,plan]
+ *   node dist/bench/main.js [--quick] [--only model,plan,tfnode]
  *
  * `--quick` (or DALESWEEP_BENCH_QUICK=1) shortens every module. To add a benchmark, export
  * `name` and `run(): Promise<void>` from a bench/*.ts file and append it to {@link BENCHES}.
@@ -90,6 +90,12 @@ async function celltypeBench(): Promise<void> {
   console.log(JSON.stringify(r, null, 2));
 }
 
+/** tfjs-node (native TensorFlow, 1 and 2 threads) beside js on flip-flop, sMNIST and the CelltypeRNN. */
+async function tfnodeBench(): Promise<void> {
+  const { run } = await import('./tfnode.js');
+  await run();
+}
+
 /** The benchmarks, in the order they run. */
 export const BENCHES: Bench[] = [
   { name: model.name, run: model.run },
@@ -97,6 +103,7 @@ export const BENCHES: Bench[] = [
   { name: engine.name, run: engine.run },
   { name: 'temporal', run: temporalBench },
   { name: 'celltype', run: celltypeBench },
+  { name: 'tfnode', run: tfnodeBench },
 ];
 
 /** Thrown when `--only` names no known benchmark. */

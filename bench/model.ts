@@ -24,12 +24,13 @@ import { simdSupported } from '../rnn/model-js-simd.js';
 import type { Batch, ModelConfig } from '../rnn/types.js';
 import { flipFlopDataset } from '../tasks/flipflop.js';
 import { smnistTask } from '../tasks/smnist.js';
+import { celltypeTask } from '../tasks/celltype.js';
 import { formatTable, isQuick, printJsonLines, type Figure } from './figures.js';
 
 export const name = 'model';
 
 /** Benchmark task. */
-export type ModelBenchTask = 'flipflop' | 'smnist';
+export type ModelBenchTask = 'flipflop' | 'smnist' | 'celltype';
 /** Column of the benchmark: the js backend or tfjs on one engine. */
 export type ModelBenchBackend = 'js' | 'tfjs-wasm' | 'tfjs-cpu' | 'tfjs-node' | 'tfjs-node-gpu';
 
@@ -43,6 +44,11 @@ export interface ModelBenchSpec {
   minSteps: number;
   minSeconds: number;
   maxSteps: number;
+  /**
+   * tfjs-node: TensorFlow's intra-op and inter-op thread counts (TF_NUM_INTRAOP_THREADS,
+   * TF_NUM_INTEROP_THREADS in the child's environment). @default TensorFlow's: all cores
+   */
+  threads?: number;
 }
 
 /** Figures of one measurement. */
@@ -74,9 +80,13 @@ export interface ModelBenchResult {
 
 const MB = 2 ** 20;
 
-function taskSetup(task: ModelBenchTask): { cfg: ModelConfig; batch: Batch } {
+async function taskSetup(task: ModelBenchTask): Promise<{ cfg: ModelConfig; batch: Batch }> {
   const B = 200;
   const idx = Int32Array.from({ length: B }, (_, i) => i);
+  if (task === 'celltype') {
+    const t = await celltypeTask({ condition: 'familiar_change_full', seed: 0, dataSource: 'synthetic', syntheticSamples: B, latentScaling: 16 });
+    return { cfg: t.cfg, batch: t.train.batch(idx) };
+  }
   if (task === 'flipflop') {
     const cfg = defaultModelConfig({ nHidden: 128, nInput: 1, nOutput: 1, head: 'tanh', rule: 'dale' });
     return { cfg, batch: flipFlopDataset(0, 'train', { n: B, T: 50 }).batch(idx) };
@@ -87,7 +97,7 @@ function taskSetup(task: ModelBenchTask): { cfg: ModelConfig; batch: Batch } {
 
 /** Run one measurement in this process. */
 export async function measure(spec: ModelBenchSpec): Promise<ModelBenchResult> {
-  const { cfg, batch } = taskSetup(spec.task);
+  const { cfg, batch } = await taskSetup(spec.task);
   const backend = await createBackend(spec.backend === 'tfjs-wasm' ? 'tfjs' : spec.backend);
   const params = initParams(cfg, 0);
   const grads = zerosLike(params);
@@ -156,7 +166,8 @@ export async function measureInChild(spec: ModelBenchSpec): Promise<ModelBenchRe
   const script = fileURLToPath(import.meta.url);
   let stdout: string;
   try {
-    ({ stdout } = await execFileP(process.execPath, [script, '--child', JSON.stringify(spec)], { timeout: 300_000, maxBuffer: 1 << 20 }));
+    const env = spec.threads === undefined ? process.env : { ...process.env, TF_NUM_INTRAOP_THREADS: String(spec.threads), TF_NUM_INTEROP_THREADS: String(spec.threads) };
+    ({ stdout } = await execFileP(process.execPath, [script, '--child', JSON.stringify(spec)], { timeout: 300_000, maxBuffer: 1 << 20, env }));
   } catch (err) {
     const e = err as { stderr?: string; message: string };
     throw new ModelBenchError(`model bench child ${spec.backend}/${spec.task} failed: ${e.message}\n${e.stderr ?? ''}`);
@@ -186,9 +197,10 @@ export async function plannedSpecs(quick: boolean): Promise<ModelBenchSpec[]> {
   return specs;
 }
 
-const TASK_LABEL: Record<ModelBenchTask, string> = {
+export const TASK_LABEL: Record<ModelBenchTask, string> = {
   flipflop: 'flip-flop N=128 T=50 B=200 dale tanh',
   smnist: 'sMNIST N=128 T=28 nIn=28 B=200 dale softmax-last',
+  celltype: 'CelltypeRNN N=1440 T=15 nIn=nOut=18 B=200 dale linear (synthetic data)',
 };
 
 const fmt = (v: number | undefined, digits = 1): string => (v === undefined ? '-' : v.toFixed(digits));
