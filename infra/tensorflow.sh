@@ -251,9 +251,9 @@ urls() {
   local wheels="tensorflow-cpu==$TENSORFLOW_VERSION"
   [ "$v" = gpu ] && wheels="$wheels $TENSORFLOW_CUDA_WHEELS"
   for w in $wheels; do
-    # pip's dry run resolves the wheel for the target platform without downloading it.
-    python3 -m pip install -q --dry-run --no-deps --ignore-installed --target /nonexistent "$w" \
-      --python-version 3.10 --only-binary=:all: --platform manylinux2014_x86_64 >/dev/null 2>&1 ||
+    # The versions that have a wheel for the target platform, from the index (nothing downloaded).
+    python3 -m pip index versions "${w%%==*}" --python-version 3.10 --only-binary=:all: \
+      --platform manylinux2014_x86_64 2>/dev/null | grep -q "Available versions:.* ${w##*==}\(,\|$\)" ||
       die "PyPI: no manylinux x86_64 wheel of $w"
     echo "pypi $w: ok"
   done
