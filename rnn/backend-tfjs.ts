@@ -19,6 +19,7 @@
  * backend objects switch to their own engine before each call, so several may coexist.
  */
 import { createRequire } from 'node:module';
+import nodeUtil from 'node:util';
 import { dirname, sep } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { ShapeError, checkShapes, rectifiesState, usesAbsParam } from './model-js.js';
@@ -518,6 +519,17 @@ function engineVersion(engine: TfjsEngineName): string {
 }
 
 /**
+ * tfjs-node 4.22 calls `util.isNullOrUndefined` from node:util for every op's attributes; Node 23
+ * removed it (DEP0051), so on Node 24 every op would throw "isNullOrUndefined is not a function".
+ * Puts back its documented definition (`value === null || value === undefined`) where it is
+ * missing, before the package loads; nothing else in node:util is touched.
+ */
+function restoreUtilIsNullOrUndefined(): void {
+  const u = nodeUtil as unknown as Record<string, unknown>;
+  if (typeof u.isNullOrUndefined !== 'function') u.isNullOrUndefined = (v: unknown): boolean => v === null || v === undefined;
+}
+
+/**
  * Load the libtensorflow binding (`tensorflow` engine) from `pkg`. One process (thread) holds one
  * of tfjs-node and tfjs-node-gpu: they register the same engine name. `node-gpu` must see a GPU
  * device: TensorFlow itself would run on the CPU without one, which would be a silent fallback.
@@ -532,6 +544,7 @@ async function initNode(engine: 'node' | 'node-gpu'): Promise<void> {
   }
   // TensorFlow's C++ start-up messages (CPU features, oneDNN) go to stderr unless told otherwise.
   process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
+  restoreUtilIsNullOrUndefined();
   try {
     await import(pkg);
   } catch (err) {
