@@ -30,7 +30,7 @@ export type { OverlapOptions, RandomOverlapOptions, RandomOverlapTheory, TopProb
 export { Rng } from './rnn/rng.js';
 
 // Model and training
-export type { Backend, BackendName, Batch, EpochRecord, Fidelity, Head, ModelConfig, ModelMasks, Params, Rule } from './rnn/types.js';
+export type { Backend, BackendChoice, BackendName, Batch, EpochRecord, Fidelity, Head, ModelConfig, ModelMasks, Params, Rule } from './rnn/types.js';
 export { defaultModelConfig, effectiveRecurrent, initParams, ModelConfigError, validateModelConfig } from './rnn/init.js';
 export { DivergenceError, evaluateDataset, train, TrainOptionsError } from './rnn/train.js';
 export type { EpochProgress, TrainOptions, TrainResult } from './rnn/train.js';
