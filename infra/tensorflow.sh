@@ -128,6 +128,22 @@ fetch_cuda() {
   } >"$dir/env"
 }
 
+# Installs the build tools that are missing (Debian packages, as root or with sudo), saying so.
+need_tools() {
+  local missing=() t
+  for t in mvn:maven g++:g++ make:make unzip:unzip; do
+    command -v "${t%%:*}" >/dev/null 2>&1 || missing+=("${t##*:}")
+  done
+  python3 -m pip --version >/dev/null 2>&1 || missing+=(python3-pip)
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "tensorflow: apt-get install ${missing[*]} (needed to fetch and build native TensorFlow)" >&2
+  local sudo=""
+  [ "$(id -u)" = 0 ] || sudo=sudo
+  $sudo apt-get update -q >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q "${missing[@]}" >/dev/null ||
+    die "could not install ${missing[*]}; install them and run this again"
+}
+
 # Builds VARIANT into the cache unless it is there (one build at a time across clones).
 build_variant() {
   local v=$1 dir tmp
@@ -138,6 +154,7 @@ build_variant() {
   flock 9
   if built "$v"; then flock -u 9; return 0; fi
   check_platform
+  need_tools
   tmp=$(mktemp -d "$TF_CACHE/.build-XXXXXX")
   trap 'rm -rf "$tmp"' EXIT
   echo "tensorflow: building TensorFlow $TENSORFLOW_VERSION for $(package_of "$v")@$TFJS_NODE_VERSION ($v) into $dir" \
