@@ -89,4 +89,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
 // Float32 matmuls in float32 on Ampere and later GPUs (TensorFlow would use TF32 for them).
 process.env.NVIDIA_TF32_OVERRIDE ??= '0';
+// Each stage thread holds its own TensorFlow context: let each take GPU memory as it needs it
+// instead of the first one taking it all.
+process.env.TF_FORCE_GPU_ALLOW_GROWTH ??= 'true';
 process.exitCode = await main(process.argv);
