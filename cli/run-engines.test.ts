@@ -54,6 +54,7 @@ test('dalesweep run: js and tfjs-node stages have their own ids, and each manife
     assert.equal(m.extra?.engine, 'tensorflow');
     assert.equal(m.extra?.device, 'cpu');
     assert.equal(m.extra?.engineVersion, 'TensorFlow 2.10.1');
+    assert.match(String(m.extra?.threads), /^intra-op \d+.*, inter-op \d+/);
   }
   for (const m of byBackend('js')) {
     assert.equal(m.backend, 'js');

@@ -20,6 +20,7 @@
  */
 import { createRequire } from 'node:module';
 import nodeUtil from 'node:util';
+import { availableParallelism } from 'node:os';
 import { dirname, sep } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { ShapeError, checkShapes, rectifiesState, usesAbsParam } from './model-js.js';
@@ -426,7 +427,10 @@ export function tfjsBackendOn(engine: TfjsEngineName): TfjsBackend {
   };
 
   const facts: Record<string, string> = { engine, device: 'cpu', engineVersion: engineVersion(engine) };
-  if (engine === 'tensorflow') facts.device = tensorflowUsesGpu() ? 'gpu' : 'cpu';
+  if (engine === 'tensorflow') {
+    facts.device = tensorflowUsesGpu() ? 'gpu' : 'cpu';
+    facts.threads = tensorflowThreads();
+  }
   if (engine === 'tensorflow' && loadedNodePackage !== undefined) facts.enginePackage = loadedNodePackage;
   return {
     name: 'tfjs',
@@ -507,6 +511,17 @@ export function loadedTensorflowPackage(): string | undefined {
 export function tensorflowUsesGpu(): boolean {
   const be = tf.engine().registry.tensorflow as unknown as { isUsingGpuDevice?: boolean } | undefined;
   return be?.isUsingGpuDevice === true;
+}
+
+/**
+ * Threads native TensorFlow computes with: TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS (read
+ * by TensorFlow when its context starts), else all cores. Its results depend on them.
+ */
+export function tensorflowThreads(env: NodeJS.ProcessEnv = process.env): string {
+  const intra = env.TF_NUM_INTRAOP_THREADS;
+  const inter = env.TF_NUM_INTEROP_THREADS;
+  const d = `${availableParallelism()} (all cores)`;
+  return `intra-op ${intra && intra !== '0' ? intra : d}, inter-op ${inter && inter !== '0' ? inter : d}`;
 }
 
 /** Version of the library behind a tfjs engine, e.g. `TensorFlow 2.10.1`, `tfjs-backend-wasm 4.22.0`. */

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BackendNameError, createBackend } from './backends.js';
-import { TFJS_NODE_PACKAGES, TfjsEngineUnavailableError, isPackageInstalled, type TfjsBackend } from './backend-tfjs.js';
+import { TFJS_NODE_PACKAGES, TfjsEngineUnavailableError, isPackageInstalled, tensorflowThreads, type TfjsBackend } from './backend-tfjs.js';
 import { jsBackend } from './model-js.js';
 import { defaultModelConfig, initParams, zerosLike } from './init.js';
 import { Rng } from './rng.js';
@@ -158,7 +158,9 @@ test('createBackend: js is the js backend; tfjs and tfjs-cpu are tfjs backends o
 test('createBackend: tfjs-node is native TensorFlow on the CPU, and its facts say which', { skip: NODE_SKIP }, async () => {
   const be = (await tfjsNode()) as TfjsBackend;
   assert.equal(be.engine, 'tensorflow');
-  assert.deepEqual(be.facts?.(), { engine: 'tensorflow', device: 'cpu', engineVersion: 'TensorFlow 2.10.1', enginePackage: '@tensorflow/tfjs-node' });
+  assert.deepEqual(be.facts?.(), { engine: 'tensorflow', device: 'cpu', threads: tensorflowThreads(), engineVersion: 'TensorFlow 2.10.1', enginePackage: '@tensorflow/tfjs-node' });
+  assert.equal(tensorflowThreads({ TF_NUM_INTRAOP_THREADS: '1', TF_NUM_INTEROP_THREADS: '2' }), 'intra-op 1, inter-op 2');
+  assert.match(tensorflowThreads({}), /^intra-op \d+ \(all cores\), inter-op \d+ \(all cores\)$/);
 });
 
 test('createBackend: tfjs-node-gpu / tfjs-node asked for but absent throw TfjsEngineUnavailableError naming the install command (no fallback)', async () => {

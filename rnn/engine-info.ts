@@ -6,7 +6,6 @@
  * `dalesweep doctor` and by `dalesweep worker --task-queue gpu`'s start-up check.
  */
 import { execFile } from 'node:child_process';
-import { availableParallelism } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { BACKEND_CHOICES, createBackend } from './backends.js';
@@ -29,14 +28,6 @@ export interface EngineProbe {
   detail?: string;
 }
 
-/** Threads native TensorFlow uses: TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS, else all cores. */
-export function tensorflowThreads(env: NodeJS.ProcessEnv = process.env): string {
-  const intra = env.TF_NUM_INTRAOP_THREADS;
-  const inter = env.TF_NUM_INTEROP_THREADS;
-  const d = `${availableParallelism()} (all cores)`;
-  return `intra-op ${intra && intra !== '0' ? intra : d}, inter-op ${inter && inter !== '0' ? inter : d}`;
-}
-
 /** Probe `choice` in this process: create it and run one tiny gradient. */
 export async function probeHere(choice: BackendChoice): Promise<EngineProbe> {
   try {
@@ -49,7 +40,7 @@ export async function probeHere(choice: BackendChoice): Promise<EngineProbe> {
     if (!Number.isFinite(loss)) return { backend: choice, status: 'failed', detail: `a test gradient gave loss ${loss}` };
     const facts = be.facts?.() ?? {};
     const out: EngineProbe = { backend: choice, status: 'ok', engine: facts.engine ?? 'js', device: facts.device ?? 'cpu', engineVersion: facts.engineVersion ?? 'dalesweep js kernels' };
-    if (facts.engine === 'tensorflow') out.threads = tensorflowThreads();
+    if (facts.engine === 'tensorflow') out.threads = facts.threads;
     else if (facts.engine === 'wasm') out.threads = `${(await import('./backend-tfjs.js')).tfjsWasmThreads() ?? 1}`;
     else out.threads = '1 per stage';
     return out;
