@@ -92,4 +92,10 @@ process.env.NVIDIA_TF32_OVERRIDE ??= '0';
 // Each stage thread holds its own TensorFlow context: let each take GPU memory as it needs it
 // instead of the first one taking it all.
 process.env.TF_FORCE_GPU_ALLOW_GROWTH ??= 'true';
+// Native TensorFlow's CPU results depend on its thread counts (measured: 1 vs 2 intra-op threads
+// give other float32 bits), and its default is every core, so the same stage would give other
+// numbers on a machine with another core count. Pin both to 1 unless the user sets them (the
+// manifest records what was used); the local pool already runs one stage per core.
+process.env.TF_NUM_INTRAOP_THREADS ??= '1';
+process.env.TF_NUM_INTEROP_THREADS ??= '1';
 process.exitCode = await main(process.argv);
