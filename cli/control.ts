@@ -5,7 +5,7 @@
  * without their artifacts, so a cancelled sweep resumes cleanly with `dalesweep run`.
  */
 import type { Command } from 'commander';
-import { RunFailedError } from './errors.js';
+import { RunFailedError } from '../errors/errors.js';
 import { dataDirFlag, dataOption, findSweep, namespaceOption, openStoreFlag, storeOption, temporalAddressOption } from './sweep-ref.js';
 
 type Action = 'pause' | 'resume' | 'cancel';

@@ -4,7 +4,7 @@
  * this file only assembles them and maps errors to exit statuses.
  */
 import { Command, CommanderError } from 'commander';
-import { UsageError, RunFailedError } from './errors.js';
+import { UsageError, RunFailedError } from '../errors/errors.js';
 import { commands } from './commands.js';
 import { StoreError } from '../store/types.js';
 

@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import { maximumSpanningTree, mstOverlap, randomOverlapTheory, topProbOverlapLowerBound } from '../rnn/mst.js';
 import { FIDELITIES, type Fidelity } from '../rnn/types.js';
-import { UsageError } from './errors.js';
+import { UsageError } from '../errors/errors.js';
 import { readMatrixArg } from './prune.js';
 
 /** Registers the `mst` sub-command. */

@@ -8,7 +8,7 @@ import { Command, Option } from 'commander';
 import { NpyError, readNpy, writeNpy, type NpyArray } from '../io/npy.js';
 import { applyMask, pruneMatrix, PruneError, type PruneMethod } from '../rnn/prune.js';
 import { FIDELITIES, type Fidelity } from '../rnn/types.js';
-import { UsageError } from './errors.js';
+import { UsageError } from '../errors/errors.js';
 
 /** A 2-D float matrix read for a command. */
 export interface LoadedMatrix {

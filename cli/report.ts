@@ -11,7 +11,7 @@ import { codeVersion } from '../activities/code-version.js';
 import { completedStageIds, readStageFailure } from '../store/stage-io.js';
 import type { ArtifactStore } from '../store/types.js';
 import type { Plan } from '../sweeps/types.js';
-import { UsageError } from './errors.js';
+import { UsageError } from '../errors/errors.js';
 import { dataDirFlag, dataOption, findSweep, localPathOf, locationOf, openStoreFlag, positiveInt, positiveNumber, storeOption } from './sweep-ref.js';
 
 interface ReportFlags {

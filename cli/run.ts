@@ -15,7 +15,7 @@ import { codeVersion } from '../activities/code-version.js';
 import type { StageFinalStatus } from '../engines/local.js';
 import { summarizePlan } from '../sweeps/plan.js';
 import type { Plan } from '../sweeps/types.js';
-import { RunFailedError, UsageError } from './errors.js';
+import { RunFailedError, UsageError } from '../errors/errors.js';
 import { createProgress, progressMode } from './progress.js';
 import { dataDirFlag, dataOption, locationOf, namespaceOption, openStoreFlag, planSweepFile, positiveInt, storeOption, temporalAddressOption } from './sweep-ref.js';
 

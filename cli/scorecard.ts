@@ -9,7 +9,7 @@ import { codeVersion } from '../activities/code-version.js';
 import { scorecard, scorecardMarkdown, type Scorecard } from '../analysis/scorecard.js';
 import type { Summary } from '../analysis/types.js';
 import { StoreNotFoundError } from '../store/types.js';
-import { UsageError } from './errors.js';
+import { UsageError } from '../errors/errors.js';
 import { dataDirFlag, dataOption, findSweep, openStoreFlag, storeOption } from './sweep-ref.js';
 
 interface ScorecardFlags {

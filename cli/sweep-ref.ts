@@ -15,7 +15,7 @@ import { planSweep } from '../sweeps/plan.js';
 import { decodeSpecText, parseSpec, type ParseOptions } from '../sweeps/spec.js';
 import { stageDataProblems } from '../tasks/data-files.js';
 import type { Plan } from '../sweeps/types.js';
-import { UsageError } from './errors.js';
+import { UsageError } from '../errors/errors.js';
 
 /** `--store URL`, also from DALESWEEP_STORE; default `./runs`. */
 export function storeOption(): Option {

@@ -15,7 +15,7 @@ import { newLeaseOwner } from '../store/lease.js';
 import { completedStageIds, parseStageManifest, StageManifestError } from '../store/stage-io.js';
 import { stageManifestKey } from '../store/layout.js';
 import { StoreError, StoreNotFoundError, type ArtifactStore } from '../store/types.js';
-import { RunFailedError } from './errors.js';
+import { RunFailedError } from '../errors/errors.js';
 import { dataDirFlag, dataOption, findSweep, openStoreFlag, storeOption } from './sweep-ref.js';
 
 interface VerifyFlags {

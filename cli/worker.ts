@@ -5,7 +5,7 @@
  */
 import { Command, Option } from 'commander';
 import { codeVersion } from '../activities/code-version.js';
-import { RunFailedError, UsageError } from './errors.js';
+import { RunFailedError, UsageError } from '../errors/errors.js';
 import { capConcurrency } from './run.js';
 import { namespaceOption, positiveInt, storeOption, temporalAddressOption } from './sweep-ref.js';
 

@@ -11,7 +11,7 @@ import type { ArtifactStore } from '../store/types.js';
 import type { Plan, Stage, StageOutcome } from '../sweeps/types.js';
 import { readStageManifest } from '../store/stage-io.js';
 import { sweepKeys } from '../store/layout.js';
-import { RunFailedError } from '../cli/errors.js';
+import { RunFailedError } from '../errors/errors.js';
 import type { EngineEvent, StageFinalStatus } from './local.js';
 import {
   DEFAULT_TUNING,

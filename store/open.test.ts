@@ -4,7 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { UsageError } from '../cli/errors.js';
+import { UsageError } from '../errors/errors.js';
 import { FsStore } from './fs.js';
 import { fileUrlPath, openStore, parseS3Url, StoreUrlError } from './open.js';
 import { sweepKeys, stageDir, validateKey } from './layout.js';

@@ -15,7 +15,7 @@
  *   `s3://dalesweep/runs?endpoint=http://127.0.0.1:9100&region=us-east-1&pathStyle=true`
  */
 import { fileURLToPath } from 'node:url';
-import { UsageError } from '../cli/errors.js';
+import { UsageError } from '../errors/errors.js';
 import type { ArtifactStore } from './types.js';
 import { FsStore } from './fs.js';
 import type { S3StoreOptions } from './s3.js';

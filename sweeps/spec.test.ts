@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { UsageError } from '../cli/errors.js';
+import { UsageError } from '../errors/errors.js';
 import { decodeSpecText, expandAssignments, loadSpec, MAX_NESTING, PARAM_NAMES, paramApplies, parseSpec, resolveRun, SpecError } from './spec.js';
 import { badSpecFixtures } from './testdata/bad-fixtures.js';
 import { PRUNE_METHODS, TASKS } from './stage-config.js';

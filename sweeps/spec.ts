@@ -34,7 +34,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { isMap, isScalar, isSeq, Lexer, LineCounter, Parser, parseDocument, type CST, type Document, type Node as YamlNode } from 'yaml';
-import { UsageError } from '../cli/errors.js';
+import { UsageError } from '../errors/errors.js';
 import type { BackendChoice, Fidelity, Rule } from '../rnn/types.js';
 import { CELLTYPE_CONDITIONS } from '../celltype/data.js';
 import { celltypeLayout } from '../celltype/populations.js';

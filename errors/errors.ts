@@ -1,6 +1,7 @@
 /**
- * Errors the CLI turns into a message and an exit status. Any module may throw these; only
- * `cli/main.ts` prints them and exits.
+ * Errors the CLI turns into a message and an exit status. Any module may throw these (they sit
+ * at the bottom of the import order, README "Development"); only `cli/main.ts` prints them and
+ * exits.
  */
 
 /** Bad input from the user (a flag, a file, a field). Exit status 2, nothing run. */
