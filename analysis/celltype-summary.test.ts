@@ -1,9 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compareConditions } from '../celltype/analysis.js';
+import { bandMeans, blockAverages } from '../celltype/analysis.js';
 import { celltypeLayout, population } from '../celltype/populations.js';
 import { aggregate } from './aggregate.js';
 import { CELLTYPE_PAIRS } from './celltype-summary.js';
+import { mean, welchT } from './stats.js';
 import { celltypeSyntheticInput, syntheticInput } from './synthetic.js';
 import type { CelltypeDifference, ResultRow } from './types.js';
 
@@ -81,16 +82,19 @@ test('summary.celltype on a synthetic sweep with a planted feedforward effect: c
     const flat = d.layer.difference.values.flat() as number[];
     assert.equal(flat.indexOf(Math.max(...flat)), 3 * 6 + 1);
   }
-  // Same numbers as the function-level analysis (celltype/analysis.ts compareConditions).
+  // Same numbers from the building blocks: per-seed band and layer-block means, Welch's t.
   const d0 = diffs.find((d) => d.phase === 'finetuned' && d.first === 'familiar_no_change_full') as CelltypeDifference;
   const load = async (cond: string): Promise<Float32Array[]> => {
     const rows = input.rows.filter((r: ResultRow) => r.params.condition === cond && r.params.phase === 'finetuned');
     return Promise.all(rows.map(async (r) => (await input.loadWeights(r))!.w));
   };
-  const c = compareConditions(L, d0.first, await load(d0.first), d0.second, await load(d0.second));
-  assert.ok(Math.abs(c.bands[0].difference - d0.bands[0].difference!) < 1e-15);
-  assert.ok(Math.abs(c.bands[0].p - d0.bands[0].pValues[0].p!) < 1e-12);
-  assert.ok(Math.abs(c.layer.difference.values[19] - d0.layer.difference.values[3][1]!) < 1e-15);
+  const [first, second] = [await load(d0.first), await load(d0.second)];
+  const ffA = first.map((w) => bandMeans(L, w)[0].value);
+  const ffB = second.map((w) => bandMeans(L, w)[0].value);
+  assert.ok(Math.abs(mean(ffB) - mean(ffA) - d0.bands[0].difference!) < 1e-15);
+  assert.ok(Math.abs(welchT(ffA, ffB).p - d0.bands[0].pValues[0].p!) < 1e-12);
+  const layerMean = (ws: Float32Array[]): number => mean(ws.map((w) => blockAverages(L, w, 'layer').values[3 * 6 + 1]));
+  assert.ok(Math.abs(layerMean(second) - layerMean(first) - d0.layer.difference.values[3][1]!) < 1e-15);
 });
 
 test('one seed per condition: differences without tests or stars; non-celltype sweeps have no celltype section', async () => {

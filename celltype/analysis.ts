@@ -1,17 +1,15 @@
 /**
  * Connectivity analysis of trained CelltypeRNNs (SCIENCE.md §6, paper §4.3, Fig. 5): recurrent
- * weights averaged per population block (18 × 18) and per area × layer (6 × 6), differences
- * between two conditions (second minus first), the feedforward and feedback bands as numbers,
- * and statistics across seeds. Everything returned is heatmap-ready: a matrix with its row
- * (postsynaptic) and column (presynaptic) labels in the nesting order.
+ * weights of one model averaged per population block (18 × 18) and per area × layer (6 × 6), and
+ * the feedforward and feedback bands as numbers. Everything returned is heatmap-ready: a matrix
+ * with its row (postsynaptic) and column (presynaptic) labels in the nesting order. The
+ * comparison of two conditions across seeds (differences, tests, stars) is
+ * `analysis/celltype-summary.ts`.
  *
  * Averages are over all entries of a block, pruned zeros included, like the authors'
  * `average_weights_in_blocks_matrix`; by default of |w| (`use_absolute_values=True`, their
  * `compare_all` notebook); `absolute: false` averages signed weights (`compare_all_nonabs`).
- * The difference of the means over seeds equals the authors' mean over all seed pairs of
- * (second − first).
  */
-import { mannWhitneyU, mean, welchT } from '../analysis/stats.js';
 import { INTER_AREA_BANDS } from './connectivity.js';
 import { AREAS, LAYERS, layerLabel, population, type CelltypeLayout } from './populations.js';
 
@@ -113,107 +111,6 @@ export function bandMeans(layout: CelltypeLayout, w: Float32Array, opts: Average
     }
     return { name: b.name, kind: b.kind, value: s / c };
   });
-}
-
-/** Per-block test used across seeds. */
-export type BlockTest = 'welch' | 'mann-whitney';
-
-/** Options of {@link compareConditions}. */
-export interface CompareOptions extends AverageOptions {
-  /** Test per block between the seeds of the two conditions. @default 'welch' */
-  test?: BlockTest;
-}
-
-/** One resolution of a comparison. */
-export interface ResolutionComparison {
-  /** Mean over seeds of the first condition. */
-  first: Heatmap;
-  /** Mean over seeds of the second condition. */
-  second: Heatmap;
-  /** second − first. */
-  difference: Heatmap;
-  /**
-   * Two-sided p-value per block (Welch's t or Mann-Whitney U, asymptotic with continuity
-   * correction) between the per-seed block means; NaN where undefined (fewer than 2 seeds per
-   * condition for Welch, or zero variance, e.g. blocks that are zero in every model).
-   */
-  p: Heatmap;
-}
-
-/** Result of {@link compareConditions}. */
-export interface ConditionComparison {
-  firstName: string;
-  secondName: string;
-  seeds: { first: number; second: number };
-  population: ResolutionComparison;
-  layer: ResolutionComparison;
-  /** Feedforward and feedback bands: means per condition, difference (second − first), p. */
-  bands: { name: string; kind: 'feedforward' | 'feedback'; first: number; second: number; difference: number; p: number }[];
-}
-
-function pValue(a: number[], b: number[], test: BlockTest): number {
-  if (test === 'welch') return a.length < 2 || b.length < 2 ? NaN : welchT(a, b).p;
-  return mannWhitneyU(a, b, 'asymptotic-continuity').p;
-}
-
-function compareResolution(layout: CelltypeLayout, first: Float32Array[], second: Float32Array[], resolution: Resolution, opts: CompareOptions): ResolutionComparison {
-  const A = first.map((w) => blockAverages(layout, w, resolution, opts));
-  const B = second.map((w) => blockAverages(layout, w, resolution, opts));
-  const { rows, cols } = A[0];
-  const size = rows.length * cols.length;
-  const mA = new Float64Array(size);
-  const mB = new Float64Array(size);
-  const d = new Float64Array(size);
-  const p = new Float64Array(size);
-  for (let q = 0; q < size; q++) {
-    const a = A.map((h) => h.values[q]);
-    const b = B.map((h) => h.values[q]);
-    mA[q] = mean(a);
-    mB[q] = mean(b);
-    d[q] = mB[q] - mA[q];
-    p[q] = pValue(a, b, opts.test ?? 'welch');
-  }
-  const hm = (values: Float64Array): Heatmap => ({ resolution, rows, cols, values });
-  return { first: hm(mA), second: hm(mB), difference: hm(d), p: hm(p) };
-}
-
-/**
- * Compare the trained recurrent weights of two conditions across seeds (second − first, as the
- * paper's Fig. 5): block means at population and layer resolution, their difference, a p-value
- * per block, and the three inter-area bands.
- * @param first effective W_hh of each seed of the first condition, [N, N] internal order
- * @param second same for the second condition
- */
-export function compareConditions(
-  layout: CelltypeLayout,
-  firstName: string,
-  first: readonly Float32Array[],
-  secondName: string,
-  second: readonly Float32Array[],
-  opts: CompareOptions = {},
-): ConditionComparison {
-  if (first.length < 1 || second.length < 1) {
-    throw new CelltypeAnalysisError(`compareConditions: each condition needs at least one model, got ${first.length} (${firstName}) and ${second.length} (${secondName})`);
-  }
-  const f = [...first];
-  const s = [...second];
-  const bf = f.map((w) => bandMeans(layout, w, opts));
-  const bs = s.map((w) => bandMeans(layout, w, opts));
-  const bands = INTER_AREA_BANDS.map((b, k) => {
-    const a = bf.map((x) => x[k].value);
-    const c = bs.map((x) => x[k].value);
-    const ma = mean(a);
-    const mc = mean(c);
-    return { name: b.name, kind: b.kind, first: ma, second: mc, difference: mc - ma, p: pValue(a, c, opts.test ?? 'welch') };
-  });
-  return {
-    firstName,
-    secondName,
-    seeds: { first: f.length, second: s.length },
-    population: compareResolution(layout, f, s, 'population', opts),
-    layer: compareResolution(layout, f, s, 'layer', opts),
-    bands,
-  };
 }
 
 /** A heatmap as a JSON-friendly object (values as nested arrays, NaN as null). */
