@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 /** Folders (relative to the compiled root) whose code determines stage results. */
 const RESULT_CODE_DIRS = ['rnn', 'tasks', 'data', 'io', 'celltype'];
 /** Single files (relative to the compiled root) that also do. */
-const RESULT_CODE_FILES = ['activities/run-stage.js', 'activities/model-stages.js', 'activities/checkpoint.js'];
+const RESULT_CODE_FILES = ['activities/run-stage.js', 'activities/stage-context.js', 'activities/model-stages.js', 'activities/checkpoint.js'];
 
 let cached: string | null = null;
 

@@ -21,8 +21,7 @@
  */
 import { loadLatestCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { encodeNpy, parseNpy } from '../io/npy.js';
-import type { StageContext, StageProduct } from './run-stage.js';
-import { DeterministicStageError } from './run-stage.js';
+import { DeterministicStageError, type StageContext, type StageProduct } from './stage-context.js';
 import { createBackend } from '../rnn/backends.js';
 import type { Dataset } from '../rnn/dataset.js';
 import { defaultModelConfig, effectiveRecurrent, initParams } from '../rnn/init.js';
@@ -241,7 +240,6 @@ async function runTraining(stage: Stage, c: TrainStageConfig | FinetuneStageConf
     }
     const resumedFromEpoch = records.length;
     for (let epoch = records.length; epoch < c.epochs; epoch++) {
-      if (ctx.signal?.aborted) throw ctx.signal.reason ?? new Error('aborted');
       const r = trainOneEpoch(backend, setup, c, masks, params, optimizerState, epoch);
       params = r.params;
       optimizerState = r.optimizerState;

@@ -4,47 +4,12 @@
  * cached without running. A stage that fails (divergence, exception) has its reason recorded in
  * the store (`failure.json`, never a manifest) and comes back as a failed outcome.
  */
-import type { ArtifactStore } from '../store/types.js';
 import type { Stage, StageOutcome } from '../sweeps/types.js';
 import { readStageManifest, writeStageArtifacts, writeStageFailure } from '../store/stage-io.js';
 import { deleteCheckpoints } from './checkpoint.js';
 import { isCorruptionError } from '../store/verify.js';
 import { runModelStage } from './model-stages.js';
-
-/** What a stage runner gets besides the stage itself. */
-export interface StageContext {
-  store: ArtifactStore;
-  /** Version of the model code (part of every stage id). */
-  codeVersion: string;
-  /** Called once per epoch by training-like stages. */
-  onProgress?(p: { epoch: number; epochs: number; loss?: number }): void;
-  /** Checkpoint to resume from (key in the store), for a retried attempt. */
-  resumeCheckpointKey?: string;
-  /** Called with a warning the user should see (e.g. a corrupt checkpoint was set aside). */
-  onWarning?(message: string): void;
-  /** Called after each checkpoint is written, with its key and the epoch it holds. */
-  onCheckpoint?(key: string, epoch: number): void;
-  /** Aborts a running stage between epochs. */
-  signal?: AbortSignal;
-}
-
-/** Files and metrics a stage produced, before they are written to the store. */
-export interface StageProduct {
-  files: Record<string, Uint8Array>;
-  metrics: Record<string, number | null>;
-  /**
-   * Backend that computed it: the stage's backend choice (`js`, `tfjs`, `tfjs-node`, ...; the tfjs
-   * engine's name, device and version go in `extra`), or `none`.
-   */
-  backend: string;
-  /** Facts about this run recorded in the manifest only (e.g. the epoch a resumed stage started from). */
-  extra?: { [key: string]: number | string | null };
-}
-
-/** A stage failed for a reason that will repeat if it is run again (e.g. NaN loss). */
-export class DeterministicStageError extends Error {
-  override name = 'DeterministicStageError';
-}
+import { DeterministicStageError, type StageContext, type StageProduct } from './stage-context.js';
 
 /**
  * Runs a stage unless it is already complete in the store, writes its artifacts (manifest last)
@@ -61,7 +26,6 @@ export async function executeStage(stage: Stage, ctx: StageContext): Promise<Sta
   try {
     product = await runStageKind(stage, ctx);
   } catch (err) {
-    if (ctx.signal?.aborted) throw err;
     let reason = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
     // A parent changed behind its manifest after this run verified it: the next run repairs it.
     if (isCorruptionError(err)) reason = `a parent's artifacts failed verification (${err.message}); run the sweep again to quarantine and re-run it`;
