@@ -4,7 +4,7 @@
  * scripts (`--json`, `--quiet`). Both engines feed it the same events.
  */
 import cliProgress from 'cli-progress';
-import type { EngineEvent } from '../engines/local.js';
+import type { EngineEvent } from '../engines/events.js';
 import type { Stage } from '../sweeps/types.js';
 
 export type ProgressMode = 'bars' | 'lines' | 'json' | 'quiet';

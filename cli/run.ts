@@ -12,7 +12,7 @@
 import { availableParallelism, freemem } from 'node:os';
 import { Command, Option } from 'commander';
 import { codeVersion } from '../activities/code-version.js';
-import type { StageFinalStatus } from '../engines/local.js';
+import type { StageFinalStatus } from '../engines/events.js';
 import { summarizePlan } from '../sweeps/plan.js';
 import type { Plan } from '../sweeps/types.js';
 import { RunFailedError, UsageError } from '../errors/errors.js';

@@ -17,21 +17,7 @@ import type { StageEvent } from '../workers/stage-task.js';
 import { scanPlan } from '../activities/plan-scan.js';
 import { claimStage } from '../activities/stage-claim.js';
 import { newLeaseOwner, type LeaseOwner } from '../store/lease.js';
-
-/** Final state of one stage after a run. `skipped`: a parent failed, so it never ran. */
-export type StageFinalStatus = 'succeeded' | 'cached' | 'failed' | 'skipped' | 'cancelled';
-
-/** Events the engine reports while it runs (progress display, logs). */
-export type EngineEvent =
-  | { type: 'start'; total: number; alreadyComplete: number; /** Summed `cost` of those stages. */ alreadyCompleteCost?: number }
-  | { type: 'stage-start'; stage: Stage }
-  | { type: 'stage-progress'; stage: Stage; epoch: number; epochs: number; loss?: number }
-  | { type: 'stage-end'; stage: Stage; outcome: StageOutcome }
-  | { type: 'stage-skipped'; stage: Stage; reason: string }
-  /** Something the user should know about a stage (quarantined artifacts, a corrupt checkpoint). */
-  | { type: 'stage-warning'; stage: Stage; message: string }
-  /** Another runner holds the stage's lease; this run waits for it (first time only). */
-  | { type: 'stage-waiting'; stage: Stage; holder: string };
+import type { EngineEvent, StageFinalStatus } from './events.js';
 
 export interface LocalRunOptions {
   store: ArtifactStore;

@@ -12,7 +12,7 @@ import type { Plan, Stage, StageOutcome } from '../sweeps/types.js';
 import { readStageManifest } from '../store/stage-io.js';
 import { sweepKeys } from '../store/layout.js';
 import { RunFailedError } from '../errors/errors.js';
-import type { EngineEvent, StageFinalStatus } from './local.js';
+import type { EngineEvent, StageFinalStatus } from './events.js';
 import {
   DEFAULT_TUNING,
   sweepWorkflowId,
