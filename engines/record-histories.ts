@@ -5,20 +5,23 @@
  * deliberate, versioned change of the workflow logic):
  *
  *   bash infra/temporal.sh start && eval "$(bash infra/temporal.sh env)"
- *   npm run build && node dist/workflows/record-histories.js
+ *   npm run build && node dist/engines/record-histories.js
  *
  * The sweeps cover: a DAG with a failing stage and its skipped descendant, batches, continue-as-
  * new (tiny history guard), pause/resume, and a cancel that aborts running stages.
+ *
+ * It lives in engines/ (not workflows/) because it does I/O and drives the Temporal engine;
+ * workflows/ holds only deterministic code, and everything in it is hashed into the bundle key.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import protos from '@temporalio/proto';
 import { codeVersion } from '../activities/code-version.js';
-import { runSweepOnTemporal } from '../engines/temporal.js';
-import { noopPlan, startTestWorker, sweepExecutions, temporalAddress, tempStoreDir, uniqueTag } from '../engines/temporal-testing.js';
+import { runSweepOnTemporal } from './temporal.js';
+import { noopPlan, startTestWorker, sweepExecutions, temporalAddress, tempStoreDir, uniqueTag } from './temporal-testing.js';
 import { openStore } from '../store/open.js';
-import { sweepWorkflowId, type SweepWorkflowResult } from './types.js';
+import { sweepWorkflowId, type SweepWorkflowResult } from '../workflows/types.js';
 
 /**
  * One recorded execution: the workflow id and its history as a base64 binary protobuf

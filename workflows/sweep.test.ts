@@ -1,5 +1,5 @@
 /**
- * Replay of recorded sweep histories (workflows/testdata, made by record-histories.ts) against
+ * Replay of recorded sweep histories (workflows/testdata, made by engines/record-histories.ts) against
  * the current workflow code: any non-deterministic change to the workflows fails here. Needs no
  * server.
  */
@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { Worker } from '@temporalio/worker';
 
 import { bundleSweepWorkflows, installTemporalLogging } from '../workers/temporal-worker.js';
-import { decodeHistory, fixturePath, type RecordedHistory } from './record-histories.js';
+import { decodeHistory, fixturePath, type RecordedHistory } from '../engines/record-histories.js';
 
 installTemporalLogging('WARN');
 
