@@ -16,7 +16,7 @@
  */
 import { bandMeans, blockAverages, heatmapToJSON, type Heatmap } from '../celltype/analysis.js';
 import { INTER_AREA_BANDS } from '../celltype/connectivity.js';
-import { FAMILIARITIES, STIMULUS_EVENTS, TIME_WINDOWS } from '../celltype/data.js';
+import { FAMILIARITIES, STIMULUS_EVENTS, TIME_WINDOWS } from '../celltype/conditions.js';
 import { celltypeLayout, population, populationIndex, LAYERS, AREAS, type CelltypeLayout } from '../celltype/populations.js';
 import { benjaminiHochberg, mannWhitneyU, mean, sd, stars, welchT } from './stats.js';
 import type {

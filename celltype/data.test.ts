@@ -6,22 +6,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodeNpy, writeNpy } from '../io/npy.js';
 import { Rng } from '../rnn/rng.js';
-import {
-  bootstrapResponses,
-  CELLTYPE_CONDITIONS,
-  CelltypeConditionError,
-  CelltypeDataError,
-  checkCelltypeFiles,
-  conditionFileNames,
-  conditionSteps,
-  gaussianFilter1d,
-  generateSyntheticDataset,
-  parseCondition,
-  readCelltypeCondition,
-  splitCelltypeData,
-  SYNTHETIC_FEEDFORWARD_GAIN,
-  syntheticCelltypeData,
-} from './data.js';
+import { bootstrapResponses, CelltypeDataError, checkCelltypeFiles, conditionFileNames, gaussianFilter1d, generateSyntheticDataset, readCelltypeCondition, splitCelltypeData, SYNTHETIC_FEEDFORWARD_GAIN, syntheticCelltypeData } from './data.js';
+import { CelltypeConditionError } from './conditions.js';
 import { populationIndex } from './populations.js';
 
 /** Fixture folder (source tree): one condition written by numpy, see testdata/README.md. */
@@ -30,17 +16,6 @@ const FIXTURES = fileURLToPath(new URL('../../celltype/testdata/', import.meta.u
 async function tempDir(): Promise<string> {
   return mkdtemp(join(tmpdir(), 'celltype-data-'));
 }
-
-test('12 condition names; full T = 15, half T = 7', () => {
-  assert.equal(CELLTYPE_CONDITIONS.length, 12);
-  assert.ok(CELLTYPE_CONDITIONS.includes('familiar_change_full'));
-  assert.ok(CELLTYPE_CONDITIONS.includes('novel_no_change_half'));
-  assert.deepEqual(parseCondition('novel_no_change_half'), { file: 'novel_no_change', window: 'half', familiarity: 'novel', event: 'no_change' });
-  assert.equal(conditionSteps('familiar_omission_full'), 15);
-  assert.equal(conditionSteps('familiar_omission_half'), 7);
-  assert.throws(() => parseCondition('familiar_change'), CelltypeConditionError);
-  assert.throws(() => parseCondition('familiar_surprise_full'), /unknown cell-type condition 'familiar_surprise_full'.*familiar_change_full/);
-});
 
 test('file names follow dff_{area}_{layer}_{type}_{cond}_{split}.npy', () => {
   const names = conditionFileNames('familiar_no_change');

@@ -36,7 +36,7 @@ import type {
 import { canonicalJson, canonicalJsonOfMembers, canonicalMembers, sha256Hex, stageIdentityText, sweepIdOf, type CanonicalMembers } from './identity.js';
 import { CELLTYPE_ONLY_PARAMS, expandAssignments, PARAM_NAMES, resolveRun, SpecError, TASK_STEPS, type ParamName, type RunParams, type SweepSpec } from './spec.js';
 import { MAX_PLANNED_STAGES, planSizeProblem, stagesPerRunBound, sweepSizeProblem } from './plan-limits.js';
-import { conditionSteps } from '../celltype/data.js';
+import { conditionSteps } from '../celltype/conditions.js';
 
 /** Round r of iterative pruning draws with prune seed `pruneSeed + (r − 1) · stride`. */
 export const ITERATIVE_SEED_STRIDE = 1_000_003;

@@ -7,7 +7,7 @@ import { UsageError } from '../errors/errors.js';
 import { decodeSpecText, expandAssignments, loadSpec, MAX_NESTING, PARAM_NAMES, paramApplies, parseSpec, resolveRun, SpecError } from './spec.js';
 import { badSpecFixtures } from './testdata/bad-fixtures.js';
 import { PRUNE_METHODS, TASKS } from './stage-config.js';
-import { CELLTYPE_CONDITIONS } from '../celltype/data.js';
+import { CELLTYPE_CONDITIONS } from '../celltype/conditions.js';
 import schema from './sweep.schema.json' with { type: 'json' };
 
 const REPO = new URL('../../', import.meta.url);

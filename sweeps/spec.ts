@@ -36,7 +36,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { isMap, isScalar, isSeq, Lexer, LineCounter, Parser, parseDocument, type CST, type Document, type Node as YamlNode } from 'yaml';
 import { UsageError } from '../errors/errors.js';
 import type { BackendChoice, Fidelity, Rule } from '../rnn/types.js';
-import { CELLTYPE_CONDITIONS } from '../celltype/data.js';
+import { CELLTYPE_CONDITIONS } from '../celltype/conditions.js';
 import { celltypeLayout } from '../celltype/populations.js';
 import type { CelltypeDataSource, DataSource, PruneMethod, PruneMode, TaskName } from './stage-config.js';
 import { AUTHORS_COSINE, type LrScheduleName } from '../rnn/lr-schedule.js';

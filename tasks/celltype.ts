@@ -23,7 +23,8 @@ import { initParams } from '../rnn/init.js';
 import { Rng } from '../rnn/rng.js';
 import type { Fidelity, ModelConfig, ModelMasks, ParamName, Params, Rule } from '../rnn/types.js';
 import { buildCelltypeMasks, pruneCelltype, type CelltypePruneResult } from '../celltype/connectivity.js';
-import { checkCelltypeFiles, readCelltypeCondition, splitCelltypeData, syntheticCelltypeData, type CelltypeCondition, type CelltypeData } from '../celltype/data.js';
+import { checkCelltypeFiles, readCelltypeCondition, splitCelltypeData, syntheticCelltypeData, type CelltypeData } from '../celltype/data.js';
+import { type CelltypeCondition } from '../celltype/conditions.js';
 import { celltypeLayout, PAPER_LATENT_SCALING, type CelltypeLayout } from '../celltype/populations.js';
 import type { TaskDefaults } from './index.js';
 
