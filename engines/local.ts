@@ -17,6 +17,7 @@ import type { StageEvent } from '../workers/stage-task.js';
 import { scanPlan } from '../activities/plan-scan.js';
 import { claimStage } from '../activities/stage-claim.js';
 import { newLeaseOwner, type LeaseOwner } from '../store/lease.js';
+import { StageDag } from '../workflows/dag.js';
 import type { EngineEvent, StageFinalStatus } from './events.js';
 
 export interface LocalRunOptions {
@@ -55,17 +56,14 @@ export async function runPlanLocally(plan: Plan, opts: LocalRunOptions): Promise
   const t0 = performance.now();
   const emit = opts.onEvent ?? (() => undefined);
   const byId = new Map(plan.stages.map((s) => [s.id, s]));
-  const children = new Map<string, string[]>();
-  const waiting = new Map<string, number>();
-  for (const s of plan.stages) {
-    waiting.set(s.id, s.parents.length);
-    for (const p of s.parents) {
-      if (!byId.has(p)) throw new Error(`plan is inconsistent: stage ${s.id} names unknown parent ${p}`);
-      let c = children.get(p);
-      if (!c) children.set(p, (c = []));
-      c.push(s.id);
-    }
-  }
+  const indexOf = new Map(plan.stages.map((s, i) => [s.id, i]));
+  const parentIndices = plan.stages.map((s) =>
+    s.parents.map((p) => {
+      const i = indexOf.get(p);
+      if (i === undefined) throw new Error(`plan is inconsistent: stage ${s.id} names unknown parent ${p}`);
+      return i;
+    }),
+  );
 
   const status = new Map<string, StageFinalStatus>();
   const outcomes = new Map<string, StageOutcome>();
@@ -84,23 +82,21 @@ export async function runPlanLocally(plan: Plan, opts: LocalRunOptions): Promise
   const waitingFor = new Set<string>();
   const pollMs = Math.max(10, opts.pollMs ?? 500);
 
+  const dag = new StageDag(plan.stages.length, (i) => parentIndices[i], (i) => complete.has(plan.stages[i].id));
   const markDone = (id: string): void => {
-    for (const c of children.get(id) ?? []) {
-      const left = (waiting.get(c) ?? 0) - 1;
-      waiting.set(c, left);
-      if (left === 0) ready.push(byId.get(c)!);
-    }
+    for (const c of dag.release(indexOf.get(id)!)) ready.push(plan.stages[c]);
   };
   const skipDescendants = (id: string, reason: string): void => {
-    const stack = [...(children.get(id) ?? [])];
-    while (stack.length) {
-      const c = stack.pop()!;
-      if (status.has(c)) continue;
-      status.set(c, 'skipped');
-      reasons.set(c, reason);
-      emit({ type: 'stage-skipped', stage: byId.get(c)!, reason });
-      stack.push(...(children.get(c) ?? []));
-    }
+    dag.skipDescendants(
+      indexOf.get(id)!,
+      (c) => !status.has(plan.stages[c].id),
+      (c) => {
+        const stage = plan.stages[c];
+        status.set(stage.id, 'skipped');
+        reasons.set(stage.id, reason);
+        emit({ type: 'stage-skipped', stage, reason });
+      },
+    );
   };
 
   // Stages complete in the store count as done before anything runs.
@@ -113,8 +109,7 @@ export async function runPlanLocally(plan: Plan, opts: LocalRunOptions): Promise
       alreadyCost += s.cost;
     }
   }
-  for (const s of plan.stages) if (complete.has(s.id)) markDone(s.id);
-  for (const s of plan.stages) if (!complete.has(s.id) && s.parents.length === 0) ready.push(s);
+  for (const i of dag.ready((i) => !complete.has(plan.stages[i].id))) ready.push(plan.stages[i]);
   emit({ type: 'start', total: plan.stages.length, alreadyComplete: already, alreadyCompleteCost: alreadyCost });
 
   const pool = opts.pool ?? createStagePool({ threads: opts.concurrency });

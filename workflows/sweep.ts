@@ -46,6 +46,7 @@ import {
   type SweepWorkflowInput,
   type SweepWorkflowResult,
 } from './types.js';
+import { StageDag } from './dag.js';
 
 /** Stop dispatching new stages until `resume`. */
 export const pauseSignal = defineSignal('pause');
@@ -192,31 +193,14 @@ export async function sweepWorkflow(input: SweepWorkflowInput): Promise<SweepWor
   for (let i = 0; i < n; i++) if (st[i] === '.' && sk.complete[i] === '1') st[i] = 'C';
   status = st;
 
-  // Children lists and counts of parents not yet done.
-  const kids: number[][] = Array.from({ length: n }, () => []);
-  const waiting = new Array<number>(n).fill(0);
-  for (let i = 0; i < n; i++) {
-    for (let k = sk.parentsStart[i]; k < sk.parentsStart[i + 1]; k++) {
-      const p = sk.parentsFlat[k];
-      kids[p].push(i);
-      if (st[p] !== 'S' && st[p] !== 'C') waiting[i]++;
-    }
-  }
-  const skipDescendants = (i: number): void => {
-    const stack = [...kids[i]];
-    while (stack.length) {
-      const c = stack.pop()!;
-      if (st[c] !== '.') continue;
-      st[c] = 'K';
-      stack.push(...kids[c]);
-    }
-  };
+  const dag = StageDag.fromFlat(sk.parentsStart, sk.parentsFlat, (p) => st[p] === 'S' || st[p] === 'C');
+  const open = (i: number): boolean => st[i] === '.';
+  const skipDescendants = (i: number): void => dag.skipDescendants(i, open, (c) => void (st[c] = 'K'));
   for (let i = 0; i < n; i++) if (st[i] === 'F' || st[i] === 'K') skipDescendants(i);
-  const ready: number[] = [];
-  for (let i = 0; i < n; i++) if (st[i] === '.' && waiting[i] === 0) ready.push(i);
+  const ready: number[] = dag.ready(open);
 
   const markDone = (i: number): void => {
-    for (const c of kids[i]) if (--waiting[c] === 0 && st[c] === '.') ready.push(c);
+    for (const c of dag.release(i)) if (open(c)) ready.push(c);
   };
   let reserved = 0;
   const rollover = (): boolean => {
