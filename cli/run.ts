@@ -16,6 +16,7 @@ import type { StageFinalStatus } from '../engines/events.js';
 import { summarizePlan } from '../sweeps/plan.js';
 import type { Plan } from '../sweeps/types.js';
 import { RunFailedError, UsageError } from '../errors/errors.js';
+import { DEFAULT_CONTROL_QUEUE } from '../workflows/types.js';
 import { createProgress, progressMode } from './progress.js';
 import { dataDirFlag, dataOption, locationOf, namespaceOption, openStoreFlag, planSweepFile, positiveInt, storeOption, temporalAddressOption } from './sweep-ref.js';
 
@@ -95,7 +96,7 @@ export function register(program: Command): void {
     .addOption(temporalAddressOption())
     .addOption(namespaceOption())
     .option('--window <n>', 'temporal engine: stages in flight at once', positiveInt('--window'), 64)
-    .option('--control-queue <name>', 'temporal engine: task queue of the sweep workflows (the workers\' --control-queue)', 'dalesweep')
+    .option('--control-queue <name>', 'temporal engine: task queue of the sweep workflows (the workers\' --control-queue)', DEFAULT_CONTROL_QUEUE)
     .action(async (file: string, o: RunFlags) => runCommand(file, o));
 }
 

@@ -6,11 +6,9 @@
 import { Command, Option } from 'commander';
 import { codeVersion } from '../activities/code-version.js';
 import { RunFailedError, UsageError } from '../errors/errors.js';
+import { DEFAULT_CONTROL_QUEUE } from '../workflows/types.js';
 import { capConcurrency } from './run.js';
 import { namespaceOption, positiveInt, storeOption, temporalAddressOption } from './sweep-ref.js';
-
-/** Queue of the sweep workflows (the same default as `workers/temporal-worker.ts`, which is loaded lazily). */
-const DEFAULT_CONTROL_QUEUE = 'dalesweep';
 
 /** The task queue of GPU stages: a worker serves it only where native TensorFlow sees a GPU. */
 export const GPU_QUEUE = 'gpu';

@@ -13,7 +13,9 @@ import { readStageManifest } from '../store/stage-io.js';
 import { sweepKeys } from '../store/layout.js';
 import { RunFailedError } from '../errors/errors.js';
 import type { EngineEvent, StageFinalStatus } from './events.js';
+import { batchProgressQuery, cancelSignal, pauseSignal, progressQuery, resumeSignal } from '../workflows/sweep.js';
 import {
+  DEFAULT_CONTROL_QUEUE,
   DEFAULT_TUNING,
   sweepWorkflowId,
   type BatchProgressSnapshot,
@@ -27,9 +29,6 @@ import {
 export class TemporalUnavailableError extends RunFailedError {
   override name = 'TemporalUnavailableError';
 }
-
-/** Default queue of the sweep workflows (must match the workers' control queue). */
-export const DEFAULT_CONTROL_QUEUE = 'dalesweep';
 
 /** Store key of a sweep's plan (the same folder the local engine and the results tables use). */
 export function planKeyFor(plan: Pick<Plan, 'name' | 'sweepId'>): string {
@@ -120,14 +119,14 @@ async function clientFor(opts: TemporalConnectionOptions): Promise<{ client: Cli
 
 /** Per-stage state string merged from the parent's and in-flight batches' queries. */
 async function mergedState(client: Client, handle: WorkflowHandle): Promise<{ snap: SweepProgressSnapshot; state: string | null }> {
-  const snap = await handle.query<SweepProgressSnapshot>('progress');
+  const snap = await handle.query(progressQuery);
   if (!snap.status) return { snap, state: null };
   const chars = snap.status.split('');
   await Promise.all(
     snap.batches.map(async (id) => {
       let b: BatchProgressSnapshot;
       try {
-        b = await client.workflow.getHandle(id).query<BatchProgressSnapshot>('batchProgress');
+        b = await client.workflow.getHandle(id).query(batchProgressQuery);
       } catch {
         return; // the batch closed between the two queries: the parent's next answer has its result
       }
@@ -218,7 +217,7 @@ export async function runSweepOnTemporal(plan: Plan, opts: TemporalRunOptions): 
       attached = true;
     }
 
-    const onAbort = (): void => void handle.signal('cancel', { abort: Boolean(opts.abortRunning) }).catch((e: unknown) => {
+    const onAbort = (): void => void handle.signal(cancelSignal, { abort: Boolean(opts.abortRunning) }).catch((e: unknown) => {
       process.stderr.write(`temporal: could not cancel ${workflowId}: ${(e as Error).message}\n`);
     });
     if (opts.signal?.aborted) onAbort();
@@ -301,8 +300,8 @@ export async function signalSweep(sweepId: string, what: 'pause' | 'resume' | 'c
   const { client, close } = await clientFor(opts);
   try {
     const h = client.workflow.getHandle(sweepWorkflowId(sweepId));
-    if (what === 'cancel') await h.signal('cancel', { abort: Boolean(opts.abortRunning) });
-    else await h.signal(what);
+    if (what === 'cancel') await h.signal(cancelSignal, { abort: Boolean(opts.abortRunning) });
+    else await h.signal(what === 'pause' ? pauseSignal : resumeSignal);
   } finally {
     await close();
   }

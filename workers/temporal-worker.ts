@@ -13,9 +13,8 @@ import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, t
 import { createSweepActivities } from '../activities/temporal.js';
 import { openStore } from '../store/open.js';
 import { createStagePool, type StagePool } from './pool.js';
+import { DEFAULT_CONTROL_QUEUE } from '../workflows/types.js';
 
-/** Default task queue of the sweep workflows and control activities. */
-export const DEFAULT_CONTROL_QUEUE = 'dalesweep';
 
 export interface SweepWorkerOptions {
   /** Temporal frontend, `HOST:PORT`. */

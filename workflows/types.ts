@@ -47,6 +47,9 @@ export interface SweepTuning {
 
 export const MAX_CHUNK = 500;
 
+/** Default task queue of the sweep workflows and their control activities (workers, engine and CLI share it). */
+export const DEFAULT_CONTROL_QUEUE = 'dalesweep';
+
 export const DEFAULT_TUNING: SweepTuning = {
   window: 64,
   chunkSize: 200,
