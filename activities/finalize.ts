@@ -20,6 +20,7 @@ import type { Plan, RunRow, Stage } from '../sweeps/types.js';
 import { codeVersion as currentCodeVersion } from './code-version.js';
 import { scanPlan, type PlanScan } from './plan-scan.js';
 import { toCsv } from './results-table.js';
+import { DEFAULT_EXC_FRACTION, excitatoryCount } from '../rnn/init.js';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -211,8 +212,7 @@ async function loadWeights(store: ArtifactStore, row: ResultRow): Promise<Loaded
   const a = parseNpy(bytes, `stage ${row.stageId.slice(0, 12)} wEff.npy`);
   const n = a.shape[0];
   const w = a.data instanceof Float32Array ? a.data : Float32Array.from(a.data as ArrayLike<number>);
-  const f = Number(row.params.excFraction ?? 0.8);
-  return { w, n, nExc: Math.round(f * n) };
+  return { w, n, nExc: excitatoryCount(n, Number(row.params.excFraction ?? DEFAULT_EXC_FRACTION)) };
 }
 
 async function loadCurve(store: ArtifactStore, byId: Map<string, Stage>, row: ResultRow, which: 'dense' | 'finetune'): Promise<CurvePoint[] | null> {

@@ -24,10 +24,11 @@ import { encodeNpy, parseNpy } from '../io/npy.js';
 import { DeterministicStageError, type StageContext, type StageProduct } from './stage-context.js';
 import { createBackend } from '../rnn/backends.js';
 import type { Dataset } from '../rnn/dataset.js';
-import { defaultModelConfig, effectiveRecurrent, initParams } from '../rnn/init.js';
+import { defaultModelConfig, effectiveRecurrent, excitatoryCount, initParams } from '../rnn/init.js';
 import { maximumSpanningTree, mstOverlap, randomOverlapTheory, topProbOverlapLowerBound, type LowerBoundProbabilities } from '../rnn/mst.js';
 import type { OptimizerState } from '../rnn/optim.js';
 import { pruneMatrix } from '../rnn/prune.js';
+import { daleViolations } from '../rnn/rules.js';
 import { DivergenceError, evaluateDataset, train } from '../rnn/train.js';
 import { PARAM_NAMES, type Backend, type EpochRecord, type ModelConfig, type ModelMasks, type ParamName, type Params } from '../rnn/types.js';
 import { readStageFile, readStageManifest } from '../store/stage-io.js';
@@ -95,7 +96,7 @@ async function buildSetup(c: ModelTaskConfig): Promise<ModelSetup> {
     mnistSource: c.dataSource ?? undefined,
     dataDir: c.dataDir ?? undefined,
   });
-  const nExc = Math.round(c.excFraction * c.nHidden);
+  const nExc = excitatoryCount(c.nHidden, c.excFraction);
   const cfg = defaultModelConfig({
     nInput: task.nIn,
     nHidden: c.nHidden,
@@ -468,18 +469,11 @@ async function runEvaluate(stage: Stage, c: EvaluateStageConfig, ctx: StageConte
   }
   const wEff = effectiveRecurrent(cfg, model.params);
   const N = cfg.nHidden;
-  let violations = 0;
-  for (let i = 0; i < N; i++) {
-    for (let j = 0; j < N; j++) {
-      const w = wEff[i * N + j];
-      if (j < cfg.nExc ? w < 0 : w > 0) violations++;
-    }
-  }
   const metrics: Record<string, number | null> = {
     ...pickPruneMetrics(inherited),
     testLoss: Number.isFinite(ev.loss) ? ev.loss : null,
     weightSparsity: zeroFraction(wEff),
-    signViolations: violations,
+    signViolations: daleViolations(wEff, N, cfg.nExc).count,
   };
   if (ev.accuracy !== undefined) metrics.testAccuracy = ev.accuracy;
   if ('trainLoss' in inherited) metrics.trainLoss = inherited.trainLoss;

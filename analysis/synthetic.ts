@@ -16,6 +16,7 @@ import { pruneCelltype } from '../celltype/connectivity.js';
 import { celltypeLayout, population } from '../celltype/populations.js';
 import { Rng } from '../rnn/rng.js';
 import type { AggregateInput, CurvePoint, LoadedWeights, ParamValue, ResultRow } from './types.js';
+import { excitatoryCount } from '../rnn/init.js';
 
 /** Options of {@link syntheticInput}. */
 export interface SyntheticOptions {
@@ -39,7 +40,7 @@ export function syntheticInput(opts: SyntheticOptions = {}): AggregateInput {
   const sparsities = opts.sparsities ?? [0.2, 0.381, 0.6];
   const seeds = opts.seeds ?? 5;
   const n = opts.n ?? 16;
-  const nExc = Math.round(0.8 * n);
+  const nExc = excitatoryCount(n);
   const rows: ResultRow[] = [];
   const base = { fidelity: 'corrected', backend: 'js', nHidden: n };
   let id = 0;

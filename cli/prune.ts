@@ -9,6 +9,8 @@ import { NpyError, readNpy, writeNpy, type NpyArray } from '../io/npy.js';
 import { applyMask, pruneMatrix, PruneError, type PruneMethod } from '../rnn/prune.js';
 import { FIDELITIES, type Fidelity } from '../rnn/types.js';
 import { UsageError } from '../errors/errors.js';
+import { excitatoryCount } from '../rnn/init.js';
+import { daleViolations } from '../rnn/rules.js';
 
 /** A 2-D float matrix read for a command. */
 export interface LoadedMatrix {
@@ -93,25 +95,6 @@ function parseFraction(v: string): number {
   return f;
 }
 
-/**
- * Counts Dale's-law sign violations of a square matrix whose first nExc columns are excitatory:
- * entries < 0 in E columns and > 0 in I columns.
- * @returns the count and the first violating entry, if any
- */
-export function daleViolations(w: ArrayLike<number>, n: number, nExc: number): { count: number; first?: { row: number; col: number; value: number } } {
-  let count = 0;
-  let first: { row: number; col: number; value: number } | undefined;
-  for (let k = 0; k < w.length; k++) {
-    const col = k % n;
-    const bad = col < nExc ? w[k] < 0 : w[k] > 0;
-    if (bad) {
-      count++;
-      first ??= { row: Math.floor(k / n), col, value: w[k] };
-    }
-  }
-  return { count, first };
-}
-
 interface PruneCliOptions {
   weights: string;
   method: 'top-prob' | 'random' | 'random-exact';
@@ -144,7 +127,7 @@ export function register(program: Command): void {
       let nExc: number | undefined;
       if (o.excitatoryFraction !== undefined) {
         if (w.m !== w.n) throw new UsageError(`--excitatory-fraction needs a square recurrent matrix, but ${o.weights} has shape (${w.m}, ${w.n})`);
-        nExc = Math.round(o.excitatoryFraction * w.n);
+        nExc = excitatoryCount(w.n, o.excitatoryFraction);
         const v = daleViolations(w.data, w.n, nExc);
         if (v.count > 0) {
           const f = v.first!;

@@ -9,6 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodeNpy } from '../io/npy.js';
 import { Rng } from '../rnn/rng.js';
+import { excitatoryCount } from '../rnn/init.js';
 
 /** The built CLI entry point (`dist/cli/main.js`). */
 export const MAIN = resolve(dirname(fileURLToPath(import.meta.url)), 'main.js');
@@ -55,7 +56,7 @@ export function withDir(prefix: string, fn: (dir: string) => void): void {
 /** Writes an N×N Dale matrix (E columns >= 0, I columns <= 0), float32 or float64, as `.npy`. */
 export function daleMatrix(dir: string, name: string, N: number, f64 = false): string {
   const rng = new Rng(N, 'test:cli');
-  const nExc = Math.round(0.8 * N);
+  const nExc = excitatoryCount(N);
   const data = f64 ? new Float64Array(N * N) : new Float32Array(N * N);
   for (let k = 0; k < data.length; k++) data[k] = (k % N < nExc ? 1 : -1) * rng.uniform();
   const p = join(dir, name);

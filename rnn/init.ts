@@ -14,6 +14,14 @@ export class ModelConfigError extends Error {
   }
 }
 
+/** Fraction of excitatory hidden units in the paper's networks (SCIENCE.md §2). */
+export const DEFAULT_EXC_FRACTION = 0.8;
+
+/** Number of excitatory units among N (the first ones in the hidden order): round(fraction · N). */
+export function excitatoryCount(N: number, fraction: number = DEFAULT_EXC_FRACTION): number {
+  return Math.round(fraction * N);
+}
+
 /**
  * A full {@link ModelConfig} from the fields given: nExc defaults to round(0.8 N), threshold to
  * 0, fidelity to `corrected`, rule to `dale`, head to `linear`, nInput and nOutput to 1,
@@ -26,7 +34,7 @@ export function defaultModelConfig(partial: Partial<ModelConfig>): ModelConfig {
     nInput: partial.nInput ?? 1,
     nHidden,
     nOutput: partial.nOutput ?? (partial.head === 'wave-ei' ? 2 : 1),
-    nExc: partial.nExc ?? Math.round(0.8 * nHidden),
+    nExc: partial.nExc ?? excitatoryCount(nHidden),
     rule: partial.rule ?? 'dale',
     head: partial.head ?? 'linear',
     threshold: partial.threshold ?? 0,

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MaskShapeError, applyMasks, applyRuleProjection, daleProject, rectifiedPaperCodeProject, ruleContext } from './rules.js';
+import { MaskShapeError, applyMasks, applyRuleProjection, daleProject, daleViolations, rectifiedPaperCodeProject, ruleContext } from './rules.js';
 import { defaultModelConfig, initParams } from './init.js';
 import { Rng } from './rng.js';
 
@@ -86,4 +86,12 @@ test('applyMasks zeroes masked entries exactly and checks shapes', () => {
   for (let k = 0; k < 16; k++) assert.ok(Object.is(p.wHh[k], rec[k] === 0 ? 0 : before[k]));
   for (let k = 0; k < 8; k++) if (inp[k] === 0) assert.ok(Object.is(p.wIn[k], 0));
   assert.throws(() => applyMasks(p, { readout: new Float32Array(3) }), /masks\.readout/);
+});
+
+test("daleViolations counts E-column negatives and I-column positives and names the first in row-major order", () => {
+  // N = 3, nExc = 2: columns 0, 1 excitatory, column 2 inhibitory.
+  const w = Float32Array.from([0.5, -0.1, -0.2, 0, 0.3, 0.4, NaN, 0, -1]);
+  assert.deepEqual(daleViolations(w, 3, 2), { count: 2, first: { row: 0, col: 1, value: w[1] } });
+  assert.deepEqual(daleViolations(daleProject(w.slice(), 3, 2), 3, 2), { count: 0, first: undefined });
+  assert.throws(() => daleViolations(w, 4, 2), MaskShapeError);
 });

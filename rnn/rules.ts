@@ -13,6 +13,26 @@ export class MaskShapeError extends Error {
 }
 
 /**
+ * Counts Dale's-law sign violations of W [N, N] row-major [post, pre] whose first nExc columns
+ * are excitatory: entries < 0 in E columns and > 0 in I columns (NaN counts as none).
+ * @returns the count and the first violating entry in row-major order, if any
+ */
+export function daleViolations(w: ArrayLike<number>, N: number, nExc: number): { count: number; first?: { row: number; col: number; value: number } } {
+  if (w.length !== N * N) throw new MaskShapeError(`daleViolations: w has length ${w.length}, expected N*N = ${N * N}`);
+  let count = 0;
+  let first: { row: number; col: number; value: number } | undefined;
+  for (let k = 0; k < w.length; k++) {
+    const col = k % N;
+    const bad = col < nExc ? w[k] < 0 : w[k] > 0;
+    if (bad) {
+      count++;
+      first ??= { row: Math.floor(k / N), col, value: w[k] };
+    }
+  }
+  return { count, first };
+}
+
+/**
  * Dale's projection in place on W [N, N] row-major [post, pre]: excitatory columns
  * (j < nExc) become max(0, w), inhibitory columns min(0, w). Per entry this is the nearest
  * feasible value, so the result is the Frobenius-closest matrix of the feasible orthant.

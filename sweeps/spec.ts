@@ -41,6 +41,7 @@ import { celltypeLayout } from '../celltype/populations.js';
 import type { CelltypeDataSource, DataSource, PruneMethod, PruneMode, TaskName } from './stage-config.js';
 import { AUTHORS_COSINE, type LrScheduleName } from '../rnn/lr-schedule.js';
 import schema from './sweep.schema.json' with { type: 'json' };
+import { DEFAULT_EXC_FRACTION } from '../rnn/init.js';
 
 /** Every parameter a run has (the keys of `fixed`, `tasks.<task>`, `axes`, `include`). */
 export const PARAM_NAMES = [
@@ -153,7 +154,7 @@ export function paramApplies(task: TaskName, k: ParamName): boolean {
 export const GLOBAL_DEFAULTS: Readonly<Omit<RunParams, 'task' | 'rule' | 'epochs' | 'batchSize' | 'nTrain' | 'nTest'>> = {
   seed: 0,
   nHidden: 128,
-  excFraction: 0.8,
+  excFraction: DEFAULT_EXC_FRACTION,
   threshold: 0,
   backend: 'js',
   fidelity: 'corrected',
