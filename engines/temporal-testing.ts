@@ -3,12 +3,13 @@
  * `infra/temporal.sh`), small noop plans with unique identities, in-process workers, and a walk
  * over every workflow execution of a sweep (parent runs and batches) with their histories.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import type { Plan, Stage } from '../sweeps/types.js';
+import { noopSweep, type NoopSweepOptions } from '../sweeps/plan.js';
+import type { Plan } from '../sweeps/types.js';
 import { bundleSweepWorkflows, installTemporalLogging, startSweepWorker, type SweepWorker } from '../workers/temporal-worker.js';
 import { sweepWorkflowId, type SweepWorkflowResult } from '../workflows/types.js';
 
@@ -36,32 +37,14 @@ export function uniqueTag(): string {
   return randomBytes(4).toString('hex');
 }
 
-export interface NoopPlanOptions {
-  /** Simulated work per stage, ms. @default 0 */
-  sleepMs?: number;
-  /** Indices of stages that fail deterministically. */
-  fail?: ReadonlySet<number>;
-  /** Parents of stage i (indices < i). @default none */
-  parents?(i: number): number[];
-  /** Task queue of stage i. @default 'cpu' */
-  queue?(i: number): string;
-  /** Makes the stage ids (and sweep id) unique to this call. */
+export interface NoopPlanOptions extends NoopSweepOptions {
+  /** Makes the sweep id (hence the workflow ids on the shared test server) unique to this call. @default a new unique tag */
   salt?: string;
-  codeVersion: string;
 }
 
-/** A plan of `n` noop stages (ids hashed like the planner's: kind, config, parents, code version). */
+/** A plan of `n` noop stages from the planner's {@link noopSweep}, named `noop-<n>-<salt>` so that each call gets its own sweep id. */
 export function noopPlan(n: number, o: NoopPlanOptions): Plan {
-  const stages: Stage[] = [];
-  const salt = o.salt ?? uniqueTag();
-  for (let i = 0; i < n; i++) {
-    const config = { kind: 'noop' as const, index: i, sleepMs: o.sleepMs ?? 0, ...(o.fail?.has(i) ? { fail: true } : {}) };
-    const parents = (o.parents?.(i) ?? []).map((p) => stages[p].id);
-    const id = createHash('sha256').update(JSON.stringify({ kind: 'noop', config, parents, codeVersion: o.codeVersion, salt })).digest('hex');
-    stages.push({ id, kind: 'noop', config, parents, queue: o.queue?.(i) ?? 'cpu', cost: 1 });
-  }
-  const sweepId = createHash('sha256').update(stages.map((s) => s.id).sort().join(',')).digest('hex').slice(0, 16);
-  return { sweepId, name: `noop-${n}`, stages, rows: [] };
+  return noopSweep(n, { ...o, name: o.name ?? `noop-${n}-${o.salt ?? uniqueTag()}` });
 }
 
 let bundle: ReturnType<typeof bundleSweepWorkflows> | null = null;

@@ -8,7 +8,7 @@
  *   → `evaluate` (phase `dense`, shared likewise);
  * - with pruning, mode `one-shot`: `prune` (parent: train) → `evaluate` (phase `pruned`, when
  *   `evaluateWithoutRetraining`), and `finetune` (parent: prune) → `evaluate` (phase `finetuned`);
- * - mode `iterative` (k rounds): prune_r (sparsity 1 − (1 − s)^(r/k), prune seed
+ * - mode `iterative` (k rounds): prune_r (sparsity 1 − (1 − s)^(r/k), `iterativeSchedule`, prune seed
  *   pruneSeed + (r − 1)·{@link ITERATIVE_SEED_STRIDE}) → finetune_r, r = 1..k, each round's prune
  *   reading the previous round's fine-tuned model; the last prune is evaluated without retraining
  *   (if asked) and the last fine-tune is evaluated. With k = 1 it plans exactly the one-shot stages;
@@ -37,6 +37,7 @@ import { canonicalJson, canonicalJsonOfMembers, canonicalMembers, sha256Hex, sta
 import { CELLTYPE_ONLY_PARAMS, expandAssignments, PARAM_NAMES, resolveRun, SpecError, TASK_STEPS, type ParamName, type RunParams, type SweepSpec } from './spec.js';
 import { MAX_PLANNED_STAGES, planSizeProblem, stagesPerRunBound, sweepSizeProblem } from './plan-limits.js';
 import { conditionSteps } from '../celltype/conditions.js';
+import { iterativeSchedule } from '../rnn/prune.js';
 
 /** Round r of iterative pruning draws with prune seed `pruneSeed + (r − 1) · stride`. */
 export const ITERATIVE_SEED_STRIDE = 1_000_003;
@@ -344,8 +345,9 @@ export function planSweep(spec: SweepSpec, opts: PlanOptions): Plan {
     const ftJson = run.json(ftOwn);
     const chain = [train];
     let prev = train;
+    const schedule = p.sparsity === null ? null : iterativeSchedule(p.sparsity, k);
     for (let r = 1; r <= k; r++) {
-      const s = r === k || p.sparsity === null ? p.sparsity : 1 - Math.pow(1 - p.sparsity, r / k);
+      const s = schedule === null ? null : schedule[r - 1];
       const prune = run.add(pruneOwn(s, pruneSeed + (r - 1) * ITERATIVE_SEED_STRIDE, false), [prev]);
       chain.push(prune);
       if (r === k && evaluateWithoutRetraining) {
@@ -455,6 +457,8 @@ export interface NoopSweepOptions {
   queue?(i: number): string;
   /** Sweep name (part of the sweep id). @default `noop-<n>` */
   name?: string;
+  /** Indices of stages that fail deterministically (tests of failure handling). @default none */
+  fail?: ReadonlySet<number>;
 }
 
 /** A plan of `n` noop stages with planner identities (benchmarks and engine tests). */
@@ -462,7 +466,7 @@ export function noopSweep(n: number, opts: NoopSweepOptions): Plan {
   const table = new StageTable(opts.codeVersion);
   const ids: string[] = [];
   for (let i = 0; i < n; i++) {
-    const config: NoopStageConfig = { kind: 'noop', index: i, sleepMs: opts.sleepMs ?? 0 };
+    const config: NoopStageConfig = { kind: 'noop', index: i, sleepMs: opts.sleepMs ?? 0, ...(opts.fail?.has(i) ? { fail: true } : {}) };
     const parents = (opts.parents?.(i) ?? []).map((j) => {
       if (!(j >= 0 && j < i)) throw new RangeError(`noopSweep: parent ${j} of stage ${i} must be an earlier index`);
       return ids[j];
