@@ -34,10 +34,11 @@ import type {
   TrainStageConfig,
 } from './stage-config.js';
 import { canonicalJson, canonicalJsonOfMembers, canonicalMembers, sha256Hex, stageIdentityText, sweepIdOf, type CanonicalMembers } from './identity.js';
-import { CELLTYPE_ONLY_PARAMS, expandAssignments, PARAM_NAMES, resolveRun, SpecError, TASK_STEPS, type ParamName, type RunParams, type SweepSpec } from './spec.js';
+import { expandAssignments, PARAM_NAMES, resolveRun, SpecError, type ParamName, type RunParams, type SweepSpec } from './spec.js';
 import { MAX_PLANNED_STAGES, planSizeProblem, stagesPerRunBound, sweepSizeProblem } from './plan-limits.js';
 import { conditionSteps } from '../celltype/conditions.js';
 import { iterativeSchedule } from '../rnn/prune.js';
+import { TASKS } from '../tasks/registry.js';
 
 /** Round r of iterative pruning draws with prune seed `pruneSeed + (r − 1) · stride`. */
 export const ITERATIVE_SEED_STRIDE = 1_000_003;
@@ -50,7 +51,7 @@ export interface PlanOptions {
 /** Estimated cost of a stage in multiply-adds (relative: used for progress ETA and `plan`). */
 export function stageCost(config: StageConfig): number {
   if (config.kind === 'noop') return 1;
-  const T = config.celltype !== undefined ? conditionSteps(config.celltype.condition) : TASK_STEPS[config.task];
+  const T = config.celltype !== undefined ? conditionSteps(config.celltype.condition) : TASKS[config.task].steps;
   const nn = config.nHidden * config.nHidden;
   switch (config.kind) {
     case 'train':
@@ -221,7 +222,7 @@ class RowParamsBuilder {
   private readonly template: { [k: string]: Json };
 
   constructor(celltype: boolean) {
-    this.keys = PARAM_NAMES.filter((k) => celltype || !CELLTYPE_ONLY_PARAMS.includes(k));
+    this.keys = PARAM_NAMES.filter((k) => celltype || !TASKS.celltype.ownParams.includes(k));
     const shape: { [k: string]: Json } = {};
     for (const k of this.keys) shape[k] = null;
     Object.assign(shape, { mode: null, finetuneEpochs: null, phase: null } satisfies { [K in keyof RowExtra]: null });

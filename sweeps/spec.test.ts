@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { UsageError } from '../errors/errors.js';
 import { decodeSpecText, expandAssignments, loadSpec, MAX_NESTING, PARAM_NAMES, paramApplies, parseSpec, resolveRun, SpecError } from './spec.js';
 import { badSpecFixtures } from './testdata/bad-fixtures.js';
-import { PRUNE_METHODS, TASKS } from './stage-config.js';
+import { PRUNE_METHODS } from './stage-config.js';
+import { TASK_NAMES as TASKS, TASKS as TASK_REGISTRY } from '../tasks/registry.js';
 import { CELLTYPE_CONDITIONS } from '../celltype/conditions.js';
 import schema from './sweep.schema.json' with { type: 'json' };
 
@@ -374,3 +375,16 @@ test('a duplicate key and a second YAML document are each named as such, with th
   // One document with explicit markers is fine.
   assert.equal(parseSpec(`# c\n---\n${TINY}...\n`, 'x.yaml').name, 'x');
 });
+
+test('the task registry names only spec parameters, and its defaults are the resolved defaults of each task', () => {
+  for (const t of TASKS) {
+    for (const k of [...TASK_REGISTRY[t].ownParams, ...TASK_REGISTRY[t].ignoredParams]) assert.ok((PARAM_NAMES as readonly string[]).includes(k), `tasks/registry.ts: ${t} names '${k}'`);
+  }
+  const spec = parseSpec('name: d\nfixed: { seed: 1, rule: dale }\naxes: { task: [flipflop, wave, smnist] }\n', 'd.yaml');
+  for (const a of expandAssignments(spec)) {
+    const p = resolveRun(spec, a.values).params;
+    const d = TASK_REGISTRY[p.task].defaults;
+    assert.deepEqual([p.epochs, p.batchSize, p.nTrain, p.nTest], [d.epochs, d.batchSize, d.nTrain, d.nTest], p.task);
+  }
+});
+

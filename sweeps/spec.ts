@@ -13,9 +13,10 @@
  * `tasks.<task>` overrides, then `fixed`, then the paper's defaults ({@link PAPER_TASK_DEFAULTS},
  * {@link GLOBAL_DEFAULTS}).
  *
- * Task-specific parameters: {@link CELLTYPE_ONLY_PARAMS} are read by task `celltype` only, and
- * {@link NOT_CELLTYPE_PARAMS} by every task but `celltype` (its layout fixes N, nExc and the
- * threshold; it prunes to Table 1, not to a sparsity; its data is not MNIST). A value from `fixed`
+ * Task-specific parameters: each task declares in the task registry (tasks/registry.ts) the
+ * parameters only it reads (celltype: condition, latentScaling, celltypeData, syntheticSamples;
+ * smnist: dataSource) and those it does not read (celltype: its layout fixes N, nExc and the
+ * threshold; it prunes to Table 1, not to a sparsity). A value from `fixed`
  * or `axes` is ignored by the runs whose task does not read it (so one sweep can mix tasks), but
  * it is an error when no run reads it; in `tasks.<task>` or an `include` entry it is an error
  * outright. In the resolved parameters a parameter a task does not read is `null`, except that
@@ -38,7 +39,8 @@ import { UsageError } from '../errors/errors.js';
 import type { BackendChoice, Fidelity, Rule } from '../rnn/types.js';
 import { CELLTYPE_CONDITIONS } from '../celltype/conditions.js';
 import { celltypeLayout } from '../celltype/populations.js';
-import type { CelltypeDataSource, DataSource, PruneMethod, PruneMode, TaskName } from './stage-config.js';
+import type { CelltypeDataSource, DataSource, PruneMethod, PruneMode } from './stage-config.js';
+import { TASKS, taskReadsParam, type TaskName } from '../tasks/registry.js';
 import { AUTHORS_COSINE, type LrScheduleName } from '../rnn/lr-schedule.js';
 import schema from './sweep.schema.json' with { type: 'json' };
 import { DEFAULT_EXC_FRACTION } from '../rnn/init.js';
@@ -124,30 +126,20 @@ export type ParamAssignment = Partial<RunParams>;
 export type ParamValue = RunParams[ParamName];
 
 /**
- * Dense-training defaults per task (SCIENCE.md §5, §6). celltype: tasks/celltype.ts
- * CELLTYPE_DEFAULTS (100 epochs, batch 200, all 2000 samples, evaluated on the training samples),
- * Dale's backprop, N = 1440, the authors' files; fine-tuning takes the spec's default `half`,
- * i.e. 50 epochs.
+ * Dense-training defaults per task: the task registry's (tasks/registry.ts, SCIENCE.md §5, §6),
+ * and for celltype Dale's backprop, N = 1440 and the authors' files; fine-tuning takes the spec's
+ * default `half`, i.e. 50 epochs for celltype.
  */
 export const PAPER_TASK_DEFAULTS: Readonly<Record<TaskName, Pick<RunParams, 'epochs' | 'batchSize' | 'nTrain' | 'nTest'> & Partial<RunParams>>> = {
-  flipflop: { epochs: 100, batchSize: 200, nTrain: 6000, nTest: 1000 },
-  wave: { epochs: 25, batchSize: 100, nTrain: 1000, nTest: 1000 },
-  smnist: { epochs: 50, batchSize: 200, nTrain: 60000, nTest: 10000 },
-  celltype: { epochs: 100, batchSize: 200, nTrain: 2000, nTest: 0, rule: 'dale', latentScaling: 16, celltypeData: 'files' },
+  flipflop: { ...TASKS.flipflop.defaults },
+  wave: { ...TASKS.wave.defaults },
+  smnist: { ...TASKS.smnist.defaults },
+  celltype: { ...TASKS.celltype.defaults, rule: 'dale', latentScaling: 16, celltypeData: 'files' },
 };
 
-/** Sequence length T of each task (SCIENCE.md §5, §6: celltype 15, or 7 for half conditions), for cost estimates. */
-export const TASK_STEPS: Readonly<Record<TaskName, number>> = { flipflop: 50, wave: 500, smnist: 28, celltype: 15 };
-
-/** Parameters only task celltype reads. */
-export const CELLTYPE_ONLY_PARAMS: readonly ParamName[] = ['condition', 'latentScaling', 'celltypeData', 'syntheticSamples'];
-/** Parameters task celltype does not read (its layout fixes N, nExc, threshold; Table 1 fixes the pruning). */
-export const NOT_CELLTYPE_PARAMS: readonly ParamName[] = ['nHidden', 'excFraction', 'threshold', 'dataSource', 'sparsity'];
-
-/** Whether a run of `task` reads parameter `k`. */
+/** Whether a run of `task` reads parameter `k` (the task registry's declaration). */
 export function paramApplies(task: TaskName, k: ParamName): boolean {
-  if (k === 'dataSource') return task === 'smnist'; // the sMNIST image source: no other task reads images
-  return task === 'celltype' ? !NOT_CELLTYPE_PARAMS.includes(k) : !CELLTYPE_ONLY_PARAMS.includes(k);
+  return taskReadsParam(task, k);
 }
 
 /** Defaults of the task-independent parameters. */

@@ -5,9 +5,8 @@
  * its identity (a hash of config + parents + code version) changes exactly when its result may.
  */
 import type { BackendChoice, Fidelity, Rule } from '../rnn/types.js';
+import type { TaskName } from '../tasks/registry.js';
 
-export type TaskName = 'flipflop' | 'wave' | 'smnist' | 'celltype';
-export const TASKS: readonly TaskName[] = ['flipflop', 'wave', 'smnist', 'celltype'];
 
 /**
  * Pruning methods of W_hh. `top-prob`, `random`, `random-exact` prune to a target sparsity

@@ -5,7 +5,7 @@ import { effectiveRecurrent } from '../rnn/init.js';
 import { train } from '../rnn/train.js';
 import type { ModelMasks, Params } from '../rnn/types.js';
 import { CelltypeDataError } from '../celltype/data.js';
-import { celltypeTask, CelltypeTaskError, CELLTYPE_DEFAULTS } from './celltype.js';
+import { celltypeTask, CelltypeTaskError } from './celltype.js';
 
 test('task shape: sizes, defaults, frozen readouts, per-population readout init, zero biases', async () => {
   const t = await celltypeTask({ condition: 'familiar_change_full', seed: 3, dataSource: 'synthetic', syntheticSamples: 20, latentScaling: 1 });
@@ -14,8 +14,6 @@ test('task shape: sizes, defaults, frozen readouts, per-population readout init,
   assert.equal(t.cfg.head, 'linear');
   assert.equal(t.train.nIn, 18);
   assert.equal(t.train.T, 15);
-  assert.equal(t.defaults.finetuneEpochs, 50);
-  assert.equal(CELLTYPE_DEFAULTS.epochs, 100);
   assert.deepEqual([...t.frozen].sort(), ['bHh', 'bIn', 'bOut', 'wOut']);
   const p = t.initParams();
   assert.ok(p.bIn.every((v) => v === 0) && p.bHh.every((v) => v === 0));

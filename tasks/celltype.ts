@@ -26,16 +26,7 @@ import { buildCelltypeMasks, pruneCelltype, type CelltypePruneResult } from '../
 import { checkCelltypeFiles, readCelltypeCondition, splitCelltypeData, syntheticCelltypeData, type CelltypeData } from '../celltype/data.js';
 import { type CelltypeCondition } from '../celltype/conditions.js';
 import { celltypeLayout, PAPER_LATENT_SCALING, type CelltypeLayout } from '../celltype/populations.js';
-import type { TaskDefaults } from './index.js';
-
-/** The paper's protocol: 100 dense epochs, batch 200, all 2000 samples; 50 fine-tuning epochs. */
-export const CELLTYPE_DEFAULTS: Readonly<TaskDefaults & { finetuneEpochs: number }> = {
-  epochs: 100,
-  batchSize: 200,
-  nTrain: 2000,
-  nTest: 0,
-  finetuneEpochs: 50,
-};
+import { TASKS } from './registry.js';
 
 /** Parameters the training loop must never update. */
 export const CELLTYPE_FROZEN: readonly ParamName[] = ['bIn', 'bHh', 'wOut', 'bOut'];
@@ -91,7 +82,6 @@ export interface CelltypeTask {
    * ∪ inter-area bands) to fix during fine-tuning, together with the input/readout masks.
    */
   prune(wEff: Float32Array, pruneSeed: number): CelltypePruneResult & { masks: ModelMasks };
-  defaults: TaskDefaults & { finetuneEpochs: number };
 }
 
 /** Thrown on invalid cell-type task options. */
@@ -152,7 +142,7 @@ function loadData(opts: CelltypeTaskOptions): Promise<CelltypeData> | CelltypeDa
     return readCelltypeCondition(opts.dataDir, opts.condition);
   }
   if (opts.dataSource === 'synthetic') {
-    const nSamples = opts.syntheticSamples ?? (opts.nTrain ?? CELLTYPE_DEFAULTS.nTrain) + (opts.nTest ?? 0);
+    const nSamples = opts.syntheticSamples ?? (opts.nTrain ?? TASKS.celltype.defaults.nTrain) + (opts.nTest ?? 0);
     return syntheticCelltypeData(opts.condition, { seed: opts.dataSeed ?? 0, nSamples });
   }
   throw new CelltypeTaskError(`unknown cell-type dataSource '${String(opts.dataSource)}', expected 'files' or 'synthetic'`);
@@ -197,6 +187,5 @@ export async function celltypeTask(opts: CelltypeTaskOptions): Promise<CelltypeT
       const r = pruneCelltype(layout, wEff, pruneSeed, opts.seed, fidelity);
       return { ...r, masks: { ...dense, recurrent: r.mask } };
     },
-    defaults: { ...CELLTYPE_DEFAULTS, nTrain: data.n },
   };
 }

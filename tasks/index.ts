@@ -1,6 +1,6 @@
 /**
- * Task registry: one call builds a task's train/test datasets, its head and sizes, its fixed masks
- * and the paper's training defaults (SCIENCE.md §5).
+ * Builds a sequence task by name: its train/test datasets, its head and sizes and its fixed masks.
+ * What each task declares (defaults, parameters, data) is `registry.ts`.
  */
 import type { Dataset } from '../rnn/dataset.js';
 import type { Fidelity, Head, ModelMasks } from '../rnn/types.js';
@@ -8,25 +8,11 @@ import type { MnistSource } from '../data/mnist.js';
 import { flipFlopDataset } from './flipflop.js';
 import { smnistTask } from './smnist.js';
 import { waveMasks, waveTask } from './wave.js';
+import { TASKS, type TaskName } from './registry.js';
 
-/** Task names. */
-export type TaskName = 'flipflop' | 'wave' | 'smnist';
-export const TASK_NAMES: readonly TaskName[] = ['flipflop', 'wave', 'smnist'];
-
-/** Paper training defaults of a task. */
-export interface TaskDefaults {
-  epochs: number;
-  batchSize: number;
-  nTrain: number;
-  nTest: number;
-}
-
-/** The paper's defaults (SCIENCE.md §5): Adam 1e-3 for all. */
-export const TASK_DEFAULTS: Readonly<Record<TaskName, Readonly<TaskDefaults>>> = {
-  flipflop: { epochs: 100, batchSize: 200, nTrain: 6000, nTest: 1000 },
-  wave: { epochs: 25, batchSize: 100, nTrain: 1000, nTest: 1000 },
-  smnist: { epochs: 50, batchSize: 200, nTrain: 60000, nTest: 10000 },
-};
+/** The tasks {@link makeTask} builds (celltype has its own builder, `celltype.ts`). */
+export type SequenceTaskName = Exclude<TaskName, 'celltype'>;
+const SEQUENCE_TASKS: readonly SequenceTaskName[] = ['flipflop', 'wave', 'smnist'];
 
 /** Options of {@link makeTask}. */
 export interface MakeTaskOptions {
@@ -48,7 +34,7 @@ export interface MakeTaskOptions {
 
 /** A built task. */
 export interface Task {
-  name: TaskName;
+  name: SequenceTaskName;
   train: Dataset;
   test: Dataset;
   head: Head;
@@ -56,7 +42,6 @@ export interface Task {
   nOut: number;
   /** Fixed masks of a network with N hidden units, the first nExc excitatory. */
   masks(N: number, nExc: number): ModelMasks;
-  defaults: TaskDefaults;
 }
 
 /** Thrown for an unknown task name. */
@@ -71,11 +56,11 @@ export class TaskError extends Error {
  * Builds a task by name.
  * @throws TaskError for an unknown name; the task's own errors for bad options or missing data
  */
-export function makeTask(name: TaskName, opts: MakeTaskOptions): Task {
+export function makeTask(name: SequenceTaskName, opts: MakeTaskOptions): Task {
   const fidelity = opts.fidelity ?? 'corrected';
   switch (name) {
     case 'flipflop': {
-      const d = TASK_DEFAULTS.flipflop;
+      const d = TASKS.flipflop.defaults;
       const nTrain = opts.nTrain ?? d.nTrain;
       const nTest = opts.nTest ?? d.nTest;
       return {
@@ -86,24 +71,23 @@ export function makeTask(name: TaskName, opts: MakeTaskOptions): Task {
         nIn: 1,
         nOut: 1,
         masks: () => ({}),
-        defaults: { ...d },
       };
     }
     case 'wave': {
-      const d = TASK_DEFAULTS.wave;
+      const d = TASKS.wave.defaults;
       const t = waveTask(opts.seed, { fidelity, nTrain: opts.nTrain ?? d.nTrain, nTest: opts.nTest ?? d.nTest, T: opts.T });
-      return { name, train: t.train, test: t.test, head: 'wave-ei', nIn: 2, nOut: 2, masks: (N, nExc) => waveMasks(N, nExc, fidelity), defaults: { ...d } };
+      return { name, train: t.train, test: t.test, head: 'wave-ei', nIn: 2, nOut: 2, masks: (N, nExc) => waveMasks(N, nExc, fidelity) };
     }
     case 'smnist': {
-      const d = TASK_DEFAULTS.smnist;
+      const d = TASKS.smnist.defaults;
       // Load first to cap the defaults at what the source has (the npm digits are 7,996 / 2,004).
       const probe = smnistTask(opts.seed, { source: opts.mnistSource, dataDir: opts.dataDir, nTrain: 1, nTest: 1 });
       const nTrain = opts.nTrain ?? Math.min(d.nTrain, probe.data.train.n);
       const nTest = opts.nTest ?? Math.min(d.nTest, probe.data.test.n);
       const t = smnistTask(opts.seed, { source: opts.mnistSource, dataDir: opts.dataDir, nTrain, nTest });
-      return { name, train: t.train, test: t.test, head: 'softmax-last', nIn: t.train.nIn, nOut: 10, masks: () => ({}), defaults: { ...d } };
+      return { name, train: t.train, test: t.test, head: 'softmax-last', nIn: t.train.nIn, nOut: 10, masks: () => ({}) };
     }
     default:
-      throw new TaskError(`unknown task '${String(name)}', expected one of ${TASK_NAMES.join(', ')}`);
+      throw new TaskError(`unknown task '${String(name)}', expected one of ${SEQUENCE_TASKS.join(', ')}`);
   }
 }
