@@ -34,7 +34,7 @@ import type {
   TrainStageConfig,
 } from './stage-config.js';
 import { canonicalJson, canonicalJsonOfMembers, canonicalMembers, sha256Hex, stageIdentityText, sweepIdOf, type CanonicalMembers } from './identity.js';
-import { expandAssignments, PARAM_NAMES, resolveRun, SpecError, type ParamName, type RunParams, type SweepSpec } from './spec.js';
+import { expandAssignments, RUN_PARAM_NAMES, resolveRun, SpecError, type RunParamName, type RunParams, type SweepSpec } from './spec.js';
 import { MAX_PLANNED_STAGES, planSizeProblem, stagesPerRunBound, sweepSizeProblem } from './plan-limits.js';
 import { conditionSteps } from '../celltype/conditions.js';
 import { iterativeSchedule } from '../rnn/prune.js';
@@ -218,11 +218,11 @@ interface RowExtra {
  * V8 store them in a hash table (about 1.6 kB a row instead of 0.3 kB).
  */
 class RowParamsBuilder {
-  private readonly keys: readonly ParamName[];
+  private readonly keys: readonly RunParamName[];
   private readonly template: { [k: string]: Json };
 
   constructor(celltype: boolean) {
-    this.keys = PARAM_NAMES.filter((k) => celltype || !TASKS.celltype.ownParams.includes(k));
+    this.keys = RUN_PARAM_NAMES.filter((k) => celltype || !TASKS.celltype.ownParams.includes(k));
     const shape: { [k: string]: Json } = {};
     for (const k of this.keys) shape[k] = null;
     Object.assign(shape, { mode: null, finetuneEpochs: null, phase: null } satisfies { [K in keyof RowExtra]: null });

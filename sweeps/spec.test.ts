@@ -4,7 +4,7 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UsageError } from '../errors/errors.js';
-import { decodeSpecText, expandAssignments, loadSpec, MAX_NESTING, PARAM_NAMES, paramApplies, parseSpec, resolveRun, SpecError } from './spec.js';
+import { decodeSpecText, expandAssignments, loadSpec, MAX_NESTING, RUN_PARAM_NAMES, paramApplies, parseSpec, resolveRun, SpecError } from './spec.js';
 import { badSpecFixtures } from './testdata/bad-fixtures.js';
 import { PRUNE_METHODS } from './stage-config.js';
 import { TASK_NAMES as TASKS, TASKS as TASK_REGISTRY } from '../tasks/registry.js';
@@ -200,7 +200,7 @@ test('task-specific parameters: fixed and axis values are ignored by tasks that 
 
 test('the schema lists every parameter in fixed, axes, include and exclude, and the 12 conditions', () => {
   const props = schema.properties;
-  for (const k of PARAM_NAMES) {
+  for (const k of RUN_PARAM_NAMES) {
     assert.ok(k in props.axes.properties, `axes.${k}`);
     assert.ok(k in props.include.items.properties, `include.${k}`);
     assert.ok(k in props.exclude.items.properties, `exclude.${k}`);
@@ -209,7 +209,7 @@ test('the schema lists every parameter in fixed, axes, include and exclude, and 
   for (const t of TASKS) {
     const over = (props.tasks.properties as Record<string, { properties: Record<string, unknown> }>)[t];
     assert.ok(over, `tasks.${t}`);
-    for (const k of PARAM_NAMES) if (k !== 'task') assert.equal(k in over.properties, paramApplies(t, k), `tasks.${t}.${k}`);
+    for (const k of RUN_PARAM_NAMES) if (k !== 'task') assert.equal(k in over.properties, paramApplies(t, k), `tasks.${t}.${k}`);
   }
   assert.deepEqual(schema.definitions.condition.enum, [...CELLTYPE_CONDITIONS]);
   assert.deepEqual(schema.definitions.pruning.enum, [...PRUNE_METHODS]);
@@ -378,7 +378,7 @@ test('a duplicate key and a second YAML document are each named as such, with th
 
 test('the task registry names only spec parameters, and its defaults are the resolved defaults of each task', () => {
   for (const t of TASKS) {
-    for (const k of [...TASK_REGISTRY[t].ownParams, ...TASK_REGISTRY[t].ignoredParams]) assert.ok((PARAM_NAMES as readonly string[]).includes(k), `tasks/registry.ts: ${t} names '${k}'`);
+    for (const k of [...TASK_REGISTRY[t].ownParams, ...TASK_REGISTRY[t].ignoredParams]) assert.ok((RUN_PARAM_NAMES as readonly string[]).includes(k), `tasks/registry.ts: ${t} names '${k}'`);
   }
   const spec = parseSpec('name: d\nfixed: { seed: 1, rule: dale }\naxes: { task: [flipflop, wave, smnist] }\n', 'd.yaml');
   for (const a of expandAssignments(spec)) {

@@ -46,7 +46,7 @@ import schema from './sweep.schema.json' with { type: 'json' };
 import { DEFAULT_EXC_FRACTION } from '../rnn/init.js';
 
 /** Every parameter a run has (the keys of `fixed`, `tasks.<task>`, `axes`, `include`). */
-export const PARAM_NAMES = [
+export const RUN_PARAM_NAMES = [
   'task',
   'rule',
   'seed',
@@ -76,7 +76,7 @@ export const PARAM_NAMES = [
   'pruneSeed',
   'finetuneEpochs',
 ] as const;
-export type ParamName = (typeof PARAM_NAMES)[number];
+export type RunParamName = (typeof RUN_PARAM_NAMES)[number];
 
 /** The fully resolved parameters of one run (`null`: not applicable, e.g. no pruning). */
 export interface RunParams {
@@ -123,7 +123,7 @@ export interface RunParams {
 
 /** A partial assignment of parameters (fixed values, overrides, an include/exclude entry). */
 export type ParamAssignment = Partial<RunParams>;
-export type ParamValue = RunParams[ParamName];
+export type RunParamValue = RunParams[RunParamName];
 
 /**
  * Dense-training defaults per task: the task registry's (tasks/registry.ts, SCIENCE.md §5, §6),
@@ -138,7 +138,7 @@ export const PAPER_TASK_DEFAULTS: Readonly<Record<TaskName, Pick<RunParams, 'epo
 };
 
 /** Whether a run of `task` reads parameter `k` (the task registry's declaration). */
-export function paramApplies(task: TaskName, k: ParamName): boolean {
+export function paramApplies(task: TaskName, k: RunParamName): boolean {
   return taskReadsParam(task, k);
 }
 
@@ -193,7 +193,7 @@ export interface SweepSpec {
   fixed: ParamAssignment;
   tasks: Partial<Record<TaskName, ParamAssignment>>;
   /** Axes in file order; each a non-empty list of distinct values. The last varies fastest. */
-  axes: Partial<Record<ParamName, ParamValue[]>>;
+  axes: Partial<Record<RunParamName, RunParamValue[]>>;
   include: ParamAssignment[];
   exclude: ParamAssignment[];
   stages: StagesSpec;
@@ -267,7 +267,7 @@ export function formatPath(segs: readonly Seg[]): string {
 }
 
 /** What a parameter's values must be, for messages. */
-const EXPECT: Record<ParamName, string> = {
+const EXPECT: Record<RunParamName, string> = {
   task: 'one of flipflop, wave, smnist, celltype',
   rule: 'one of conventional, rectified, dale',
   seed: `an integer in 0..${MAX_SEED} (2^32 - 1)`,
@@ -410,9 +410,9 @@ function show(v: unknown): string {
   return clip(JSON.stringify(v) ?? String(v));
 }
 
-function paramOfSchemaPath(schemaPath: string): ParamName | null {
+function paramOfSchemaPath(schemaPath: string): RunParamName | null {
   const m = /^#\/definitions\/([A-Za-z]+)(\/|$)/.exec(schemaPath);
-  return m && (PARAM_NAMES as readonly string[]).includes(m[1]) ? (m[1] as ParamName) : null;
+  return m && (RUN_PARAM_NAMES as readonly string[]).includes(m[1]) ? (m[1] as RunParamName) : null;
 }
 
 /** One ajv error → [path segments, message, point at the key?]. */
@@ -635,7 +635,7 @@ interface RawSpec {
   description?: string;
   fixed?: ParamAssignment;
   tasks?: Partial<Record<TaskName, ParamAssignment>>;
-  axes: Partial<Record<ParamName, ParamValue[]>>;
+  axes: Partial<Record<RunParamName, RunParamValue[]>>;
   include?: ParamAssignment[];
   exclude?: ParamAssignment[];
   stages?: {
@@ -652,7 +652,7 @@ function checkSemantics(raw: RawSpec, source: string, file: string, fail: Fail, 
   const tasks: Partial<Record<TaskName, ParamAssignment>> = {};
   for (const [t, o] of Object.entries(raw.tasks ?? {})) tasks[t as TaskName] = { ...o };
   const axes = raw.axes;
-  const axisNames = Object.keys(axes) as ParamName[];
+  const axisNames = Object.keys(axes) as RunParamName[];
   const include = (raw.include ?? []).map((o) => ({ ...o }));
   const exclude = raw.exclude ?? [];
 
@@ -691,9 +691,9 @@ function checkSemantics(raw: RawSpec, source: string, file: string, fail: Fail, 
 
   exclude.forEach((entry, i) => {
     for (const [k, v] of Object.entries(entry)) {
-      const values = axes[k as ParamName];
+      const values = axes[k as RunParamName];
       if (!values) fail(['exclude', i, k], `"${k}" is not an axis (axes: ${axisNames.join(', ')})`, true);
-      if (!values.includes(v as ParamValue)) fail(['exclude', i, k], `value ${show(v)} is not among axes.${k} (${clip(values.map(show).join(', '), 2 * MAX_ECHO)})`);
+      if (!values.includes(v as RunParamValue)) fail(['exclude', i, k], `value ${show(v)} is not among axes.${k} (${clip(values.map(show).join(', '), 2 * MAX_ECHO)})`);
     }
   });
 
@@ -735,21 +735,21 @@ function checkSemantics(raw: RawSpec, source: string, file: string, fail: Fail, 
   // locations, non-empty sweep).
   let n = 0;
   /** Task-specific parameters of fixed/axes read by some run, and a task that ignored each. */
-  const read = new Set<ParamName>();
-  const ignoredBy = new Map<ParamName, TaskName>();
+  const read = new Set<RunParamName>();
+  const ignoredBy = new Map<RunParamName, TaskName>();
   let readsData = false;
   let cosine = false;
   for (const a of expandAssignments(spec)) {
     const r = resolveRun(spec, a.values);
     const p = r.params;
     const over = tasks[p.task] ?? {};
-    const where = (k: ParamName): Seg[] => {
+    const where = (k: RunParamName): Seg[] => {
       if (a.include !== null) return a.include.values[k] !== undefined ? ['include', a.include.index, k] : ['include', a.include.index];
       if (k in axes) return ['axes', k];
       if (k in over) return ['tasks', p.task, k];
       return ['fixed', k];
     };
-    for (const k of PARAM_NAMES) {
+    for (const k of RUN_PARAM_NAMES) {
       const explicit = (a.include !== null && a.include.values[k] !== undefined) || k in over;
       if (paramApplies(p.task, k)) {
         if (k in fixed || k in axes) read.add(k);
@@ -801,7 +801,7 @@ function checkSemantics(raw: RawSpec, source: string, file: string, fail: Fail, 
 }
 
 /** Why task `task` does not read parameter `k`. */
-function notReadBy(k: ParamName, task: TaskName): string {
+function notReadBy(k: RunParamName, task: TaskName): string {
   if (k === 'dataSource' && task !== 'celltype') return `dataSource (the sMNIST image source) applies only to task smnist (this run is task ${task})`;
   if (task !== 'celltype') return `${k} applies only to task celltype (this run is task ${task})`;
   switch (k) {
@@ -819,7 +819,7 @@ function notReadBy(k: ParamName, task: TaskName): string {
 }
 
 /** The semantic rules of one celltype run (condition, pruning method, data, stages). */
-function checkCelltypeRun(p: RunParams, stages: StagesSpec, where: (k: ParamName) => Seg[], runPath: Seg[], fail: Fail): void {
+function checkCelltypeRun(p: RunParams, stages: StagesSpec, where: (k: RunParamName) => Seg[], runPath: Seg[], fail: Fail): void {
   if (p.condition === null) {
     fail(runPath, `task celltype needs a condition: give axes.condition (a list of ${CELLTYPE_CONDITIONS.join(', ')}) or fixed.condition`);
   }
@@ -856,7 +856,7 @@ export interface Assignment {
  * first value) unless it equals a run already present.
  */
 export function* expandAssignments(spec: SweepSpec): Generator<Assignment> {
-  const names = Object.keys(spec.axes) as ParamName[];
+  const names = Object.keys(spec.axes) as RunParamName[];
   const lists = names.map((k) => spec.axes[k]!);
   const idx = new Array<number>(names.length).fill(0);
   const seen = new Set<string>();
@@ -864,13 +864,13 @@ export function* expandAssignments(spec: SweepSpec): Generator<Assignment> {
     JSON.stringify(
       Object.keys(v)
         .sort()
-        .map((k) => [k, v[k as ParamName]]),
+        .map((k) => [k, v[k as RunParamName]]),
     );
-  const excluded = (v: ParamAssignment): boolean => spec.exclude.some((e) => Object.entries(e).every(([k, x]) => v[k as ParamName] === x));
+  const excluded = (v: ParamAssignment): boolean => spec.exclude.some((e) => Object.entries(e).every(([k, x]) => v[k as RunParamName] === x));
   const hasIncludes = spec.include.length > 0;
   for (;;) {
     const v: ParamAssignment = {};
-    names.forEach((k, i) => ((v as Record<string, ParamValue>)[k] = lists[i][idx[i]]));
+    names.forEach((k, i) => ((v as Record<string, RunParamValue>)[k] = lists[i][idx[i]]));
     if (!excluded(v)) {
       if (hasIncludes) seen.add(key(v));
       yield { values: v, include: null };
@@ -882,7 +882,7 @@ export function* expandAssignments(spec: SweepSpec): Generator<Assignment> {
   for (let i = 0; i < spec.include.length; i++) {
     const inc = spec.include[i];
     const v: ParamAssignment = {};
-    names.forEach((k) => ((v as Record<string, ParamValue>)[k] = spec.axes[k]![0]));
+    names.forEach((k) => ((v as Record<string, RunParamValue>)[k] = spec.axes[k]![0]));
     Object.assign(v, inc);
     const k = key(v);
     if (seen.has(k)) continue;
@@ -903,8 +903,8 @@ export function resolveRun(spec: SweepSpec, values: ParamAssignment): ResolvedRu
   // One assign instead of a five-way spread (same keys, same order): this runs twice per run.
   const params = Object.assign({}, GLOBAL_DEFAULTS, PAPER_TASK_DEFAULTS[task], spec.fixed, over, values) as RunParams;
   params.task = task;
-  const rec = params as unknown as Record<ParamName, ParamValue>;
-  for (const k of PARAM_NAMES) if (!paramApplies(task, k)) rec[k] = null;
+  const rec = params as unknown as Record<RunParamName, RunParamValue>;
+  for (const k of RUN_PARAM_NAMES) if (!paramApplies(task, k)) rec[k] = null;
   if (params.lrSchedule === 'cosine') {
     params.lrTMax ??= AUTHORS_COSINE.tMax;
     params.lrMin ??= AUTHORS_COSINE.etaMin;
