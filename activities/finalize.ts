@@ -174,7 +174,10 @@ export async function finalizeSweep(store: ArtifactStore, plan: Plan, opts: Fina
   const scan = opts.scan ?? (await scanPlan(store, plan, { trusted: opts.trusted }));
   const rows = await collectResultRows(store, plan, scan);
   await store.put(keys.resultsCsv, enc.encode(toCsv(rows)));
-  const fidelity = String(rows[0]?.params.fidelity ?? 'corrected');
+  // One fidelity, or all of them joined ('corrected + paper-code') when fidelity is an axis; the
+  // report marks "this sweep's fidelity" only in the first case.
+  const fidelities = [...new Set(rows.map((r) => String(r.params.fidelity ?? 'corrected')))].sort();
+  const fidelity = fidelities.length > 0 ? fidelities.join(' + ') : 'corrected';
   const sweep = { name: plan.name, sweepId: plan.sweepId, specText: opts.specText, codeVersion: opts.codeVersion, fidelity, createdAt: new Date().toISOString() };
   await store.put(keys.resultsJson, enc.encode(JSON.stringify({ sweep: { name: sweep.name, sweepId: sweep.sweepId, codeVersion: sweep.codeVersion }, rows }, null, 1)));
   if (opts.tablesOnly) return { keys, rows, summary: null, corrupt: scan.corrupt };

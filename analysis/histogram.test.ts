@@ -9,8 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { density, equalEdges, histogram, HistogramError, nonZero } from './histogram.js';
 
-export const A = Array.from({ length: 500 }, (_, i) => ((i * 37) % 101) / 101 - 0.3);
-export const B = Array.from({ length: 400 }, (_, i) => (((i * 53) % 97) / 97) * (((i * 53) % 97) / 97) * 0.8 - 0.1);
+import { A, B } from './samples-testing.js';
 
 const COUNTS_A = [5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 4, 5, 5, 5, 5, 5, 5, 5, 5, 5, 4, 5, 5, 5, 5, 5, 5, 10, 0,
   5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 4, 5, 10, 0, 5, 5, 5, 5, 5, 5, 4, 5, 5, 5, 5, 10, 0, 5, 5, 5, 5, 5, 5, 5,

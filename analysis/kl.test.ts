@@ -1,6 +1,6 @@
 /**
- * Reference KL values from Python 3.11.7, numpy 2.4.6, scipy 1.17.1 with A, B as in
- * histogram.test.ts:
+ * Reference KL values from Python 3.11.7, numpy 2.4.6, scipy 1.17.1 with A, B of
+ * samples-testing.ts:
  *   paper-code:  h1 = np.histogram(x, bins=100, density=True)[0] + 1e-7 (same for y);
  *                scipy.stats.entropy(h1, h2)
  *   corrected:   the same with range=(min(x.min(), y.min()), max(x.max(), y.max())) for both.
@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { klDivergence, KlError, pairMeanBootstrapSe, pairwiseKl, relativeEntropy } from './kl.js';
 import { Rng } from '../rnn/rng.js';
-import { A, B } from './histogram.test.js';
+import { A, B } from './samples-testing.js';
 
 function close(actual: number, expected: number, what: string): void {
   assert.ok(Math.abs(actual - expected) <= 1e-10 * Math.max(1, Math.abs(expected)), `${what}: expected ${expected}, got ${actual}`);

@@ -80,7 +80,7 @@ export function stageFailureKey(id: string): string {
 /** Names a stage's own files may not take. */
 export const RESERVED_STAGE_FILES: readonly string[] = ['manifest.json', 'failure.json'];
 
-/** `stages/<id>/<name>`; `name` may contain `/` (e.g. `checkpoints/epoch-3.bin`). */
+/** `stages/<id>/<name>`; `name` may contain `/` (e.g. `weights/wHh.npy`). Checkpoints live apart, under `checkpoints/<id>/` (activities/checkpoint.ts). */
 export function stageFileKey(id: string, name: string): string {
   const key = `${stageDir(id)}${name}`;
   validateKey(key);
