@@ -7,10 +7,11 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { chromium, type Browser, type LaunchOptions } from 'playwright-core';
+import type { Browser, LaunchOptions } from 'playwright-core';
+import { RunFailedError } from '../errors/errors.js';
 
-/** PNG export failed (message says which file or chart). */
-export class PngExportError extends Error {
+/** PNG export failed (message says which file or chart); the CLI prints it as one line, exit 1. */
+export class PngExportError extends RunFailedError {
   override name = 'PngExportError';
 }
 
@@ -33,9 +34,25 @@ export function chromiumPath(explicit?: string): string {
   return p;
 }
 
+/**
+ * playwright-core, an optional dependency (only PNG export needs it), loaded on first use.
+ * @throws PngExportError saying how to install it when it is absent
+ */
+async function loadPlaywright(): Promise<typeof import('playwright-core')> {
+  try {
+    return await import('playwright-core');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') {
+      throw new PngExportError("PNG export needs the optional package playwright-core, which is not installed: run 'npm install playwright-core' in the dalesweep folder (the HTML report itself needs nothing more)");
+    }
+    throw err;
+  }
+}
+
 /** Launches headless Chromium the way the report tools need it (`--no-sandbox`: we may run as root). */
 export async function launchChromium(executablePath?: string): Promise<Browser> {
   const opts: LaunchOptions = { executablePath: chromiumPath(executablePath), headless: true, args: ['--no-sandbox'] };
+  const { chromium } = await loadPlaywright();
   return chromium.launch(opts);
 }
 
