@@ -3,7 +3,7 @@
  * reference loss, and a closeness assertion in norm and per entry.
  */
 import assert from 'node:assert/strict';
-import { referenceLossAndGrad, type Params64 } from './model-js.js';
+import { referenceLossAndGrad, type Params64 } from './reference-testing.js';
 import { PARAM_NAMES, type Batch, type ModelConfig } from './types.js';
 
 /**

@@ -5,7 +5,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { jsBackend, referenceLossAndGrad, setSimdEnabled, setSparseMode, toParams64 } from './model-js.js';
+import { jsBackend, setSimdEnabled, setSparseMode } from './model-js.js';
+import { referenceLossAndGrad, toParams64 } from './reference-testing.js';
 import { SimdGemm, sddmmScalar, simdSupported, spmmScalar } from './model-js-simd.js';
 import { gemmNT } from './model-js.js';
 import { defaultModelConfig, initParams, zerosLike } from './init.js';

@@ -6,12 +6,10 @@ import {
   gemmNT,
   gemmTN,
   jsBackend,
-  referenceLossAndGrad,
   setSimdEnabled,
-  toParams64,
-  type Params64,
 } from './model-js.js';
 import { SimdGemm, TN_CHUNK, simdSupported } from './model-js-simd.js';
+import { referenceLossAndGrad, toParams64, type Params64 } from './reference-testing.js';
 import { defaultModelConfig, initParams, zerosLike } from './init.js';
 import { Rng } from './rng.js';
 import { PARAM_NAMES, type Batch, type Head, type ModelConfig, type Params, type Rule, type Fidelity } from './types.js';
