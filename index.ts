@@ -38,8 +38,9 @@ export { jsBackend } from './rnn/model-js.js';
 export { createBackend } from './rnn/backends.js';
 export type { CreateBackendOptions } from './rnn/backends.js';
 export type { Dataset } from './rnn/dataset.js';
-export { makeTask, TASK_NAMES, TaskError } from './tasks/index.js';
-export type { MakeTaskOptions, Task, TaskName } from './tasks/index.js';
+// The tasks makeTask builds, under the names this API has always used for them.
+export { makeTask, SEQUENCE_TASKS as TASK_NAMES, TaskError } from './tasks/index.js';
+export type { MakeTaskOptions, Task, SequenceTaskName as TaskName } from './tasks/index.js';
 
 // Sweep files and planning
 export { loadSpec, parseSpec, SpecError } from './sweeps/spec.js';
@@ -53,7 +54,8 @@ export { codeVersion } from './activities/code-version.js';
 export { runSweep } from './engines/run-sweep.js';
 export type { RunSweepOptions, RunSweepResult } from './engines/run-sweep.js';
 export { runPlanLocally } from './engines/local.js';
-export type { EngineEvent, LocalRunOptions, LocalRunResult, StageFinalStatus } from './engines/local.js';
+export type { LocalRunOptions, LocalRunResult } from './engines/local.js';
+export type { EngineEvent, StageFinalStatus } from './engines/events.js';
 export type { ResultRow } from './analysis/types.js';
 
 // Stores

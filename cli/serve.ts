@@ -9,7 +9,7 @@ import { isIP } from 'node:net';
 import { Option, type Command } from 'commander';
 import type { Plan } from '../sweeps/types.js';
 import { createDashboard, type TemporalView } from '../serve/server.js';
-import { RunFailedError, UsageError } from './errors.js';
+import { RunFailedError, UsageError } from '../errors/errors.js';
 import { namespaceOption, openStoreFlag, positiveNumber, storeOption } from './sweep-ref.js';
 
 interface ServeFlags {

@@ -21,6 +21,7 @@ import { codeVersion } from '../activities/code-version.js';
 import { runSweepOnTemporal } from './temporal.js';
 import { noopPlan, startTestWorker, sweepExecutions, temporalAddress, tempStoreDir, uniqueTag } from './temporal-testing.js';
 import { openStore } from '../store/open.js';
+import { pauseSignal, resumeSignal } from '../workflows/sweep.js';
 import { sweepWorkflowId, type SweepWorkflowResult } from '../workflows/types.js';
 
 /**
@@ -83,9 +84,9 @@ async function main(): Promise<void> {
           pausedOnce = true;
           const h = client.workflow.getHandle(sweepWorkflowId(dag.sweepId));
           void h
-            .signal('pause')
+            .signal(pauseSignal)
             .then(() => new Promise((r) => setTimeout(r, 300)))
-            .then(() => h.signal('resume'));
+            .then(() => h.signal(resumeSignal));
         }
       },
     });

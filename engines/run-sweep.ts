@@ -11,7 +11,8 @@ import type { SweepKeys } from '../store/layout.js';
 import { openStore } from '../store/open.js';
 import type { ArtifactStore } from '../store/types.js';
 import type { Plan } from '../sweeps/types.js';
-import { runPlanLocally, type EngineEvent, type LocalRunResult } from './local.js';
+import { runPlanLocally, type LocalRunResult } from './local.js';
+import type { EngineEvent } from './events.js';
 
 /** Options of {@link runSweep}. */
 export interface RunSweepOptions {

@@ -12,7 +12,7 @@ import { TASKS, type TaskName } from './registry.js';
 
 /** The tasks {@link makeTask} builds (celltype has its own builder, `celltype.ts`). */
 export type SequenceTaskName = Exclude<TaskName, 'celltype'>;
-const SEQUENCE_TASKS: readonly SequenceTaskName[] = ['flipflop', 'wave', 'smnist'];
+export const SEQUENCE_TASKS: readonly SequenceTaskName[] = ['flipflop', 'wave', 'smnist'];
 
 /** Options of {@link makeTask}. */
 export interface MakeTaskOptions {
