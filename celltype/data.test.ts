@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodeNpy, writeNpy } from '../io/npy.js';
 import { Rng } from '../rnn/rng.js';
-import { bootstrapResponses, CelltypeDataError, checkCelltypeFiles, conditionFileNames, gaussianFilter1d, generateSyntheticDataset, readCelltypeCondition, splitCelltypeData, SYNTHETIC_FEEDFORWARD_GAIN, syntheticCelltypeData } from './data.js';
+import { bootstrapResponses, CelltypeDataError, checkCelltypeFiles, conditionFileNames, gaussianFilter1d, readCelltypeCondition, splitCelltypeData } from './data.js';
+import { generateSyntheticDataset, SYNTHETIC_FEEDFORWARD_GAIN, syntheticCelltypeData } from './synthetic.js';
 import { CelltypeConditionError } from './conditions.js';
 import { populationIndex } from './populations.js';
 

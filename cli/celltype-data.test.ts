@@ -14,7 +14,8 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, truncateSyn
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import type { Summary } from '../analysis/types.js';
-import { conditionFileNames, generateSyntheticDataset } from '../celltype/data.js';
+import { conditionFileNames } from '../celltype/data.js';
+import { generateSyntheticDataset } from '../celltype/synthetic.js';
 import { FILE_CONDITIONS } from '../celltype/conditions.js';
 import { inspectReport } from '../report/inspect.js';
 import { launchChromium } from '../report/png.js';

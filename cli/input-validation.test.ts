@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateSyntheticDataset } from '../celltype/data.js';
+import { generateSyntheticDataset } from '../celltype/synthetic.js';
 import { encodeIdx } from '../data/idx.js';
 import { encodeNpy } from '../io/npy.js';
 import { cli, cliAsync, withDir } from './test-support.js';

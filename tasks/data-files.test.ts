@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateSyntheticDataset } from '../celltype/data.js';
+import { generateSyntheticDataset } from '../celltype/synthetic.js';
 import { encodeIdx } from '../data/idx.js';
 import { planSweep } from '../sweeps/plan.js';
 import { parseSpec } from '../sweeps/spec.js';
