@@ -37,14 +37,14 @@ export function uniqueTag(): string {
   return randomBytes(4).toString('hex');
 }
 
-export interface NoopPlanOptions extends NoopSweepOptions {
-  /** Makes the sweep id (hence the workflow ids on the shared test server) unique to this call. @default a new unique tag */
-  salt?: string;
-}
-
-/** A plan of `n` noop stages from the planner's {@link noopSweep}, named `noop-<n>-<salt>` so that each call gets its own sweep id. */
-export function noopPlan(n: number, o: NoopPlanOptions): Plan {
-  return noopSweep(n, { ...o, name: o.name ?? `noop-${n}-${o.salt ?? uniqueTag()}` });
+/**
+ * A plan of `n` noop stages from the planner's {@link noopSweep}, salted (stage ids, and the name
+ * `noop-<n>-<salt>`, hence the sweep id) so that each call's stages and workflows are its own on a
+ * shared store and server. The salt defaults to a new unique tag.
+ */
+export function noopPlan(n: number, o: NoopSweepOptions): Plan {
+  const salt = o.salt ?? uniqueTag();
+  return noopSweep(n, { ...o, salt, name: o.name ?? `noop-${n}-${salt}` });
 }
 
 let bundle: ReturnType<typeof bundleSweepWorkflows> | null = null;

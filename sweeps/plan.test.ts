@@ -213,6 +213,11 @@ test('noopSweep plans n noop stages with distinct ids and the given parents', ()
   assert.equal(p.stages[3].queue, 'a');
   assert.throws(() => noopSweep(3, { codeVersion: CV, parents: (i) => [i] }), RangeError);
   assert.equal(summarizePlan(p).byKind.noop, 50);
+  // A salt changes every id; fail marks the chosen stages.
+  const salted = noopSweep(3, { codeVersion: CV, salt: 'x', fail: new Set([1]) });
+  const plain = noopSweep(3, { codeVersion: CV });
+  for (let i = 0; i < 3; i++) assert.notEqual(salted.stages[i].id, plain.stages[i].id);
+  assert.deepEqual(salted.stages.map((s) => (s.config as { fail?: boolean }).fail === true), [false, true, false]);
 });
 
 const CELLTYPE = `

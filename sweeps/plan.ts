@@ -460,6 +460,8 @@ export interface NoopSweepOptions {
   name?: string;
   /** Indices of stages that fail deterministically (tests of failure handling). @default none */
   fail?: ReadonlySet<number>;
+  /** Part of every stage's config, so that the stage ids differ from those of another call. @default none */
+  salt?: string;
 }
 
 /** A plan of `n` noop stages with planner identities (benchmarks and engine tests). */
@@ -467,7 +469,7 @@ export function noopSweep(n: number, opts: NoopSweepOptions): Plan {
   const table = new StageTable(opts.codeVersion);
   const ids: string[] = [];
   for (let i = 0; i < n; i++) {
-    const config: NoopStageConfig = { kind: 'noop', index: i, sleepMs: opts.sleepMs ?? 0, ...(opts.fail?.has(i) ? { fail: true } : {}) };
+    const config: NoopStageConfig = { kind: 'noop', index: i, sleepMs: opts.sleepMs ?? 0, ...(opts.fail?.has(i) ? { fail: true } : {}), ...(opts.salt !== undefined ? { salt: opts.salt } : {}) };
     const parents = (opts.parents?.(i) ?? []).map((j) => {
       if (!(j >= 0 && j < i)) throw new RangeError(`noopSweep: parent ${j} of stage ${i} must be an earlier index`);
       return ids[j];

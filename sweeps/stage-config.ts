@@ -121,6 +121,8 @@ export interface NoopStageConfig {
   sleepMs: number;
   /** Fail deliberately (tests of failure handling). */
   fail?: boolean;
+  /** Tells apart otherwise identical noop stages (tests sharing one store or server). */
+  salt?: string;
 }
 
 export type StageConfig =
