@@ -77,10 +77,10 @@ async function importEdges(): Promise<{ files: string[]; edges: Edge[] }> {
 
 const isTest = (rel: string): boolean => rel.endsWith('.test.js');
 
-test('the README states an import order naming every source folder once', () => {
+test('the README states an import order naming every source folder once (folders of tests only need not be named)', () => {
   const order = readImportOrder(readFileSync(join(ROOT, 'README.md'), 'utf8'));
   assert.equal(new Set(order).size, order.length, `a folder appears twice: ${order.join(' → ')}`);
-  const folders = readdirSync(ROOT).filter((d) => !d.startsWith('.') && statSync(join(ROOT, d)).isDirectory() && existsSync(join(DIST, d)) && listJs(join(DIST, d)).length > 0 && !EXEMPT.has(d));
+  const folders = readdirSync(ROOT).filter((d) => !d.startsWith('.') && statSync(join(ROOT, d)).isDirectory() && existsSync(join(DIST, d)) && listJs(join(DIST, d)).some((f) => !isTest(f)) && !EXEMPT.has(d));
   const missing = folders.filter((d) => !order.includes(d));
   assert.deepEqual(missing, [], `compiled folders missing from the README's import order: ${missing.join(', ')}`);
 });
