@@ -80,7 +80,8 @@ export interface ModelBenchResult {
 
 const MB = 2 ** 20;
 
-async function taskSetup(task: ModelBenchTask): Promise<{ cfg: ModelConfig; batch: Batch }> {
+/** The bench's model configuration and batch of a task (B = 200 sequences; initial weights: initParams(cfg, 0)). */
+export async function taskSetup(task: ModelBenchTask): Promise<{ cfg: ModelConfig; batch: Batch }> {
   const B = 200;
   const idx = Int32Array.from({ length: B }, (_, i) => i);
   if (task === 'celltype') {
