@@ -33,6 +33,14 @@ type ScalarGemm = (
 /** Number of samples s per gemmTN chunk (partial sums per chunk, then added to C). */
 export const TN_CHUNK = 128;
 
+/**
+ * Floats of scratch memory {@link SimdGemm.gemmTN} uses for its tile panels when C has up to `cols`
+ * columns and a chunk up to `rows` samples (default {@link TN_CHUNK}); include it in the capacity.
+ */
+export function tnScratchFloats(cols: number, rows = TN_CHUNK): number {
+  return rows * ((cols & ~7) + 4);
+}
+
 // ---- bytecode emission -------------------------------------------------------------------------
 
 function uleb(n: number): number[] {
@@ -214,13 +222,17 @@ function gemmNTBody(acc: boolean, lda: number, ldb: number, ldc: number, K: numb
 }
 
 /**
- * gemmTN(M, Nc, K, a, lda, b, ldb, c, ldc): C[i, j] (+)= Σ_s A[s·lda + i] · B[s·ldb + j],
- * 4×8 tiles held in 8 f32x4 registers over the whole s loop.
+ * gemmTN(M, Nc, K, a, lda, b, ldb, c, ldc, apack, bpack): C[i, j] (+)= Σ_s A[s·lda + i] · B[s·ldb + j],
+ * 4×8 tiles held in 8 f32x4 registers over the whole s loop. The operands are first copied into
+ * tile panels, so the tile loop streams contiguous memory: B's 8-column panels side by side
+ * (bpack, K·Nc floats) and the current 4-column panel of A (apack, 4·K floats). (Rows of A and B
+ * are lda and ldb floats apart, 512 bytes at N = 128: read in place, a tile's 2·K rows fall into 8
+ * of the 64 L1 sets and evict each other.) The sums run over s in increasing order either way.
  */
 function gemmTNBody(acc: boolean): number[] {
-  const P = { M: 0, Nc: 1, K: 2, a: 3, lda: 4, b: 5, ldb: 6, c: 7, ldc: 8 } as const;
-  const f = new Body(9, 10);
-  const L = { i: f.i(0), j: f.i(1), s: f.i(2), pa: f.i(3), pb: f.i(4), lda4: f.i(5), ldb4: f.i(6), ldc4: f.i(7), pc: f.i(8), ai: f.i(9) };
+  const P = { M: 0, Nc: 1, K: 2, a: 3, lda: 4, b: 5, ldb: 6, c: 7, ldc: 8, apack: 9, bpack: 10 } as const;
+  const f = new Body(11, 13);
+  const L = { i: f.i(0), j: f.i(1), pa: f.i(2), pb: f.i(3), lda4: f.i(4), ldb4: f.i(5), ldc4: f.i(6), pc: f.i(7), src: f.i(8), dst: f.i(9), end: f.i(10), k16: f.i(11), k32: f.i(12) };
   const S0 = f.v128(11); // s[r][h] = S0 + 2r + h
   const Y0 = S0 + 8;
   const Y1 = S0 + 9;
@@ -229,16 +241,36 @@ function gemmTNBody(acc: boolean): number[] {
   shl2(P.lda, L.lda4);
   shl2(P.ldb, L.ldb4);
   shl2(P.ldc, L.ldc4);
+  f.get(P.K); f.i32c(4); f.op(OP.i32Shl); f.set(L.k16);
+  f.get(P.K); f.i32c(5); f.op(OP.i32Shl); f.set(L.k32);
+  // Pack B: panel j/8 at bpack + (j/8)·32K, row s of the panel at +32s.
+  f.get(P.bpack); f.set(L.dst);
+  f.i32c(0); f.set(L.j);
+  f.loop(L.j, P.Nc, 8, () => {
+    f.get(P.b); f.get(L.j); f.i32c(2); f.op(OP.i32Shl, OP.i32Add); f.set(L.src);
+    f.get(L.dst); f.get(L.k32); f.op(OP.i32Add); f.set(L.end);
+    f.loop(L.dst, L.end, 32, () => {
+      f.get(L.dst); f.get(L.src); f.vload(0); f.vstore(0);
+      f.get(L.dst); f.get(L.src); f.vload(16); f.vstore(16);
+      f.addTo(L.src, L.src, L.ldb4);
+    });
+  });
+  f.get(P.apack); f.get(L.k16); f.op(OP.i32Add); f.set(L.end);
   f.i32c(0); f.set(L.i);
   f.loop(L.i, P.M, 4, () => {
-    f.get(P.a); f.get(L.i); f.i32c(2); f.op(OP.i32Shl, OP.i32Add); f.set(L.ai);
+    // Pack the 4 columns i..i+3 of A: row s at apack + 16s.
+    f.get(P.a); f.get(L.i); f.i32c(2); f.op(OP.i32Shl, OP.i32Add); f.set(L.src);
+    f.get(P.apack); f.set(L.dst);
+    f.loop(L.dst, L.end, 16, () => {
+      f.get(L.dst); f.get(L.src); f.vload(0); f.vstore(0);
+      f.addTo(L.src, L.src, L.lda4);
+    });
+    f.get(P.bpack); f.set(L.pb);
     f.i32c(0); f.set(L.j);
     f.loop(L.j, P.Nc, 8, () => {
       for (let s = 0; s < 8; s++) { f.vf32(0); f.set(S0 + s); }
-      f.get(L.ai); f.set(L.pa);
-      f.get(P.b); f.get(L.j); f.i32c(2); f.op(OP.i32Shl, OP.i32Add); f.set(L.pb);
-      f.i32c(0); f.set(L.s);
-      f.loop(L.s, P.K, 1, () => {
+      f.get(P.apack); f.set(L.pa);
+      f.loop(L.pa, L.end, 16, () => {
         f.get(L.pb); f.vload(0); f.set(Y0);
         f.get(L.pb); f.vload(16); f.set(Y1);
         for (let r = 0; r < 4; r++) {
@@ -246,8 +278,7 @@ function gemmTNBody(acc: boolean): number[] {
           f.get(S0 + 2 * r); f.get(X); f.get(Y0); f.simd(SIMD.mulF32x4); f.simd(SIMD.addF32x4); f.set(S0 + 2 * r);
           f.get(S0 + 2 * r + 1); f.get(X); f.get(Y1); f.simd(SIMD.mulF32x4); f.simd(SIMD.addF32x4); f.set(S0 + 2 * r + 1);
         }
-        f.addTo(L.pa, L.pa, L.lda4);
-        f.addTo(L.pb, L.pb, L.ldb4);
+        f.inc(L.pb, 32);
       });
       // Store rows i..i+3 of the tile: C[(i + r)·ldc + j + 4h].
       for (let r = 0; r < 4; r++) {
@@ -471,8 +502,8 @@ const I32X9 = new Array<number>(9).fill(I32);
 /** Exported functions of the shape-independent module: name, parameter types, body. */
 function kernelFunctions(): [string, number[], number[]][] {
   const fns: [string, number[], number[]][] = [
-    ['gemmTNSet', I32X9, gemmTNBody(false)],
-    ['gemmTNAcc', I32X9, gemmTNBody(true)],
+    ['gemmTNSet', new Array<number>(11).fill(I32), gemmTNBody(false)],
+    ['gemmTNAcc', new Array<number>(11).fill(I32), gemmTNBody(true)],
     ['act0', [I32, I32, I32, F32], actBody(false)],
     ['act1', [I32, I32, I32, F32], actBody(true)],
     ['spmmWideSet', I32X9, spmmBody(SPMM_WIDE, false)],
@@ -516,6 +547,7 @@ const WA: WasmApi | undefined = (globalThis as unknown as { WebAssembly?: WasmAp
 
 type WasmGemm = (M: number, Nc: number, K: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number) => void;
 type WasmNT = (M: number, Nc: number, a: number, b: number, c: number) => void;
+type WasmTN = (M: number, Nc: number, K: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, apack: number, bpack: number) => void;
 type WasmAct = (a: number, r: number, n: number, th: number) => void;
 type WasmBwd = (dPre: number, a: number, dr: number, dz: number, dzStride: number, w: number, rows: number, N: number, nOut: number, th: number) => void;
 
@@ -629,8 +661,10 @@ export class SimdGemm {
   private readonly buffer: ArrayBuffer | null;
   /** Instances of the shape-specialised gemmNT modules in this memory: [set, acc] by shape key. */
   private readonly nt = new Map<string, [WasmNT, WasmNT]>();
-  private readonly tnSet: WasmGemm | null = null;
-  private readonly tnAcc: WasmGemm | null = null;
+  private readonly tnSet: WasmTN | null = null;
+  private readonly tnAcc: WasmTN | null = null;
+  /** Floats at the top of the memory reserved for gemmTN's tile panels (grows downwards). */
+  private scratchFloats = 0;
   private readonly actFns: WasmAct[] = [];
   private readonly bwdFns: WasmBwd[] = [];
   private readonly spmmFns: WasmGemm[] = [];
@@ -653,8 +687,8 @@ export class SimdGemm {
     this.memory = new WA.Memory({ initial: pages, maximum: pages });
     this.buffer = this.memory.buffer;
     const ex = new WA.Instance(mod, { env: { mem: this.memory } }).exports;
-    this.tnSet = ex.gemmTNSet as WasmGemm;
-    this.tnAcc = ex.gemmTNAcc as WasmGemm;
+    this.tnSet = ex.gemmTNSet as WasmTN;
+    this.tnAcc = ex.gemmTNAcc as WasmTN;
     this.actFns = [ex.act0 as WasmAct, ex.act1 as WasmAct];
     for (let flags = 0; flags < 8; flags++) this.bwdFns.push(ex[`bwd${flags}`] as WasmBwd);
     this.spmmFns = [ex.spmmWideSet, ex.spmmWideAcc, ex.spmm1Set, ex.spmm1Acc] as WasmGemm[];
@@ -671,9 +705,24 @@ export class SimdGemm {
     if (this.buffer === null) return new Float32Array(n);
     const off = this.used;
     const padded = (n + 3) & ~3;
-    if ((off + padded) * 4 > this.buffer.byteLength) throw new RangeError(`SimdGemm memory exhausted: need ${(off + padded) * 4} bytes, have ${this.buffer.byteLength}`);
+    if ((off + padded + this.scratchFloats) * 4 > this.buffer.byteLength) throw new RangeError(`SimdGemm memory exhausted: need ${(off + padded) * 4} bytes, have ${this.buffer.byteLength}`);
     this.used += padded;
     return new Float32Array(this.buffer, off * 4, n);
+  }
+
+  /**
+   * Byte offset of a scratch block of `floats` floats at the top of the memory (reserved once and
+   * grown as needed, below the end and above every {@link alloc}).
+   * @throws RangeError when it does not fit (reserve {@link tnScratchFloats} in the capacity)
+   */
+  private scratch(floats: number): number {
+    const buf = this.buffer!;
+    const need = (floats + 3) & ~3;
+    if (need > this.scratchFloats) {
+      if ((this.used + need) * 4 > buf.byteLength) throw new RangeError(`SimdGemm memory exhausted: gemmTN needs ${need} floats of scratch beside ${this.used} allocated, have ${buf.byteLength / 4}`);
+      this.scratchFloats = need;
+    }
+    return buf.byteLength - 4 * this.scratchFloats;
   }
 
   /** A zeroed int32 array of `n` elements (inside the kernel's memory when SIMD is on). */
@@ -742,9 +791,11 @@ export class SimdGemm {
     const pa = A.byteOffset + 4 * aOff;
     const pb = Bm.byteOffset + 4 * bOff;
     const pc = C.byteOffset + 4 * cOff;
+    const kc = Math.min(TN_CHUNK, K);
+    const scratch = this.scratch(tnScratchFloats(n8, kc));
     for (let s0 = 0; s0 < K; s0 += TN_CHUNK) {
       const fn = acc || s0 > 0 ? this.tnAcc! : this.tnSet!;
-      fn(m4, n8, Math.min(TN_CHUNK, K - s0), pa + 4 * s0 * lda, lda, pb + 4 * s0 * ldb, ldb, pc, ldc);
+      fn(m4, n8, Math.min(TN_CHUNK, K - s0), pa + 4 * s0 * lda, lda, pb + 4 * s0 * ldb, ldb, pc, ldc, scratch, scratch + 16 * kc);
     }
     if (Nc > n8) gemmTN(m4, Nc - n8, K, A, aOff, lda, Bm, bOff + n8, ldb, C, cOff + n8, ldc, acc);
     if (M > m4) gemmTN(M - m4, Nc, K, A, aOff + m4, lda, Bm, bOff, ldb, C, cOff + m4 * ldc, ldc, acc);
