@@ -82,7 +82,10 @@ test('summarize takes medians of steps/s and of the per-round ratios (not the ra
   assert.equal(get('smnist', 'steps_per_s', 'backend', 'torch-compile'), 'skipped');
   assert.equal(figures.find((f) => f.task === 'smnist' && f.backend === 'torch-compile')?.reason, 'torch.compile failed: no compiler');
   assert.equal(get('smnist', 'js_ratio', 'versus', 'torch-compile'), undefined);
-  assert.deepEqual(rows[1], ['smnist', '30.00', '20.00', 'skipped', '1.50x', '-', '1']);
+  assert.deepEqual(rows[1], ['smnist', 'wall', '30.00', '20.00', 'skipped', '1.50x', '-', '1']);
+  const cpu = summarize(rounds, {}, 'cpu');
+  assert.ok(cpu.figures.every((f) => f.clock === 'cpu'));
+  assert.equal(cpu.figures.find((f) => f.figure === 'steps_per_s' && f.backend === 'js')?.unit, 'steps/cpu-s');
 });
 
 test('without a Python that imports torch the bench says "skipped: no torch" and returns', async () => {

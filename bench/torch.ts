@@ -13,7 +13,8 @@
  * for tensors). Timing is interleaved: each round measures js, torch eager and torch.compile one
  * after the other on each task (A B C A B C …), so that each round's ratios are taken under the
  * same machine load; the figures are the medians over rounds of steps/s and of the per-round
- * ratios. Without a Python with torch (`DALESWEEP_PYTHON`, default `python3`) it prints
+ * ratios, by wall time and by the measuring process's CPU time (user + system; on a shared
+ * machine the latter is less sensitive to the other load). Without a Python with torch (`DALESWEEP_PYTHON`, default `python3`) it prints
  * "skipped: no torch" and returns; when torch.compile fails (e.g. no C compiler) its column is
  * reported as skipped with the reason.
  *
@@ -184,13 +185,16 @@ export interface TorchCheck {
   seconds: number;
 }
 
-/** steps/s of each column in one round of one task (undefined: column skipped). */
+/** steps/s of each column in one round of one task (compile undefined: column skipped). */
 export interface TorchRound {
   task: ModelBenchTask;
   js: number;
   eager: number;
   compile?: number;
 }
+
+/** Which clock a figure divides by: wall time, or the measuring process's CPU time (user + system). */
+export type TorchClock = 'wall' | 'cpu';
 
 /** Median of a non-empty list. */
 export function median(v: number[]): number {
@@ -201,10 +205,14 @@ export function median(v: number[]): number {
 
 const r3 = (v: number): number => Math.round(v * 1000) / 1000;
 
-/** Medians over rounds of steps/s and of the per-round ratios js / torch, as figures. */
-export function summarize(rounds: TorchRound[], skipped: Partial<Record<ModelBenchTask, string>> = {}): { figures: Figure[]; rows: string[][] } {
+/**
+ * Medians over rounds of steps/s and of the per-round ratios js / torch, as figures (labelled with
+ * `clock`) and table rows.
+ */
+export function summarize(rounds: TorchRound[], skipped: Partial<Record<ModelBenchTask, string>> = {}, clock: TorchClock = 'wall'): { figures: Figure[]; rows: string[][] } {
   const figures: Figure[] = [];
   const rows: string[][] = [];
+  const unit = clock === 'wall' ? 'steps/s' : 'steps/cpu-s';
   for (const task of ['flipflop', 'smnist'] as const) {
     const rs = rounds.filter((r) => r.task === task);
     if (rs.length === 0) continue;
@@ -217,15 +225,16 @@ export function summarize(rounds: TorchRound[], skipped: Partial<Record<ModelBen
     const comp = med((r) => r.compile);
     const vsEager = med((r) => r.js / r.eager)!;
     const vsComp = med((r) => (r.compile === undefined ? undefined : r.js / r.compile));
-    const labels = { task, rounds: rs.length };
-    figures.push({ bench: name, figure: 'steps_per_s', value: r3(js), unit: 'steps/s', backend: 'js', ...labels });
-    figures.push({ bench: name, figure: 'steps_per_s', value: r3(eager), unit: 'steps/s', backend: 'torch-eager', ...labels });
-    if (comp !== undefined) figures.push({ bench: name, figure: 'steps_per_s', value: r3(comp), unit: 'steps/s', backend: 'torch-compile', ...labels });
+    const labels = { task, clock, rounds: rs.length };
+    figures.push({ bench: name, figure: 'steps_per_s', value: r3(js), unit, backend: 'js', ...labels });
+    figures.push({ bench: name, figure: 'steps_per_s', value: r3(eager), unit, backend: 'torch-eager', ...labels });
+    if (comp !== undefined) figures.push({ bench: name, figure: 'steps_per_s', value: r3(comp), unit, backend: 'torch-compile', ...labels });
     else figures.push({ bench: name, figure: 'steps_per_s', value: 'skipped', backend: 'torch-compile', reason: skipped[task] ?? 'not measured', ...labels });
     figures.push({ bench: name, figure: 'js_ratio', value: r3(vsEager), unit: 'x', versus: 'torch-eager', target: 1.0, targetMet: vsEager >= 1.0, ...labels });
     if (vsComp !== undefined) figures.push({ bench: name, figure: 'js_ratio', value: r3(vsComp), unit: 'x', versus: 'torch-compile', target: 0.8, targetMet: vsComp >= 0.8, ...labels });
     rows.push([
       task,
+      clock,
       js.toFixed(2),
       eager.toFixed(2),
       comp === undefined ? 'skipped' : comp.toFixed(2),
@@ -289,20 +298,28 @@ export async function run(opts: TorchBenchOptions = {}): Promise<void> {
         if (!c.agrees) throw new TorchBenchError(`PyTorch ${mode} and js disagree on one ${task} step: ${JSON.stringify(c)}`);
       }
     }
-    const results: TorchRound[] = [];
+    const results: Record<TorchClock, TorchRound[]> = { wall: [], cpu: [] };
     for (let round = 0; round < rounds; round++) {
       for (const task of tasks) {
         const js = await measure({ backend: 'js', task, ...timing });
-        const eager = (await server.must({ cmd: 'time', task, mode: 'eager', ...timing })).stepsPerSec as number;
-        const rr: TorchRound = { task, js: js.stepsPerSec, eager };
-        if (compileSkipped[task] === undefined) rr.compile = (await server.must({ cmd: 'time', task, mode: 'compile', ...timing })).stepsPerSec as number;
-        results.push(rr);
-        log(`  round ${round + 1} ${task}: js ${rr.js.toFixed(2)}, eager ${eager.toFixed(2)}, compile ${rr.compile?.toFixed(2) ?? 'skipped'} steps/s`);
+        const eager = await server.must({ cmd: 'time', task, mode: 'eager', ...timing });
+        const comp = compileSkipped[task] === undefined ? await server.must({ cmd: 'time', task, mode: 'compile', ...timing }) : undefined;
+        const wall: TorchRound = { task, js: js.stepsPerSec, eager: eager.stepsPerSec as number };
+        const cpu: TorchRound = { task, js: js.stepsPerCpuSec, eager: eager.stepsPerCpuSec as number };
+        if (comp !== undefined) {
+          wall.compile = comp.stepsPerSec as number;
+          cpu.compile = comp.stepsPerCpuSec as number;
+        }
+        results.wall.push(wall);
+        results.cpu.push(cpu);
+        log(`  round ${round + 1} ${task}: js ${wall.js.toFixed(2)}, eager ${wall.eager.toFixed(2)}, compile ${wall.compile?.toFixed(2) ?? 'skipped'} steps/s (per CPU-s: ${cpu.js.toFixed(2)}, ${cpu.eager.toFixed(2)}, ${cpu.compile?.toFixed(2) ?? 'skipped'})`);
       }
     }
-    const { figures, rows } = summarize(results, compileSkipped);
-    log(formatTable(['task', 'js steps/s', 'torch eager', 'torch.compile', 'js / eager', 'js / compile', 'rounds'], rows));
-    log('  (medians over rounds; ratios are medians of the per-round ratios)');
+    const wall = summarize(results.wall, compileSkipped, 'wall');
+    const cpu = summarize(results.cpu, compileSkipped, 'cpu');
+    const figures = [...wall.figures, ...cpu.figures];
+    log(formatTable(['task', 'clock', 'js steps/s', 'torch eager', 'torch.compile', 'js / eager', 'js / compile', 'rounds'], [...wall.rows, ...cpu.rows]));
+    log(`  (medians over rounds; ratios are medians of the per-round ratios; clock cpu: steps per second of the measuring process's CPU time, less sensitive to other load; load average now ${loadavg().map((v) => v.toFixed(2)).join(' ')})`);
     for (const c of checks) {
       const labels = { task: c.task, versus: `torch-${c.mode}` };
       figures.push({ bench: name, figure: 'check_rel_diff_loss_weights', value: c.maxRelDiff, ...labels, tolerance: TORCH_CHECK_TOLERANCE.lossAndWeights });

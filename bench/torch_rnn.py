@@ -16,7 +16,8 @@ with these (A B A B under the same load):
   {"cmd": "time", "task": "flipflop", "mode": "eager" | "compile", "warmup": 2, "minSteps": 5,
    "minSeconds": 3, "maxSteps": 500}
       restarts from the initial weights and a fresh Adam, then times training steps
-      -> {"ok": true, "steps": .., "seconds": .., "stepsPerSec": .., "lastLoss": ..}
+      -> {"ok": true, "steps": .., "seconds": .., "stepsPerSec": .., "stepsPerCpuSec": .., "lastLoss": ..}
+      (stepsPerCpuSec: per second of the process's CPU time, all threads)
   {"cmd": "quit"}
 
 A failing command replies {"ok": false, "error": "..."} and the server carries on.
@@ -188,13 +189,15 @@ def cmd_time(case: Case, m: dict) -> dict:
         loss = case.step(fn)
     steps = 0
     t0 = time.perf_counter()
+    c0 = time.process_time()
     elapsed = 0.0
     min_steps, min_s, max_steps = int(m.get("minSteps", 5)), float(m.get("minSeconds", 3)), int(m.get("maxSteps", 500))
     while steps < max_steps and (steps < min_steps or elapsed < min_s):
         loss = case.step(fn)
         steps += 1
         elapsed = time.perf_counter() - t0
-    return {"ok": True, "steps": steps, "seconds": elapsed, "stepsPerSec": steps / elapsed, "lastLoss": loss}
+    cpu = time.process_time() - c0
+    return {"ok": True, "steps": steps, "seconds": elapsed, "stepsPerSec": steps / elapsed, "stepsPerCpuSec": steps / cpu, "lastLoss": loss}
 
 
 def main() -> None:
