@@ -547,6 +547,8 @@ const WA: WasmApi | undefined = (globalThis as unknown as { WebAssembly?: WasmAp
 
 type WasmGemm = (M: number, Nc: number, K: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number) => void;
 type WasmNT = (M: number, Nc: number, a: number, b: number, c: number) => void;
+type Arr = Float32Array | Int32Array;
+interface NtEntry { lda: number; ldb: number; ldc: number; k: number; set: WasmNT; acc: WasmNT }
 type WasmTN = (M: number, Nc: number, K: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, apack: number, bpack: number) => void;
 type WasmAct = (a: number, r: number, n: number, th: number) => void;
 type WasmBwd = (dPre: number, a: number, dr: number, dz: number, dzStride: number, w: number, rows: number, N: number, nOut: number, th: number) => void;
@@ -659,8 +661,8 @@ export function sddmmScalar(
 export class SimdGemm {
   private readonly memory: WasmMemory | null;
   private readonly buffer: ArrayBuffer | null;
-  /** Instances of the shape-specialised gemmNT modules in this memory: [set, acc] by shape key. */
-  private readonly nt = new Map<string, [WasmNT, WasmNT]>();
+  /** Instances of the shape-specialised gemmNT modules in this memory (looked up without allocating). */
+  private readonly nt: NtEntry[] = [];
   private readonly tnSet: WasmTN | null = null;
   private readonly tnAcc: WasmTN | null = null;
   /** Floats at the top of the memory reserved for gemmTN's tile panels (grows downwards). */
@@ -731,12 +733,13 @@ export class SimdGemm {
     return new Int32Array(f.buffer, f.byteOffset, n);
   }
 
-  private inMem(...arrs: (Float32Array | Int32Array)[]): boolean {
+  /** True when every given array is a view of this kernel memory (no rest array: called per product). */
+  private inMem(a: Arr, b: Arr, c?: Arr, d?: Arr, e?: Arr): boolean {
     const buf = this.buffer;
     if (buf === null) return false;
-    for (const x of arrs) if (x.buffer !== buf) return false;
-    return true;
+    return a.buffer === buf && b.buffer === buf && (c === undefined || c.buffer === buf) && (d === undefined || d.buffer === buf) && (e === undefined || e.buffer === buf);
   }
+
 
   /**
    * C[m, n] (+)= Σ_k A[aOff + m·lda + k] · Bm[bOff + n·ldb + k] for m < M, n < Nc, k < K.
@@ -756,14 +759,14 @@ export class SimdGemm {
       this.scalar(M, Nc, K, A, aOff, lda, Bm, bOff, ldb, C, cOff, ldc, acc);
       return;
     }
-    const key = `${lda}/${ldb}/${ldc}/${k4}`;
-    let fns = this.nt.get(key);
-    if (fns === undefined) {
+    let e: NtEntry | undefined;
+    for (const x of this.nt) if (x.lda === lda && x.ldb === ldb && x.ldc === ldc && x.k === k4) e = x;
+    if (e === undefined) {
       const ex = new WA!.Instance(ntModule(lda, ldb, ldc, k4), { env: { mem: this.memory } }).exports;
-      fns = [ex.set as WasmNT, ex.acc as WasmNT];
-      this.nt.set(key, fns);
+      e = { lda, ldb, ldc, k: k4, set: ex.set as WasmNT, acc: ex.acc as WasmNT };
+      this.nt.push(e);
     }
-    fns[acc ? 1 : 0](m2, n4, A.byteOffset + 4 * aOff, Bm.byteOffset + 4 * bOff, C.byteOffset + 4 * cOff);
+    (acc ? e.acc : e.set)(m2, n4, A.byteOffset + 4 * aOff, Bm.byteOffset + 4 * bOff, C.byteOffset + 4 * cOff);
     if (K > k4) this.scalar(m2, n4, K - k4, A, aOff + k4, lda, Bm, bOff + k4, ldb, C, cOff, ldc, true);
     if (Nc > n4) this.scalar(m2, Nc - n4, K, A, aOff, lda, Bm, bOff + n4 * ldb, ldb, C, cOff + n4, ldc, acc);
     if (M > m2) this.scalar(M - m2, Nc, K, A, aOff + m2 * lda, lda, Bm, bOff, ldb, C, cOff + m2 * ldc, ldc, acc);
