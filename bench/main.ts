@@ -9,6 +9,7 @@
  */
 import * as model from './model.js';
 import * as engine from './engine.js';
+import * as torch from './torch.js';
 import { formatTable, isQuick, printJsonLines } from './figures.js';
 
 /** A benchmark module. */
@@ -99,6 +100,7 @@ async function tfnodeBench(): Promise<void> {
 /** The benchmarks, in the order they run. */
 export const BENCHES: Bench[] = [
   { name: model.name, run: model.run },
+  { name: torch.name, run: () => torch.run() },
   { name: 'plan', run: planBench },
   { name: engine.name, run: engine.run },
   { name: 'temporal', run: temporalBench },

@@ -57,6 +57,8 @@ export interface ModelBenchResult {
   steps: number;
   seconds: number;
   stepsPerSec: number;
+  /** Timed steps per second of this process's CPU time (user + system): less sensitive to other load on a shared machine. */
+  stepsPerCpuSec: number;
   msPerStep: number;
   /** Peak resident set size of the process (includes node, data and the engine), MB. */
   peakRssMB: number;
@@ -80,7 +82,8 @@ export interface ModelBenchResult {
 
 const MB = 2 ** 20;
 
-async function taskSetup(task: ModelBenchTask): Promise<{ cfg: ModelConfig; batch: Batch }> {
+/** The bench's model configuration and batch of a task (B = 200 sequences; initial weights: initParams(cfg, 0)). */
+export async function taskSetup(task: ModelBenchTask): Promise<{ cfg: ModelConfig; batch: Batch }> {
   const B = 200;
   const idx = Int32Array.from({ length: B }, (_, i) => i);
   if (task === 'celltype') {
@@ -113,6 +116,7 @@ export async function measure(spec: ModelBenchSpec): Promise<ModelBenchResult> {
   for (let s = 0; s < spec.warmup; s++) step();
   let steps = 0;
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   let elapsed = 0;
   while (steps < spec.maxSteps && (steps < spec.minSteps || elapsed < spec.minSeconds * 1000)) {
     step();
@@ -121,11 +125,13 @@ export async function measure(spec: ModelBenchSpec): Promise<ModelBenchResult> {
     peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed);
   }
   const seconds = elapsed / 1000;
+  const cpu = process.cpuUsage(cpu0);
   const res: ModelBenchResult = {
     spec,
     steps,
     seconds,
     stepsPerSec: steps / seconds,
+    stepsPerCpuSec: steps / ((cpu.user + cpu.system) / 1e6),
     msPerStep: elapsed / steps,
     peakRssMB: 0,
     peakHeapMB: peakHeap / MB,

@@ -5,7 +5,10 @@
  * call. Kernels:
  *
  * - `gemmNT`: C[m, n] (+)= Σ_k A[m, k] · B[n, k] ("dot-product" form: 2×4 register block, 8 f32x4
- *   accumulators, horizontal sums at the end) on the block region M even, Nc and K multiples of 4;
+ *   accumulators, horizontal sums at the end) on the block region M even, Nc and K multiples of 4,
+ *   emitted per shape (strides and K as constants, one small module per shape, compiled once):
+ *   every load is a moving pointer plus a constant offset (measured +6-8 % steps/s on the bench
+ *   tasks, Node 20 and 24, CPU time), same summation order, so the same bits;
  * - `gemmTN`: C[i, j] (+)= Σ_s A[s, i] · B[s, j] ("outer-product" form: 4×8 register block,
  *   broadcast of A, contiguous rows of B) on the block region M a multiple of 4, Nc of 8; the
  *   JavaScript side runs it over chunks of {@link TN_CHUNK} values of s, so each output is a sum
@@ -29,6 +32,14 @@ type ScalarGemm = (
 
 /** Number of samples s per gemmTN chunk (partial sums per chunk, then added to C). */
 export const TN_CHUNK = 128;
+
+/**
+ * Floats of scratch memory {@link SimdGemm.gemmTN} uses for its tile panels when C has up to `cols`
+ * columns and a chunk up to `rows` samples (default {@link TN_CHUNK}); include it in the capacity.
+ */
+export function tnScratchFloats(cols: number, rows = TN_CHUNK): number {
+  return rows * ((cols & ~7) + 4);
+}
 
 // ---- bytecode emission -------------------------------------------------------------------------
 
@@ -145,70 +156,83 @@ class Body {
   }
 }
 
-/** gemmNT(M, Nc, K, a, lda, b, ldb, c, ldc): pointers in bytes, strides in elements. */
-function gemmNTBody(acc: boolean): number[] {
-  const P = { M: 0, Nc: 1, K: 2, a: 3, lda: 4, b: 5, ldb: 6, c: 7, ldc: 8 } as const;
-  const f = new Body(9, 15);
-  const L = { m: f.i(0), n: f.i(1), k: f.i(2), a0: f.i(3), a1: f.i(4), b0: f.i(5), b1: f.i(6), b2: f.i(7), b3: f.i(8), c0: f.i(9), c1: f.i(10), kb: f.i(11), lda4: f.i(12), ldb4: f.i(13), ldc4: f.i(14) };
+/**
+ * gemmNT specialised to one shape: (M, Nc, a, b, c), pointers in bytes, with the strides lda, ldb,
+ * ldc and the inner length K (a multiple of 4) fixed when the kernel is emitted, so that every
+ * operand is addressed as a moving pointer plus a constant offset (no address arithmetic per load)
+ * and the k loop is unrolled by `unroll` 16-byte steps. Per 2×4 block of C, lane l of each of the 8
+ * f32x4 accumulators sums the products of k ≡ l (mod 4) in increasing k; then C (+)= (l0 + l1) +
+ * (l2 + l3). That order, and so every result bit, is independent of the specialisation.
+ */
+function gemmNTBody(acc: boolean, lda: number, ldb: number, ldc: number, K: number): number[] {
+  const P = { M: 0, Nc: 1, a: 2, b: 3, c: 4 } as const;
+  const f = new Body(5, 9);
+  const L = { m: f.i(0), n: f.i(1), a0: f.i(2), c0: f.i(3), b0: f.i(4), pa: f.i(5), pb: f.i(6), kEnd: f.i(7), cn: f.i(8) };
   const S0 = f.v128(11);
   const X0 = S0 + 8;
   const X1 = S0 + 9;
   const Y = S0 + 10;
-  const shl2 = (from: number, to: number): void => { f.get(from); f.i32c(2); f.op(OP.i32Shl); f.set(to); };
-  shl2(P.lda, L.lda4);
-  shl2(P.ldb, L.ldb4);
-  shl2(P.ldc, L.ldc4);
-  shl2(P.K, L.kb);
+  const lda4 = 4 * lda;
+  const ldb4 = 4 * ldb;
+  const ldc4 = 4 * ldc;
+  const unroll = 1;
+  f.get(P.a); f.set(L.a0);
+  f.get(P.c); f.set(L.c0);
   f.i32c(0); f.set(L.m);
   f.loop(L.m, P.M, 2, () => {
-    f.get(P.a); f.get(L.m); f.get(L.lda4); f.op(OP.i32Mul, OP.i32Add); f.tee(L.a0); f.get(L.lda4); f.op(OP.i32Add); f.set(L.a1);
-    f.get(P.c); f.get(L.m); f.get(L.ldc4); f.op(OP.i32Mul, OP.i32Add); f.tee(L.c0); f.get(L.ldc4); f.op(OP.i32Add); f.set(L.c1);
+    f.get(P.b); f.set(L.b0);
+    f.get(L.c0); f.set(L.cn);
     f.i32c(0); f.set(L.n);
     f.loop(L.n, P.Nc, 4, () => {
-      f.get(P.b); f.get(L.n); f.get(L.ldb4); f.op(OP.i32Mul, OP.i32Add); f.tee(L.b0);
-      f.get(L.ldb4); f.op(OP.i32Add); f.tee(L.b1);
-      f.get(L.ldb4); f.op(OP.i32Add); f.tee(L.b2);
-      f.get(L.ldb4); f.op(OP.i32Add); f.set(L.b3);
       for (let s = 0; s < 8; s++) { f.vf32(0); f.set(S0 + s); }
-      f.i32c(0); f.set(L.k);
-      f.loop(L.k, L.kb, 16, () => {
-        f.get(L.a0); f.get(L.k); f.op(OP.i32Add); f.vload(); f.set(X0);
-        f.get(L.a1); f.get(L.k); f.op(OP.i32Add); f.vload(); f.set(X1);
-        const bs = [L.b0, L.b1, L.b2, L.b3];
-        for (let j = 0; j < 4; j++) {
-          f.get(bs[j]); f.get(L.k); f.op(OP.i32Add); f.vload(); f.set(Y);
-          f.get(S0 + j); f.get(X0); f.get(Y); f.simd(SIMD.mulF32x4); f.simd(SIMD.addF32x4); f.set(S0 + j);
-          f.get(S0 + 4 + j); f.get(X1); f.get(Y); f.simd(SIMD.mulF32x4); f.simd(SIMD.addF32x4); f.set(S0 + 4 + j);
-        }
-      });
-      // Horizontal sums and stores: C[c_r + 4n + 4j] (+)= Σ lanes of s[r][j].
-      for (let r = 0; r < 2; r++) {
-        const cr = r === 0 ? L.c0 : L.c1;
-        for (let j = 0; j < 4; j++) {
-          const s = S0 + 4 * r + j;
-          f.get(cr); f.get(L.n); f.i32c(2); f.op(OP.i32Shl, OP.i32Add);
-          f.get(s); f.simd(SIMD.extractF32, 0); f.get(s); f.simd(SIMD.extractF32, 1); f.op(OP.f32Add);
-          f.get(s); f.simd(SIMD.extractF32, 2); f.get(s); f.simd(SIMD.extractF32, 3); f.op(OP.f32Add, OP.f32Add);
-          if (acc) {
-            f.get(cr); f.get(L.n); f.i32c(2); f.op(OP.i32Shl, OP.i32Add);
-            f.op(OP.f32Load, 2, ...uleb(4 * j), OP.f32Add);
+      f.get(L.a0); f.set(L.pa);
+      f.get(L.b0); f.set(L.pb);
+      f.get(L.a0); f.i32c(4 * K); f.op(OP.i32Add); f.set(L.kEnd);
+      f.loop(L.pa, L.kEnd, 16 * unroll, () => {
+        for (let u = 0; u < unroll; u++) {
+          f.get(L.pa); f.vload(16 * u); f.set(X0);
+          f.get(L.pa); f.vload(lda4 + 16 * u); f.set(X1);
+          for (let j = 0; j < 4; j++) {
+            f.get(L.pb); f.vload(j * ldb4 + 16 * u); f.set(Y);
+            f.get(S0 + j); f.get(X0); f.get(Y); f.simd(SIMD.mulF32x4); f.simd(SIMD.addF32x4); f.set(S0 + j);
+            f.get(S0 + 4 + j); f.get(X1); f.get(Y); f.simd(SIMD.mulF32x4); f.simd(SIMD.addF32x4); f.set(S0 + 4 + j);
           }
-          f.op(OP.f32Store, 2, ...uleb(4 * j));
+        }
+        f.inc(L.pb, 16 * unroll);
+      });
+      // Horizontal sums and stores: C[row r, n + j] (+)= (l0 + l1) + (l2 + l3) of s[r][j].
+      for (let r = 0; r < 2; r++) {
+        for (let j = 0; j < 4; j++) {
+          const sv = S0 + 4 * r + j;
+          const off = r * ldc4 + 4 * j;
+          f.get(L.cn);
+          f.get(sv); f.simd(SIMD.extractF32, 0); f.get(sv); f.simd(SIMD.extractF32, 1); f.op(OP.f32Add);
+          f.get(sv); f.simd(SIMD.extractF32, 2); f.get(sv); f.simd(SIMD.extractF32, 3); f.op(OP.f32Add, OP.f32Add);
+          if (acc) { f.get(L.cn); f.op(OP.f32Load, 2, ...uleb(off), OP.f32Add); }
+          f.op(OP.f32Store, 2, ...uleb(off));
         }
       }
+      f.inc(L.b0, 4 * ldb4);
+      f.inc(L.cn, 16);
     });
+    f.inc(L.a0, 2 * lda4);
+    f.inc(L.c0, 2 * ldc4);
   });
   return f.encode();
 }
 
 /**
- * gemmTN(M, Nc, K, a, lda, b, ldb, c, ldc): C[i, j] (+)= Σ_s A[s·lda + i] · B[s·ldb + j],
- * 4×8 tiles held in 8 f32x4 registers over the whole s loop.
+ * gemmTN(M, Nc, K, a, lda, b, ldb, c, ldc, apack, bpack): C[i, j] (+)= Σ_s A[s·lda + i] · B[s·ldb + j],
+ * 4×8 tiles held in 8 f32x4 registers over the whole s loop. The operands are first copied into
+ * tile panels, so the tile loop streams contiguous memory: B's 8-column panels side by side
+ * (bpack, K·Nc floats) and the current 4-column panel of A (apack, 4·K floats). (Rows of A and B
+ * are lda and ldb floats apart, 512 bytes at N = 128: read in place, a tile's 2·K rows fall into 8
+ * of the 64 L1 sets and evict each other.) The sums run over s in increasing order either way.
  */
 function gemmTNBody(acc: boolean): number[] {
-  const P = { M: 0, Nc: 1, K: 2, a: 3, lda: 4, b: 5, ldb: 6, c: 7, ldc: 8 } as const;
-  const f = new Body(9, 10);
-  const L = { i: f.i(0), j: f.i(1), s: f.i(2), pa: f.i(3), pb: f.i(4), lda4: f.i(5), ldb4: f.i(6), ldc4: f.i(7), pc: f.i(8), ai: f.i(9) };
+  const P = { M: 0, Nc: 1, K: 2, a: 3, lda: 4, b: 5, ldb: 6, c: 7, ldc: 8, apack: 9, bpack: 10 } as const;
+  const f = new Body(11, 13);
+  const L = { i: f.i(0), j: f.i(1), pa: f.i(2), pb: f.i(3), lda4: f.i(4), ldb4: f.i(5), ldc4: f.i(6), pc: f.i(7), src: f.i(8), dst: f.i(9), end: f.i(10), k16: f.i(11), k32: f.i(12) };
   const S0 = f.v128(11); // s[r][h] = S0 + 2r + h
   const Y0 = S0 + 8;
   const Y1 = S0 + 9;
@@ -217,16 +241,36 @@ function gemmTNBody(acc: boolean): number[] {
   shl2(P.lda, L.lda4);
   shl2(P.ldb, L.ldb4);
   shl2(P.ldc, L.ldc4);
+  f.get(P.K); f.i32c(4); f.op(OP.i32Shl); f.set(L.k16);
+  f.get(P.K); f.i32c(5); f.op(OP.i32Shl); f.set(L.k32);
+  // Pack B: panel j/8 at bpack + (j/8)·32K, row s of the panel at +32s.
+  f.get(P.bpack); f.set(L.dst);
+  f.i32c(0); f.set(L.j);
+  f.loop(L.j, P.Nc, 8, () => {
+    f.get(P.b); f.get(L.j); f.i32c(2); f.op(OP.i32Shl, OP.i32Add); f.set(L.src);
+    f.get(L.dst); f.get(L.k32); f.op(OP.i32Add); f.set(L.end);
+    f.loop(L.dst, L.end, 32, () => {
+      f.get(L.dst); f.get(L.src); f.vload(0); f.vstore(0);
+      f.get(L.dst); f.get(L.src); f.vload(16); f.vstore(16);
+      f.addTo(L.src, L.src, L.ldb4);
+    });
+  });
+  f.get(P.apack); f.get(L.k16); f.op(OP.i32Add); f.set(L.end);
   f.i32c(0); f.set(L.i);
   f.loop(L.i, P.M, 4, () => {
-    f.get(P.a); f.get(L.i); f.i32c(2); f.op(OP.i32Shl, OP.i32Add); f.set(L.ai);
+    // Pack the 4 columns i..i+3 of A: row s at apack + 16s.
+    f.get(P.a); f.get(L.i); f.i32c(2); f.op(OP.i32Shl, OP.i32Add); f.set(L.src);
+    f.get(P.apack); f.set(L.dst);
+    f.loop(L.dst, L.end, 16, () => {
+      f.get(L.dst); f.get(L.src); f.vload(0); f.vstore(0);
+      f.addTo(L.src, L.src, L.lda4);
+    });
+    f.get(P.bpack); f.set(L.pb);
     f.i32c(0); f.set(L.j);
     f.loop(L.j, P.Nc, 8, () => {
       for (let s = 0; s < 8; s++) { f.vf32(0); f.set(S0 + s); }
-      f.get(L.ai); f.set(L.pa);
-      f.get(P.b); f.get(L.j); f.i32c(2); f.op(OP.i32Shl, OP.i32Add); f.set(L.pb);
-      f.i32c(0); f.set(L.s);
-      f.loop(L.s, P.K, 1, () => {
+      f.get(P.apack); f.set(L.pa);
+      f.loop(L.pa, L.end, 16, () => {
         f.get(L.pb); f.vload(0); f.set(Y0);
         f.get(L.pb); f.vload(16); f.set(Y1);
         for (let r = 0; r < 4; r++) {
@@ -234,8 +278,7 @@ function gemmTNBody(acc: boolean): number[] {
           f.get(S0 + 2 * r); f.get(X); f.get(Y0); f.simd(SIMD.mulF32x4); f.simd(SIMD.addF32x4); f.set(S0 + 2 * r);
           f.get(S0 + 2 * r + 1); f.get(X); f.get(Y1); f.simd(SIMD.mulF32x4); f.simd(SIMD.addF32x4); f.set(S0 + 2 * r + 1);
         }
-        f.addTo(L.pa, L.pa, L.lda4);
-        f.addTo(L.pb, L.pb, L.ldb4);
+        f.inc(L.pb, 32);
       });
       // Store rows i..i+3 of the tile: C[(i + r)·ldc + j + 4h].
       for (let r = 0; r < 4; r++) {
@@ -454,39 +497,31 @@ function sddmmBody(): number[] {
   return f.encode();
 }
 
-const GEMM_TYPE = 0;
-const ACT_TYPE = 1;
-const BWD_TYPE = 2;
+const I32X9 = new Array<number>(9).fill(I32);
 
-/** Exported functions: name, type index, body. */
-function kernelFunctions(): [string, number, number[]][] {
-  const fns: [string, number, number[]][] = [
-    ['gemmSet', GEMM_TYPE, gemmNTBody(false)],
-    ['gemmAcc', GEMM_TYPE, gemmNTBody(true)],
-    ['gemmTNSet', GEMM_TYPE, gemmTNBody(false)],
-    ['gemmTNAcc', GEMM_TYPE, gemmTNBody(true)],
-    ['act0', ACT_TYPE, actBody(false)],
-    ['act1', ACT_TYPE, actBody(true)],
-    ['spmmWideSet', GEMM_TYPE, spmmBody(SPMM_WIDE, false)],
-    ['spmmWideAcc', GEMM_TYPE, spmmBody(SPMM_WIDE, true)],
-    ['spmm1Set', GEMM_TYPE, spmmBody(1, false)],
-    ['spmm1Acc', GEMM_TYPE, spmmBody(1, true)],
-    ['sddmm', GEMM_TYPE, sddmmBody()],
+/** Exported functions of the shape-independent module: name, parameter types, body. */
+function kernelFunctions(): [string, number[], number[]][] {
+  const fns: [string, number[], number[]][] = [
+    ['gemmTNSet', new Array<number>(11).fill(I32), gemmTNBody(false)],
+    ['gemmTNAcc', new Array<number>(11).fill(I32), gemmTNBody(true)],
+    ['act0', [I32, I32, I32, F32], actBody(false)],
+    ['act1', [I32, I32, I32, F32], actBody(true)],
+    ['spmmWideSet', I32X9, spmmBody(SPMM_WIDE, false)],
+    ['spmmWideAcc', I32X9, spmmBody(SPMM_WIDE, true)],
+    ['spmm1Set', I32X9, spmmBody(1, false)],
+    ['spmm1Acc', I32X9, spmmBody(1, true)],
+    ['sddmm', I32X9, sddmmBody()],
   ];
-  for (let flags = 0; flags < 8; flags++) fns.push([`bwd${flags}`, BWD_TYPE, bwdBody((flags & 1) !== 0, (flags & 2) !== 0, (flags & 4) !== 0)]);
+  for (let flags = 0; flags < 8; flags++) fns.push([`bwd${flags}`, [...I32X9, F32], bwdBody((flags & 1) !== 0, (flags & 2) !== 0, (flags & 4) !== 0)]);
   return fns;
 }
 
-function moduleBytes(): Uint8Array {
-  const fns = kernelFunctions();
+/** A module importing env.mem (one page at least) and exporting `fns` (no results). */
+function moduleBytes(fns: [string, number[], number[]][]): Uint8Array {
   const fnType = (params: number[]): number[] => [0x60, ...uleb(params.length), ...params, 0];
-  const types = [3,
-    ...fnType(new Array<number>(9).fill(I32)),
-    ...fnType([I32, I32, I32, F32]),
-    ...fnType([...new Array<number>(9).fill(I32), F32]),
-  ];
+  const types = [...uleb(fns.length), ...fns.flatMap(([, params]) => fnType(params))];
   const imports = [1, ...str('env'), ...str('mem'), 0x02, 0x00, 1];
-  const funcs = [...uleb(fns.length), ...fns.map(([, t]) => t)];
+  const funcs = [...uleb(fns.length), ...fns.flatMap((_, i) => uleb(i))];
   const exports = [...uleb(fns.length), ...fns.flatMap(([name], i) => [...str(name), 0x00, ...uleb(i)])];
   const code = [...uleb(fns.length), ...fns.flatMap(([, , body]) => body)];
   return new Uint8Array([
@@ -511,6 +546,10 @@ interface WasmApi {
 const WA: WasmApi | undefined = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
 
 type WasmGemm = (M: number, Nc: number, K: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number) => void;
+type WasmNT = (M: number, Nc: number, a: number, b: number, c: number) => void;
+type Arr = Float32Array | Int32Array;
+interface NtEntry { lda: number; ldb: number; ldc: number; k: number; set: WasmNT; acc: WasmNT }
+type WasmTN = (M: number, Nc: number, K: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, apack: number, bpack: number) => void;
 type WasmAct = (a: number, r: number, n: number, th: number) => void;
 type WasmBwd = (dPre: number, a: number, dr: number, dz: number, dzStride: number, w: number, rows: number, N: number, nOut: number, th: number) => void;
 
@@ -519,10 +558,25 @@ let compiled: WasmModule | null | undefined;
 /** The compiled kernel module, or null when this runtime lacks WebAssembly SIMD. */
 function kernelModule(): WasmModule | null {
   if (compiled === undefined) {
-    const bytes = moduleBytes();
+    const bytes = moduleBytes(kernelFunctions());
     compiled = WA !== undefined && WA.validate(bytes) ? new WA.Module(bytes) : null;
   }
   return compiled;
+}
+
+/** Compiled gemmNT modules by shape key `lda/ldb/ldc/K` (a model uses a handful of shapes). */
+const ntModules = new Map<string, WasmModule>();
+
+/** The gemmNT module (exports `set`, `acc`) specialised to the strides and inner length K. */
+function ntModule(lda: number, ldb: number, ldc: number, K: number): WasmModule {
+  const key = `${lda}/${ldb}/${ldc}/${K}`;
+  let mod = ntModules.get(key);
+  if (mod === undefined) {
+    const p = [I32, I32, I32, I32, I32];
+    mod = new WA!.Module(moduleBytes([['set', p, gemmNTBody(false, lda, ldb, ldc, K)], ['acc', p, gemmNTBody(true, lda, ldb, ldc, K)]]));
+    ntModules.set(key, mod);
+  }
+  return mod;
 }
 
 /** True when the SIMD kernels can run here. */
@@ -607,10 +661,12 @@ export function sddmmScalar(
 export class SimdGemm {
   private readonly memory: WasmMemory | null;
   private readonly buffer: ArrayBuffer | null;
-  private readonly set: WasmGemm | null = null;
-  private readonly acc: WasmGemm | null = null;
-  private readonly tnSet: WasmGemm | null = null;
-  private readonly tnAcc: WasmGemm | null = null;
+  /** Instances of the shape-specialised gemmNT modules in this memory (looked up without allocating). */
+  private readonly nt: NtEntry[] = [];
+  private readonly tnSet: WasmTN | null = null;
+  private readonly tnAcc: WasmTN | null = null;
+  /** Floats at the top of the memory reserved for gemmTN's tile panels (grows downwards). */
+  private scratchFloats = 0;
   private readonly actFns: WasmAct[] = [];
   private readonly bwdFns: WasmBwd[] = [];
   private readonly spmmFns: WasmGemm[] = [];
@@ -633,10 +689,8 @@ export class SimdGemm {
     this.memory = new WA.Memory({ initial: pages, maximum: pages });
     this.buffer = this.memory.buffer;
     const ex = new WA.Instance(mod, { env: { mem: this.memory } }).exports;
-    this.set = ex.gemmSet as WasmGemm;
-    this.acc = ex.gemmAcc as WasmGemm;
-    this.tnSet = ex.gemmTNSet as WasmGemm;
-    this.tnAcc = ex.gemmTNAcc as WasmGemm;
+    this.tnSet = ex.gemmTNSet as WasmTN;
+    this.tnAcc = ex.gemmTNAcc as WasmTN;
     this.actFns = [ex.act0 as WasmAct, ex.act1 as WasmAct];
     for (let flags = 0; flags < 8; flags++) this.bwdFns.push(ex[`bwd${flags}`] as WasmBwd);
     this.spmmFns = [ex.spmmWideSet, ex.spmmWideAcc, ex.spmm1Set, ex.spmm1Acc] as WasmGemm[];
@@ -653,9 +707,24 @@ export class SimdGemm {
     if (this.buffer === null) return new Float32Array(n);
     const off = this.used;
     const padded = (n + 3) & ~3;
-    if ((off + padded) * 4 > this.buffer.byteLength) throw new RangeError(`SimdGemm memory exhausted: need ${(off + padded) * 4} bytes, have ${this.buffer.byteLength}`);
+    if ((off + padded + this.scratchFloats) * 4 > this.buffer.byteLength) throw new RangeError(`SimdGemm memory exhausted: need ${(off + padded) * 4} bytes, have ${this.buffer.byteLength}`);
     this.used += padded;
     return new Float32Array(this.buffer, off * 4, n);
+  }
+
+  /**
+   * Byte offset of a scratch block of `floats` floats at the top of the memory (reserved once and
+   * grown as needed, below the end and above every {@link alloc}).
+   * @throws RangeError when it does not fit (reserve {@link tnScratchFloats} in the capacity)
+   */
+  private scratch(floats: number): number {
+    const buf = this.buffer!;
+    const need = (floats + 3) & ~3;
+    if (need > this.scratchFloats) {
+      if ((this.used + need) * 4 > buf.byteLength) throw new RangeError(`SimdGemm memory exhausted: gemmTN needs ${need} floats of scratch beside ${this.used} allocated, have ${buf.byteLength / 4}`);
+      this.scratchFloats = need;
+    }
+    return buf.byteLength - 4 * this.scratchFloats;
   }
 
   /** A zeroed int32 array of `n` elements (inside the kernel's memory when SIMD is on). */
@@ -664,12 +733,13 @@ export class SimdGemm {
     return new Int32Array(f.buffer, f.byteOffset, n);
   }
 
-  private inMem(...arrs: (Float32Array | Int32Array)[]): boolean {
+  /** True when every given array is a view of this kernel memory (no rest array: called per product). */
+  private inMem(a: Arr, b: Arr, c?: Arr, d?: Arr, e?: Arr): boolean {
     const buf = this.buffer;
     if (buf === null) return false;
-    for (const x of arrs) if (x.buffer !== buf) return false;
-    return true;
+    return a.buffer === buf && b.buffer === buf && (c === undefined || c.buffer === buf) && (d === undefined || d.buffer === buf) && (e === undefined || e.buffer === buf);
   }
+
 
   /**
    * C[m, n] (+)= Σ_k A[aOff + m·lda + k] · Bm[bOff + n·ldb + k] for m < M, n < Nc, k < K.
@@ -689,8 +759,14 @@ export class SimdGemm {
       this.scalar(M, Nc, K, A, aOff, lda, Bm, bOff, ldb, C, cOff, ldc, acc);
       return;
     }
-    const fn = acc ? this.acc! : this.set!;
-    fn(m2, n4, k4, A.byteOffset + 4 * aOff, lda, Bm.byteOffset + 4 * bOff, ldb, C.byteOffset + 4 * cOff, ldc);
+    let e: NtEntry | undefined;
+    for (const x of this.nt) if (x.lda === lda && x.ldb === ldb && x.ldc === ldc && x.k === k4) e = x;
+    if (e === undefined) {
+      const ex = new WA!.Instance(ntModule(lda, ldb, ldc, k4), { env: { mem: this.memory } }).exports;
+      e = { lda, ldb, ldc, k: k4, set: ex.set as WasmNT, acc: ex.acc as WasmNT };
+      this.nt.push(e);
+    }
+    (acc ? e.acc : e.set)(m2, n4, A.byteOffset + 4 * aOff, Bm.byteOffset + 4 * bOff, C.byteOffset + 4 * cOff);
     if (K > k4) this.scalar(m2, n4, K - k4, A, aOff + k4, lda, Bm, bOff + k4, ldb, C, cOff, ldc, true);
     if (Nc > n4) this.scalar(m2, Nc - n4, K, A, aOff, lda, Bm, bOff + n4 * ldb, ldb, C, cOff + n4, ldc, acc);
     if (M > m2) this.scalar(M - m2, Nc, K, A, aOff + m2 * lda, lda, Bm, bOff, ldb, C, cOff + m2 * ldc, ldc, acc);
@@ -718,9 +794,11 @@ export class SimdGemm {
     const pa = A.byteOffset + 4 * aOff;
     const pb = Bm.byteOffset + 4 * bOff;
     const pc = C.byteOffset + 4 * cOff;
+    const kc = Math.min(TN_CHUNK, K);
+    const scratch = this.scratch(tnScratchFloats(n8, kc));
     for (let s0 = 0; s0 < K; s0 += TN_CHUNK) {
       const fn = acc || s0 > 0 ? this.tnAcc! : this.tnSet!;
-      fn(m4, n8, Math.min(TN_CHUNK, K - s0), pa + 4 * s0 * lda, lda, pb + 4 * s0 * ldb, ldb, pc, ldc);
+      fn(m4, n8, Math.min(TN_CHUNK, K - s0), pa + 4 * s0 * lda, lda, pb + 4 * s0 * ldb, ldb, pc, ldc, scratch, scratch + 16 * kc);
     }
     if (Nc > n8) gemmTN(m4, Nc - n8, K, A, aOff, lda, Bm, bOff + n8, ldb, C, cOff + n8, ldc, acc);
     if (M > m4) gemmTN(M - m4, Nc, K, A, aOff + m4, lda, Bm, bOff, ldb, C, cOff + m4 * ldc, ldc, acc);

@@ -192,6 +192,58 @@ test('gemmTN computes C = Aᵀ B with offsets and strides; the SIMD kernel (chun
   }
 });
 
+test('the SIMD gemmNT block kernel sums in its documented order: per output, lane l adds k = l (mod 4) in float32, then (l0 + l1) + (l2 + l3), then C', { skip: !simdSupported() }, () => {
+  const rng = new Rng(13, 'test:gemmNT-order');
+  const f = Math.fround;
+  for (const [M, Nc, K, lda, ldb, ldc] of [[6, 8, 12, 13, 16, 9], [4, 12, 128, 128, 128, 12], [2, 4, 4, 4, 4, 4]]) {
+    const kern = new SimdGemm(4 * (M * lda + Nc * ldb + M * ldc + 64), gemmNT, true);
+    const A = kern.alloc(1 + M * lda);
+    const Bm = kern.alloc(3 + Nc * ldb);
+    const C = kern.alloc(2 + M * ldc);
+    rng.fillUniform(A, -1, 1);
+    rng.fillUniform(Bm, -1, 1);
+    for (const acc of [false, true]) {
+      rng.fillUniform(C, -1, 1);
+      const C0 = Float32Array.from(C);
+      kern.gemm(M, Nc, K, A, 1, lda, Bm, 3, ldb, C, 2, ldc, acc);
+      for (let m = 0; m < M; m++) for (let n = 0; n < Nc; n++) {
+        const lanes = [0, 0, 0, 0];
+        for (let k = 0; k < K; k++) lanes[k & 3] = f(lanes[k & 3] + f(A[1 + m * lda + k] * Bm[3 + n * ldb + k]));
+        let s = f(f(f(lanes[0] + lanes[1]) + f(lanes[2] + lanes[3])));
+        if (acc) s = f(C0[2 + m * ldc + n] + s);
+        assert.ok(Object.is(C[2 + m * ldc + n], s), `M=${M} K=${K} acc=${acc} [${m}, ${n}]: ${C[2 + m * ldc + n]} vs ${s}`);
+      }
+    }
+  }
+});
+
+test('the SIMD gemmTN block kernel sums in its documented order: per output, float32 sums over s within each chunk of TN_CHUNK samples, chunk sums added to C in order', { skip: !simdSupported() }, () => {
+  const rng = new Rng(14, 'test:gemmTN-order');
+  const f = Math.fround;
+  for (const [M, Nc, K, lda, ldb, ldc] of [[8, 16, 2 * TN_CHUNK + 9, 12, 20, 17], [4, 8, 5, 128, 128, 8], [128, 128, TN_CHUNK, 128, 128, 128]]) {
+    const kern = new SimdGemm(K * lda + K * ldb + M * ldc + 64 + 4 * TN_CHUNK * (Nc + 4), gemmNT, true);
+    const A = kern.alloc(K * lda);
+    const Bm = kern.alloc(2 + K * ldb);
+    const C = kern.alloc(1 + M * ldc);
+    rng.fillUniform(A, -1, 1);
+    rng.fillUniform(Bm, -1, 1);
+    for (const acc of [false, true]) {
+      rng.fillUniform(C, -1, 1);
+      const C0 = Float32Array.from(C);
+      kern.gemmTN(M, Nc, K, A, 0, lda, Bm, 2, ldb, C, 1, ldc, acc);
+      for (let i = 0; i < M; i++) for (let j = 0; j < Nc; j++) {
+        let c = acc ? C0[1 + i * ldc + j] : 0;
+        for (let s0 = 0; s0 < K; s0 += TN_CHUNK) {
+          let part = 0;
+          for (let s = s0; s < Math.min(K, s0 + TN_CHUNK); s++) part = f(part + f(A[s * lda + i] * Bm[2 + s * ldb + j]));
+          c = s0 === 0 && !acc ? part : f(c + part);
+        }
+        assert.ok(Object.is(C[1 + i * ldc + j], c), `M=${M} K=${K} acc=${acc} [${i}, ${j}]: ${C[1 + i * ldc + j]} vs ${c}`);
+      }
+    }
+  }
+});
+
 test('SIMD tanh/rectification and BPTT elementwise kernels match their definitions', { skip: !simdSupported() }, () => {
   const rng = new Rng(12, 'test:elementwise');
   const rows = 5, N = 12, nOut = 3, dzStride = 8, n = 203, th = 0.1;

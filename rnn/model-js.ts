@@ -28,7 +28,7 @@
  * results are bit-identical run to run.
  */
 import type { Backend, Batch, LossResult, ModelConfig, ModelMasks, Params } from './types.js';
-import { SimdGemm, gemmTN } from './model-js-simd.js';
+import { SimdGemm, gemmTN, tnScratchFloats } from './model-js-simd.js';
 
 export { gemmTN };
 
@@ -296,6 +296,7 @@ function workspace(cfg: ModelConfig, B: number, T: number): Workspace {
     TB * nInP, (nIn + 1) * TB, (nIn + 1) * N, TBN, rect ? TBN : 0, TBN, B * N, NN, NN,
     nOutP4 * N, zRows * nOutP4, zRows * nOutP8, N * nOutP8, N * nInP, NN,
     T * N * Bp, T * N * Bp, N + 1, NN, NN, N + 1, NN, NN, N + 1, NN, NN,
+    tnScratchFloats(Math.max(N, nInP, nOutP8)),
   ];
   const k = new SimdGemm(sizes.reduce((acc, v) => acc + ((v + 3) & ~3), 0), gemmNT, useSimd);
   const xa = k.alloc(TB * nInP);

@@ -116,6 +116,32 @@ export class Rng {
     return arr;
   }
 
+  /**
+   * Moves the stream `steps` draws of {@link nextU32} ahead in O(log steps) time (xoshiro128** is
+   * linear over GF(2): the state is multiplied by the step matrix raised to `steps`, from cached
+   * powers M^(2^i)). The numbers drawn afterwards are exactly those `steps` calls of nextU32 would
+   * have left; a pending spare normal (from {@link normal}) is kept.
+   * @param steps non-negative safe integer
+   */
+  advance(steps: number): void {
+    if (!Number.isSafeInteger(steps) || steps < 0) throw new RangeError(`advance(steps) needs a non-negative safe integer, got ${steps}`);
+    let v = [this.a | 0, this.b | 0, this.c | 0, this.d | 0];
+    let k = steps;
+    for (let i = 0; k > 0; i++, k = Math.floor(k / 2)) {
+      if (k % 2 === 1) v = applyMatrix(stepMatrixPower(i), v);
+    }
+    [this.a, this.b, this.c, this.d] = v;
+  }
+
+  /**
+   * Skips the draws of `count` calls of {@link permutation}(n): each consumes exactly
+   * 2·max(n − 1, 0) draws of nextU32 (Fisher-Yates with {@link int}, two words per uniform), so
+   * the next permutation is the one the (count + 1)-th call would have returned.
+   */
+  skipPermutations(n: number, count: number): void {
+    this.advance(2 * Math.max(n - 1, 0) * count);
+  }
+
   /** A permutation of 0..n-1. */
   permutation(n: number): Int32Array {
     const p = new Int32Array(n);
@@ -128,6 +154,60 @@ export class Rng {
     for (let i = 0; i < out.length; i++) out[i] = lo + (hi - lo) * this.uniform();
     return out;
   }
+}
+
+/** The state transition of nextU32 on (a, b, c, d) alone (the output is not needed). */
+function stepState(v: number[]): number[] {
+  let [a, b, c, d] = v;
+  const t = b << 9;
+  c ^= a;
+  d ^= b;
+  b ^= c;
+  a ^= d;
+  c ^= t;
+  d = rotl(d, 11);
+  return [a | 0, b | 0, c | 0, d | 0];
+}
+
+/**
+ * A 128×128 matrix over GF(2) as its 128 columns, column k = 4 words: the image of state bit k
+ * (word k >> 5, bit k & 31).
+ */
+type Gf2Matrix = Int32Array;
+
+function applyMatrix(m: Gf2Matrix, v: number[]): number[] {
+  let r0 = 0, r1 = 0, r2 = 0, r3 = 0;
+  for (let w = 0; w < 4; w++) {
+    let x = v[w];
+    for (let bit = 0; x !== 0; bit++, x >>>= 1) {
+      if ((x & 1) === 0) continue;
+      const o = ((w << 5) + bit) * 4;
+      r0 ^= m[o]; r1 ^= m[o + 1]; r2 ^= m[o + 2]; r3 ^= m[o + 3];
+    }
+  }
+  return [r0, r1, r2, r3];
+}
+
+/** M^(2^i) for i = 0, 1, …: the step matrix and its repeated squares, made on first use. */
+const stepPowers: Gf2Matrix[] = [];
+
+function stepMatrixPower(i: number): Gf2Matrix {
+  if (stepPowers.length === 0) {
+    const m = new Int32Array(128 * 4);
+    for (let k = 0; k < 128; k++) {
+      const e = [0, 0, 0, 0];
+      e[k >> 5] = 1 << (k & 31);
+      m.set(stepState(e), k * 4);
+    }
+    stepPowers.push(m);
+  }
+  while (stepPowers.length <= i) {
+    const p = stepPowers[stepPowers.length - 1];
+    const sq = new Int32Array(128 * 4);
+    for (let k = 0; k < 128; k++) sq.set(applyMatrix(p, Array.from(p.subarray(k * 4, k * 4 + 4))), k * 4);
+    stepPowers.push(sq);
+  }
+  return stepPowers[i];
 }
 
 function rotl(x: number, k: number): number {

@@ -169,3 +169,49 @@ test('cosine lr schedule: each epoch trains with the closed-form rate, and resum
   for (const k of PARAM_NAMES) assert.deepEqual(params[k], full.params[k]);
   assert.throws(() => train({ ...base, params: p0, lrSchedule: { kind: 'cosine', tMax: 0, etaMin: 0 } }), TrainOptionsError);
 });
+
+test('resuming at epoch k draws the same number of random words for every k (no replay of the done epochs\' shuffles) and trains the same run', () => {
+  const cfg = defaultModelConfig({ nHidden: 8, nInput: 1, nOutput: 1, head: 'tanh', rule: 'dale' });
+  const trainSet = flipFlopDataset(2, 'train', { n: 40, T: 6 });
+  const p0 = initParams(cfg, 2);
+  const base = { cfg, backend: jsBackend, train: trainSet, batchSize: 16, seed: 9 };
+  const full = train({ ...base, params: p0, epochs: 8 });
+  const orig = Rng.prototype.nextU32;
+  let count = 0;
+  Rng.prototype.nextU32 = function (this: Rng): number {
+    count++;
+    return orig.call(this);
+  };
+  const perCall: number[] = [];
+  let params = p0;
+  let optimizerState: OptimizerState | undefined;
+  try {
+    for (let k = 0; k < 8; k++) {
+      count = 0;
+      const r = train({ ...base, params, epochs: k + 1, startEpoch: k, optimizerState: k > 0 ? optimizerState : undefined });
+      perCall.push(count);
+      params = r.params;
+      optimizerState = r.optimizerState;
+    }
+  } finally {
+    Rng.prototype.nextU32 = orig;
+  }
+  // One permutation of 40 per call: 2 * 39 draws, whatever k.
+  assert.deepEqual(perCall, new Array(8).fill(2 * 39));
+  for (const k of PARAM_NAMES) assert.deepEqual(params[k], full.params[k]);
+  // The batch order is the old stream's: epoch e uses the e-th permutation of new Rng(seed, 'batches').
+  const seen: number[][] = [];
+  const rec: Backend = {
+    name: 'js',
+    lossAndGrad(c, p, b, g) {
+      seen.push(Array.from(b.x.subarray(0, 6)));
+      return jsBackend.lossAndGrad(c, p, b, g);
+    },
+    evaluate: (c, p, b) => jsBackend.evaluate(c, p, b),
+  };
+  train({ ...base, backend: rec, params, epochs: 5, startEpoch: 4, optimizerState });
+  const old = new Rng(9, 'batches');
+  for (let e = 0; e < 4; e++) old.permutation(40);
+  const first = old.permutation(40)[0];
+  assert.deepEqual(seen[0], Array.from(trainSet.batch(Int32Array.of(first)).x.subarray(0, 6)));
+});

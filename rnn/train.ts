@@ -195,7 +195,7 @@ export function train(opts: TrainOptions): TrainResult {
   const ds = opts.train;
   const rng = new Rng(opts.seed, 'batches');
   const start = opts.startEpoch ?? 0;
-  for (let e = 0; e < start; e++) rng.permutation(ds.n); // replay the batch order of done epochs
+  rng.skipPermutations(ds.n, start); // past the batch orders of the done epochs, in O(log) time
   const buffers = new Map<number, Batch>();
   const records: EpochRecord[] = [];
   const testBatch = opts.testBatchSize ?? opts.batchSize;
