@@ -13,6 +13,7 @@ import { DEFAULT_WORKER_COUNTS, estimatePlan, formatPlanEstimate } from '../engi
 import { formatPlanSummary, summarizePlan } from '../sweeps/plan.js';
 import { RunFailedError, UsageError } from './errors.js';
 import { CalibrationError } from '../activities/calibration.js';
+import { StoreError, type ArtifactStore } from '../store/types.js';
 import { dataDirFlag, dataOption, openStoreFlag, planSweepFile, positiveInt, storeOption } from './sweep-ref.js';
 
 interface PlanFlags {
@@ -48,7 +49,14 @@ export function register(program: Command): void {
     .action(async (file: string, o: PlanFlags) => {
       const { plan } = planSweepFile(file, dataDirFlag(o.data));
       const s = summarizePlan(plan);
-      const store = await openStoreFlag(o.store);
+      let store: ArtifactStore | null = null;
+      try {
+        store = await openStoreFlag(o.store);
+      } catch (err) {
+        // An unreachable store (S3 offline) leaves the estimate to calibration; a malformed URL is still exit 2.
+        if (!(err instanceof StoreError)) throw err;
+        process.stderr.write(`dalesweep: store ${o.store} not read (${err.message}); estimating without it\n`);
+      }
       let estimate;
       try {
         estimate = await estimatePlan(plan, { codeVersion: codeVersion(), store, measure: o.calibrate, concurrency: o.concurrency ?? availableParallelism(), workers: o.workers });

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { kindKey, type KindConfig, type KindTiming, type MachineIdentity } from '../activities/calibration.js';
 import { FsStore } from '../store/fs.js';
+import { StoreError } from '../store/types.js';
 import { writeStageArtifacts } from '../store/stage-io.js';
 import { planSweep } from '../sweeps/plan.js';
 import { parseSpec } from '../sweeps/spec.js';
@@ -165,4 +166,19 @@ test('formatDuration', () => {
   assert.equal(formatDuration(150), '2.5 min');
   assert.equal(formatDuration(21.7 * 60), '22 min');
   assert.equal(formatDuration(3 * 3600), '3.0 h');
+});
+
+test('estimatePlan: a store that cannot be read leaves the estimate to calibration and says so', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'estimate-test-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const broken = new FsStore(join(dir, 'store'));
+  broken.list = async () => {
+    throw new StoreError('s3://bucket: connection refused');
+  };
+  const calibration = { dir: join(dir, 'cache'), machine: { hostname: 'h', cpuModel: 'c', cores: 2 }, measureKind: async (): Promise<KindTiming> => timing(0.01, 0.004) };
+  const e = await estimatePlan(tinyPlan([0]), { codeVersion: 'v-test', store: broken, measure: true, cores: 2, calibration });
+  assert.equal(e.store?.error, 's3://bucket: connection refused');
+  assert.equal(e.stages.complete, 0);
+  assert.ok(e.local.seconds! > 0);
+  assert.match(formatPlanEstimate(e)[2], /; store not read \(s3:\/\/bucket: connection refused\): nothing counted as complete$/);
 });

@@ -26,7 +26,7 @@
 import { availableParallelism, loadavg } from 'node:os';
 import { calibrate, kindKey, type Calibration, type CalibrateOptions, type KindConfig, type KindTiming } from '../activities/calibration.js';
 import { readStoreTimings, type StoreTimings } from '../activities/stage-durations.js';
-import type { ArtifactStore } from '../store/types.js';
+import { StoreError, type ArtifactStore } from '../store/types.js';
 import type { StageConfig } from '../sweeps/stage-config.js';
 import type { Plan, Stage } from '../sweeps/types.js';
 
@@ -331,7 +331,8 @@ export interface PlanEstimate {
   stageSeconds: number | null;
   stages: { total: number; complete: number; store: number; calibration: number; scaled: number; none: number };
   calibration: { path: string; measured: number; cached: number; missing: number; seconds: number; load1: number | null };
-  store: { url: string; listed: number; durations: number; unreadable: number } | null;
+  /** The store read; `error` when it could not be read (nothing is then known complete). */
+  store: { url: string; listed: number; durations: number; unreadable: number; error?: string } | null;
 }
 
 /** Estimates the wall time of what remains of a plan (see the module comment). */
@@ -339,7 +340,16 @@ export async function estimatePlan(plan: Plan, opts: EstimateOptions): Promise<P
   const cores = opts.cores ?? availableParallelism();
   const concurrency = opts.concurrency ?? cores;
   let timings: StoreTimings = { complete: new Set(), timings: [], listed: 0, unreadable: 0 };
-  if (opts.store) timings = await readStoreTimings(opts.store, plan, { codeVersion: opts.codeVersion });
+  let storeError: string | undefined;
+  if (opts.store) {
+    try {
+      timings = await readStoreTimings(opts.store, plan, { codeVersion: opts.codeVersion });
+    } catch (err) {
+      // An unreachable store leaves the estimate to calibration; the estimate says so.
+      if (!(err instanceof StoreError)) throw err;
+      storeError = err.message;
+    }
+  }
   const stored = storedSecondsByShape(timings.timings);
   /** Complete, or estimated from stored durations: needs no calibration. */
   const covered = (s: Stage): boolean => timings.complete.has(s.id) || (shapeKey(s.config) !== null && stored.has(shapeKey(s.config)!));
@@ -371,7 +381,7 @@ export async function estimatePlan(plan: Plan, opts: EstimateOptions): Promise<P
       seconds: cal.seconds,
       load1: cal.measured.length > 0 ? loadavg()[0] : null,
     },
-    store: opts.store ? { url: opts.store.url, listed: timings.listed, durations: timings.timings.length, unreadable: timings.unreadable } : null,
+    store: opts.store ? { url: opts.store.url, listed: timings.listed, durations: timings.timings.length, unreadable: timings.unreadable, ...(storeError !== undefined ? { error: storeError } : {}) } : null,
   };
 }
 
@@ -386,7 +396,10 @@ export function formatDuration(s: number): string {
 export function formatPlanEstimate(e: PlanEstimate): string[] {
   const n = e.stages;
   const remaining = n.total - n.complete;
-  const done = n.complete > 0 ? `; ${n.complete} of ${n.total} stages already complete (cost 0)` : '';
+  const notes: string[] = [];
+  if (e.store?.error !== undefined) notes.push(`store not read (${e.store.error}): nothing counted as complete`);
+  if ((e.store?.unreadable ?? 0) > 0) notes.push(`${e.store!.unreadable} unreadable manifests left out`);
+  const done = (n.complete > 0 ? `; ${n.complete} of ${n.total} stages already complete (cost 0)` : '') + notes.map((x) => `; ${x}`).join('');
   if (e.local.seconds === null) {
     return [`estimated wall time: not estimated (${n.none} of ${remaining} remaining stages have neither a calibration of this machine and code version nor a stored duration; run plan without --no-calibrate to measure)${done}`];
   }
