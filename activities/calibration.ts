@@ -80,10 +80,15 @@ export interface CalibrationFile {
 /** The fields of a training-like stage config that define its model kind. */
 export type KindConfig = ModelTaskConfig & Pick<OptimConfig, 'batchSize'> & Partial<OptimConfig>;
 
-/** The model kind of a training-like config: task (condition), backend, nHidden, batch size. */
-export function kindKey(c: KindConfig): string {
+/** The model of a stage config: task (and cell-type condition), backend, nHidden. */
+export function modelKey(c: ModelTaskConfig): string {
   const task = c.celltype !== undefined ? `${c.task}:${c.celltype.condition}` : c.task;
-  return `${task}/${c.backend}/N${c.nHidden}/B${c.batchSize}`;
+  return `${task}/${c.backend}/N${c.nHidden}`;
+}
+
+/** The model kind of a training-like config: its {@link modelKey} and batch size. */
+export function kindKey(c: KindConfig): string {
+  return `${modelKey(c)}/B${c.batchSize}`;
 }
 
 /** `${XDG_CACHE_HOME:-$HOME/.cache}/dalesweep/calibration`. */
@@ -239,7 +244,7 @@ export interface CalibrateOptions {
   /**
    * Seconds of measuring after which the remaining kinds are not measured (they are then scaled
    * from the measured ones by multiply-adds). Kinds are measured in the order given.
-   * @default 8
+   * @default 5
    */
   budgetSeconds?: number;
 }
@@ -274,7 +279,7 @@ export async function calibrate(configs: readonly KindConfig[], opts: CalibrateO
   for (const c of configs) if (!byKey.has(kindKey(c))) byKey.set(kindKey(c), c);
   const out: Calibration = { kinds: new Map(), measured: [], cached: [], missing: [], seconds: 0, path };
   const measure = opts.measureKind ?? measureKind;
-  const budget = opts.budgetSeconds ?? 8;
+  const budget = opts.budgetSeconds ?? 5;
   const t0 = performance.now();
   for (const [key, c] of byKey) {
     const hit = file.kinds[key];

@@ -24,7 +24,7 @@
  * Queues are not modelled (every worker is assumed to serve every queue).
  */
 import { availableParallelism, loadavg } from 'node:os';
-import { calibrate, kindKey, type Calibration, type CalibrateOptions, type KindConfig, type KindTiming } from '../activities/calibration.js';
+import { calibrate, kindKey, modelKey, type Calibration, type CalibrateOptions, type KindConfig, type KindTiming } from '../activities/calibration.js';
 import { readStoreTimings, type StoreTimings } from '../activities/stage-durations.js';
 import { StoreError, type ArtifactStore } from '../store/types.js';
 import type { StageConfig } from '../sweeps/stage-config.js';
@@ -150,11 +150,6 @@ export function simulateSchedule(stages: readonly ScheduleStage[], seconds: read
 
 /** Where a stage's estimate comes from. */
 export type EstimateSource = 'complete' | 'store' | 'calibration' | 'scaled' | 'none';
-
-function modelKey(c: Exclude<StageConfig, { kind: 'noop' }>): string {
-  const task = c.celltype !== undefined ? `${c.task}:${c.celltype.condition}` : c.task;
-  return `${task}/${c.backend}/N${c.nHidden}`;
-}
 
 /** Samples an evaluate stage runs forward (celltype with nTest 0: the training set). */
 function evalSamples(c: { nTest: number; nTrain: number }): number {
