@@ -6,7 +6,7 @@
  * (`--store`) and a short calibration of this machine, cached per machine and code version in
  * `${XDG_CACHE_HOME:-~/.cache}/dalesweep/calibration/`; `--no-calibrate` measures nothing.
  */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { availableParallelism } from 'node:os';
 import { codeVersion } from '../activities/code-version.js';
 import { DEFAULT_WORKER_COUNTS, estimatePlan, formatPlanEstimate } from '../engines/estimate.js';
@@ -43,9 +43,13 @@ export function register(program: Command): void {
     .addOption(storeOption())
     .option('--json', 'print the summary as JSON')
     .option('--stages', 'also list every stage (id, kind, queue, parents)')
-    .option('--no-calibrate', 'measure nothing: estimate from the cached calibration and stored durations only')
+    .option('--no-calibrate', 'measure nothing: estimate from the cached calibration and the stored durations only (without them: counts and work only)')
     .option('--concurrency <k>', 'local engine stages at once for the estimate (default: one per core)', positiveInt('--concurrency'))
-    .option('--workers <k,...>', 'Temporal worker counts to estimate', workerCounts, [...DEFAULT_WORKER_COUNTS])
+    .addOption(
+      new Option('--workers <k,...>', 'Temporal worker counts to estimate (each runs one stage at a time, the worker default; at most 64 stages in flight, the run default --window)')
+        .argParser(workerCounts)
+        .default([...DEFAULT_WORKER_COUNTS], DEFAULT_WORKER_COUNTS.join(',')),
+    )
     .action(async (file: string, o: PlanFlags) => {
       const { plan } = planSweepFile(file, dataDirFlag(o.data));
       const s = summarizePlan(plan);

@@ -406,7 +406,7 @@ export function formatPlanEstimate(e: PlanEstimate): string[] {
     parts.push(`calibration for ${n.calibration} stage${n.calibration === 1 ? '' : 's'} (model kinds: ${how || 'none needed'})`);
   }
   if (n.scaled > 0) parts.push(`${n.scaled} stage${n.scaled === 1 ? '' : 's'} scaled by multiply-adds from the calibrated kinds (${c.missing} kinds not measured: time budget)`);
-  const workers = e.temporal.map((t) => `${t.workers}: ${formatDuration(t.seconds!)}`).join(', ');
+  const workers = e.temporal.map((t) => `${t.workers}: ${formatDuration(t.seconds!)}${t.slots < t.workers ? ` (${t.slots} stages in flight, the window)` : ''}`).join(', ');
   return [
     `estimated wall time: ${formatDuration(e.local.seconds)} on this machine (${e.local.cores} cores, local engine, concurrency ${e.local.concurrency}); critical path ${formatDuration(e.criticalPathSeconds!)}, ${formatDuration(e.stageSeconds!)} of stage time`,
     `with K Temporal workers (one stage at a time each, stage times as on this machine): ${workers}`,
