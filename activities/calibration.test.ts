@@ -92,6 +92,11 @@ test('calibrate measures the missing kinds once, then reads them from the cache'
   assert.deepEqual(second.cached.sort(), first.measured.sort());
   assert.deepEqual(second.kinds.get(kindKey(kind()))?.stepSeconds, 0.008);
 
+  // refresh measures again and replaces the cached timing.
+  const again = await calibrate([kind()], { codeVersion: 'v1', dir, machine, refresh: true, measureKind: f.measure });
+  assert.deepEqual(again.measured, [kindKey(kind())]);
+  assert.equal(f.calls.length, 3);
+
   // A new kind is added beside the cached ones.
   await calibrate([kind({ batchSize: 8 })], { codeVersion: 'v1', dir, machine, measureKind: f.measure });
   assert.equal(Object.keys(readCalibration(calibrationPath(dir, machine, 'v1'), machine, 'v1')!.kinds).length, 3);

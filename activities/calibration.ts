@@ -235,6 +235,8 @@ export interface CalibrateOptions {
   codeVersion: string;
   /** Measure the kinds the cache lacks; false: cache only. @default true */
   measure?: boolean;
+  /** Measure every kind again, replacing the cached timings (e.g. after the machine's load changed). @default false */
+  refresh?: boolean;
   /** @default {@link defaultCalibrationDir}() */
   dir?: string;
   /** @default {@link thisMachine}() */
@@ -282,7 +284,7 @@ export async function calibrate(configs: readonly KindConfig[], opts: CalibrateO
   const budget = opts.budgetSeconds ?? 5;
   const t0 = performance.now();
   for (const [key, c] of byKey) {
-    const hit = file.kinds[key];
+    const hit = opts.refresh ? undefined : file.kinds[key];
     if (hit !== undefined) {
       out.kinds.set(key, hit);
       out.cached.push(key);

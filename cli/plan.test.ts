@@ -46,6 +46,12 @@ test('plan estimates the wall time: calibration measured once and cached, --no-c
   assert.equal(files.length, 1);
   assert.match(files[0], /^[0-9a-f]{16}-[0-9a-f]{16}\.json$/, '<machine>-<codeVersion>.json');
 
+  const cached = cli(['plan', file, '--store', store], env);
+  assert.match(cached.stdout, /^estimate from: calibration for \d+ stages \(model kinds: 1 cached, measured at load average up to [\d.]+; --recalibrate measures again\)$/m);
+  const again = cli(['plan', file, '--store', store, '--recalibrate'], env);
+  assert.match(again.stdout, /^estimate from: calibration for \d+ stages \(model kinds: 1 measured now in /m);
+  assert.equal(cli(['plan', file, '--recalibrate', '--no-calibrate'], env).stderr, 'dalesweep: --recalibrate and --no-calibrate exclude each other\n');
+
   const json = cli(['plan', file, '--store', store, '--json', '--workers', '2,3', '--concurrency', '1'], env);
   assert.equal(json.status, 0, json.stderr);
   const e = (JSON.parse(json.stdout) as EstimateJson).estimate;

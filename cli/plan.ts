@@ -22,6 +22,7 @@ interface PlanFlags {
   data?: string;
   store: string;
   calibrate: boolean;
+  recalibrate?: boolean;
   concurrency?: number;
   workers: number[];
 }
@@ -44,6 +45,7 @@ export function register(program: Command): void {
     .option('--json', 'print the summary as JSON')
     .option('--stages', 'also list every stage (id, kind, queue, parents)')
     .option('--no-calibrate', 'measure nothing: estimate from the cached calibration and the stored durations only (without them: counts and work only)')
+    .option('--recalibrate', 'measure every model kind again, replacing the cached calibration (e.g. after the load changed)')
     .option('--concurrency <k>', 'local engine stages at once for the estimate (default: one per core)', positiveInt('--concurrency'))
     .addOption(
       new Option('--workers <k,...>', 'Temporal worker counts to estimate (each runs one stage at a time, the worker default; at most 64 stages in flight, the run default --window)')
@@ -51,6 +53,7 @@ export function register(program: Command): void {
         .default([...DEFAULT_WORKER_COUNTS], DEFAULT_WORKER_COUNTS.join(',')),
     )
     .action(async (file: string, o: PlanFlags) => {
+      if (o.recalibrate && !o.calibrate) throw new UsageError('--recalibrate and --no-calibrate exclude each other');
       const { plan } = planSweepFile(file, dataDirFlag(o.data));
       const s = summarizePlan(plan);
       let store: ArtifactStore | null = null;
@@ -63,7 +66,7 @@ export function register(program: Command): void {
       }
       let estimate;
       try {
-        estimate = await estimatePlan(plan, { codeVersion: codeVersion(), store, measure: o.calibrate, concurrency: o.concurrency ?? availableParallelism(), workers: o.workers });
+        estimate = await estimatePlan(plan, { codeVersion: codeVersion(), store, measure: o.calibrate, refresh: o.recalibrate === true, concurrency: o.concurrency ?? availableParallelism(), workers: o.workers });
       } catch (err) {
         if (err instanceof CalibrationError) throw new RunFailedError(`${err.message} (plan --no-calibrate estimates without measuring)`);
         throw err;

@@ -304,6 +304,8 @@ export interface EstimateOptions {
   store: ArtifactStore | null;
   /** Measure the kinds the calibration cache lacks. false: cache and store only. */
   measure: boolean;
+  /** Measure every kind needed again, replacing the cached timings. @default false */
+  refresh?: boolean;
   /** Local engine's stages at once. @default cores */
   concurrency?: number;
   /** Cores of this machine. @default os.availableParallelism() */
@@ -313,7 +315,7 @@ export interface EstimateOptions {
   /** Temporal engine's stages in flight (`run --window`). @default 64 */
   window?: number;
   /** Passed to {@link calibrate} (cache folder, machine, measuring function, budget). */
-  calibration?: Omit<CalibrateOptions, 'codeVersion' | 'measure'>;
+  calibration?: Omit<CalibrateOptions, 'codeVersion' | 'measure' | 'refresh'>;
 }
 
 /** The estimate of a plan (seconds; null where some remaining stage has no estimate). */
@@ -325,7 +327,11 @@ export interface PlanEstimate {
   /** Sum of the remaining stages' durations. */
   stageSeconds: number | null;
   stages: { total: number; complete: number; store: number; calibration: number; scaled: number; none: number };
-  calibration: { path: string; measured: number; cached: number; missing: number; seconds: number; load1: number | null };
+  /**
+   * `load1`: the machine's one-minute load average after measuring (null when nothing was
+   * measured); `cachedLoad1`: the highest load average at which the cached kinds were measured.
+   */
+  calibration: { path: string; measured: number; cached: number; missing: number; seconds: number; load1: number | null; cachedLoad1: number | null };
   /** The store read; `error` when it could not be read (nothing is then known complete). */
   store: { url: string; listed: number; durations: number; unreadable: number; error?: string } | null;
 }
@@ -349,7 +355,7 @@ export async function estimatePlan(plan: Plan, opts: EstimateOptions): Promise<P
   /** Complete, or estimated from stored durations: needs no calibration. */
   const covered = (s: Stage): boolean => timings.complete.has(s.id) || (shapeKey(s.config) !== null && stored.has(shapeKey(s.config)!));
   const kinds = kindsToCalibrate(plan.stages, covered);
-  const cal: Calibration = await calibrate(kinds, { ...opts.calibration, codeVersion: opts.codeVersion, measure: opts.measure });
+  const cal: Calibration = await calibrate(kinds, { ...opts.calibration, codeVersion: opts.codeVersion, measure: opts.measure, refresh: opts.refresh });
   const d = stageDurations(plan, timings.complete, stored, cal.kinds);
   const count = { total: plan.stages.length, complete: 0, store: 0, calibration: 0, scaled: 0, none: 0 };
   for (const s of d.source) count[s]++;
@@ -375,6 +381,7 @@ export async function estimatePlan(plan: Plan, opts: EstimateOptions): Promise<P
       missing: cal.missing.length,
       seconds: cal.seconds,
       load1: cal.measured.length > 0 ? loadavg()[0] : null,
+      cachedLoad1: cal.cached.length > 0 ? Math.max(...cal.cached.map((k) => cal.kinds.get(k)!.load1)) : null,
     },
     store: opts.store ? { url: opts.store.url, listed: timings.listed, durations: timings.timings.length, unreadable: timings.unreadable, ...(storeError !== undefined ? { error: storeError } : {}) } : null,
   };
@@ -402,7 +409,7 @@ export function formatPlanEstimate(e: PlanEstimate): string[] {
   const parts: string[] = [];
   if (n.store > 0) parts.push(`store durations for ${n.store} stage${n.store === 1 ? '' : 's'} (${e.store?.durations ?? 0} manifests of this code version read)`);
   if (n.calibration > 0) {
-    const how = [c.measured > 0 ? `${c.measured} measured now in ${c.seconds.toFixed(1)} s${c.load1 !== null ? ` at load average ${c.load1.toFixed(1)} on ${e.local.cores} cores` : ''}` : '', c.cached > 0 ? `${c.cached} cached` : ''].filter(Boolean).join(', ');
+    const how = [c.measured > 0 ? `${c.measured} measured now in ${c.seconds.toFixed(1)} s${c.load1 !== null ? ` at load average ${c.load1.toFixed(1)} on ${e.local.cores} cores` : ''}` : '', c.cached > 0 ? `${c.cached} cached, measured at load average up to ${(c.cachedLoad1 ?? 0).toFixed(1)}; --recalibrate measures again` : ''].filter(Boolean).join(', ');
     parts.push(`calibration for ${n.calibration} stage${n.calibration === 1 ? '' : 's'} (model kinds: ${how || 'none needed'})`);
   }
   if (n.scaled > 0) parts.push(`${n.scaled} stage${n.scaled === 1 ? '' : 's'} scaled by multiply-adds from the calibrated kinds (${c.missing} kinds not measured: time budget)`);
