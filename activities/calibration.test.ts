@@ -44,7 +44,7 @@ function fakeMeasure(): { calls: string[]; measure(c: KindConfig): Promise<KindT
     calls,
     measure: async (c) => {
       calls.push(kindKey(c));
-      return { stepSeconds: c.nHidden / 1000, evalSeconds: c.nHidden / 3000, stepMacs: 3 * c.batchSize * 50 * c.nHidden ** 2, steps: 2, load1: 0.5, measuredAt: new Date(0).toISOString() };
+      return { stepSeconds: c.nHidden / 1000, evalSeconds: c.nHidden / 3000, stepCpuSeconds: c.nHidden / 2000, evalCpuSeconds: c.nHidden / 6000, stepMacs: 3 * c.batchSize * 50 * c.nHidden ** 2, steps: 2, load1: 0.5, measuredAt: new Date(0).toISOString() };
     },
   };
 }
@@ -131,6 +131,7 @@ test('a corrupt, truncated or foreign cache file is ignored and measured again',
     good.slice(0, good.length >> 1), // truncated
     JSON.stringify({ ...JSON.parse(good), machine: { ...machine, hostname: 'someone-else' } }), // copied from another machine
     JSON.stringify({ ...JSON.parse(good), version: 999 }),
+    JSON.stringify({ ...JSON.parse(good), version: 1, kinds: { [kindKey(kind())]: { stepSeconds: 1, evalSeconds: 1, stepMacs: 1, steps: 1, load1: 0, measuredAt: '' } } }), // version 1: no CPU times
     JSON.stringify({ ...JSON.parse(good), kinds: { [kindKey(kind())]: { stepSeconds: 'fast' } } }), // an invalid entry
     'null',
   ];
@@ -164,6 +165,8 @@ test('measureKind times the real training path of a tiny model', { timeout: 60_0
   const t = await measureKind(kind());
   assert.ok(t.stepSeconds > 0 && Number.isFinite(t.stepSeconds));
   assert.ok(t.evalSeconds > 0 && Number.isFinite(t.evalSeconds));
+  assert.ok(t.stepCpuSeconds > 0 && t.stepCpuSeconds <= t.stepSeconds, 'CPU time per step, at most the wall time');
+  assert.ok(t.evalCpuSeconds > 0 && t.evalCpuSeconds <= t.evalSeconds);
   assert.ok(t.steps >= 1 && t.steps <= 50);
   assert.equal(t.stepMacs, 3 * 4 * 50 * 8 * 8, 'B·T·N² × 3 for flip-flop (T = 50)');
   await assert.rejects(measureKind(kind({ task: 'smnist', dataSource: 'mnist', dataDir: '/nonexistent-dalesweep-dir' })));

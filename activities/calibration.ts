@@ -22,7 +22,7 @@ import type { Batch } from '../rnn/types.js';
 import type { ModelTaskConfig, OptimConfig } from '../sweeps/stage-config.js';
 
 /** Cache format version (a file of another version is measured again). */
-export const CALIBRATION_VERSION = 1;
+export const CALIBRATION_VERSION = 2;
 
 /** Measuring a model kind failed (its setup or a training step threw). */
 export class CalibrationError extends Error {
@@ -58,6 +58,14 @@ export interface KindTiming {
   stepSeconds: number;
   /** Seconds per evaluation (forward) batch of `batchSize` samples. */
   evalSeconds: number;
+  /**
+   * CPU seconds (user + system) of this process per training step: what a step costs a core of
+   * its own, the time on an idle machine (the wall time above includes the wait for a core when
+   * the machine is shared).
+   */
+  stepCpuSeconds: number;
+  /** CPU seconds per evaluation batch. */
+  evalCpuSeconds: number;
   /** Multiply-adds of one training step by the plan's cost model (3·B·T·N²), for scaling. */
   stepMacs: number;
   /** Timed steps. */
@@ -107,7 +115,7 @@ function isTiming(v: unknown): v is KindTiming {
   if (typeof v !== 'object' || v === null) return false;
   const t = v as Record<string, unknown>;
   const pos = (x: unknown): boolean => typeof x === 'number' && Number.isFinite(x) && x > 0;
-  return pos(t.stepSeconds) && pos(t.evalSeconds) && pos(t.stepMacs) && pos(t.steps) && typeof t.load1 === 'number' && typeof t.measuredAt === 'string';
+  return pos(t.stepSeconds) && pos(t.evalSeconds) && pos(t.stepCpuSeconds) && pos(t.evalCpuSeconds) && pos(t.stepMacs) && pos(t.steps) && typeof t.load1 === 'number' && typeof t.measuredAt === 'string';
 }
 
 /**
@@ -193,37 +201,46 @@ export async function measureKind(c: KindConfig): Promise<KindTiming> {
   const [{ buildSetup }, { createBackend }, { evaluateDataset, train }] = await Promise.all([import('./model-stages.js'), import('../rnn/backends.js'), import('../rnn/train.js')]);
   const setup = await buildSetup(small);
   const backend = await createBackend(c.backend);
-  const T = setup.train.T;
-  const steps = async (k: number): Promise<number> => {
+  /** Wall and CPU seconds of `fn`. */
+  const timed = (fn: () => void): { wall: number; cpu: number } => {
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
-    train({
-      cfg: setup.cfg,
-      params: setup.initParams(),
-      backend,
-      train: new RepeatDataset(setup.train, k * B),
-      epochs: 1,
-      batchSize: B,
-      optimizer: c.optimizer,
-      lr: c.lr,
-      seed: c.seed,
-      masks: setup.taskMasks,
-      frozen: setup.frozen,
-    });
-    return (performance.now() - t0) / 1000;
+    fn();
+    const wall = (performance.now() - t0) / 1000;
+    const c = process.cpuUsage(c0);
+    return { wall, cpu: (c.user + c.system) / 1e6 };
   };
-  const warm = await steps(1);
+  const steps = (k: number): { wall: number; cpu: number } =>
+    timed(() =>
+      train({
+        cfg: setup.cfg,
+        params: setup.initParams(),
+        backend,
+        train: new RepeatDataset(setup.train, k * B),
+        epochs: 1,
+        batchSize: B,
+        optimizer: c.optimizer,
+        lr: c.lr,
+        seed: c.seed,
+        masks: setup.taskMasks,
+        frozen: setup.frozen,
+      }),
+    );
+  const warm = steps(1).wall;
   // A kind whose one step outlasts the target (the cell-type model) is timed over one more step.
   const k = Math.max(1, Math.min(50, Math.ceil(TARGET_SECONDS_PER_KIND / Math.max(warm, 1e-4))));
-  const stepSeconds = (await steps(k)) / k;
+  const run = steps(k);
   const params = setup.initParams();
   evaluateDataset(backend, setup.cfg, params, setup.train, B); // warm-up
-  const t0 = performance.now();
-  evaluateDataset(backend, setup.cfg, params, setup.train, B);
-  const evalSeconds = Math.max(1e-6, (performance.now() - t0) / 1000);
+  const ev = timed(() => evaluateDataset(backend, setup.cfg, params, setup.train, B));
+  const pos = (x: number): number => Math.max(1e-6, x);
   return {
-    stepSeconds: Math.max(1e-6, stepSeconds),
-    evalSeconds,
-    stepMacs: 3 * B * T * c.nHidden * c.nHidden,
+    stepSeconds: pos(run.wall / k),
+    evalSeconds: pos(ev.wall),
+    // CPU time can exceed wall time slightly (helper threads); never report it above the wall time.
+    stepCpuSeconds: pos(Math.min(run.cpu, run.wall) / k),
+    evalCpuSeconds: pos(Math.min(ev.cpu, ev.wall)),
+    stepMacs: 3 * B * setup.train.T * c.nHidden * c.nHidden,
     steps: k,
     load1: loadavg()[0],
     measuredAt: new Date().toISOString(),

@@ -39,7 +39,8 @@ test('plan estimates the wall time: calibration measured once and cached, --no-c
   const first = cli(['plan', file, '--store', store], env);
   assert.equal(first.status, 0, first.stderr);
   const lines = first.stdout.trimEnd().split('\n');
-  assert.match(lines[lines.length - 3], /^estimated wall time: \d.* (s|min|h) on this machine \(\d+ cores, local engine, concurrency \d+\); critical path .+, .+ of stage time$/);
+  assert.match(lines[lines.length - 4], /^estimated wall time: \d.* (s|min|h) on this machine \(\d+ cores, local engine, concurrency \d+\); critical path .+, .+ of stage time$/);
+  assert.match(lines[lines.length - 3], /^on an idle machine \(calibration CPU time instead of wall time\): \d.* (s|min|h); with K workers 1: .+, 4: .+, 16: .+$/);
   assert.match(lines[lines.length - 2], /^with K Temporal workers \(.*\): 1: .+, 4: .+, 16: .+$/);
   assert.match(lines[lines.length - 1], /^estimate from: calibration for \d+ stages \(model kinds: 1 measured now in [\d.]+ s at load average [\d.]+ on \d+ cores\)$/);
   const files = readdirSync(join(cache, 'dalesweep', 'calibration'));

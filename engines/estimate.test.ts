@@ -62,7 +62,7 @@ function tinyPlan(seeds: number[], codeVersion = 'v-test'): Plan {
   return planSweep(parseSpec(text, 'est.yaml'), { codeVersion });
 }
 
-const timing = (stepSeconds: number, evalSeconds: number): KindTiming => ({ stepSeconds, evalSeconds, stepMacs: 1e6, steps: 2, load1: 0, measuredAt: '' });
+const timing = (stepSeconds: number, evalSeconds: number): KindTiming => ({ stepSeconds, evalSeconds, stepCpuSeconds: stepSeconds / 2, evalCpuSeconds: evalSeconds / 2, stepMacs: 1e6, steps: 2, load1: 0, measuredAt: '' });
 
 test('stageDurations: complete stages cost 0, stored durations come before calibration', () => {
   const plan = tinyPlan([0]);
@@ -81,6 +81,9 @@ test('stageDurations: complete stages cost 0, stored durations come before calib
   for (const e of evals) assert.ok(Math.abs(cal.seconds[at(e.id)] - (20 * 0.0004 + STAGE_OVERHEAD_SECONDS)) < 1e-12);
   assert.equal(cal.seconds[at(prune.id)], STAGE_OVERHEAD_SECONDS);
   assert.ok(cal.source.every((s) => s === 'calibration'));
+  // On an idle machine: the CPU times (half the wall times here).
+  const idle = stageDurations(plan, new Set(), new Map(), kinds, 'cpu');
+  assert.ok(Math.abs(idle.seconds[at(train.id)] - (4 * (10 * 0.005 + 2 * 0.002) + STAGE_OVERHEAD_SECONDS)) < 1e-12);
 
   // A stored per-epoch time for the train shape wins; a complete stage costs 0.
   const stored = new Map([[shapeKey(train.config)!, { seconds: 7 }]]);
@@ -147,12 +150,15 @@ test('estimatePlan: stages complete in the store cost 0, same-shape stored durat
   // The seed-1 train stage: 4 epochs at 1.5 s (the stored 6 s / 4 epochs) is on the critical path.
   assert.ok(e.criticalPathSeconds! >= 4 * 1.5);
 
+  assert.ok(e.idle.localSeconds! < e.local.seconds!, 'idle: the CPU times, half the wall times here');
+  assert.ok(e.idle.stageSeconds! < e.stageSeconds!);
   const lines = formatPlanEstimate(e);
-  assert.equal(lines.length, 3);
+  assert.equal(lines.length, 4);
   assert.match(lines[0], /^estimated wall time: .+ on this machine \(2 cores, local engine, concurrency 2\); critical path .+, .+ of stage time$/);
-  assert.match(lines[1], /^with K Temporal workers .*: 1: .+, 3: .+$/);
-  assert.match(lines[2], /store durations for 1 stage .*calibration for \d+ stages \(model kinds: 1 measured now/);
-  assert.match(lines[2], /1 of \d+ stages already complete \(cost 0\)/);
+  assert.match(lines[1], /^on an idle machine \(calibration CPU time instead of wall time\): .+; with K workers 1: .+, 3: .+$/);
+  assert.match(lines[2], /^with K Temporal workers .*: 1: .+, 3: .+$/);
+  assert.match(lines[3], /store durations for 1 stage .*calibration for \d+ stages \(model kinds: 1 measured now/);
+  assert.match(lines[3], /1 of \d+ stages already complete \(cost 0\)/);
 
   // Without measuring and without a cache: no wall time, one line that says why.
   const none = await estimatePlan(tinyPlan([5]), { codeVersion: 'v-test', store: null, measure: false, calibration: { ...calibration, dir: join(dir, 'empty') } });
@@ -180,5 +186,5 @@ test('estimatePlan: a store that cannot be read leaves the estimate to calibrati
   assert.equal(e.store?.error, 's3://bucket: connection refused');
   assert.equal(e.stages.complete, 0);
   assert.ok(e.local.seconds! > 0);
-  assert.match(formatPlanEstimate(e)[2], /; store not read \(s3:\/\/bucket: connection refused\): nothing counted as complete$/);
+  assert.match(formatPlanEstimate(e)[3], /; store not read \(s3:\/\/bucket: connection refused\): nothing counted as complete$/);
 });

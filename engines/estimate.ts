@@ -235,24 +235,34 @@ export interface StageDurations {
  * @param complete stages complete in the store
  * @param stored median stored seconds by shape ({@link storedSecondsByShape})
  * @param kinds calibrated timings by kind key
+ * @param clock `wall`: the calibration's wall time (at the load it was measured under); `cpu`: its
+ *   CPU time, the time on an idle machine (stored durations are used as recorded either way)
  */
-export function stageDurations(plan: Plan, complete: ReadonlySet<string>, stored: ReadonlyMap<string, { seconds: number }>, kinds: ReadonlyMap<string, KindTiming>): StageDurations {
+export function stageDurations(
+  plan: Plan,
+  complete: ReadonlySet<string>,
+  stored: ReadonlyMap<string, { seconds: number }>,
+  kinds: ReadonlyMap<string, KindTiming>,
+  clock: 'wall' | 'cpu' = 'wall',
+): StageDurations {
+  const step = (k: KindTiming): number => (clock === 'wall' ? k.stepSeconds : k.stepCpuSeconds);
+  const evalBatch = (k: KindTiming): number => (clock === 'wall' ? k.evalSeconds : k.evalCpuSeconds);
   const measured = [...kinds.values()];
-  const secondsPerMac = measured.length > 0 ? median(measured.map((k) => k.stepSeconds / k.stepMacs)) : null;
+  const secondsPerMac = measured.length > 0 ? median(measured.map((k) => step(k) / k.stepMacs)) : null;
   /** Evaluation seconds per sample by model, from any calibrated batch size. */
   const evalPerSample = new Map<string, number>();
   for (const s of plan.stages) {
     const c = s.config;
     if (c.kind !== 'train' && c.kind !== 'finetune') continue;
     const k = kinds.get(kindKey(c));
-    if (k && !evalPerSample.has(modelKey(c))) evalPerSample.set(modelKey(c), k.evalSeconds / c.batchSize);
+    if (k && !evalPerSample.has(modelKey(c))) evalPerSample.set(modelKey(c), evalBatch(k) / c.batchSize);
   }
   for (const s of plan.stages) {
     const c = s.config;
     if (c.kind !== 'evaluate' || evalPerSample.has(modelKey(c))) continue;
     const B = Math.min(500, evalSamples(c));
     const k = kinds.get(kindKey({ ...c, batchSize: B }));
-    if (k) evalPerSample.set(modelKey(c), k.evalSeconds / B);
+    if (k) evalPerSample.set(modelKey(c), evalBatch(k) / B);
   }
   const seconds: number[] = [];
   const source: EstimateSource[] = [];
@@ -278,7 +288,7 @@ export function stageDurations(plan: Plan, complete: ReadonlySet<string>, stored
     let t: number | null = null;
     if (c.kind === 'train' || c.kind === 'finetune') {
       const k = kinds.get(kindKey(c));
-      if (k) t = c.epochs * ((c.nTrain / c.batchSize) * k.stepSeconds + (c.nTest > 0 ? (c.nTest / c.batchSize) * k.evalSeconds : 0));
+      if (k) t = c.epochs * ((c.nTrain / c.batchSize) * step(k) + (c.nTest > 0 ? (c.nTest / c.batchSize) * evalBatch(k) : 0));
     } else if (c.kind === 'evaluate') {
       const e = evalPerSample.get(modelKey(c));
       if (e !== undefined) t = evalSamples(c) * e;
@@ -321,6 +331,11 @@ export interface EstimateOptions {
 /** The estimate of a plan (seconds; null where some remaining stage has no estimate). */
 export interface PlanEstimate {
   local: { cores: number; concurrency: number; seconds: number | null };
+  /**
+   * The same on an idle machine: calibrated stages from their CPU time instead of their wall time
+   * (stored durations as recorded).
+   */
+  idle: { localSeconds: number | null; stageSeconds: number | null; temporal: { workers: number; seconds: number | null }[] };
   temporal: { workers: number; slots: number; seconds: number | null }[];
   /** Longest chain of remaining stages. */
   criticalPathSeconds: number | null;
@@ -357,6 +372,7 @@ export async function estimatePlan(plan: Plan, opts: EstimateOptions): Promise<P
   const kinds = kindsToCalibrate(plan.stages, covered);
   const cal: Calibration = await calibrate(kinds, { ...opts.calibration, codeVersion: opts.codeVersion, measure: opts.measure, refresh: opts.refresh });
   const d = stageDurations(plan, timings.complete, stored, cal.kinds);
+  const idle = stageDurations(plan, timings.complete, stored, cal.kinds, 'cpu');
   const count = { total: plan.stages.length, complete: 0, store: 0, calibration: 0, scaled: 0, none: 0 };
   for (const s of d.source) count[s]++;
   const known = count.none === 0;
@@ -368,8 +384,14 @@ export async function estimatePlan(plan: Plan, opts: EstimateOptions): Promise<P
     const slots = Math.min(k, window);
     return { workers: k, slots, seconds: known ? simulateSchedule(plan.stages, d.seconds, slots).makespan : null };
   });
+  const idleBase = simulateSchedule(plan.stages, idle.seconds, 1);
   return {
     local: { cores, concurrency, seconds: known ? local.makespan : null },
+    idle: {
+      localSeconds: known ? simulateSchedule(plan.stages, stretch === 1 ? idle.seconds : idle.seconds.map((x) => x * stretch), concurrency).makespan : null,
+      stageSeconds: known ? idleBase.work : null,
+      temporal: temporal.map((t) => ({ workers: t.workers, seconds: known ? simulateSchedule(plan.stages, idle.seconds, t.slots).makespan : null })),
+    },
     temporal,
     criticalPathSeconds: known ? base.criticalPath : null,
     stageSeconds: known ? base.work : null,
@@ -416,6 +438,7 @@ export function formatPlanEstimate(e: PlanEstimate): string[] {
   const workers = e.temporal.map((t) => `${t.workers}: ${formatDuration(t.seconds!)}${t.slots < t.workers ? ` (${t.slots} stages in flight, the window)` : ''}`).join(', ');
   return [
     `estimated wall time: ${formatDuration(e.local.seconds)} on this machine (${e.local.cores} cores, local engine, concurrency ${e.local.concurrency}); critical path ${formatDuration(e.criticalPathSeconds!)}, ${formatDuration(e.stageSeconds!)} of stage time`,
+    ...(n.calibration + n.scaled > 0 ? [`on an idle machine (calibration CPU time instead of wall time): ${formatDuration(e.idle.localSeconds!)}; with K workers ${e.idle.temporal.map((t) => `${t.workers}: ${formatDuration(t.seconds!)}`).join(', ')}`] : []),
     `with K Temporal workers (one stage at a time each, stage times as on this machine): ${workers}`,
     `estimate from: ${parts.join('; ') || 'nothing left to run'}${done}`,
   ];
