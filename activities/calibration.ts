@@ -183,10 +183,14 @@ class RepeatDataset implements Dataset {
 
 /** Wall time the timed steps of one kind aim at, seconds (1 to 50 steps are timed). */
 export const TARGET_SECONDS_PER_KIND = 0.3;
+/** Warm-up steps before timing. */
+export const WARMUP_STEPS = 3;
+/** Warm-up stops after the step that passes this many seconds. */
+export const WARMUP_SECONDS = 1;
 
 /**
  * Measures one model kind: builds the stage setup with a one-batch data set (cell-type: synthetic
- * data of the same shapes), one warm-up step, then enough steps to last about
+ * data of the same shapes), {@link WARMUP_STEPS} warm-up steps, then enough steps to last about
  * {@link TARGET_SECONDS_PER_KIND} (1 to 50), and one evaluation batch (after a warm-up one).
  */
 export async function measureKind(c: KindConfig): Promise<KindTiming> {
@@ -226,8 +230,16 @@ export async function measureKind(c: KindConfig): Promise<KindTiming> {
         frozen: setup.frozen,
       }),
     );
-  const warm = steps(1).wall;
-  // A kind whose one step outlasts the target (the cell-type model) is timed over one more step.
+  // Warm-up: the first steps run before V8 has tiered up the kernels and the training loop
+  // (N = 128 flip-flop: 2.6×, 1.7×, 1.4× the steady CPU time per step, steady from the 4th), so
+  // WARMUP_STEPS steps, fewer when they take over WARMUP_SECONDS (the cell-type model).
+  let warm = 0;
+  let spent = 0;
+  for (let i = 0; i < WARMUP_STEPS && (i === 0 || spent < WARMUP_SECONDS); i++) {
+    warm = steps(1).wall;
+    spent += warm;
+  }
+  // Then enough steps to last about the target (one for a model whose step outlasts it).
   const k = Math.max(1, Math.min(50, Math.ceil(TARGET_SECONDS_PER_KIND / Math.max(warm, 1e-4))));
   const run = steps(k);
   const params = setup.initParams();
