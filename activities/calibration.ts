@@ -211,8 +211,8 @@ export async function measureKind(c: KindConfig): Promise<KindTiming> {
     const t0 = performance.now();
     fn();
     const wall = (performance.now() - t0) / 1000;
-    const c = process.cpuUsage(c0);
-    return { wall, cpu: (c.user + c.system) / 1e6 };
+    const used = process.cpuUsage(c0);
+    return { wall, cpu: (used.user + used.system) / 1e6 };
   };
   const steps = (k: number): { wall: number; cpu: number } =>
     timed(() =>
