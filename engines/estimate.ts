@@ -22,6 +22,10 @@
  * concurrency / cores when the threads outnumber the cores; K Temporal workers are K slots (the
  * worker's default `--concurrency 1`, on machines like this one), at most the sweep's window.
  * Queues are not modelled (every worker is assumed to serve every queue).
+ *
+ * The calibration records wall and CPU time: the wall-time estimate holds at the load it was
+ * measured under, the CPU-time one ({@link PlanEstimate.idle}) on an idle machine; stored
+ * durations are used as recorded in both.
  */
 import { availableParallelism, loadavg } from 'node:os';
 import { calibrate, kindKey, modelKey, type Calibration, type CalibrateOptions, type KindConfig, type KindTiming } from '../activities/calibration.js';
