@@ -171,3 +171,13 @@ test('measureKind times the real training path of a tiny model', { timeout: 60_0
   assert.equal(t.stepMacs, 3 * 4 * 50 * 8 * 8, 'B·T·N² × 3 for flip-flop (T = 50)');
   await assert.rejects(measureKind(kind({ task: 'smnist', dataSource: 'mnist', dataDir: '/nonexistent-dalesweep-dir' })));
 });
+
+test('a cache folder that cannot be written: the timings are still returned, with the reason', async (t) => {
+  const dir = tempDir(t);
+  const blocked = join(dir, 'file');
+  writeFileSync(blocked, 'x'); // a file where the cache folder should be
+  const f = fakeMeasure();
+  const c = await calibrate([kind()], { codeVersion: 'v1', dir: join(blocked, 'calibration'), machine, measureKind: f.measure });
+  assert.deepEqual(c.measured, [kindKey(kind())]);
+  assert.match(c.cacheError ?? '', /not written: .*(ENOTDIR|EEXIST)/);
+});

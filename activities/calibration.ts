@@ -128,7 +128,8 @@ export function readCalibration(path: string, machine: MachineIdentity, codeVers
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return null; // no cache (yet)
     throw err;
   }
   let f: CalibrationFile;
@@ -294,6 +295,8 @@ export interface Calibration {
   seconds: number;
   /** The cache file. */
   path: string;
+  /** Why the cache file could not be written (the timings are still returned). */
+  cacheError?: string;
 }
 
 /**
@@ -330,6 +333,13 @@ export async function calibrate(configs: readonly KindConfig[], opts: CalibrateO
     } else out.missing.push(key);
   }
   out.seconds = (performance.now() - t0) / 1000;
-  if (out.measured.length > 0) writeCalibration(path, file);
+  if (out.measured.length > 0) {
+    try {
+      writeCalibration(path, file);
+    } catch (err) {
+      // The measurements still serve this estimate; the next plan measures again.
+      out.cacheError = `${path} not written: ${(err as Error).message}`;
+    }
+  }
   return out;
 }

@@ -350,7 +350,7 @@ export interface PlanEstimate {
    * `load1`: the machine's one-minute load average after measuring (null when nothing was
    * measured); `cachedLoad1`: the highest load average at which the cached kinds were measured.
    */
-  calibration: { path: string; measured: number; cached: number; missing: number; seconds: number; load1: number | null; cachedLoad1: number | null };
+  calibration: { path: string; measured: number; cached: number; missing: number; seconds: number; load1: number | null; cachedLoad1: number | null; cacheError?: string };
   /** The store read; `error` when it could not be read (nothing is then known complete). */
   store: { url: string; listed: number; durations: number; unreadable: number; error?: string } | null;
 }
@@ -408,6 +408,7 @@ export async function estimatePlan(plan: Plan, opts: EstimateOptions): Promise<P
       seconds: cal.seconds,
       load1: cal.measured.length > 0 ? loadavg()[0] : null,
       cachedLoad1: cal.cached.length > 0 ? Math.max(...cal.cached.map((k) => cal.kinds.get(k)!.load1)) : null,
+      ...(cal.cacheError !== undefined ? { cacheError: cal.cacheError } : {}),
     },
     store: opts.store ? { url: opts.store.url, listed: timings.listed, durations: timings.timings.length, unreadable: timings.unreadable, ...(storeError !== undefined ? { error: storeError } : {}) } : null,
   };
@@ -426,6 +427,7 @@ export function formatPlanEstimate(e: PlanEstimate): string[] {
   const remaining = n.total - n.complete;
   const notes: string[] = [];
   if (e.store?.error !== undefined) notes.push(`store not read (${e.store.error}): nothing counted as complete`);
+  if (e.calibration.cacheError !== undefined) notes.push(`calibration cache ${e.calibration.cacheError}`);
   if ((e.store?.unreadable ?? 0) > 0) notes.push(`${e.store!.unreadable} unreadable manifests left out`);
   const done = (n.complete > 0 ? `; ${n.complete} of ${n.total} stages already complete (cost 0)` : '') + notes.map((x) => `; ${x}`).join('');
   if (e.local.seconds === null) {
