@@ -46,7 +46,7 @@ export class ParentArtifactError extends Error {
 }
 
 /** Everything a model stage needs about its network and data. */
-interface ModelSetup {
+export interface ModelSetup {
   cfg: ModelConfig;
   train: Dataset;
   test: Dataset;
@@ -85,7 +85,11 @@ function modelSetup(c: ModelTaskConfig): Promise<ModelSetup> {
   return made;
 }
 
-async function buildSetup(c: ModelTaskConfig): Promise<ModelSetup> {
+/**
+ * Builds the network, data and masks of a stage config, uncached (the stages use the per-thread
+ * cache {@link modelSetup}; the calibration of `dalesweep plan` builds small copies).
+ */
+export async function buildSetup(c: ModelTaskConfig): Promise<ModelSetup> {
   if (c.task === 'celltype') return celltypeSetup(c);
   if (c.celltype !== undefined) throw new Error(`stage config of task ${c.task} has cell-type fields`);
   const task = makeTask(c.task, {

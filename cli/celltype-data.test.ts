@@ -83,7 +83,7 @@ test('run --data DIR replaces the placeholder dataDir with the folder of the aut
   // With --data (given relative to the working directory): every stage reads the files.
   const store = join(dir, 'store');
   const rel = relative(process.cwd(), data);
-  const planned = cli(['plan', specFile, '--data', rel, '--json']);
+  const planned = cli(['plan', specFile, '--data', rel, '--json', '--no-calibrate']);
   assert.equal(planned.status, 0, planned.stderr);
   const r = await cliAsync(['run', specFile, '--store', store, '--data', rel, '--quiet']);
   assert.equal(r.status, 0, r.stderr);
@@ -167,7 +167,7 @@ test('the paper cell-type sweep plans with --data: every run reads the given fol
     assert.equal(empty.stderr.trimEnd().split('\n').length, 1 + 216);
     // With the files (2000 samples each, as the paper's nTrain needs) the sweep plans.
     for (const c of FILE_CONDITIONS) for (const f of conditionFileNames(c)) for (const name of [f.train, f.test]) sparseNpy(dir, name, 2000);
-    const withData = cli(['plan', paper, '--data', dir, '--json']);
+    const withData = cli(['plan', paper, '--data', dir, '--json', '--no-calibrate']);
     assert.equal(withData.status, 0, withData.stderr);
     assert.equal((JSON.parse(withData.stdout) as { stages: number }).stages, 360);
   } finally {

@@ -55,7 +55,7 @@ axes:
 `,
   );
   // Everything in place: the sweep plans.
-  const ok = await cliAsync(['plan', spec, '--json']);
+  const ok = await cliAsync(['plan', spec, '--json', '--no-calibrate']);
   assert.equal(ok.status, 0, ok.stderr);
 
   // One cell-type file missing, one of the wrong dtype, one cut short; the MNIST test labels

@@ -261,7 +261,7 @@ test('malformed sweep files: status 2, a message naming the field, nothing writt
 });
 
 test('plan prints counts without writing anything', () => {
-  const r = cli(['plan', QUICK, '--json']);
+  const r = cli(['plan', QUICK, '--json', '--no-calibrate']);
   assert.equal(r.status, 0, r.stderr);
   const s = JSON.parse(r.stdout) as { stages: number; byKind: Record<string, number>; rows: number; savedBySharing: number };
   assert.deepEqual(s.byKind, { train: 18, prune: 72, finetune: 72, evaluate: 162, noop: 0 });

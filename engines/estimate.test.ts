@@ -1,0 +1,190 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { kindKey, type KindConfig, type KindTiming, type MachineIdentity } from '../activities/calibration.js';
+import { FsStore } from '../store/fs.js';
+import { StoreError } from '../store/types.js';
+import { writeStageArtifacts } from '../store/stage-io.js';
+import { planSweep } from '../sweeps/plan.js';
+import { parseSpec } from '../sweeps/spec.js';
+import type { Plan } from '../sweeps/types.js';
+import { estimatePlan, formatDuration, formatPlanEstimate, shapeKey, simulateSchedule, STAGE_OVERHEAD_SECONDS, stageDurations, storedSecondsByShape, type ScheduleStage } from './estimate.js';
+
+const S = (id: string, ...parents: string[]): ScheduleStage => ({ id, parents });
+
+test('simulateSchedule: a known DAG gives its makespan, critical path and work', () => {
+  // a(3) -> d(4); b(2), c(1.5) -> e(1)
+  const stages = [S('a'), S('b'), S('c'), S('d', 'a'), S('e', 'b', 'c')];
+  const d = [3, 2, 1.5, 4, 1];
+  const one = simulateSchedule(stages, d, 1);
+  assert.deepEqual(one, { makespan: 11.5, criticalPath: 7, work: 11.5 });
+  // Two slots: a 0-3, b 0-2, c 2-3.5, d 3-7, e 3.5-4.5.
+  assert.equal(simulateSchedule(stages, d, 2).makespan, 7);
+  assert.equal(simulateSchedule(stages, d, 100).makespan, 7, 'unlimited slots: the critical path');
+});
+
+test('simulateSchedule takes ready stages first in, first out, as the local engine does', () => {
+  // x(1), y(1), z(5) on two slots: z waits for a slot (6), whereas z first would give 5.
+  assert.equal(simulateSchedule([S('x'), S('y'), S('z')], [1, 1, 5], 2).makespan, 6);
+  assert.equal(simulateSchedule([S('z'), S('x'), S('y')], [5, 1, 1], 2).makespan, 5);
+  // A child queues behind stages that were ready before it ended.
+  // p(1) -> q(1); r(2), s(2) ready from the start; one slot: p r s q = 6, q last.
+  assert.equal(simulateSchedule([S('p'), S('r'), S('s'), S('q', 'p')], [1, 2, 2, 1], 1).makespan, 6);
+  // Two slots: p 0-1, r 0-2, s 1-3 (ahead of q), q 2-3.
+  assert.equal(simulateSchedule([S('p'), S('r'), S('s'), S('q', 'p')], [1, 2, 2, 1], 2).makespan, 3);
+});
+
+test('simulateSchedule: empty plan, zero durations, and invalid input', () => {
+  assert.deepEqual(simulateSchedule([], [], 3), { makespan: 0, criticalPath: 0, work: 0 });
+  assert.equal(simulateSchedule([S('a'), S('b', 'a')], [0, 0], 1).makespan, 0);
+  assert.throws(() => simulateSchedule([S('a', 'b'), S('b')], [1, 1], 1), RangeError);
+  assert.throws(() => simulateSchedule([S('a')], [-1], 1), RangeError);
+  assert.throws(() => simulateSchedule([S('a')], [1], 0), RangeError);
+});
+
+function tinyPlan(seeds: number[], codeVersion = 'v-test'): Plan {
+  const text = [
+    'name: est',
+    'fixed: { backend: js, nHidden: 8, lr: 0.001, optimizer: adam }',
+    'tasks:',
+    '  flipflop: { epochs: 4, batchSize: 10, nTrain: 100, nTest: 20 }',
+    'axes:',
+    '  task: [flipflop]',
+    '  rule: [dale]',
+    '  pruning: [random]',
+    '  sparsity: [0.5]',
+    `  seed: [${seeds.join(', ')}]`,
+    'stages:',
+    '  finetune: { epochs: 2 }',
+  ].join('\n');
+  return planSweep(parseSpec(text, 'est.yaml'), { codeVersion });
+}
+
+const timing = (stepSeconds: number, evalSeconds: number): KindTiming => ({ stepSeconds, evalSeconds, stepCpuSeconds: stepSeconds / 2, evalCpuSeconds: evalSeconds / 2, stepMacs: 1e6, steps: 2, load1: 0, measuredAt: '' });
+
+test('stageDurations: complete stages cost 0, stored durations come before calibration', () => {
+  const plan = tinyPlan([0]);
+  const train = plan.stages.find((s) => s.kind === 'train')!;
+  const finetune = plan.stages.find((s) => s.kind === 'finetune')!;
+  const evals = plan.stages.filter((s) => s.kind === 'evaluate');
+  const prune = plan.stages.find((s) => s.kind === 'prune')!;
+  const kinds = new Map([[kindKey(train.config as KindConfig), timing(0.01, 0.004)]]);
+
+  const cal = stageDurations(plan, new Set(), new Map(), kinds);
+  const at = (id: string) => plan.stages.findIndex((s) => s.id === id);
+  // train: 4 epochs × (100/10 steps × 0.01 + 20/10 test batches × 0.004)
+  assert.ok(Math.abs(cal.seconds[at(train.id)] - (4 * (10 * 0.01 + 2 * 0.004) + STAGE_OVERHEAD_SECONDS)) < 1e-12);
+  assert.ok(Math.abs(cal.seconds[at(finetune.id)] - (2 * (10 * 0.01 + 2 * 0.004) + STAGE_OVERHEAD_SECONDS)) < 1e-12);
+  // evaluate: 20 test samples at 0.004 s per 10
+  for (const e of evals) assert.ok(Math.abs(cal.seconds[at(e.id)] - (20 * 0.0004 + STAGE_OVERHEAD_SECONDS)) < 1e-12);
+  assert.equal(cal.seconds[at(prune.id)], STAGE_OVERHEAD_SECONDS);
+  assert.ok(cal.source.every((s) => s === 'calibration'));
+  // On an idle machine: the CPU times (half the wall times here).
+  const idle = stageDurations(plan, new Set(), new Map(), kinds, 'cpu');
+  assert.ok(Math.abs(idle.seconds[at(train.id)] - (4 * (10 * 0.005 + 2 * 0.002) + STAGE_OVERHEAD_SECONDS)) < 1e-12);
+
+  // A stored per-epoch time for the train shape wins; a complete stage costs 0.
+  const stored = new Map([[shapeKey(train.config)!, { seconds: 7 }]]);
+  const mixed = stageDurations(plan, new Set([evals[0].id]), stored, kinds);
+  assert.equal(mixed.seconds[at(train.id)], 4 * 7 + STAGE_OVERHEAD_SECONDS);
+  assert.equal(mixed.source[at(train.id)], 'store');
+  assert.equal(mixed.seconds[at(evals[0].id)], 0);
+  assert.equal(mixed.source[at(evals[0].id)], 'complete');
+  assert.equal(mixed.source[at(finetune.id)], 'calibration', 'the finetune shape has no stored duration');
+
+  // Nothing known: no estimate.
+  const none = stageDurations(plan, new Set(), new Map(), new Map());
+  assert.ok(none.source.filter((s, i) => plan.stages[i].kind !== 'prune').every((s) => s === 'none'));
+});
+
+test('storedSecondsByShape: training-like stages per epoch run (a resumed stage counts its own epochs), medians', () => {
+  const plan = tinyPlan([0, 1, 2]);
+  const trains = plan.stages.filter((s) => s.kind === 'train');
+  const m = storedSecondsByShape([
+    { id: trains[0].id, config: trains[0].config, seconds: 8, epochsRun: 4, codeVersion: 'v' }, // 2 s/epoch
+    { id: trains[1].id, config: trains[1].config, seconds: 3, epochsRun: 1, codeVersion: 'v' }, // resumed at epoch 3: 3 s/epoch
+    { id: trains[2].id, config: trains[2].config, seconds: 40, epochsRun: 4, codeVersion: 'v' }, // 10 s/epoch
+  ]);
+  assert.deepEqual(m.get(shapeKey(trains[0].config)!), { seconds: 3, samples: 3 });
+});
+
+test('estimatePlan: stages complete in the store cost 0, same-shape stored durations are used, calibration covers the rest', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'estimate-test-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const store = new FsStore(join(dir, 'store'));
+  const done = tinyPlan([0]);
+  const plan = tinyPlan([0, 1]);
+  const doneTrain = done.stages.find((s) => s.kind === 'train')!;
+  // Seed 0's train stage is complete (4 epochs in 6 s), written by this code version.
+  await writeStageArtifacts(store, doneTrain, { files: {}, metrics: {}, timings: { wallMs: 6000 }, backend: 'js', codeVersion: 'v-test', status: 'succeeded', extra: { resumedFromEpoch: 0 } });
+  // A stage of another code version gives no duration.
+  const oldPrune = tinyPlan([0], 'v-old').stages.find((s) => s.kind === 'prune')!;
+  await writeStageArtifacts(store, oldPrune, { files: {}, metrics: {}, timings: { wallMs: 99_000 }, backend: 'js', codeVersion: 'v-old', status: 'succeeded' });
+
+  const measured: string[] = [];
+  const machine: MachineIdentity = { hostname: 'h', cpuModel: 'c', cores: 2 };
+  const calibration = {
+    dir: join(dir, 'cache'),
+    machine,
+    measureKind: async (c: KindConfig): Promise<KindTiming> => {
+      measured.push(kindKey(c));
+      return timing(0.01, 0.004);
+    },
+  };
+  const before = readdirSync(join(dir, 'store'), { recursive: true }).sort();
+  const e = await estimatePlan(plan, { codeVersion: 'v-test', store, measure: true, cores: 2, workers: [1, 3], calibration });
+  assert.deepEqual(readdirSync(join(dir, 'store'), { recursive: true }).sort(), before, 'the store is only read');
+  assert.equal(e.stages.complete, 1);
+  assert.equal(e.stages.store, 1, "seed 1's train stage has seed 0's shape");
+  assert.equal(e.stages.calibration, plan.stages.length - 2);
+  assert.equal(e.stages.none, 0);
+  assert.deepEqual(measured, [kindKey(doneTrain.config as KindConfig)], 'the finetunes still need the kind');
+  assert.equal(e.store?.durations, 1);
+  assert.ok(e.local.seconds !== null && e.local.seconds > 0);
+  assert.equal(e.local.concurrency, 2);
+  assert.deepEqual(e.temporal.map((w) => [w.workers, w.slots]), [[1, 1], [3, 3]]);
+  assert.ok(Math.abs(e.temporal[0].seconds! - e.stageSeconds!) < 1e-9, 'one worker: the sum of the stages');
+  assert.ok(e.temporal[1].seconds! <= e.temporal[0].seconds! && e.temporal[1].seconds! >= e.criticalPathSeconds! - 1e-9);
+  // The seed-1 train stage: 4 epochs at 1.5 s (the stored 6 s / 4 epochs) is on the critical path.
+  assert.ok(e.criticalPathSeconds! >= 4 * 1.5);
+
+  assert.ok(e.idle.localSeconds! < e.local.seconds!, 'idle: the CPU times, half the wall times here');
+  assert.ok(e.idle.stageSeconds! < e.stageSeconds!);
+  const lines = formatPlanEstimate(e);
+  assert.equal(lines.length, 4);
+  assert.match(lines[0], /^estimated wall time: .+ on this machine \(2 cores, local engine, concurrency 2\); critical path .+, .+ of stage time$/);
+  assert.match(lines[1], /^on an idle machine \(calibration CPU time instead of wall time\): .+; with K workers 1: .+, 3: .+$/);
+  assert.match(lines[2], /^with K Temporal workers .*: 1: .+, 3: .+$/);
+  assert.match(lines[3], /store durations for 1 stage .*calibration for \d+ stages \(model kinds: 1 measured now/);
+  assert.match(lines[3], /1 of \d+ stages already complete \(cost 0\)/);
+
+  // Without measuring and without a cache: no wall time, one line that says why.
+  const none = await estimatePlan(tinyPlan([5]), { codeVersion: 'v-test', store: null, measure: false, calibration: { ...calibration, dir: join(dir, 'empty') } });
+  assert.equal(none.local.seconds, null);
+  assert.match(formatPlanEstimate(none)[0], /^estimated wall time: not estimated \(\d+ of \d+ remaining stages .*--no-calibrate/);
+});
+
+test('formatDuration', () => {
+  assert.equal(formatDuration(4.26), '4.3 s');
+  assert.equal(formatDuration(42.4), '42 s');
+  assert.equal(formatDuration(150), '2.5 min');
+  assert.equal(formatDuration(21.7 * 60), '22 min');
+  assert.equal(formatDuration(3 * 3600), '3.0 h');
+});
+
+test('estimatePlan: a store that cannot be read leaves the estimate to calibration and says so', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'estimate-test-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const broken = new FsStore(join(dir, 'store'));
+  broken.list = async () => {
+    throw new StoreError('s3://bucket: connection refused');
+  };
+  const calibration = { dir: join(dir, 'cache'), machine: { hostname: 'h', cpuModel: 'c', cores: 2 }, measureKind: async (): Promise<KindTiming> => timing(0.01, 0.004) };
+  const e = await estimatePlan(tinyPlan([0]), { codeVersion: 'v-test', store: broken, measure: true, cores: 2, calibration });
+  assert.equal(e.store?.error, 's3://bucket: connection refused');
+  assert.equal(e.stages.complete, 0);
+  assert.ok(e.local.seconds! > 0);
+  assert.match(formatPlanEstimate(e)[3], /; store not read \(s3:\/\/bucket: connection refused\): nothing counted as complete$/);
+});
