@@ -11,7 +11,7 @@ import { availableParallelism } from 'node:os';
 import { codeVersion } from '../activities/code-version.js';
 import { DEFAULT_WORKER_COUNTS, estimatePlan, formatPlanEstimate } from '../engines/estimate.js';
 import { formatPlanSummary, summarizePlan } from '../sweeps/plan.js';
-import { RunFailedError, UsageError } from './errors.js';
+import { RunFailedError, UsageError } from '../errors/errors.js';
 import { CalibrationError } from '../activities/calibration.js';
 import { StoreError, type ArtifactStore } from '../store/types.js';
 import { dataDirFlag, dataOption, openStoreFlag, planSweepFile, positiveInt, storeOption } from './sweep-ref.js';
