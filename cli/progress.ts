@@ -19,6 +19,7 @@ export function progressMode(flags: { quiet?: boolean; json?: boolean }): Progre
 /** A sink for engine events. */
 export interface ProgressReporter {
   onEvent(e: EngineEvent): void;
+  /** Ends the display; calling it again does nothing. */
   stop(): void;
 }
 
@@ -101,6 +102,7 @@ export function createProgress(mode: ProgressMode, stages?: readonly Stage[]): P
       stop: () => undefined,
     };
   }
+  let stopped = false;
   const multi = new cliProgress.MultiBar(
     { clearOnComplete: false, hideCursor: true, format: ' {bar} {value}/{total} {name} | {extra}', etaBuffer: 20, stream: process.stderr },
     cliProgress.Presets.shades_classic,
@@ -154,6 +156,8 @@ export function createProgress(mode: ProgressMode, stages?: readonly Stage[]): P
       }
     },
     stop() {
+      if (stopped) return;
+      stopped = true;
       multi.stop();
     },
   };

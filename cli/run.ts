@@ -14,6 +14,8 @@ import { Command, Option } from 'commander';
 import { codeVersion } from '../activities/code-version.js';
 import type { StageFinalStatus } from '../engines/events.js';
 import { summarizePlan } from '../sweeps/plan.js';
+import type { ResultRow } from '../analysis/types.js';
+import type { SweepKeys } from '../store/layout.js';
 import type { Plan } from '../sweeps/types.js';
 import { RunFailedError, UsageError } from '../errors/errors.js';
 import { DEFAULT_CONTROL_QUEUE } from '../workflows/types.js';
@@ -136,9 +138,7 @@ async function runCommand(file: string, o: RunFlags): Promise<void> {
   const { plan, specText } = planSweepFile(file, parse);
   if (o.engine === 'local') await checkLocalEngines(file, plan);
   const store = await openStoreFlag(o.store);
-  const { collectResultRows, finalizeSweep, writeSweepRecord } = await import('../activities/finalize.js');
   const version = codeVersion();
-  const keys = await writeSweepRecord(store, plan, specText);
   const mode = progressMode(o);
   const say = (line: string): void => {
     if (mode !== 'quiet' && mode !== 'json') process.stderr.write(line + '\n');
@@ -162,15 +162,27 @@ async function runCommand(file: string, o: RunFlags): Promise<void> {
   let reasons: Map<string, string>;
   let ran: number;
   let wallMs: number;
-  let finalizedByWorker = false;
-  /** Stages the local engine verified (at its start or under their lease) or wrote. */
-  let verified: Set<string> | undefined;
+  let keys: SweepKeys;
+  let rows: ResultRow[];
   try {
     if (o.engine === 'local') {
-      const { runPlanLocally } = await import('../engines/local.js');
-      const r = await runPlanLocally(plan, { store, storeUrl: o.store, codeVersion: version, concurrency: o.concurrency, onEvent: (e) => progress.onEvent(e), signal: abort.signal });
-      ({ status, reasons, ran, wallMs, verified } = r);
+      // The library's runSweep is the one local sequence: record, run (resumable), results and report.
+      const { runSweep } = await import('../engines/run-sweep.js');
+      const r = await runSweep(plan, {
+        store,
+        storeUrl: o.store,
+        specText,
+        codeVersion: version,
+        concurrency: o.concurrency,
+        report: o.report,
+        onEvent: (e) => progress.onEvent(e),
+        signal: abort.signal,
+        onRunEnd: () => progress.stop(),
+      });
+      ({ status, reasons, ran, wallMs, keys, rows } = r);
     } else {
+      const { collectResultRows, finalizeSweep, writeSweepRecord } = await import('../activities/finalize.js');
+      keys = await writeSweepRecord(store, plan, specText);
       const { runSweepOnTemporal } = await import('../engines/temporal.js');
       const r = await runSweepOnTemporal(plan, {
         address: o.temporalAddress,
@@ -183,7 +195,9 @@ async function runCommand(file: string, o: RunFlags): Promise<void> {
         signal: abort.signal,
       });
       ({ status, reasons, ran, wallMs } = r);
-      finalizedByWorker = r.finalized;
+      progress.stop();
+      // A worker's finalize activity has already aggregated a Temporal sweep: only read the rows back.
+      rows = r.finalized && o.report ? await collectResultRows(store, plan) : (await finalizeSweep(store, plan, { specText, codeVersion: version, tablesOnly: !o.report })).rows;
     }
   } finally {
     progress.stop();
@@ -193,8 +207,6 @@ async function runCommand(file: string, o: RunFlags): Promise<void> {
 
   const counts: Record<StageFinalStatus, number> = { succeeded: 0, cached: 0, failed: 0, skipped: 0, cancelled: 0 };
   for (const st of status.values()) counts[st]++;
-  // A worker's finalize activity has already aggregated a Temporal sweep: only read the rows back.
-  const rows = finalizedByWorker && o.report ? await collectResultRows(store, plan) : (await finalizeSweep(store, plan, { specText, codeVersion: version, tablesOnly: !o.report, trusted: verified })).rows;
   const where = (key: string): string => locationOf(store, key);
   const outcome = {
     event: 'done',

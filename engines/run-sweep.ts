@@ -36,6 +36,8 @@ export interface RunSweepOptions {
   onEvent?(e: EngineEvent): void;
   /** Stops scheduling new stages and aborts running ones; completed stages stay in the store. */
   signal?: AbortSignal;
+  /** Called once the stages are done (or stopped), before the results and report are written. */
+  onRunEnd?(): void;
 }
 
 /** What {@link runSweep} did: the engine's result, the keys of the sweep's folder and its result rows. */
@@ -56,6 +58,7 @@ export async function runSweep(plan: Plan, opts: RunSweepOptions): Promise<RunSw
   const specText = opts.specText ?? '';
   const keys = await writeSweepRecord(store, plan, specText);
   const r = await runPlanLocally(plan, { store, storeUrl, codeVersion: version, concurrency: opts.concurrency, onEvent: opts.onEvent, signal: opts.signal });
+  opts.onRunEnd?.();
   const fin = await finalizeSweep(store, plan, { specText, codeVersion: version, tablesOnly: opts.report === false, trusted: r.verified });
   return { ...r, keys, rows: fin.rows };
 }
