@@ -5,7 +5,7 @@
  * from artifacts that can no longer be vouched for, so they are set aside and re-run as well.
  * Used at the start of a run (both engines), by `status`, `report` and `verify`.
  */
-import { tryAcquireStageLease, type LeaseOwner } from '../store/lease.js';
+import { removeExpiredLeases, tryAcquireStageLease, type LeaseOwner } from '../store/lease.js';
 import { completedStageIds } from '../store/stage-io.js';
 import type { ArtifactStore } from '../store/types.js';
 import { checkStages, manifestFingerprint, quarantineStage } from '../store/verify.js';
@@ -34,7 +34,10 @@ export interface PlanScan {
 
 /** Options of {@link scanPlan}. */
 export interface ScanOptions {
-  /** Quarantine the corrupt stages (under their leases, as this owner). */
+  /**
+   * Quarantine the corrupt stages (under their leases, as this owner), and remove the expired
+   * leases left on complete stages by runners killed between a stage's manifest and its release.
+   */
   repair?: { owner: LeaseOwner };
   /**
    * Stages this process verified or wrote during this run: only their manifests are read (the
@@ -86,6 +89,7 @@ export async function scanStages(store: ArtifactStore, stages: readonly StageNod
   }
   const corrupt = stages.filter((s) => bad.has(s.id)).map((s) => bad.get(s.id)!);
   if (opts.repair) {
+    await removeExpiredLeases(store, complete);
     for (const c of corrupt) {
       const attempt = await tryAcquireStageLease(store, c.id, { owner: opts.repair.owner });
       if (!attempt.acquired) continue; // its holder is re-running it

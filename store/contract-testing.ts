@@ -17,7 +17,7 @@ import {
   writeStageFailure,
 } from './stage-io.js';
 import { stageFileKey, stageManifestKey } from './layout.js';
-import { leasePrefix, newLeaseOwner, tryAcquireStageLease, type LeaseRecord } from './lease.js';
+import { leasePrefix, newLeaseOwner, removeExpiredLeases, tryAcquireStageLease, type LeaseRecord } from './lease.js';
 import { checkStage, quarantinedStageIds, quarantineStage } from './verify.js';
 import type { Stage } from '../sweeps/types.js';
 import { sha256Hex } from '../sweeps/identity.js';
@@ -233,6 +233,22 @@ export function storeContractTests(label: string, store: () => Promise<ArtifactS
     const other = await tryAcquireStageLease(s, id, { owner: { ...newLeaseOwner(), host: 'elsewhere.invalid' }, ttlMs: 200 });
     assert.equal(other.acquired, false, 'a heartbeating lease with a short ttl stays held');
     await next.lease.release();
+  });
+
+  t('leases: expired leases left on complete stages are removed; live ones and other stages are kept', async (s) => {
+    const [deadId, liveId, otherId] = [fakeStage(9).id, fakeStage(10).id, fakeStage(11).id];
+    const dead = { ...newLeaseOwner(), pid: 2 ** 22 + 12345 }; // above pid_max: never a live process
+    const left = await tryAcquireStageLease(s, deadId, { owner: dead, ttlMs: 60_000 });
+    const live = await tryAcquireStageLease(s, liveId, { owner: newLeaseOwner(), ttlMs: 60_000 });
+    const other = await tryAcquireStageLease(s, otherId, { owner: dead, ttlMs: 60_000 });
+    assert.ok(left.acquired && live.acquired && other.acquired);
+    const removed = await removeExpiredLeases(s, new Set([deadId, liveId]));
+    assert.deepEqual(removed, [deadId]);
+    assert.deepEqual(await s.list(leasePrefix(deadId)), [], 'the dead owner\'s lease is gone');
+    assert.equal(await live.lease.held(), true, 'a live lease stays');
+    assert.equal((await s.list(leasePrefix(otherId))).length, 1, 'a stage outside the set is left alone');
+    await live.lease.release();
+    await other.lease.release();
   });
 
   t('leases: of 8 concurrent claimants exactly one acquires', async (s) => {

@@ -217,3 +217,39 @@ export async function liveLeases(store: ArtifactStore, now = Date.now()): Promis
   }
   return out;
 }
+
+/**
+ * Deletes the leases left behind on stages that are already complete by owners that are gone
+ * (a runner killed after writing a stage's manifest and before releasing its lease): for each of
+ * `stageIds` with a lease in the store whose current generation has expired (see
+ * {@link leaseExpiry}), that generation and the older ones. Only complete stages are given, so a
+ * runner that claims one of them afterwards finds it complete and runs nothing. One listing of
+ * `leases/` plus one read per leased stage of the set.
+ * @returns the stage ids whose leases were removed
+ */
+export async function removeExpiredLeases(store: ArtifactStore, stageIds: ReadonlySet<string>, now = Date.now()): Promise<string[]> {
+  const byStage = new Map<string, string[]>();
+  for (const key of await store.list('leases/')) {
+    const m = /^leases\/([0-9a-f]{8,64})\/\d{10}\.json$/.exec(key);
+    if (!m || !stageIds.has(m[1])) continue;
+    const keys = byStage.get(m[1]) ?? [];
+    keys.push(key);
+    byStage.set(m[1], keys);
+  }
+  const removed: string[] = [];
+  for (const [id, keys] of byStage) {
+    const top = keys.reduce((a, b) => (generationOf(b) > generationOf(a) ? b : a));
+    let rec: LeaseRecord | null;
+    try {
+      rec = parseRecord(await store.get(top));
+    } catch (err) {
+      if (err instanceof StoreNotFoundError) continue; // released since the listing
+      throw err;
+    }
+    if (leaseExpiry(rec, now) === null) continue; // its owner is still finishing up
+    const g = generationOf(top);
+    for (const key of keys) if (generationOf(key) <= g) await store.delete(key);
+    removed.push(id);
+  }
+  return removed;
+}
