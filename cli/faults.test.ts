@@ -15,17 +15,12 @@ import { join } from 'node:path';
 import { openStore } from '../store/open.js';
 import type { ArtifactStore } from '../store/types.js';
 import { cli, cliAsync, MAIN, writeTinySweep, type CliResult } from './test-support.js';
+import { Rng } from '../rnn/rng.js';
 
-/** A small deterministic generator for the fault positions (mulberry32). */
+/** Deterministic numbers in [0, 1) for the fault positions (the project's seeded Rng). */
 function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const g = new Rng(seed, 'test');
+  return () => g.uniform();
 }
 
 /** One rule, both pruning methods, fine-tuning: 10 stages; training long enough to checkpoint. */

@@ -6,25 +6,16 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore } from '../store/open.js';
-import { cli, writeTinySweep } from './test-support.js';
+import { cli, writeTinySweep, s3TestStore } from './test-support.js';
 
 const SKIP = process.env.DALESWEEP_SKIP_S3 === '1' ? 'DALESWEEP_SKIP_S3=1: needs MinIO (bash infra/minio.sh start)' : undefined;
 
 test('run, re-run, status and report on an S3 store', { skip: SKIP, timeout: 300_000 }, async (t) => {
-  const endpoint = process.env.DALESWEEP_TEST_S3_ENDPOINT;
-  assert.ok(endpoint, 'DALESWEEP_TEST_S3_ENDPOINT is not set: start MinIO with `bash infra/minio.sh start && eval "$(bash infra/minio.sh env)"` (or DALESWEEP_SKIP_S3=1)');
-  const bucket = process.env.DALESWEEP_TEST_S3_BUCKET ?? 'dalesweep-test';
-  const env = {
-    ...process.env,
-    AWS_ACCESS_KEY_ID: process.env.DALESWEEP_TEST_S3_ACCESS_KEY ?? process.env.AWS_ACCESS_KEY_ID,
-    AWS_SECRET_ACCESS_KEY: process.env.DALESWEEP_TEST_S3_SECRET_KEY ?? process.env.AWS_SECRET_ACCESS_KEY,
-  };
-  const url = `s3://${bucket}/cli-${randomBytes(4).toString('hex')}?endpoint=${encodeURIComponent(endpoint)}&pathStyle=true&createBucket=true`;
+  const { url, env } = s3TestStore('cli');
   const dir = mkdtempSync(join(tmpdir(), 'cli-s3-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const spec = writeTinySweep(join(dir, 's3.yaml'), { name: 'on-s3', seeds: [0, 1] });

@@ -8,7 +8,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -18,7 +17,7 @@ import { FsStore } from '../store/fs.js';
 import { writeStageArtifacts } from '../store/stage-io.js';
 import { noopSweep } from '../sweeps/plan.js';
 import { SKIP_TEMPORAL, temporalAddress, uniqueTag } from '../engines/temporal-testing.js';
-import { MAIN, cli, writeTinySweep } from './test-support.js';
+import { MAIN, cli, writeTinySweep, s3TestStore } from './test-support.js';
 
 const SKIP_S3 = process.env.DALESWEEP_SKIP_S3 === '1' ? 'DALESWEEP_SKIP_S3=1: needs MinIO (bash infra/minio.sh start)' : undefined;
 
@@ -99,15 +98,7 @@ test('a non-loopback --host prints a warning; progress stays with the store when
 });
 
 test('serve reads a sweep from an S3 store (MinIO)', { skip: SKIP_S3, timeout: 120_000 }, async (t) => {
-  const endpoint = process.env.DALESWEEP_TEST_S3_ENDPOINT;
-  assert.ok(endpoint, 'DALESWEEP_TEST_S3_ENDPOINT is not set: start MinIO with `bash infra/minio.sh start && eval "$(bash infra/minio.sh env)"` (or DALESWEEP_SKIP_S3=1)');
-  const bucket = process.env.DALESWEEP_TEST_S3_BUCKET ?? 'dalesweep-test';
-  const env = {
-    ...process.env,
-    AWS_ACCESS_KEY_ID: process.env.DALESWEEP_TEST_S3_ACCESS_KEY ?? process.env.AWS_ACCESS_KEY_ID,
-    AWS_SECRET_ACCESS_KEY: process.env.DALESWEEP_TEST_S3_SECRET_KEY ?? process.env.AWS_SECRET_ACCESS_KEY,
-  };
-  const url = `s3://${bucket}/serve-${randomBytes(4).toString('hex')}?endpoint=${encodeURIComponent(endpoint)}&pathStyle=true&createBucket=true`;
+  const { url, env } = s3TestStore('serve');
   const dir = tempDir(t);
   const spec = writeTinySweep(join(dir, 's3.yaml'), { name: 'served', seeds: [0] });
   const r = cli(['run', spec, '--store', url, '--concurrency', '2'], env);

@@ -3,6 +3,7 @@
  * folders, and Dale-signed weight files.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -93,4 +94,23 @@ export function writeTinySweep(file: string, o: TinySweepOptions): string {
     ].join('\n'),
   );
   return file;
+}
+
+/**
+ * A fresh store on the tests' MinIO (`bash infra/minio.sh start && eval "$(bash infra/minio.sh env)"`):
+ * its URL under a new random prefix `<prefix>-<8 hex>` of the test bucket, and the environment
+ * with the MinIO credentials for a CLI child process.
+ * @throws Error when DALESWEEP_TEST_S3_ENDPOINT is not set
+ */
+export function s3TestStore(prefix: string): { url: string; env: NodeJS.ProcessEnv } {
+  const endpoint = process.env.DALESWEEP_TEST_S3_ENDPOINT;
+  if (!endpoint) throw new Error('DALESWEEP_TEST_S3_ENDPOINT is not set: start MinIO with `bash infra/minio.sh start && eval "$(bash infra/minio.sh env)"` (or DALESWEEP_SKIP_S3=1)');
+  const bucket = process.env.DALESWEEP_TEST_S3_BUCKET ?? 'dalesweep-test';
+  const env = {
+    ...process.env,
+    AWS_ACCESS_KEY_ID: process.env.DALESWEEP_TEST_S3_ACCESS_KEY ?? process.env.AWS_ACCESS_KEY_ID,
+    AWS_SECRET_ACCESS_KEY: process.env.DALESWEEP_TEST_S3_SECRET_KEY ?? process.env.AWS_SECRET_ACCESS_KEY,
+  };
+  const url = `s3://${bucket}/${prefix}-${randomBytes(4).toString('hex')}?endpoint=${encodeURIComponent(endpoint)}&pathStyle=true&createBucket=true`;
+  return { url, env };
 }

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { StageDag } from './dag.js';
+import { Rng } from '../rnn/rng.js';
 
 //   0   1
 //   |\ /
@@ -57,16 +58,10 @@ test('skipDescendants closes every open descendant once, depth first, and stops 
   assert.deepEqual(order, [3]);
 });
 
-/** Deterministic pseudo-random numbers for the simulation (mulberry32). */
+/** Deterministic pseudo-random numbers in [0, 1) for the simulation (the project's seeded Rng). */
 function rand(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const g = new Rng(seed, 'test');
+  return () => g.uniform();
 }
 
 test('simulated runs of random DAGs: a stage runs only after all its parents succeeded, and is skipped exactly when an ancestor failed', () => {
