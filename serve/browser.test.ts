@@ -2,7 +2,8 @@
  * `dalesweep serve` in headless Chromium while `dalesweep run` works through a small sweep in a
  * temporary store (both real CLI processes): the live page's counts advance without a reload,
  * the list page shows the sweep, traversal in URLs is refused, and the served report is the one
- * the run wrote. About 15 s.
+ * the run wrote. The test holds one training stage's lease until the page is open, so the run
+ * cannot finish first however loaded the machine is. About 15 s.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,6 +13,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { launchChromium } from '../report/png.js';
 import { MAIN, writeTinySweep } from '../cli/test-support.js';
+import { planSweepFile } from '../cli/sweep-ref.js';
+import { newLeaseOwner, tryAcquireStageLease } from '../store/lease.js';
+import { openStore } from '../store/open.js';
 
 /** Starts `dalesweep ARGS`, collecting its output. */
 function start(args: string[]): { child: ChildProcess; out: () => string; err: () => string; exit: Promise<number | null> } {
@@ -56,6 +60,14 @@ test('serve: the live page of a running sweep advances without reloading; traver
   const server = start(['serve', '--store', store, '--port', '0', '--interval', '0.2']);
   procs.push(server.child);
   const base = await until('the server URL', () => /http:\/\/127\.0\.0\.1:\d+/.exec(server.out())?.[0] ?? (server.child.exitCode !== null ? Promise.reject(new Error(server.err())) : null));
+  // The test holds the lease of the last training stage, so the run cannot finish (whatever the
+  // machine's load) before the page is open: the run defers that stage and its descendants and
+  // works on the others; releasing the lease lets them run, and the page must see them complete.
+  const held = planSweepFile(spec).plan.stages.filter((st) => st.kind === 'train').at(-1)!;
+  const claim = await tryAcquireStageLease(await openStore(store), held.id, { owner: newLeaseOwner(), ttlMs: 60_000 });
+  assert.ok(claim.acquired, 'the test holds one training stage');
+  claim.lease.keepAlive((err) => assert.fail(String(err)));
+  t.after(() => claim.lease.release());
   const run = start(['run', spec, '--store', store, '--concurrency', '1']);
   procs.push(run.child);
 
@@ -83,6 +95,7 @@ test('serve: the live page of a running sweep advances without reloading; traver
     const first = await overall();
     assert.equal(first.total, 120, 'the tiny sweep with 6 seeds plans 120 stages');
     assert.ok(first.complete < first.total, `the page opened while the sweep runs (${first.complete}/${first.total})`);
+    await claim.lease.release();
     // The counts advance on the open page (server-sent events), twice, without a reload.
     await advancedPast(first.complete);
     const second = await overall();
