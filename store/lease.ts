@@ -197,23 +197,42 @@ export class StageLease {
  * @param now milliseconds since the epoch @default Date.now()
  */
 export async function liveLeases(store: ArtifactStore, now = Date.now()): Promise<Map<string, LeaseRecord>> {
-  const top = new Map<string, string>();
+  const out = new Map<string, LeaseRecord>();
+  for (const lease of await storedLeases(store)) {
+    if (lease.record !== null && leaseExpiry(lease.record, now) === null) out.set(lease.stageId, lease.record);
+  }
+  return out;
+}
+
+/** A stage's lease files as listed, and its current generation's record (null: unreadable). */
+interface StoredLease {
+  stageId: string;
+  keys: string[];
+  generation: number;
+  record: LeaseRecord | null;
+}
+
+/**
+ * Every stage lease in the store (optionally only of `only`): one listing of `leases/` plus one
+ * read per leased stage; a lease released between the listing and its read is left out.
+ */
+async function storedLeases(store: ArtifactStore, only?: ReadonlySet<string>): Promise<StoredLease[]> {
+  const byStage = new Map<string, string[]>();
   for (const key of await store.list('leases/')) {
     const m = /^leases\/([0-9a-f]{8,64})\/\d{10}\.json$/.exec(key);
-    if (!m) continue;
-    const cur = top.get(m[1]);
-    if (cur === undefined || generationOf(key) > generationOf(cur)) top.set(m[1], key);
+    if (!m || (only !== undefined && !only.has(m[1]))) continue;
+    const keys = byStage.get(m[1]) ?? [];
+    keys.push(key);
+    byStage.set(m[1], keys);
   }
-  const out = new Map<string, LeaseRecord>();
-  for (const [id, key] of top) {
-    let rec: LeaseRecord | null;
+  const out: StoredLease[] = [];
+  for (const [stageId, keys] of byStage) {
+    const top = keys.reduce((a, b) => (generationOf(b) > generationOf(a) ? b : a));
     try {
-      rec = parseRecord(await store.get(key));
+      out.push({ stageId, keys, generation: generationOf(top), record: parseRecord(await store.get(top)) });
     } catch (err) {
-      if (err instanceof StoreNotFoundError) continue; // released since the listing
-      throw err;
+      if (!(err instanceof StoreNotFoundError)) throw err;
     }
-    if (rec !== null && leaseExpiry(rec, now) === null) out.set(id, rec);
   }
   return out;
 }
@@ -228,28 +247,11 @@ export async function liveLeases(store: ArtifactStore, now = Date.now()): Promis
  * @returns the stage ids whose leases were removed
  */
 export async function removeExpiredLeases(store: ArtifactStore, stageIds: ReadonlySet<string>, now = Date.now()): Promise<string[]> {
-  const byStage = new Map<string, string[]>();
-  for (const key of await store.list('leases/')) {
-    const m = /^leases\/([0-9a-f]{8,64})\/\d{10}\.json$/.exec(key);
-    if (!m || !stageIds.has(m[1])) continue;
-    const keys = byStage.get(m[1]) ?? [];
-    keys.push(key);
-    byStage.set(m[1], keys);
-  }
   const removed: string[] = [];
-  for (const [id, keys] of byStage) {
-    const top = keys.reduce((a, b) => (generationOf(b) > generationOf(a) ? b : a));
-    let rec: LeaseRecord | null;
-    try {
-      rec = parseRecord(await store.get(top));
-    } catch (err) {
-      if (err instanceof StoreNotFoundError) continue; // released since the listing
-      throw err;
-    }
-    if (leaseExpiry(rec, now) === null) continue; // its owner is still finishing up
-    const g = generationOf(top);
-    for (const key of keys) if (generationOf(key) <= g) await store.delete(key);
-    removed.push(id);
+  for (const lease of await storedLeases(store, stageIds)) {
+    if (leaseExpiry(lease.record, now) === null) continue; // its owner is still finishing up
+    for (const key of lease.keys) if (generationOf(key) <= lease.generation) await store.delete(key);
+    removed.push(lease.stageId);
   }
   return removed;
 }
