@@ -126,8 +126,9 @@ export function planSweepFile(file: string, opts: ParseOptions = {}): PlannedSwe
 
 /**
  * Finds a sweep: a sweep file (planned now), or the name of a sweep folder in the store
- * (`quick`, `quick-3f2a…`, or a prefix of its id). When a name matches several folders (the
- * same sweep file planned by different code versions), the one this build plans wins.
+ * (`quick`, `quick-3f2a…`, or a prefix of its id). A sweep's exact name wins over longer names it
+ * is a prefix of; when a name matches several folders (the same sweep file planned by different
+ * code versions), the one this build plans wins.
  * @throws UsageError when nothing matches, naming the sweeps the store has
  */
 export async function findSweep(ref: string, store: ArtifactStore, opts: ParseOptions = {}): Promise<SweepRecord> {
@@ -142,10 +143,14 @@ export async function findSweep(ref: string, store: ArtifactStore, opts: ParseOp
     throw new UsageError(`no sweep '${ref}' in store ${store.url}: give a sweep file or one of ${dirs.length ? dirs.join(', ') : '(the store has no sweeps yet)'}`);
   }
   const { readSweepRecord } = await import('../activities/finalize.js');
-  const records = await Promise.all(matches.map((d) => readSweepRecord(store, `sweeps/${d}/plan.json`)));
-  if (records.length === 1) return records[0];
-  const exact = records.filter((r) => r.keys.dir === `sweeps/${ref}/`);
+  const found = await Promise.all(matches.map((d) => readSweepRecord(store, `sweeps/${d}/plan.json`)));
+  if (found.length === 1) return found[0];
+  const exact = found.filter((r) => r.keys.dir === `sweeps/${ref}/`);
   if (exact.length === 1) return exact[0];
+  // A sweep's exact name beats names it is a prefix of (`lr` vs `lr-paper-code`).
+  const named = found.filter((r) => r.plan.name === ref);
+  const records = named.length ? named : found;
+  if (records.length === 1) return records[0];
   const names = new Set(records.map((r) => r.plan.name));
   if (names.size > 1) throw new UsageError(`'${ref}' matches several sweeps in ${store.url}: ${matches.join(', ')}; give the full folder name`);
   // The same sweep planned by different code versions: take the one this build would plan.
