@@ -20,6 +20,12 @@
  * {@link SimdGemm} completes the edges (and runs everything when SIMD is unavailable or disabled)
  * with scalar JavaScript. Accumulation in the kernels is in float32 lanes, the precision of the
  * stored gradients anyway; all loops are sequential, so results are bit-identical run to run.
+ *
+ * Why one file over ~450 lines: the bytecode emitter (opcodes, LEB128, the `Body` builder), the
+ * kernel bodies and the {@link SimdGemm} class that instantiates them and binds the scalar edges
+ * are one unit: the kernels' argument layouts, the export names and the memory plan are agreed
+ * between the emitter and the class line by line, and splitting them would spread one contract
+ * over files without giving either half a use on its own.
  */
 
 type ScalarGemm = (

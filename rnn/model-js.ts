@@ -26,6 +26,13 @@
  * WebAssembly SIMD kernels (rnn/model-js-simd.ts) when the runtime has them, else on scalar
  * JavaScript (float64 accumulation) with the same semantics. All loops are sequential, so the
  * results are bit-identical run to run.
+ *
+ * Why one file over ~450 lines: the workspace layout, the CSR builders, `forward` and `backward`
+ * share the buffers of one {@link Workspace} and the order of their passes (what forward leaves
+ * in which buffer is what backward reads); they form one numerical kernel that is read and
+ * changed together, and the summation order that keeps results bit-identical lives across them.
+ * The shape checks and the scalar `gemmNT`/`fastTanh` fallbacks stay beside it as the reference
+ * of what the SIMD kernels compute.
  */
 import type { Backend, Batch, LossResult, ModelConfig, ModelMasks, Params } from './types.js';
 import { SimdGemm, gemmTN, tnScratchFloats } from './model-js-simd.js';
