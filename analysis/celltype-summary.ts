@@ -19,6 +19,7 @@ import { INTER_AREA_BANDS } from '../celltype/connectivity.js';
 import { FAMILIARITIES, STIMULUS_EVENTS, TIME_WINDOWS } from '../celltype/conditions.js';
 import { celltypeLayout, population, populationIndex, LAYERS, AREAS, type CelltypeLayout } from '../celltype/populations.js';
 import { benjaminiHochberg, mannWhitneyU, mean, sd, stars, welchT } from './stats.js';
+import { keyString, nullable, pv, type Key } from './row-groups.js';
 import type {
   AggregateInput,
   BandCells,
@@ -33,8 +34,6 @@ import type {
   PValue,
   ResultRow,
 } from './types.js';
-
-type Key = Record<string, ParamValue>;
 
 /**
  * The condition pairs compared, [first, second] with difference second − first: the authors'
@@ -66,19 +65,6 @@ interface Reduced {
   layer: Float64Array;
   bands: number[];
   layout: CelltypeLayout;
-}
-
-function pv(row: ResultRow, name: string): ParamValue {
-  const v = row.params[name];
-  return v === undefined ? null : v;
-}
-
-function keyString(k: Key): string {
-  return JSON.stringify(Object.keys(k).sort().map((n) => [n, k[n]]));
-}
-
-function nullable(v: number): number | null {
-  return Number.isFinite(v) ? v : null;
 }
 
 function grid(resolution: 'population' | 'layer', labels: string[], values: ArrayLike<number>): HeatmapGrid {

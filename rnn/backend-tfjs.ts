@@ -25,7 +25,7 @@ import { ShapeError, checkShapes, rectifiesState, usesAbsParam } from './model-j
 import { PARAM_NAMES, type Backend, type Batch, type LossResult, type ModelConfig, type Params } from './types.js';
 import { ensureGradients } from './tfjs-gradients.js';
 import {
-  TFJS_ENGINE_CHOICES, TfjsEngineError, activateEngine, checkTfjsEngineInstalled, initTfjsEngine, isPackageInstalled,
+  TFJS_ENGINE_CHOICES, TfjsEngineError, activateEngine, checkTfjsEngineInstalled, initTfjsEngine,
   loadedTensorflowPackage, tensorflowThreads, tensorflowUsesGpu, tfjsEngineVersion,
   type TfjsEngineChoice, type TfjsEngineName,
 } from './tfjs-engines.js';
@@ -269,7 +269,7 @@ export interface TfjsBackendOptions {
   engine?: TfjsEngineChoice;
   /**
    * Whether an npm package can be loaded from here (a test hook).
-   * @default {@link isPackageInstalled} (Node's `require.resolve` from rnn/)
+   * @default `isPackageInstalled` (Node's `require.resolve` from rnn/)
    */
   isInstalled?: (pkg: string) => boolean;
 }
