@@ -1,7 +1,7 @@
 /**
  * Calibration of `dalesweep plan`'s wall-time estimate: a few training steps and one evaluation
  * batch of each model kind a plan trains, through the real code path (the stage setup of
- * `activities/model-stages.ts`, the backend, `rnn/train.ts`), timed on this machine.
+ * `activities/model-setup.ts`, the backend, `rnn/train.ts`), timed on this machine.
  *
  * A model kind is what decides the time of a step: task (and cell-type condition), backend,
  * nHidden and batch size. The learning rule, seed and data values are not part of it (the rule's
@@ -203,7 +203,7 @@ export async function measureKind(c: KindConfig): Promise<KindTiming> {
     ...(c.celltype !== undefined ? { celltype: { ...c.celltype, data: 'synthetic', syntheticSamples: B } } : {}),
   };
   // Loaded here, so that `plan --no-calibrate` and a cached calibration load no model code.
-  const [{ buildSetup }, { createBackend }, { evaluateDataset, train }] = await Promise.all([import('./model-stages.js'), import('../rnn/backends.js'), import('../rnn/train.js')]);
+  const [{ buildSetup }, { createBackend }, { evaluateDataset, train }] = await Promise.all([import('./model-setup.js'), import('../rnn/backends.js'), import('../rnn/train.js')]);
   const setup = await buildSetup(small);
   const backend = await createBackend(c.backend);
   /** Wall and CPU seconds of `fn`. */

@@ -18,7 +18,17 @@ import { threadId } from 'node:worker_threads';
 /** Folders (relative to the compiled root) whose code determines stage results. */
 const RESULT_CODE_DIRS = ['rnn', 'tasks', 'data', 'io', 'celltype'];
 /** Single files (relative to the compiled root) that also do. */
-const RESULT_CODE_FILES = ['activities/run-stage.js', 'activities/stage-context.js', 'activities/model-stages.js', 'activities/checkpoint.js'];
+const RESULT_CODE_FILES = [
+  'activities/run-stage.js',
+  'activities/stage-context.js',
+  'activities/model-stages.js',
+  'activities/model-setup.js',
+  'activities/stored-model.js',
+  'activities/stage-train.js',
+  'activities/stage-prune.js',
+  'activities/stage-evaluate.js',
+  'activities/checkpoint.js',
+];
 
 let cached: string | null = null;
 

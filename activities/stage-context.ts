@@ -1,7 +1,8 @@
 /**
  * What a stage runner receives and returns, and the error of a stage that would fail again: the
- * vocabulary shared by the runner (`run-stage.ts`) and the stage kinds (`model-stages.ts`), kept
- * apart so that neither imports the other's module.
+ * vocabulary shared by the runner (`run-stage.ts`) and the stage kinds (`model-stages.ts` and
+ * the `stage-*.ts` modules it dispatches to), kept apart so that neither imports the other's
+ * module.
  *
  * A running stage is stopped by its thread: the pool (`workers/pool.ts`) passes the engine's
  * AbortSignal to piscina, which ends the thread; the manifest, written last, never appears.

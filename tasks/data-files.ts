@@ -2,7 +2,7 @@
  * The data files planned stages read, checked before any stage runs: each task says which files
  * it reads and checks their headers next to its own data-reading code
  * ({@link smnistDataProblems}, {@link celltypeDataProblems}); this module maps a stage config to
- * that task's options, as the stage runners do (activities/model-stages.ts), and collects the
+ * that task's options, as the stage runners do (activities/model-setup.ts), and collects the
  * problems of every distinct data source once.
  */
 import type { ModelTaskConfig } from '../sweeps/stage-config.js';
