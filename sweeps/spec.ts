@@ -13,14 +13,16 @@
  * `tasks.<task>` overrides, then `fixed`, then the paper's defaults ({@link PAPER_TASK_DEFAULTS},
  * {@link GLOBAL_DEFAULTS}).
  *
- * Task-specific parameters: each task declares in the task registry (tasks/registry.ts) the
+ * Task-specific parameters and rules: each task declares in the task registry (tasks/registry.ts) the
  * parameters only it reads (celltype: condition, latentScaling, celltypeData, syntheticSamples;
  * smnist: dataSource) and those it does not read (celltype: its layout fixes N, nExc and the
  * threshold; it prunes to Table 1, not to a sparsity). A value from `fixed`
  * or `axes` is ignored by the runs whose task does not read it (so one sweep can mix tasks), but
  * it is an error when no run reads it; in `tasks.<task>` or an `include` entry it is an error
  * outright. In the resolved parameters a parameter a task does not read is `null`, except that
- * a celltype run's nHidden, excFraction and threshold hold the values its layout implies.
+ * a celltype run's nHidden, excFraction and threshold hold the values its layout implies. The
+ * checks of a resolved run that depend on its task (cell-type conditions, Table 1 pruning and
+ * data sources, sMNIST data folders, pruning with sparsity) are tasks/run-rules.ts's.
  *
  * Learning-rate schedule: `lrSchedule` constant (default) or cosine (rnn/lr-schedule.ts); a
  * cosine run's lrTMax / lrMin default to the authors' 10 and 1e-4, a constant run's are null, and
@@ -32,18 +34,17 @@
  *
  * Files: the parameter vocabulary is `params.ts`, the text, YAML and schema layer (UTF-8,
  * nesting, positions, Ajv messages, SpecError) is `spec-text.ts`; this module holds the defaults,
- * the semantic rules, the expansion of axes into runs and their resolution (about 500 lines: the
- * semantic rules are one pass over the raw spec that shares its helpers with resolution).
+ * the semantic rules, the expansion of axes into runs and their resolution (the semantic rules
+ * are one pass over the raw spec that shares its helpers with resolution).
  */
 import { sweepSizeProblem } from './plan-limits.js';
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import type { Rule } from '../rnn/types.js';
-import { CELLTYPE_CONDITIONS } from '../celltype/conditions.js';
-import { celltypeLayout } from '../celltype/populations.js';
 import type { PruneMode } from './stage-config.js';
 import { TASKS, taskReadsParam, type TaskName } from '../tasks/registry.js';
+import { applyTaskFixedParams, readsDataDir, taskRunProblems, whyTaskIgnoresParam } from '../tasks/run-rules.js';
 import { AUTHORS_COSINE } from '../rnn/lr-schedule.js';
 import { DEFAULT_EXC_FRACTION } from '../rnn/init.js';
 import { RUN_PARAM_NAMES, type ParamAssignment, type RunParamName, type RunParams, type RunParamValue } from './params.js';
@@ -140,11 +141,6 @@ export interface ParseOptions {
   dataDir?: string;
 }
 
-/** Whether a run reads a data directory: celltype with celltypeData files, smnist with dataSource mnist. */
-export function readsDataDir(p: Pick<RunParams, 'task' | 'celltypeData' | 'dataSource'>): boolean {
-  return (p.task === 'celltype' && p.celltypeData === 'files') || (p.task === 'smnist' && p.dataSource === 'mnist');
-}
-
 /**
  * Parses and validates a sweep file's text.
  * @param text the YAML text
@@ -234,7 +230,7 @@ function checkSemantics(raw: RawSpec, source: string, file: string, fail: Fail, 
   if (!('task' in axes) && !('task' in fixed)) fail(['axes'], '"task" is required: give axes.task (a list) or fixed.task');
   // rule has a default (dale) only for task celltype.
   const sweepTasks = (axes.task ?? [fixed.task]) as TaskName[];
-  if (!('rule' in axes) && !('rule' in fixed) && sweepTasks.some((t) => t !== 'celltype')) {
+  if (!('rule' in axes) && !('rule' in fixed) && sweepTasks.some((t) => PAPER_TASK_DEFAULTS[t]?.rule === undefined)) {
     fail(['axes'], '"rule" is required: give axes.rule (a list) or fixed.rule (only task celltype defaults to dale)');
   }
 
@@ -322,20 +318,16 @@ function checkSemantics(raw: RawSpec, source: string, file: string, fail: Fail, 
       if (paramApplies(p.task, k)) {
         if (k in fixed || k in axes) read.add(k);
       } else if (explicit) {
-        fail(where(k), notReadBy(k, p.task), true);
+        fail(where(k), whyTaskIgnoresParam(k, p.task), true);
       } else if ((k in fixed || k in axes) && !ignoredBy.has(k)) {
         ignoredBy.set(k, p.task);
       }
     }
     if ((p.rule as Rule | undefined) === undefined) fail(where('rule'), `"rule" is required for task ${p.task} (only task celltype defaults to dale)`);
-    if (p.task === 'celltype') checkCelltypeRun(p, stages, where, a.include === null ? ['axes'] : ['include', a.include.index], fail);
-    else {
-      if (p.pruning === 'celltype') {
-        fail(where('pruning'), `pruning celltype (Table 1 blocks) applies only to task celltype (this run is task ${p.task}); drop such runs with an exclude entry`, true);
-      }
-      if (p.nTest === 0) fail(where('nTest'), `nTest 0 is allowed only for task celltype (this run is task ${p.task})`, true);
-      if (p.sparsity !== null && p.pruning === null) fail(where('sparsity'), 'sparsity needs a pruning method: give axes.pruning or fixed.pruning', true);
-      if (p.pruning !== null && p.sparsity === null) fail(where('pruning'), 'pruning needs sparsity: give axes.sparsity (a list in [0, 1)) or fixed.sparsity', true);
+    for (const problem of taskRunProblems(p, stages.pruneMode)) {
+      const segs: Seg[] =
+        problem.at === 'run' ? (a.include === null ? ['axes'] : ['include', a.include.index]) : problem.at === 'prune-mode' ? ['stages', 'prune', 'mode'] : where(problem.at.param as RunParamName);
+      fail(segs, problem.message, problem.key);
     }
     readsData ||= readsDataDir(p);
     if (p.lrSchedule === 'cosine') cosine = true;
@@ -344,12 +336,6 @@ function checkSemantics(raw: RawSpec, source: string, file: string, fail: Fail, 
         const explicit = (a.include !== null && a.include.values[k] !== undefined) || k in over;
         if (explicit) fail(where(k), `${k} applies only to lrSchedule cosine (this run's lrSchedule is ${p.lrSchedule})`, true);
       }
-    }
-    if (p.task === 'smnist' && p.dataSource === 'mnist' && p.dataDir === null) {
-      fail(where('dataSource'), 'dataSource mnist needs dataDir (a folder holding the MNIST IDX files)', true);
-    }
-    if (p.task === 'smnist' && p.dataDir !== null && p.dataSource !== 'mnist') {
-      fail(where('dataDir'), `dataDir is only read with dataSource mnist (dataSource is ${p.dataSource})`, true);
     }
     n++;
   }
@@ -363,52 +349,9 @@ function checkSemantics(raw: RawSpec, source: string, file: string, fail: Fail, 
     }
   }
   for (const [k, task] of ignoredBy) {
-    if (!read.has(k)) fail(k in axes ? ['axes', k] : ['fixed', k], `${notReadBy(k, task)}; no run of this sweep reads it`, true);
+    if (!read.has(k)) fail(k in axes ? ['axes', k] : ['fixed', k], `${whyTaskIgnoresParam(k, task)}; no run of this sweep reads it`, true);
   }
   return spec;
-}
-
-/** Why task `task` does not read parameter `k`. */
-function notReadBy(k: RunParamName, task: TaskName): string {
-  if (k === 'dataSource' && task !== 'celltype') return `dataSource (the sMNIST image source) applies only to task smnist (this run is task ${task})`;
-  if (task !== 'celltype') return `${k} applies only to task celltype (this run is task ${task})`;
-  switch (k) {
-    case 'nHidden':
-    case 'excFraction':
-    case 'threshold':
-      return `${k} does not apply to task celltype: its layout fixes N = 90 x latentScaling, nExc = 0.8 N and threshold 0 (set latentScaling instead)`;
-    case 'dataSource':
-      return 'dataSource (the sMNIST image source) does not apply to task celltype; use celltypeData: files | synthetic';
-    case 'sparsity':
-      return 'sparsity does not apply to task celltype: pruning celltype prunes each population block to its Table 1 connection probability';
-    default:
-      return `${k} does not apply to task celltype`;
-  }
-}
-
-/** The semantic rules of one celltype run (condition, pruning method, data, stages). */
-function checkCelltypeRun(p: RunParams, stages: StagesSpec, where: (k: RunParamName) => Seg[], runPath: Seg[], fail: Fail): void {
-  if (p.condition === null) {
-    fail(runPath, `task celltype needs a condition: give axes.condition (a list of ${CELLTYPE_CONDITIONS.join(', ')}) or fixed.condition`);
-  }
-  if (p.pruning !== null && p.pruning !== 'celltype') {
-    fail(where('pruning'), `task celltype is pruned block-wise to the connection probabilities of Table 1: use pruning celltype (got ${p.pruning})`, true);
-  }
-  if (p.pruning !== null && stages.pruneMode === 'iterative') {
-    fail(['stages', 'prune', 'mode'], 'iterative pruning does not apply to task celltype (Table 1 fixes every block\'s connection probability): use one-shot or at-init');
-  }
-  if (p.celltypeData === 'files' && p.dataDir === null) {
-    fail(where('celltypeData'), "celltypeData files (the default) needs dataDir (the folder of the authors' dff_*_{train,test}.npy files); or set celltypeData: synthetic", true);
-  }
-  if (p.celltypeData === 'synthetic' && p.dataDir !== null) {
-    fail(where('dataDir'), 'dataDir is only read with celltypeData files (celltypeData is synthetic)', true);
-  }
-  if (p.syntheticSamples !== null && p.celltypeData !== 'synthetic') {
-    fail(where('syntheticSamples'), `syntheticSamples applies only to celltypeData synthetic (celltypeData is ${p.celltypeData})`, true);
-  }
-  if (p.syntheticSamples !== null && p.syntheticSamples < p.nTrain + p.nTest) {
-    fail(where('syntheticSamples'), `syntheticSamples (${p.syntheticSamples}) must be at least nTrain + nTest (${p.nTrain} + ${p.nTest})`, true);
-  }
 }
 
 /** One assignment of axis values (plus any extra values of an include entry). */
@@ -481,13 +424,7 @@ export function resolveRun(spec: SweepSpec, values: ParamAssignment): ResolvedRu
     params.lrMin = null;
   }
   if (spec.dataDirOverride !== null && readsDataDir(params)) params.dataDir = spec.dataDirOverride;
-  if (task === 'celltype') {
-    const layout = celltypeLayout(params.latentScaling ?? 16);
-    params.nHidden = layout.N;
-    params.excFraction = layout.nExc / layout.N;
-    params.threshold = 0;
-    if (params.celltypeData === 'synthetic') params.syntheticSamples ??= params.nTrain + params.nTest;
-  }
+  applyTaskFixedParams(params);
   return { params };
 }
 
