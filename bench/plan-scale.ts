@@ -15,7 +15,8 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { parseSpec, SpecError } from '../sweeps/spec.js';
-import { planSweep, summarizePlan } from '../sweeps/plan.js';
+import { planSweep } from '../sweeps/plan.js';
+import { summarizePlan } from '../sweeps/plan-summary.js';
 import { realisticSweepYaml } from './plan.js';
 
 /** Runs of the realistic sweep per seed. */

@@ -9,7 +9,8 @@
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { parseSpec } from '../sweeps/spec.js';
-import { noopSweep, planSweep, summarizePlan } from '../sweeps/plan.js';
+import { noopSweep, planSweep } from '../sweeps/plan.js';
+import { summarizePlan } from '../sweeps/plan-summary.js';
 
 export const name = 'plan';
 

@@ -10,7 +10,7 @@ import { Option, type Command } from 'commander';
 import { availableParallelism } from 'node:os';
 import { codeVersion } from '../activities/code-version.js';
 import { DEFAULT_WORKER_COUNTS, estimatePlan, formatPlanEstimate } from '../engines/estimate.js';
-import { formatPlanSummary, summarizePlan } from '../sweeps/plan.js';
+import { formatPlanSummary, summarizePlan } from '../sweeps/plan-summary.js';
 import { RunFailedError, UsageError } from '../errors/errors.js';
 import { CalibrationError } from '../activities/calibration.js';
 import { StoreError, type ArtifactStore } from '../store/types.js';

@@ -13,7 +13,7 @@ import { availableParallelism, freemem } from 'node:os';
 import { Command, Option } from 'commander';
 import { codeVersion } from '../activities/code-version.js';
 import type { StageFinalStatus } from '../engines/events.js';
-import { summarizePlan } from '../sweeps/plan.js';
+import { summarizePlan } from '../sweeps/plan-summary.js';
 import type { ResultRow } from '../analysis/types.js';
 import type { SweepKeys } from '../store/layout.js';
 import type { Plan } from '../sweeps/types.js';

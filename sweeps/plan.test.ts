@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseSpec, SpecError } from './spec.js';
-import { checkPlanSize, ITERATIVE_SEED_STRIDE, noopSweep, planSweep, PlanTooLargeError, summarizePlan } from './plan.js';
+import { checkPlanSize, ITERATIVE_SEED_STRIDE, noopSweep, planSweep, PlanTooLargeError } from './plan.js';
+import { summarizePlan } from './plan-summary.js';
 import { MAX_PLANNED_STAGES, stagesPerRunBound } from './plan-limits.js';
 import { stageId, sweepIdOf } from './identity.js';
 import type { Plan, Stage } from './types.js';
