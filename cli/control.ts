@@ -6,7 +6,8 @@
  */
 import type { Command } from 'commander';
 import { RunFailedError } from '../errors/errors.js';
-import { dataDirFlag, dataOption, findSweep, namespaceOption, openStoreFlag, storeOption, temporalAddressOption } from './sweep-ref.js';
+import { dataDirFlag, dataOption, namespaceOption, openStoreFlag, storeOption, temporalAddressOption } from './options.js';
+import { findSweep } from './sweep-ref.js';
 
 type Action = 'pause' | 'resume' | 'cancel';
 

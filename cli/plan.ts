@@ -14,7 +14,8 @@ import { formatPlanSummary, summarizePlan } from '../sweeps/plan-summary.js';
 import { RunFailedError, UsageError } from '../errors/errors.js';
 import { CalibrationError } from '../activities/calibration.js';
 import { StoreError, type ArtifactStore } from '../store/types.js';
-import { dataDirFlag, dataOption, openStoreFlag, planSweepFile, positiveInt, storeOption } from './sweep-ref.js';
+import { dataDirFlag, dataOption, openStoreFlag, positiveInt, storeOption } from './options.js';
+import { planSweepFile } from './sweep-ref.js';
 
 interface PlanFlags {
   json?: boolean;

@@ -12,7 +12,9 @@ import { completedStageIds, readStageFailure } from '../store/stage-io.js';
 import type { ArtifactStore } from '../store/types.js';
 import type { Plan } from '../sweeps/types.js';
 import { UsageError } from '../errors/errors.js';
-import { dataDirFlag, dataOption, findSweep, localPathOf, locationOf, openStoreFlag, positiveInt, positiveNumber, storeOption } from './sweep-ref.js';
+import { dataDirFlag, dataOption, openStoreFlag, positiveInt, positiveNumber, storeOption } from './options.js';
+import { localPathOf, locationOf } from './store-location.js';
+import { findSweep } from './sweep-ref.js';
 
 interface ReportFlags {
   store: string;

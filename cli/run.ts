@@ -20,7 +20,9 @@ import type { Plan } from '../sweeps/types.js';
 import { RunFailedError, UsageError } from '../errors/errors.js';
 import { DEFAULT_CONTROL_QUEUE } from '../workflows/types.js';
 import { createProgress, progressMode } from './progress.js';
-import { dataDirFlag, dataOption, locationOf, namespaceOption, openStoreFlag, planSweepFile, positiveInt, storeOption, temporalAddressOption } from './sweep-ref.js';
+import { dataDirFlag, dataOption, namespaceOption, openStoreFlag, positiveInt, storeOption, temporalAddressOption } from './options.js';
+import { locationOf } from './store-location.js';
+import { planSweepFile } from './sweep-ref.js';
 
 /** Ctrl-C: the run stopped before the end (exit status 130, the shell's convention). */
 export class InterruptedError extends RunFailedError {

@@ -10,7 +10,8 @@ import { scorecard, scorecardMarkdown, type Scorecard } from '../analysis/scorec
 import type { Summary } from '../analysis/types.js';
 import { StoreNotFoundError } from '../store/types.js';
 import { UsageError } from '../errors/errors.js';
-import { dataDirFlag, dataOption, findSweep, openStoreFlag, storeOption } from './sweep-ref.js';
+import { dataDirFlag, dataOption, openStoreFlag, storeOption } from './options.js';
+import { findSweep } from './sweep-ref.js';
 
 interface ScorecardFlags {
   store: string;

@@ -10,7 +10,7 @@ import { Option, type Command } from 'commander';
 import type { Plan } from '../sweeps/types.js';
 import { createDashboard, type TemporalView } from '../serve/server.js';
 import { RunFailedError, UsageError } from '../errors/errors.js';
-import { namespaceOption, openStoreFlag, positiveNumber, storeOption } from './sweep-ref.js';
+import { namespaceOption, openStoreFlag, positiveNumber, storeOption } from './options.js';
 
 interface ServeFlags {
   store: string;

@@ -5,7 +5,8 @@
  */
 import { Command, Option } from 'commander';
 import { sweepStoreProgress, type StageCounts } from '../activities/sweep-progress.js';
-import { dataDirFlag, dataOption, findSweep, namespaceOption, openStoreFlag, storeOption, temporalAddressOption } from './sweep-ref.js';
+import { dataDirFlag, dataOption, namespaceOption, openStoreFlag, storeOption, temporalAddressOption } from './options.js';
+import { findSweep } from './sweep-ref.js';
 
 /** Registers the `status` sub-command. */
 export function register(program: Command): void {

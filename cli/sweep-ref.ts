@@ -1,83 +1,19 @@
 /**
- * What the `run`, `plan`, `status` and `report` commands share: loading and planning a sweep file,
- * finding a sweep already in a store by name or id, and the common option definitions.
+ * A sweep as the commands name it: a sweep file, read, planned and its data files checked
+ * ({@link planSweepFile}), or a sweep already in a store found by file, name or id prefix
+ * ({@link findSweep}). The options the commands share are cli/options.ts.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { Option } from 'commander';
 import { codeVersion } from '../activities/code-version.js';
 import type { SweepRecord } from '../activities/finalize.js';
 import { listSweepFolders } from '../activities/sweep-progress.js';
 import { sweepKeys } from '../store/layout.js';
-import { openStore } from '../store/open.js';
 import type { ArtifactStore } from '../store/types.js';
 import { planSweep } from '../sweeps/plan.js';
 import { decodeSpecText, parseSpec, type ParseOptions } from '../sweeps/spec.js';
 import { stageDataProblems } from '../tasks/data-files.js';
 import type { Plan } from '../sweeps/types.js';
 import { UsageError } from '../errors/errors.js';
-
-/** `--store URL`, also from DALESWEEP_STORE; default `./runs`. */
-export function storeOption(): Option {
-  return new Option('--store <url>', 'artifact store: a path, file://..., or s3://bucket/prefix?endpoint=...').env('DALESWEEP_STORE').default('runs');
-}
-
-/**
- * `--data DIR`: the data directory of the runs that read one (celltype with celltypeData files,
- * smnist with dataSource mnist), replacing the sweep file's dataDir (e.g. the placeholder of
- * sweeps/paper/celltype.yaml). It becomes part of those runs' stage configs, so it changes their
- * identities.
- */
-export function dataOption(): Option {
-  return new Option('--data <dir>', "data directory for the runs that read one (celltype with celltypeData files, smnist with dataSource mnist); replaces the sweep file's dataDir");
-}
-
-/**
- * The absolute path of a `--data` value, checked to be an existing directory.
- * @throws UsageError (exit 2) naming the directory when it does not exist or is not a directory
- */
-export function dataDirFlag(dir: string | undefined): ParseOptions {
-  if (dir === undefined) return {};
-  if (dir.trim() === '') throw new UsageError('--data needs a directory');
-  const abs = resolve(dir);
-  if (!existsSync(abs)) throw new UsageError(`--data: directory ${abs} does not exist`);
-  if (!statSync(abs).isDirectory()) throw new UsageError(`--data: ${abs} is not a directory`);
-  return { dataDir: abs };
-}
-
-/** `--temporal-address HOST:PORT`, also from DALESWEEP_TEMPORAL_ADDRESS; default 127.0.0.1:7233. */
-export function temporalAddressOption(): Option {
-  return new Option('--temporal-address <host:port>', 'Temporal frontend')
-    .env('DALESWEEP_TEMPORAL_ADDRESS')
-    .default('127.0.0.1:7233')
-    .argParser((v: string) => {
-      if (!/^[^:\s]+:\d+$/.test(v)) throw new UsageError(`--temporal-address must be HOST:PORT, got '${v}'`);
-      return v;
-    });
-}
-
-/** `--namespace NS`, also from DALESWEEP_TEMPORAL_NAMESPACE; default `default`. */
-export function namespaceOption(): Option {
-  return new Option('--namespace <ns>', 'Temporal namespace').env('DALESWEEP_TEMPORAL_NAMESPACE').default('default');
-}
-
-/** A positive-integer option parser naming the flag in its error. */
-export function positiveInt(flag: string): (v: string) => number {
-  return (v) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} must be a positive integer, got '${v}'`);
-    return n;
-  };
-}
-
-/** A positive-number option parser naming the flag in its error. */
-export function positiveNumber(flag: string): (v: string) => number {
-  return (v) => {
-    const n = Number(v);
-    if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${flag} must be a positive number, got '${v}'`);
-    return n;
-  };
-}
 
 /** A sweep file read and planned. */
 export interface PlannedSweep {
@@ -163,20 +99,4 @@ export async function findSweep(ref: string, store: ArtifactStore, opts: ParseOp
   });
   if (current.length === 1) return current[0];
   throw new UsageError(`'${ref}' matches several sweeps in ${store.url}: ${matches.join(', ')}; give the full folder name`);
-}
-
-/** Opens the store named by `--store`, mapping URL errors to exit status 2. */
-export async function openStoreFlag(url: string): Promise<ArtifactStore> {
-  return openStore(url);
-}
-
-/** Local path of a key in a filesystem store, or null for other stores. */
-export function localPathOf(store: ArtifactStore, key: string): string | null {
-  if (!store.url.startsWith('file://')) return null;
-  return new URL(key, store.url.endsWith('/') ? store.url : `${store.url}/`).pathname;
-}
-
-/** Where a key can be found, for messages: its local path in a filesystem store, else its URL. */
-export function locationOf(store: ArtifactStore, key: string): string {
-  return localPathOf(store, key) ?? `${store.url.replace(/\/$/, '')}/${key}`;
 }

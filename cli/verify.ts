@@ -16,7 +16,8 @@ import { completedStageIds, parseStageManifest, StageManifestError } from '../st
 import { stageManifestKey } from '../store/layout.js';
 import { StoreError, StoreNotFoundError, type ArtifactStore } from '../store/types.js';
 import { RunFailedError } from '../errors/errors.js';
-import { dataDirFlag, dataOption, findSweep, openStoreFlag, storeOption } from './sweep-ref.js';
+import { dataDirFlag, dataOption, openStoreFlag, storeOption } from './options.js';
+import { findSweep } from './sweep-ref.js';
 
 interface VerifyFlags {
   store: string;

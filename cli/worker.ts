@@ -8,7 +8,7 @@ import { codeVersion } from '../activities/code-version.js';
 import { RunFailedError, UsageError } from '../errors/errors.js';
 import { DEFAULT_CONTROL_QUEUE } from '../workflows/types.js';
 import { capConcurrency } from './run.js';
-import { namespaceOption, positiveInt, storeOption, temporalAddressOption } from './sweep-ref.js';
+import { namespaceOption, positiveInt, storeOption, temporalAddressOption } from './options.js';
 
 /** The task queue of GPU stages: a worker serves it only where native TensorFlow sees a GPU. */
 export const GPU_QUEUE = 'gpu';
