@@ -21,6 +21,7 @@ export type TfjsEngineName = 'wasm' | 'cpu' | 'tensorflow';
  * `bash infra/tensorflow.sh install cpu|gpu`). There is no automatic choice: a run names its engine.
  */
 export type TfjsEngineChoice = 'wasm' | 'cpu' | 'node' | 'node-gpu';
+/** Every {@link TfjsEngineChoice}, in the order messages list them. */
 export const TFJS_ENGINE_CHOICES: readonly TfjsEngineChoice[] = ['wasm', 'cpu', 'node', 'node-gpu'];
 
 /** npm package of the optional libtensorflow engines. */
