@@ -523,10 +523,14 @@ function kernelFunctions(): [string, number[], number[]][] {
 }
 
 /** A module importing env.mem (one page at least) and exporting `fns` (no results). */
-function moduleBytes(fns: [string, number[], number[]][]): Uint8Array {
+/** Most pages a shared memory may have (the maximum a shared-memory import declares: 4 GiB). */
+const SHARED_MAX_PAGES = 65536;
+
+function moduleBytes(fns: [string, number[], number[]][], shared = false): Uint8Array {
   const fnType = (params: number[]): number[] => [0x60, ...uleb(params.length), ...params, 0];
   const types = [...uleb(fns.length), ...fns.flatMap(([, params]) => fnType(params))];
-  const imports = [1, ...str('env'), ...str('mem'), 0x02, 0x00, 1];
+  // Memory import limits: flags 0 (min 1) or, shared, flags 3 (min 1, max SHARED_MAX_PAGES).
+  const imports = [1, ...str('env'), ...str('mem'), 0x02, ...(shared ? [0x03, 1, ...uleb(SHARED_MAX_PAGES)] : [0x00, 1])];
   const funcs = [...uleb(fns.length), ...fns.flatMap((_, i) => uleb(i))];
   const exports = [...uleb(fns.length), ...fns.flatMap(([name], i) => [...str(name), 0x00, ...uleb(i)])];
   const code = [...uleb(fns.length), ...fns.flatMap(([, , body]) => body)];
@@ -542,11 +546,12 @@ function moduleBytes(fns: [string, number[], number[]][]): Uint8Array {
 
 /** The few WebAssembly JS-API members used here (lib ES2022 does not declare them). */
 interface WasmModule { readonly __brand?: 'WasmModule' }
-interface WasmMemory { readonly buffer: ArrayBuffer }
+/** A WebAssembly.Memory (its buffer is a SharedArrayBuffer when made with `shared: true`). */
+export interface WasmMemory { readonly buffer: ArrayBuffer | SharedArrayBuffer }
 interface WasmApi {
   validate(bytes: Uint8Array): boolean;
   Module: new (bytes: Uint8Array) => WasmModule;
-  Memory: new (desc: { initial: number; maximum: number }) => WasmMemory;
+  Memory: new (desc: { initial: number; maximum: number; shared?: boolean }) => WasmMemory;
   Instance: new (mod: WasmModule, imports: Record<string, Record<string, unknown>>) => { exports: Record<string, unknown> };
 }
 const WA: WasmApi | undefined = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
@@ -559,27 +564,29 @@ type WasmTN = (M: number, Nc: number, K: number, a: number, lda: number, b: numb
 type WasmAct = (a: number, r: number, n: number, th: number) => void;
 type WasmBwd = (dPre: number, a: number, dr: number, dz: number, dzStride: number, w: number, rows: number, N: number, nOut: number, th: number) => void;
 
-let compiled: WasmModule | null | undefined;
+/** The compiled kernel modules importing a plain [0] and a shared [1] memory (null: no SIMD here). */
+const compiled: (WasmModule | null | undefined)[] = [undefined, undefined];
 
-/** The compiled kernel module, or null when this runtime lacks WebAssembly SIMD. */
-function kernelModule(): WasmModule | null {
-  if (compiled === undefined) {
-    const bytes = moduleBytes(kernelFunctions());
-    compiled = WA !== undefined && WA.validate(bytes) ? new WA.Module(bytes) : null;
+/** The compiled kernel module, or null when this runtime lacks WebAssembly SIMD (or shared memory). */
+function kernelModule(shared = false): WasmModule | null {
+  const i = shared ? 1 : 0;
+  if (compiled[i] === undefined) {
+    const bytes = moduleBytes(kernelFunctions(), shared);
+    compiled[i] = WA !== undefined && WA.validate(bytes) ? new WA.Module(bytes) : null;
   }
-  return compiled;
+  return compiled[i]!;
 }
 
-/** Compiled gemmNT modules by shape key `lda/ldb/ldc/K` (a model uses a handful of shapes). */
+/** Compiled gemmNT modules by key `shared/lda/ldb/ldc/K` (a model uses a handful of shapes). */
 const ntModules = new Map<string, WasmModule>();
 
 /** The gemmNT module (exports `set`, `acc`) specialised to the strides and inner length K. */
-function ntModule(lda: number, ldb: number, ldc: number, K: number): WasmModule {
-  const key = `${lda}/${ldb}/${ldc}/${K}`;
+function ntModule(lda: number, ldb: number, ldc: number, K: number, shared: boolean): WasmModule {
+  const key = `${shared ? 1 : 0}/${lda}/${ldb}/${ldc}/${K}`;
   let mod = ntModules.get(key);
   if (mod === undefined) {
     const p = [I32, I32, I32, I32, I32];
-    mod = new WA!.Module(moduleBytes([['set', p, gemmNTBody(false, lda, ldb, ldc, K)], ['acc', p, gemmNTBody(true, lda, ldb, ldc, K)]]));
+    mod = new WA!.Module(moduleBytes([['set', p, gemmNTBody(false, lda, ldb, ldc, K)], ['acc', p, gemmNTBody(true, lda, ldb, ldc, K)]], shared));
     ntModules.set(key, mod);
   }
   return mod;
@@ -588,6 +595,11 @@ function ntModule(lda: number, ldb: number, ldc: number, K: number): WasmModule 
 /** True when the SIMD kernels can run here. */
 export function simdSupported(): boolean {
   return kernelModule() !== null;
+}
+
+/** True when the SIMD kernels can run on a shared memory here (so helper threads can share work buffers). */
+export function sharedSimdSupported(): boolean {
+  return typeof SharedArrayBuffer === 'function' && kernelModule(true) !== null;
 }
 
 let tnRow = new Float64Array(64);
@@ -659,14 +671,32 @@ export function sddmmScalar(
   }
 }
 
+/** How a {@link SimdGemm} gets its memory. */
+export interface SimdGemmOptions {
+  /** Make the memory shared (a SharedArrayBuffer) so helper threads can attach to it. @default false */
+  shared?: boolean;
+  /**
+   * Bind the kernels to an existing shared memory made by another SimdGemm (a helper thread's
+   * view), with gemmTN's scratch in the given block (byte offset, floats) of that memory.
+   */
+  attach?: { memory: WasmMemory; scratch: { byteOffset: number; floats: number } };
+}
+
 /**
  * A block of float32 work memory with the SIMD kernels bound to it. Arrays handed to the kernels
  * must be views made by {@link SimdGemm.alloc}; otherwise (or without SIMD) the scalar code runs
  * (for {@link SimdGemm.act} and {@link SimdGemm.bwd}, the caller's: they report what they did).
  */
 export class SimdGemm {
-  private readonly memory: WasmMemory | null;
-  private readonly buffer: ArrayBuffer | null;
+  /** The kernels' memory (null when the scalar code runs). */
+  readonly memory: WasmMemory | null;
+  private readonly buffer: ArrayBuffer | SharedArrayBuffer | null;
+  /** Whether the memory is shared (helper threads can attach to it with {@link SimdGemmOptions.attach}). */
+  readonly shared: boolean;
+  /** Scratch blocks in this memory reserved for helper threads 1, 2, … (see rnn/parallel-gemm.ts). */
+  helperScratch: Float32Array[] = [];
+  /** A fixed scratch region (byte offset, floats) for gemmTN instead of the top of the memory. */
+  private readonly fixedScratch: { byteOffset: number; floats: number } | null;
   /** Instances of the shape-specialised gemmNT modules in this memory (looked up without allocating). */
   private readonly nt: NtEntry[] = [];
   private readonly tnSet: WasmTN | null = null;
@@ -680,20 +710,27 @@ export class SimdGemm {
   private used = 0;
 
   /**
-   * @param floats total float32 capacity to reserve (each allocation is rounded up to 4 floats)
+   * @param floats total float32 capacity to reserve (each allocation is rounded up to 4 floats);
+   *   ignored with `opts.attach`
    * @param scalar the scalar fallback of {@link SimdGemm.gemm}
    * @param useSimd set false to force scalar code
    */
-  constructor(floats: number, private readonly scalar: ScalarGemm, useSimd = true) {
-    const mod = useSimd ? kernelModule() : null;
+  constructor(floats: number, private readonly scalar: ScalarGemm, useSimd = true, opts: SimdGemmOptions = {}) {
+    const shared = opts.shared === true || opts.attach !== undefined;
+    this.shared = false;
+    this.fixedScratch = opts.attach?.scratch ?? null;
+    const mod = useSimd ? kernelModule(shared) : null;
     if (mod === null || WA === undefined) {
+      if (opts.attach !== undefined) throw new Error('SimdGemm: cannot attach to a shared memory: this runtime lacks shared WebAssembly SIMD memory');
       this.memory = null;
       this.buffer = null;
       return;
     }
     const pages = Math.max(1, Math.ceil((floats * 4 + 64) / 65536));
-    this.memory = new WA.Memory({ initial: pages, maximum: pages });
+    this.memory = opts.attach?.memory ?? new WA.Memory({ initial: pages, maximum: pages, shared });
     this.buffer = this.memory.buffer;
+    this.shared = shared;
+    if (opts.attach !== undefined) this.used = this.buffer.byteLength / 4; // nothing to allocate: the owner did
     const ex = new WA.Instance(mod, { env: { mem: this.memory } }).exports;
     this.tnSet = ex.gemmTNSet as WasmTN;
     this.tnAcc = ex.gemmTNAcc as WasmTN;
@@ -701,6 +738,11 @@ export class SimdGemm {
     for (let flags = 0; flags < 8; flags++) this.bwdFns.push(ex[`bwd${flags}`] as WasmBwd);
     this.spmmFns = [ex.spmmWideSet, ex.spmmWideAcc, ex.spmm1Set, ex.spmm1Acc] as WasmGemm[];
     this.sddmmFn = ex.sddmm as WasmGemm;
+  }
+
+  /** A float32 view of the whole memory (a helper thread's base for element offsets); null without SIMD. */
+  wholeView(): Float32Array | null {
+    return this.buffer === null ? null : new Float32Array(this.buffer);
   }
 
   /** Whether the SIMD kernels are in use. */
@@ -726,6 +768,11 @@ export class SimdGemm {
   private scratch(floats: number): number {
     const buf = this.buffer!;
     const need = (floats + 3) & ~3;
+    const fixed = this.fixedScratch;
+    if (fixed !== null) {
+      if (need > fixed.floats) throw new RangeError(`SimdGemm: gemmTN needs ${need} floats of scratch, the helper's block has ${fixed.floats}`);
+      return fixed.byteOffset;
+    }
     if (need > this.scratchFloats) {
       if ((this.used + need) * 4 > buf.byteLength) throw new RangeError(`SimdGemm memory exhausted: gemmTN needs ${need} floats of scratch beside ${this.used} allocated, have ${buf.byteLength / 4}`);
       this.scratchFloats = need;
@@ -768,7 +815,7 @@ export class SimdGemm {
     let e: NtEntry | undefined;
     for (const x of this.nt) if (x.lda === lda && x.ldb === ldb && x.ldc === ldc && x.k === k4) e = x;
     if (e === undefined) {
-      const ex = new WA!.Instance(ntModule(lda, ldb, ldc, k4), { env: { mem: this.memory } }).exports;
+      const ex = new WA!.Instance(ntModule(lda, ldb, ldc, k4, this.shared), { env: { mem: this.memory } }).exports;
       e = { lda, ldb, ldc, k: k4, set: ex.set as WasmNT, acc: ex.acc as WasmNT };
       this.nt.push(e);
     }

@@ -35,7 +35,8 @@
  * of what the SIMD kernels compute.
  */
 import type { Backend, Batch, LossResult, ModelConfig, ModelMasks, Params } from './types.js';
-import { SimdGemm, gemmTN, tnScratchFloats } from './model-js-simd.js';
+import { SimdGemm, gemmTN, sharedSimdSupported, tnScratchFloats } from './model-js-simd.js';
+import { PARALLEL_MIN_N, gemmThreadCap, parallelGemm } from './parallel-gemm.js';
 
 export { gemmTN };
 
@@ -284,7 +285,9 @@ function workspace(cfg: ModelConfig, B: number, T: number): Workspace {
   const nIn = cfg.nInput;
   const nOut = cfg.nOutput;
   const rect = rectifiesState(cfg);
-  const key = `${N}/${nIn}/${nOut}/${rect ? 1 : 0}/${cfg.head}/${B}/${T}/${useSimd ? 1 : 0}`;
+  // Large models get a shared memory with gemmTN scratch for each helper thread (rnn/parallel-gemm.ts).
+  const helpers = useSimd && N >= PARALLEL_MIN_N && sharedSimdSupported() ? gemmThreadCap() - 1 : 0;
+  const key = `${N}/${nIn}/${nOut}/${rect ? 1 : 0}/${cfg.head}/${B}/${T}/${useSimd ? 1 : 0}/${helpers}`;
   const hit = cache.get(key);
   if (hit !== undefined) {
     cache.delete(key);
@@ -305,7 +308,10 @@ function workspace(cfg: ModelConfig, B: number, T: number): Workspace {
     T * N * Bp, T * N * Bp, N + 1, NN, NN, N + 1, NN, NN, N + 1, NN, NN,
     tnScratchFloats(Math.max(N, nInP, nOutP8)),
   ];
-  const k = new SimdGemm(sizes.reduce((acc, v) => acc + ((v + 3) & ~3), 0), gemmNT, useSimd);
+  const helperScratch = (tnScratchFloats(Math.max(N, nInP, nOutP8)) + 3) & ~3;
+  const floats = sizes.reduce((acc, v) => acc + ((v + 3) & ~3), 0) + helpers * helperScratch;
+  const k = new SimdGemm(floats, gemmNT, useSimd, { shared: helpers > 0 });
+  if (k.shared) for (let w = 0; w < helpers; w++) k.helperScratch.push(k.alloc(helperScratch));
   const xa = k.alloc(TB * nInP);
   const xaT = k.alloc((nIn + 1) * TB);
   const wInAT = k.alloc((nIn + 1) * N);
@@ -483,12 +489,12 @@ function forward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, withG
 
   // Input projection and biases of all steps in one product: a [T·B, N] = xa·wInAᵀ, in the
   // outer-product form over the nIn + 1 input columns (no horizontal sums for the short inner dimension).
-  kern.gemmTN(TB, N, nIn + 1, xaT, 0, TB, wInAT, 0, N, a, 0, N, false);
+  parallelGemm(kern, 'tn', TB, N, nIn + 1, xaT, 0, TB, wInAT, 0, N, a, 0, N, false);
   for (let t = 0; t < T; t++) {
     const at = t * BN;
     if (t > 0) {
       if (ws.sparse) kern.spmm(ws.rp, ws.cols, ws.vals, N, ws.rT, (t - 1) * NBp, B, a, at, N, true);
-      else kern.gemm(B, N, N, r, at - BN, N, weff, 0, N, a, at, N, true);
+      else parallelGemm(kern, 'nt', B, N, N, r, at - BN, N, weff, 0, N, a, at, N, true);
     }
     const done = kern.act(a, r, at, BN, th, rect);
     if (rect) {
@@ -510,7 +516,7 @@ function forward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, withG
     const target = batch.target;
     const mseScale = 1 / (B * T * nOut);
     let sqSum = 0;
-    kern.gemm(TB, nOutP4, N, a, 0, N, wOutP, 0, N, z, 0, nOutP4, false);
+    parallelGemm(kern, 'nt', TB, nOutP4, N, a, 0, N, wOutP, 0, N, z, 0, nOutP4, false);
     for (let t = 0; t < T; t++) {
       for (let b = 0; b < B; b++) {
         const yo = (b * T + t) * nOut;
@@ -610,13 +616,13 @@ function backward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, g: P
     if (t > 0 && (sparse || sparseGrad)) transposeInto(dPre, at, B, N, ws.dPreT, t * NBp, Bp);
     if (t > 0) {
       if (sparse) kern.spmm(ws.rpT, ws.colsT, ws.valsT, N, ws.dPreT, t * NBp, B, dr, 0, N, false);
-      else kern.gemm(B, N, N, dPre, at, N, weffT, 0, N, dr, 0, N, false);
+      else parallelGemm(kern, 'nt', B, N, N, dPre, at, N, weffT, 0, N, dr, 0, N, false);
     }
   }
 
   // Readout gradients.
   const zRows = perStep ? TB : B;
-  kern.gemmTN(N, nOutP8, zRows, a, perStep ? 0 : (T - 1) * BN, N, dz, 0, nOutP8, ws.gOutT, 0, nOutP8, false);
+  parallelGemm(kern, 'tn', N, nOutP8, zRows, a, perStep ? 0 : (T - 1) * BN, N, dz, 0, nOutP8, ws.gOutT, 0, nOutP8, false);
   const gOutT = ws.gOutT;
   for (let o = 0; o < nOut; o++) {
     for (let i = 0; i < N; i++) g.wOut[o * N + i] = gOutT[i * nOutP8 + o];
@@ -626,7 +632,7 @@ function backward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, g: P
   }
   // Input weights and biases: (dW_in | db)[i, q] = Σ_s dPre[s, i] xa[s, q].
   const gWInA = ws.gWInA;
-  kern.gemmTN(N, nInP, TB, dPre, 0, N, ws.xa, 0, nInP, gWInA, 0, nInP, false);
+  parallelGemm(kern, 'tn', N, nInP, TB, dPre, 0, N, ws.xa, 0, nInP, gWInA, 0, nInP, false);
   for (let i = 0; i < N; i++) {
     for (let q = 0; q < nIn; q++) g.wIn[i * nIn + q] = gWInA[i * nInP + q];
     g.bIn[i] = gWInA[i * nInP + nIn];
@@ -646,7 +652,7 @@ function backward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, g: P
       for (let e = mrp[i]; e < mrp[i + 1]; e++) gw[o + mcols[e] / Bp] = gvals[e];
     }
   } else if (T > 1) {
-    kern.gemmTN(N, N, (T - 1) * B, dPre, BN, N, r, 0, N, ws.gWHh, 0, N, false);
+    parallelGemm(kern, 'tn', N, N, (T - 1) * B, dPre, BN, N, r, 0, N, ws.gWHh, 0, N, false);
     g.wHh.set(ws.gWHh);
   } else {
     g.wHh.fill(0);
