@@ -27,7 +27,8 @@ let seen = 0;
 Atomics.store(ctl, CTL.ready, 1);
 Atomics.notify(ctl, CTL.ready);
 for (;;) {
-  Atomics.wait(ctl, CTL.seq, seen);
+  // With a timeout: termination (process exit, Worker.terminate) takes effect between waits.
+  Atomics.wait(ctl, CTL.seq, seen, 250);
   const seq = Atomics.load(ctl, CTL.seq);
   if (seq === seen) continue;
   seen = seq;

@@ -57,7 +57,7 @@ export const OPS = { nt: 1, tn: 2, exit: 3, testExit: 4 } as const;
 export const STATUS = { ok: 0, error: 1, exited: 2 } as const;
 
 /** Milliseconds a new helper may take to start before it counts as failed. */
-const START_TIMEOUT_MS = 120_000;
+const START_TIMEOUT_MS = 60_000;
 
 /**
  * Most threads products may use in this process: `DALESWEEP_THREADS` when set, else
@@ -125,6 +125,8 @@ interface Helper {
   seq: number;
   /** Why the helper is unusable (an 'error' event arrived), else null. */
   failed: string | null;
+  /** Test hook: the next job makes the helper exit (see {@link simulateHelperExit}). */
+  crashNext: boolean;
 }
 
 const helpers: Helper[] = [];
@@ -133,10 +135,18 @@ const exiting: Promise<number>[] = [];
 function startHelper(index: number): Helper {
   const ctl = new Int32Array(new SharedArrayBuffer(4 * CTL.size));
   const { port1, port2 } = new MessageChannel();
-  const worker = new Worker(new URL('./parallel-gemm-worker.js', import.meta.url), { workerData: { ctl, port: port2 }, transferList: [port2] });
+  // Not `--input-type` (inherited from `node --input-type=module -e …`, it stops a file worker from loading).
+  const execArgv = process.execArgv.some((f) => f.startsWith('--input-type')) ? process.execArgv.filter((f) => !f.startsWith('--input-type')) : undefined;
+  let worker: Worker;
+  try {
+    worker = new Worker(new URL('./parallel-gemm-worker.js', import.meta.url), { workerData: { ctl, port: port2 }, transferList: [port2], execArgv });
+  } catch (err) {
+    stopHelpers();
+    throw new GemmThreadError(`gemm helper thread ${index} could not be created: ${(err as Error).message}`);
+  }
   worker.unref();
   port1.unref();
-  const h: Helper = { worker, ctl, port: port1, memory: null, scratch: null, seq: 0, failed: null };
+  const h: Helper = { worker, ctl, port: port1, memory: null, scratch: null, seq: 0, failed: null, crashNext: false };
   // Only seen when the event loop runs (between products): record it, the next wait reports it.
   worker.on('error', (err: Error) => { h.failed = `${err.name}: ${err.message}`; });
   worker.on('exit', (code) => { h.failed ??= `exited with code ${code}`; Atomics.store(ctl, CTL.status, STATUS.exited); });
@@ -173,7 +183,7 @@ function post(index: number, k: SimdGemm, op: number, args: number[]): void {
     attach = 1;
   }
   const c = h.ctl;
-  c[CTL.op] = op;
+  c[CTL.op] = h.crashNext ? OPS.testExit : op;
   c[CTL.args] = attach;
   for (let i = 0; i < args.length; i++) c[CTL.args + 1 + i] = args[i];
   h.seq++;
@@ -230,6 +240,16 @@ function stopHelpers(): void {
 export async function shutdownGemmThreads(): Promise<void> {
   stopHelpers();
   await Promise.all(exiting.splice(0));
+}
+
+/**
+ * For tests of the failure path: helper `index` (1-based, already started) exits, as if it
+ * crashed, when it receives its next job.
+ */
+export function simulateHelperExit(index: number): void {
+  const h = helpers[index - 1];
+  if (h === undefined) throw new RangeError(`no helper thread ${index} is running`);
+  h.crashNext = true;
 }
 
 /** Number of helper threads running now. */

@@ -1,0 +1,145 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { SimdGemm } from './model-js-simd.js';
+import { clearWorkspaceCache, gemmNT, jsBackend } from './model-js.js';
+import {
+  GemmThreadError, PARALLEL_MIN_MACS, ThreadCountError, gemmThreadCap, gemmThreadsUsed, liveGemmThreads,
+  parallelGemm, resetGemmThreadsUsed, shutdownGemmThreads, simulateHelperExit, splitRange, useGemmThreads,
+} from './parallel-gemm.js';
+import { train } from './train.js';
+import { defaultModelConfig, initParams } from './init.js';
+import { Rng } from './rng.js';
+import { flipFlopDataset } from '../tasks/flipflop.js';
+import { PARAM_NAMES, type Params } from './types.js';
+
+// Up to 3 threads here, whatever the machine's core count (the workspaces reserve helper scratch for it).
+process.env.DALESWEEP_THREADS = '3';
+
+const bytes = (p: Params): Buffer => Buffer.concat(PARAM_NAMES.map((k) => Buffer.from(p[k].buffer, p[k].byteOffset, p[k].byteLength)));
+
+test('splitRange cuts at multiples of the unit, covers [0, n) and gives the remainder to the last block', () => {
+  assert.deepEqual(splitRange(1440, 2, 4), [0, 720, 1440]);
+  assert.deepEqual(splitRange(1442, 3, 4), [0, 480, 960, 1442]);
+  assert.deepEqual(splitRange(10, 4, 8), [0, 10]);
+  for (const [n, p, u] of [[203, 3, 2], [1030, 2, 8], [50, 5, 4]]) {
+    const c = splitRange(n, p, u);
+    assert.equal(c[0], 0);
+    assert.equal(c[c.length - 1], n);
+    for (let i = 1; i < c.length - 1; i++) assert.equal(c[i] % u, 0);
+    for (let i = 1; i < c.length; i++) assert.ok(c[i] > c[i - 1]);
+  }
+});
+
+test('training a few steps with 1, 2 and 3 threads gives the same weights byte for byte', () => {
+  const cfg = defaultModelConfig({ nHidden: 256, nInput: 1, nOutput: 1, head: 'tanh', rule: 'dale' });
+  const ds = flipFlopDataset(3, 'train', { n: 256, T: 5 });
+  const run = (threads: number): { params: Buffer; used: number } => {
+    clearWorkspaceCache();
+    useGemmThreads(threads);
+    resetGemmThreadsUsed();
+    const r = train({ cfg, params: initParams(cfg, 3), backend: jsBackend, train: ds, epochs: 2, batchSize: 128, seed: 3, lr: 0.01 });
+    return { params: bytes(r.params), used: gemmThreadsUsed() };
+  };
+  const one = run(1);
+  assert.equal(one.used, 1);
+  for (const threads of [2, 3]) {
+    const r = run(threads);
+    assert.equal(r.used, threads, `products split over ${threads} threads`);
+    assert.ok(r.params.equals(one.params), `weights after training with ${threads} threads differ from 1 thread`);
+  }
+  useGemmThreads(1);
+});
+
+/** A shared kernel memory with room for the operands and 2 helpers' scratch. */
+function sharedKernels(floats: number): SimdGemm {
+  const k = new SimdGemm(floats + 3 * 200_000, gemmNT, true, { shared: true });
+  for (let w = 0; w < 2; w++) k.helperScratch.push(k.alloc(200_000));
+  return k;
+}
+
+for (const [kind, M, Nc, K] of [['nt', 203, 1030, 45], ['nt', 2001, 50, 101], ['tn', 1030, 203, 45], ['tn', 2001, 50, 101]] as const) {
+  test(`parallelGemm ${kind} ${M}x${Nc}x${K} (odd edges, ${Nc >= 96 ? 'column' : 'row'} split): same bits as one thread, set and accumulate`, () => {
+    const [ra, ca] = kind === 'nt' ? [M, K] : [K, M];
+    const [rb, cb] = kind === 'nt' ? [Nc, K] : [K, Nc];
+    assert.ok(M * Nc * K >= PARALLEL_MIN_MACS);
+    const k = sharedKernels(ra * ca + rb * cb + 2 * M * Nc + 64);
+    const rng = new Rng(7, `test:${kind}`);
+    const A = k.alloc(ra * ca + 3);
+    const Bm = k.alloc(rb * cb + 5);
+    for (let i = 0; i < A.length; i++) A[i] = rng.normal();
+    for (let i = 0; i < Bm.length; i++) Bm[i] = rng.normal();
+    const C1 = k.alloc(M * Nc);
+    const C3 = k.alloc(M * Nc);
+    for (const acc of [false, true]) {
+      for (let i = 0; i < C1.length; i++) C1[i] = C3[i] = i % 7;
+      useGemmThreads(1);
+      parallelGemm(k, kind, M, Nc, K, A, 3, ca, Bm, 5, cb, C1, 0, Nc, acc);
+      useGemmThreads(3);
+      resetGemmThreadsUsed();
+      parallelGemm(k, kind, M, Nc, K, A, 3, ca, Bm, 5, cb, C3, 0, Nc, acc);
+      assert.equal(gemmThreadsUsed(), 3);
+      assert.ok(Buffer.from(C1.buffer, C1.byteOffset, C1.byteLength).equals(Buffer.from(C3.buffer, C3.byteOffset, C3.byteLength)), `acc=${acc}`);
+    }
+    useGemmThreads(1);
+  });
+}
+
+test('a helper that fails (out-of-bounds block) or exits mid-product surfaces as GemmThreadError; later products work', async () => {
+  const M = 64;
+  const Nc = 512;
+  const K = 256;
+  const k = sharedKernels(M * K + Nc * K + 64);
+  const A = k.alloc(M * K);
+  const Bm = k.alloc(Nc * K);
+  const whole = k.wholeView()!;
+  A.fill(1);
+  Bm.fill(1);
+  useGemmThreads(2);
+  // C's last row ends past the memory: block 0 (first half of the columns) fits, helper 1's block does not.
+  const cOff = whole.length - (M - 1) * Nc - Nc / 2;
+  assert.throws(() => parallelGemm(k, 'nt', M, Nc, K, A, 0, K, Bm, 0, K, whole, cOff, Nc, false), (e: Error) => e instanceof GemmThreadError && /helper thread 1 failed: RuntimeError/.test(e.message));
+  assert.equal(liveGemmThreads(), 0, 'helpers stopped after the failure');
+  const C = k.alloc(M * Nc);
+  parallelGemm(k, 'nt', M, Nc, K, A, 0, K, Bm, 0, K, C, 0, Nc, false);
+  assert.equal(C[M * Nc - 1], K);
+  simulateHelperExit(1);
+  assert.throws(() => parallelGemm(k, 'nt', M, Nc, K, A, 0, K, Bm, 0, K, C, 0, Nc, false), (e: Error) => e instanceof GemmThreadError && /exited/.test(e.message));
+  parallelGemm(k, 'nt', M, Nc, K, A, 0, K, Bm, 0, K, C, 0, Nc, false);
+  assert.equal(liveGemmThreads(), 1);
+  await shutdownGemmThreads();
+  assert.equal(liveGemmThreads(), 0);
+  useGemmThreads(1);
+});
+
+test('DALESWEEP_THREADS caps the threads and must be a positive integer', () => {
+  const old = process.env.DALESWEEP_THREADS;
+  try {
+    process.env.DALESWEEP_THREADS = '2';
+    assert.equal(gemmThreadCap(), 2);
+    process.env.DALESWEEP_THREADS = 'two';
+    assert.throws(() => gemmThreadCap(), (e: Error) => e instanceof ThreadCountError && /DALESWEEP_THREADS must be a positive integer/.test(e.message));
+  } finally {
+    process.env.DALESWEEP_THREADS = old;
+  }
+});
+
+test('helper threads never keep the process alive (a script that never shuts them down still exits)', () => {
+  const url = new URL('./parallel-gemm.js', import.meta.url).href;
+  const simd = new URL('./model-js-simd.js', import.meta.url).href;
+  const js = new URL('./model-js.js', import.meta.url).href;
+  const script = `
+    const { parallelGemm, useGemmThreads, liveGemmThreads } = await import(${JSON.stringify(url)});
+    const { SimdGemm } = await import(${JSON.stringify(simd)});
+    const { gemmNT } = await import(${JSON.stringify(js)});
+    const k = new SimdGemm(2_000_000, gemmNT, true, { shared: true });
+    k.helperScratch.push(k.alloc(200_000));
+    const A = k.alloc(64 * 256).fill(1), B = k.alloc(512 * 256).fill(1), C = k.alloc(64 * 512);
+    useGemmThreads(2);
+    parallelGemm(k, 'nt', 64, 512, 256, A, 0, 256, B, 0, 256, C, 0, 512, false);
+    console.log(liveGemmThreads(), C[0]);`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.signal, null, `the process did not exit by itself (${r.signal}); stderr: ${r.stderr}`);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout.trim(), '1 256');
+});
