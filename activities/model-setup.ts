@@ -7,8 +7,17 @@ import { defaultModelConfig, excitatoryCount, initParams } from '../rnn/init.js'
 import type { Dataset } from '../rnn/dataset.js';
 import type { ModelConfig, ModelMasks, ParamName, Params } from '../rnn/types.js';
 import type { ModelTaskConfig } from '../sweeps/stage-config.js';
+import { gemmThreadsUsed } from '../rnn/parallel-gemm.js';
 import { makeTask } from '../tasks/index.js';
 import { celltypeTask, type CelltypeTask } from '../tasks/celltype.js';
+
+/**
+ * The manifest's record of the threads the `js` backend's products used in this stage (the most
+ * any one product used: 1 unless the pool lent the stage idle cores and the model is large).
+ */
+export function jsThreads(backend: string): { threads?: number } {
+  return backend === 'js' ? { threads: gemmThreadsUsed() } : {};
+}
 
 /** Everything a model stage needs about its network and data. */
 export interface ModelSetup {

@@ -10,6 +10,7 @@ import { deleteCheckpoints } from './checkpoint.js';
 import { isCorruptionError } from '../store/verify.js';
 import { runModelStage } from './model-stages.js';
 import { DeterministicStageError, type StageContext, type StageProduct } from './stage-context.js';
+import { resetGemmThreadsUsed, shutdownGemmThreads, useGemmThreads } from '../rnn/parallel-gemm.js';
 
 /**
  * Runs a stage unless it is already complete in the store, writes its artifacts (manifest last)
@@ -23,8 +24,16 @@ export async function executeStage(stage: Stage, ctx: StageContext): Promise<Sta
   }
   const t0 = performance.now();
   let product: StageProduct;
+  useGemmThreads(ctx.threads ?? 1);
+  resetGemmThreadsUsed();
   try {
-    product = await runStageKind(stage, ctx);
+    try {
+      product = await runStageKind(stage, ctx);
+    } finally {
+      // Helper threads end with the stage, whether it succeeded or failed.
+      useGemmThreads(1);
+      await shutdownGemmThreads();
+    }
   } catch (err) {
     let reason = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
     // A parent changed behind its manifest after this run verified it: the next run repairs it.

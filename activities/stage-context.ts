@@ -22,6 +22,12 @@ export interface StageContext {
   onWarning?(message: string): void;
   /** Called after each checkpoint is written, with its key and the epoch it holds. */
   onCheckpoint?(key: string, epoch: number): void;
+  /**
+   * Threads the `js` backend's big products may use: a number, or element 0 of a shared Int32Array
+   * the engine updates while the stage runs (see rnn/parallel-gemm.ts). Never changes a result.
+   * @default 1
+   */
+  threads?: number | Int32Array;
 }
 
 /** Files and metrics a stage produced, before they are written to the store. */

@@ -3,7 +3,7 @@
  * and Dale sign violations of its effective W_hh (`wEff.npy`), and for task celltype the band
  * means and block means (`blockMeans.json`).
  */
-import { modelSetup } from './model-setup.js';
+import { jsThreads, modelSetup } from './model-setup.js';
 import type { StageContext, StageProduct } from './stage-context.js';
 import { encodeNpyBytes, parentMetrics, pickPruneMetrics, readModel, singleParent, zeroFraction } from './stored-model.js';
 import { createBackend } from '../rnn/backends.js';
@@ -54,5 +54,5 @@ export async function runEvaluate(stage: Stage, c: EvaluateStageConfig, ctx: Sta
     };
     files['blockMeans.json'] = new TextEncoder().encode(JSON.stringify(blockMeans));
   }
-  return { files, metrics, backend: c.backend, extra: { ...facts } };
+  return { files, metrics, backend: c.backend, extra: { ...jsThreads(c.backend), ...facts } };
 }

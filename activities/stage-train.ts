@@ -4,7 +4,7 @@
  * interrupted stage ends with the numbers of an uninterrupted one.
  */
 import { loadLatestCheckpoint, saveCheckpoint } from './checkpoint.js';
-import { modelSetup, type ModelSetup } from './model-setup.js';
+import { jsThreads, modelSetup, type ModelSetup } from './model-setup.js';
 import { DeterministicStageError, type StageContext, type StageProduct } from './stage-context.js';
 import { ParentArtifactError, modelFiles, parentMetrics, pickPruneMetrics, readModel, singleParent, withRecurrentMask, type StoredModel } from './stored-model.js';
 import { createBackend } from '../rnn/backends.js';
@@ -60,7 +60,7 @@ export async function runTraining(stage: Stage, c: TrainStageConfig | FinetuneSt
       testLoss: last?.testLoss ?? null,
     };
     if (last?.testAccuracy !== undefined) metrics.testAccuracy = last.testAccuracy;
-    return { files, metrics, backend: c.backend, extra: { resumedFromEpoch, ...backend.facts?.() } };
+    return { files, metrics, backend: c.backend, extra: { resumedFromEpoch, ...jsThreads(c.backend), ...backend.facts?.() } };
   } finally {
     backend.dispose?.();
   }

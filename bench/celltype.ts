@@ -8,12 +8,16 @@
  * per epoch), plus one evaluation pass over the 2000 samples per epoch (dense model in the dense
  * epochs, pruned model in the fine-tuning epochs).
  *
- *   node dist/bench/celltype.js [--steps 3] [--scale 16]   (or through bench/main.ts)
+ * {@link runThreads} measures dense training with 1 and 2 threads per stage (rnn/parallel-gemm.ts)
+ * in interleaved rounds.
+ *
+ *   node dist/bench/celltype.js [--steps 3] [--scale 16] [--rounds 3]   (or through bench/main.ts)
  */
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { effectiveRecurrent, zerosLike } from '../rnn/init.js';
 import { jsBackend } from '../rnn/model-js.js';
+import { gemmThreadsUsed, resetGemmThreadsUsed, shutdownGemmThreads, useGemmThreads } from '../rnn/parallel-gemm.js';
 import { train } from '../rnn/train.js';
 import type { Params } from '../rnn/types.js';
 import { celltypeTask } from '../tasks/celltype.js';
@@ -93,8 +97,82 @@ export async function run(opts: { steps?: number; latentScaling?: number } = {})
   };
 }
 
+/** Dense training of the cell-type model with 1 and with 2 threads per stage. */
+export interface ThreadScalingResult {
+  N: number;
+  rounds: number;
+  stepsPerRound: number;
+  /** Threads the products actually used in the 2-thread runs (1 on a 1-core machine). */
+  threadsUsed: number;
+  /** Median steps/s (wall clock) with 1 and with 2 threads. */
+  stepsPerSec1: number;
+  stepsPerSec2: number;
+  /** Median over rounds of (2-thread steps/s) / (1-thread steps/s). */
+  speedup: number;
+  /** Median process CPU seconds (user + system, all threads) per step with 1 and with 2 threads. */
+  cpuSecPerStep1: number;
+  cpuSecPerStep2: number;
+  /** Whether the weights after the 1- and 2-thread runs were the same bytes in every round. */
+  identical: boolean;
+}
+
+/**
+ * Dense training steps/s of the cell-type model with 1 and 2 threads (rnn/parallel-gemm.ts), in
+ * interleaved rounds (1, 2, 1, 2, …) so both see the same machine load; each measurement is one
+ * `train` call of `steps` steps from the same initial weights, after a warm-up of each.
+ * @param opts.rounds rounds @default 3
+ * @param opts.steps steps per measurement @default 2
+ * @param opts.latentScaling population scaling (16 = paper, N = 1440) @default 16
+ */
+export async function runThreads(opts: { rounds?: number; steps?: number; latentScaling?: number } = {}): Promise<ThreadScalingResult> {
+  const rounds = opts.rounds ?? 3;
+  const steps = opts.steps ?? 2;
+  const B = 200;
+  const t = await celltypeTask({
+    condition: 'familiar_change_full', seed: 0, dataSource: 'synthetic', syntheticSamples: steps * B, latentScaling: opts.latentScaling ?? 16,
+  });
+  const init = t.initParams();
+  const masks = t.masks();
+  let used = 1;
+  const measure = (threads: number): { sps: number; cpu: number; bytes: Buffer } => {
+    useGemmThreads(threads);
+    resetGemmThreadsUsed();
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    const r = train({ cfg: t.cfg, backend: jsBackend, train: t.train, batchSize: B, frozen: t.frozen, seed: 0, params: init, masks, epochs: 1 });
+    const wall = (performance.now() - t0) / 1000;
+    const c = process.cpuUsage(c0);
+    if (threads > 1) used = gemmThreadsUsed();
+    const bytes = Buffer.concat(Object.values(r.params).map((a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength)));
+    return { sps: steps / wall, cpu: (c.user + c.system) / 1e6 / steps, bytes };
+  };
+  try {
+    measure(1); // warm-up: JIT, work buffers
+    measure(2); // warm-up: helper threads
+    const one: number[] = [], two: number[] = [], ratio: number[] = [], cpu1: number[] = [], cpu2: number[] = [];
+    let identical = true;
+    for (let i = 0; i < rounds; i++) {
+      const a = measure(1);
+      const b = measure(2);
+      one.push(a.sps); two.push(b.sps); ratio.push(b.sps / a.sps); cpu1.push(a.cpu); cpu2.push(b.cpu);
+      identical &&= a.bytes.equals(b.bytes);
+    }
+    const med = (x: number[]): number => { const s = [...x].sort((p, q) => p - q); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+    const r3 = (x: number): number => Math.round(x * 1000) / 1000;
+    return {
+      N: t.cfg.nHidden, rounds, stepsPerRound: steps, threadsUsed: used,
+      stepsPerSec1: r3(med(one)), stepsPerSec2: r3(med(two)), speedup: r3(med(ratio)),
+      cpuSecPerStep1: r3(med(cpu1)), cpuSecPerStep2: r3(med(cpu2)), identical,
+    };
+  } finally {
+    useGemmThreads(1);
+    await shutdownGemmThreads();
+  }
+}
+
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const args = process.argv.slice(2);
   const arg = (k: string): number | undefined => (args.includes(k) ? Number(args[args.indexOf(k) + 1]) : undefined);
   console.log(JSON.stringify(await run({ steps: arg('--steps'), latentScaling: arg('--scale') }), null, 2));
+  console.log(JSON.stringify(await runThreads({ rounds: arg('--rounds'), steps: arg('--steps'), latentScaling: arg('--scale') }), null, 2));
 }

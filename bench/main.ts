@@ -86,9 +86,18 @@ async function temporalBench(): Promise<void> {
 
 /** The 1440-neuron cell-type model: steps/s and the estimated time of one condition. */
 async function celltypeBench(): Promise<void> {
-  const { run } = await import('./celltype.js');
+  const { run, runThreads } = await import('./celltype.js');
   const r = await run(isQuick() ? { steps: 2 } : {});
   console.log(JSON.stringify(r, null, 2));
+  const th = await runThreads(isQuick() ? { rounds: 1 } : {});
+  printJsonLines([
+    { bench: 'celltype', figure: 'dense_steps_per_s', value: th.stepsPerSec1, unit: 'steps/s', threads: 1, rounds: th.rounds },
+    { bench: 'celltype', figure: 'dense_steps_per_s', value: th.stepsPerSec2, unit: 'steps/s', threads: th.threadsUsed, rounds: th.rounds },
+    { bench: 'celltype', figure: 'dense_speedup_2_threads', value: th.speedup, unit: 'x', note: 'median of per-round ratios' },
+    { bench: 'celltype', figure: 'dense_cpu_s_per_step', value: th.cpuSecPerStep1, unit: 's', threads: 1 },
+    { bench: 'celltype', figure: 'dense_cpu_s_per_step', value: th.cpuSecPerStep2, unit: 's', threads: th.threadsUsed },
+    { bench: 'celltype', figure: 'dense_same_bytes_1_vs_2_threads', value: th.identical ? 1 : 0, unit: 'bool' },
+  ]);
 }
 
 /** tfjs-node (native TensorFlow, 1 and 2 threads) beside js on flip-flop, sMNIST and the CelltypeRNN. */

@@ -13,6 +13,12 @@ export interface StageTask {
   codeVersion: string;
   /** Checkpoint to resume from (a retried Temporal attempt passes its last heartbeat's key). */
   resumeCheckpointKey?: string;
+  /**
+   * Threads the stage's big matrix products may use (rnn/parallel-gemm.ts): element 0 of a shared
+   * Int32Array that the engine raises and lowers while the stage runs, as other stages end and
+   * start. A hint outside the stage's identity: results are the same for any value. @default 1
+   */
+  threads?: Int32Array;
 }
 
 /** Progress of a training-like stage, once per epoch. */

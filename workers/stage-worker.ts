@@ -29,6 +29,7 @@ export default async function runStageTask(task: StageTaskMessage): Promise<Stag
       store,
       codeVersion: task.codeVersion,
       resumeCheckpointKey: task.resumeCheckpointKey,
+      threads: task.threads,
       onProgress: (p) => send({ type: 'progress', stageId: stage.id, ...p }),
       onCheckpoint: (key, epoch) => send({ type: 'checkpoint', stageId: stage.id, key, epoch }),
       onWarning: (message) => send({ type: 'warning', stageId: stage.id, message }),
