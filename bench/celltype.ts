@@ -112,6 +112,18 @@ export interface ThreadScalingResult {
   /** Median process CPU seconds (user + system, all threads) per step with 1 and with 2 threads. */
   cpuSecPerStep1: number;
   cpuSecPerStep2: number;
+  /**
+   * Median CPU seconds per step of the calling thread alone in the 2-thread runs (its share of the
+   * products plus all the work that is not split), when the runtime has `process.threadCpuUsage`
+   * (Node ≥ 23.9), else null.
+   */
+  mainCpuSecPerStep2: number | null;
+  /**
+   * Speedup the CPU times predict on idle cores, load-independent: 1-thread CPU per step over the
+   * calling thread's CPU per step with 2 threads (its work is the critical path; helpers wait on
+   * Atomics, never spin). Null without `process.threadCpuUsage`.
+   */
+  cpuPredictedSpeedup: number | null;
   /** Whether the weights after the 1- and 2-thread runs were the same bytes in every round. */
   identical: boolean;
 }
@@ -134,27 +146,32 @@ export async function runThreads(opts: { rounds?: number; steps?: number; latent
   const init = t.initParams();
   const masks = t.masks();
   let used = 1;
-  const measure = (threads: number): { sps: number; cpu: number; bytes: Buffer } => {
+  const threadCpu = (process as { threadCpuUsage?: () => NodeJS.CpuUsage }).threadCpuUsage;
+  const measure = (threads: number): { sps: number; cpu: number; mainCpu: number | null; bytes: Buffer } => {
     useGemmThreads(threads);
     resetGemmThreadsUsed();
+    const m0 = threadCpu?.call(process);
     const c0 = process.cpuUsage();
     const t0 = performance.now();
     const r = train({ cfg: t.cfg, backend: jsBackend, train: t.train, batchSize: B, frozen: t.frozen, seed: 0, params: init, masks, epochs: 1 });
     const wall = (performance.now() - t0) / 1000;
     const c = process.cpuUsage(c0);
+    const m1 = threadCpu?.call(process);
+    const mainCpu = m0 !== undefined && m1 !== undefined ? (m1.user - m0.user + m1.system - m0.system) / 1e6 / steps : null;
     if (threads > 1) used = gemmThreadsUsed();
     const bytes = Buffer.concat(Object.values(r.params).map((a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength)));
-    return { sps: steps / wall, cpu: (c.user + c.system) / 1e6 / steps, bytes };
+    return { sps: steps / wall, cpu: (c.user + c.system) / 1e6 / steps, mainCpu, bytes };
   };
   try {
     measure(1); // warm-up: JIT, work buffers
     measure(2); // warm-up: helper threads
-    const one: number[] = [], two: number[] = [], ratio: number[] = [], cpu1: number[] = [], cpu2: number[] = [];
+    const one: number[] = [], two: number[] = [], ratio: number[] = [], cpu1: number[] = [], cpu2: number[] = [], main2: number[] = [], pred: number[] = [];
     let identical = true;
     for (let i = 0; i < rounds; i++) {
       const a = measure(1);
       const b = measure(2);
       one.push(a.sps); two.push(b.sps); ratio.push(b.sps / a.sps); cpu1.push(a.cpu); cpu2.push(b.cpu);
+      if (b.mainCpu !== null) { main2.push(b.mainCpu); pred.push(a.cpu / b.mainCpu); }
       identical &&= a.bytes.equals(b.bytes);
     }
     const med = (x: number[]): number => { const s = [...x].sort((p, q) => p - q); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
@@ -162,7 +179,8 @@ export async function runThreads(opts: { rounds?: number; steps?: number; latent
     return {
       N: t.cfg.nHidden, rounds, stepsPerRound: steps, threadsUsed: used,
       stepsPerSec1: r3(med(one)), stepsPerSec2: r3(med(two)), speedup: r3(med(ratio)),
-      cpuSecPerStep1: r3(med(cpu1)), cpuSecPerStep2: r3(med(cpu2)), identical,
+      cpuSecPerStep1: r3(med(cpu1)), cpuSecPerStep2: r3(med(cpu2)),
+      mainCpuSecPerStep2: main2.length > 0 ? r3(med(main2)) : null, cpuPredictedSpeedup: pred.length > 0 ? r3(med(pred)) : null, identical,
     };
   } finally {
     useGemmThreads(1);

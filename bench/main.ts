@@ -96,6 +96,8 @@ async function celltypeBench(): Promise<void> {
     { bench: 'celltype', figure: 'dense_speedup_2_threads', value: th.speedup, unit: 'x', note: 'median of per-round ratios' },
     { bench: 'celltype', figure: 'dense_cpu_s_per_step', value: th.cpuSecPerStep1, unit: 's', threads: 1 },
     { bench: 'celltype', figure: 'dense_cpu_s_per_step', value: th.cpuSecPerStep2, unit: 's', threads: th.threadsUsed },
+    { bench: 'celltype', figure: 'dense_main_thread_cpu_s_per_step', value: th.mainCpuSecPerStep2 ?? 'n/a (no process.threadCpuUsage)', unit: 's', threads: th.threadsUsed },
+    { bench: 'celltype', figure: 'dense_speedup_predicted_from_cpu', value: th.cpuPredictedSpeedup ?? 'n/a (no process.threadCpuUsage)', unit: 'x', note: '1-thread CPU / main-thread CPU with 2 threads' },
     { bench: 'celltype', figure: 'dense_same_bytes_1_vs_2_threads', value: th.identical ? 1 : 0, unit: 'bool' },
   ]);
 }
