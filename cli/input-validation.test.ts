@@ -112,3 +112,19 @@ test('a malformed sweep file is refused in one short line naming file, line, fie
     }
   });
 });
+
+test('a thread cap that is not a positive integer (--threads, DALESWEEP_THREADS) is refused in one line: exit 2, nothing written', () => {
+  withDir('cli-threads-check-', (dir) => {
+    const file = join(dir, 'ok.yaml');
+    writeFileSync(file, 'name: x\naxes: { task: [flipflop], rule: [dale] }\n');
+    const store = join(dir, 'store');
+    const flag = cli(['run', file, '--store', store, '--quiet', '--threads', '0']);
+    assert.equal(flag.status, 2, flag.stderr);
+    assert.match(flag.stderr, /--threads/);
+    const env = cli(['run', file, '--store', store, '--quiet'], { ...process.env, DALESWEEP_THREADS: 'all' });
+    assert.equal(env.status, 2, env.stderr);
+    assert.match(env.stderr.trimEnd(), /DALESWEEP_THREADS must be a positive integer \(threads per training stage\), got "all"$/);
+    assert.equal(env.stderr.trimEnd().split('\n').length, 1, env.stderr);
+    assert.ok(!existsSync(store), 'the store was created');
+  });
+});

@@ -74,6 +74,7 @@ interface RunFlags {
   store: string;
   engine: 'local' | 'temporal';
   concurrency?: number;
+  threads?: number;
   quiet?: boolean;
   json?: boolean;
   report: boolean;
@@ -94,6 +95,7 @@ export function register(program: Command): void {
     .addOption(dataOption())
     .addOption(new Option('--engine <engine>', 'where stages run').choices(['local', 'temporal']).default('local'))
     .option('--concurrency <k>', 'local engine: stages at once (default: one per core)', positiveInt('--concurrency'))
+    .option('--threads <n>', 'local engine: most threads one stage uses for a large model\'s products (default: the idle cores; env DALESWEEP_THREADS)', positiveInt('--threads'))
     .option('-q, --quiet', 'no progress output')
     .option('--json', 'progress and the final summary as JSON lines on stdout')
     .option('--no-report', 'skip the aggregation and report (results tables only)')
@@ -136,6 +138,15 @@ async function runCommand(file: string, o: RunFlags): Promise<void> {
     const cap = capConcurrency('--concurrency', o.concurrency);
     if (cap.notice) process.stderr.write(`dalesweep: ${cap.notice}\n`);
     o = { ...o, concurrency: cap.value };
+  }
+  // The stage threads inherit the environment: --threads caps the threads of one stage there.
+  if (o.threads !== undefined) process.env.DALESWEEP_THREADS = String(o.threads);
+  const { gemmThreadCap, ThreadCountError } = await import('../rnn/parallel-gemm.js');
+  try {
+    gemmThreadCap();
+  } catch (err) {
+    if (err instanceof ThreadCountError) throw new UsageError(err.message);
+    throw err;
   }
   const { plan, specText } = planSweepFile(file, parse);
   if (o.engine === 'local') await checkLocalEngines(file, plan);

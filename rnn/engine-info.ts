@@ -9,6 +9,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { BACKEND_CHOICES, createBackend } from './backends.js';
+import { PARALLEL_MIN_N, gemmThreadCap } from './parallel-gemm.js';
 import type { BackendChoice } from './types.js';
 
 /** The outcome of probing one backend choice. */
@@ -42,7 +43,7 @@ export async function probeHere(choice: BackendChoice): Promise<EngineProbe> {
     const out: EngineProbe = { backend: choice, status: 'ok', engine: facts.engine ?? 'js', device: facts.device ?? 'cpu', engineVersion: facts.engineVersion ?? 'dalesweep js kernels' };
     if (facts.engine === 'tensorflow') out.threads = facts.threads;
     else if (facts.engine === 'wasm') out.threads = `${(await import('./backend-tfjs.js')).tfjsWasmThreads() ?? 1}`;
-    else out.threads = '1 per stage';
+    else out.threads = `1 per stage; up to ${gemmThreadCap()} for N >= ${PARALLEL_MIN_N} when cores are idle`;
     return out;
   } catch (err) {
     const e = err as Error;
