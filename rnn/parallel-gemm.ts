@@ -25,6 +25,7 @@
 import { availableParallelism } from 'node:os';
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import type { SimdGemm, WasmMemory } from './model-js-simd.js';
+import { B, BOARD_SIZE, MAX_GEMM_THREADS, OP, claim, closeClaims, openClaims, runChunk } from './gemm-job.js';
 
 /** A helper thread failed, exited or did not start; the product's result is not usable. */
 export class GemmThreadError extends Error {
@@ -46,18 +47,11 @@ export class ThreadCountError extends Error {
 export const PARALLEL_MIN_N = 256;
 /** Smallest product (multiply-adds M·Nc·K) split over threads (smaller ones run on the caller). */
 export const PARALLEL_MIN_MACS = 1 << 23;
-/** Most threads (caller + helpers) one product uses. */
-export const MAX_GEMM_THREADS = 16;
-
-/** Slots of a helper's control array (Int32, shared). */
-export const CTL = { seq: 0, done: 1, status: 2, ready: 3, op: 4, args: 5, size: 20 } as const;
-/** Operations a helper runs. */
-export const OPS = { nt: 1, tn: 2, exit: 3, testExit: 4 } as const;
-/** Helper status after a job: ok, the job threw (message on the port), the helper exited. */
-export const STATUS = { ok: 0, error: 1, exited: 2 } as const;
-
-/** Milliseconds a new helper may take to start before it counts as failed. */
-const START_TIMEOUT_MS = 60_000;
+/** Chunks per thread of a split product (more: better balance on a loaded machine; fewer: less overhead). */
+const CHUNKS_PER_THREAD = 8;
+/** Smallest chunk (multiply-adds). */
+const MIN_CHUNK_MACS = 1 << 20;
+export { MAX_GEMM_THREADS };
 
 /**
  * Most threads products may use in this process: `DALESWEEP_THREADS` when set, else
@@ -101,136 +95,78 @@ export function resetGemmThreadsUsed(): void {
   maxUsed = 1;
 }
 
-/**
- * Boundaries of `n` items cut into at most `parts` blocks of whole `unit`s (the last block also
- * takes the remainder n mod unit): [0, b1, …, n], strictly increasing, block sizes within one
- * unit of each other (except the remainder).
- */
-export function splitRange(n: number, parts: number, unit: number): number[] {
-  const units = Math.floor(n / unit);
-  const p = Math.max(1, Math.min(parts, units));
-  const out = [0];
-  for (let w = 1; w < p; w++) out.push(Math.floor((units * w) / p) * unit);
-  out.push(n);
-  return out;
-}
-
 interface Helper {
   worker: Worker;
-  ctl: Int32Array;
   port: MessagePort;
-  /** The memory the helper's kernels are bound to (null: none yet). */
+  /** The memory and scratch block the helper's kernels are bound to (null: none yet). */
   memory: WasmMemory | null;
   scratch: Float32Array | null;
-  seq: number;
-  /** Why the helper is unusable (an 'error' event arrived), else null. */
+  /** Why the helper is unusable (an 'error' or 'exit' event arrived), else null. */
   failed: string | null;
-  /** Test hook: the next job makes the helper exit (see {@link simulateHelperExit}). */
-  crashNext: boolean;
 }
 
+/**
+ * The job board the running helpers share (see rnn/gemm-job.ts). A new one replaces it whenever
+ * the helpers are stopped, so a helper that is still winding down can never take part again.
+ */
+let board = new Int32Array(new SharedArrayBuffer(4 * BOARD_SIZE));
+let generation = 0;
 const helpers: Helper[] = [];
 const exiting: Promise<number>[] = [];
+/** A float32 view of each shared memory in use (the element offsets of the board count from it). */
+const wholeViews = new WeakMap<SimdGemm, Float32Array>();
 
-function startHelper(index: number): Helper {
-  const ctl = new Int32Array(new SharedArrayBuffer(4 * CTL.size));
+function startHelper(w: number): Helper {
   const { port1, port2 } = new MessageChannel();
+  Atomics.store(board, B.chunksDone + w, 0);
+  Atomics.store(board, B.ready + w, 0);
+  Atomics.store(board, B.exited + w, 0);
+  Atomics.store(board, B.crash + w, 0);
   // Not `--input-type` (inherited from `node --input-type=module -e …`, it stops a file worker from loading).
   const execArgv = process.execArgv.some((f) => f.startsWith('--input-type')) ? process.execArgv.filter((f) => !f.startsWith('--input-type')) : undefined;
   let worker: Worker;
   try {
-    worker = new Worker(new URL('./parallel-gemm-worker.js', import.meta.url), { workerData: { ctl, port: port2 }, transferList: [port2], execArgv });
+    worker = new Worker(new URL('./parallel-gemm-worker.js', import.meta.url), { workerData: { board, index: w, port: port2 }, transferList: [port2], execArgv });
   } catch (err) {
     stopHelpers();
-    throw new GemmThreadError(`gemm helper thread ${index} could not be created: ${(err as Error).message}`);
+    throw new GemmThreadError(`gemm helper thread ${w} could not be created: ${(err as Error).message}`);
   }
   worker.unref();
   port1.unref();
-  const h: Helper = { worker, ctl, port: port1, memory: null, scratch: null, seq: 0, failed: null, crashNext: false };
-  // Only seen when the event loop runs (between products): record it, the next wait reports it.
+  const h: Helper = { worker, port: port1, memory: null, scratch: null, failed: null };
+  // Only seen when the event loop runs (between products): recorded for the next error message.
   worker.on('error', (err: Error) => { h.failed = `${err.name}: ${err.message}`; });
-  worker.on('exit', (code) => { h.failed ??= `exited with code ${code}`; Atomics.store(ctl, CTL.status, STATUS.exited); });
-  const t0 = Date.now();
-  while (Atomics.load(ctl, CTL.ready) === 0) {
-    const what = Atomics.load(ctl, CTL.status) === STATUS.exited ? 'exited while starting' : Date.now() - t0 > START_TIMEOUT_MS ? `did not start within ${START_TIMEOUT_MS / 1000} s` : null;
-    if (what !== null) {
-      const err = describe(index, h, what);
-      exiting.push(worker.terminate());
-      stopHelpers();
-      throw err;
-    }
-    Atomics.wait(ctl, CTL.ready, 0, 100);
-  }
+  const own = board;
+  worker.on('exit', (code) => {
+    h.failed ??= `exited with code ${code}`;
+    Atomics.store(own, B.exited + w, 1);
+  });
+  // Not waited for: it joins the products once it has started (until then the others do its share).
   return h;
 }
 
-/** The error to throw for helper `index`, with the message it sent, if any. */
-function describe(index: number, h: Helper, what: string): GemmThreadError {
+/** The error to throw for helper `w`, with the message it sent, if any. */
+function describe(w: number, h: Helper, what: string): GemmThreadError {
   const msg = receiveMessageOnPort(h.port)?.message as string | undefined;
-  return new GemmThreadError(`gemm helper thread ${index} ${what}${msg !== undefined ? `: ${msg}` : h.failed !== null ? ` (${h.failed})` : ''}`);
+  return new GemmThreadError(`gemm helper thread ${w} ${what}${msg !== undefined ? `: ${msg}` : h.failed !== null ? ` (${h.failed})` : ''}`);
 }
 
-/** Posts one job to helper `index` (1-based): binds it to k's memory first when needed. */
-function post(index: number, k: SimdGemm, op: number, args: number[]): void {
-  while (helpers.length < index) helpers.push(startHelper(helpers.length + 1));
-  const h = helpers[index - 1];
-  const scratch = k.helperScratch[index - 1];
-  let attach = 0;
-  if (h.memory !== k.memory || h.scratch !== scratch) {
-    h.port.postMessage({ memory: k.memory, scratch: { byteOffset: scratch.byteOffset, floats: scratch.length } });
-    h.memory = k.memory;
-    h.scratch = scratch;
-    attach = 1;
-  }
-  const c = h.ctl;
-  c[CTL.op] = h.crashNext ? OPS.testExit : op;
-  c[CTL.args] = attach;
-  for (let i = 0; i < args.length; i++) c[CTL.args + 1 + i] = args[i];
-  h.seq++;
-  Atomics.store(c, CTL.seq, h.seq);
-  Atomics.notify(c, CTL.seq);
-}
-
-/**
- * Waits until helpers 1 … n-1 finished their jobs (all of them, so none still writes into the
- * memory afterwards). @throws GemmThreadError when one failed or exited (all are then stopped)
- */
-function waitAll(n: number): void {
-  let err: GemmThreadError | null = null;
-  for (let w = 1; w < n; w++) {
-    const h = helpers[w - 1];
-    const c = h.ctl;
-    let what: string | null = null;
-    for (;;) {
-      const d = Atomics.load(c, CTL.done);
-      if (d === h.seq) {
-        if (Atomics.load(c, CTL.status) === STATUS.error) what = 'failed';
-        break;
-      }
-      if (Atomics.load(c, CTL.status) === STATUS.exited) {
-        what = 'exited during a product';
-        break;
-      }
-      Atomics.wait(c, CTL.done, d, 1000);
-    }
-    if (what !== null && err === null) err = describe(w, h, what);
-  }
-  if (err !== null) {
-    stopHelpers();
-    throw err;
-  }
+/** The first helper among 1 … n-1 that has exited, or 0. */
+function exitedHelper(n: number): number {
+  for (let w = 1; w < n; w++) if (Atomics.load(board, B.exited + w) === 1) return w;
+  return 0;
 }
 
 /** Asks every helper to exit, without waiting; {@link shutdownGemmThreads} awaits them. */
 function stopHelpers(): void {
-  for (const h of helpers.splice(0)) {
-    const c = h.ctl;
-    c[CTL.op] = OPS.exit;
-    Atomics.store(c, CTL.seq, h.seq + 1);
-    Atomics.notify(c, CTL.seq);
+  helpers.forEach((h, i) => {
+    Atomics.store(board, B.crash + i + 1, 2); // 2: leave quietly
     exiting.push(h.worker.terminate());
     h.port.close();
-  }
+  });
+  helpers.length = 0;
+  Atomics.notify(board, B.seq);
+  board = new Int32Array(new SharedArrayBuffer(4 * BOARD_SIZE));
 }
 
 /**
@@ -243,13 +179,40 @@ export async function shutdownGemmThreads(): Promise<void> {
 }
 
 /**
- * For tests of the failure path: helper `index` (1-based, already started) exits, as if it
- * crashed, when it receives its next job.
+ * For tests of the failure path: helper `w` (1-based, already started) exits, as if it crashed,
+ * the next time it wakes up (within a quarter of a second).
  */
-export function simulateHelperExit(index: number): void {
-  const h = helpers[index - 1];
-  if (h === undefined) throw new RangeError(`no helper thread ${index} is running`);
-  h.crashNext = true;
+export function simulateHelperExit(w: number): void {
+  if (helpers[w - 1] === undefined) throw new RangeError(`no helper thread ${w} is running`);
+  Atomics.store(board, B.crash + w, 1);
+}
+
+/**
+ * Starts helper threads until `threads` threads (the caller included, at most
+ * {@link gemmThreadCap}) can work on products, and waits until they are ready. Optional: split
+ * products start helpers themselves, which then join once they have loaded (a few hundred
+ * milliseconds), so short runs may not see them; call this first where that matters (tests,
+ * benchmarks).
+ * @throws GemmThreadError when a helper exits while starting or takes longer than `timeoutMs`
+ */
+export async function startGemmThreads(threads: number, timeoutMs = 60_000): Promise<void> {
+  const n = Math.min(Math.floor(threads), gemmThreadCap());
+  while (helpers.length < n - 1) helpers.push(startHelper(helpers.length + 1));
+  const t0 = Date.now();
+  for (let w = 1; w < n; w++) {
+    while (Atomics.load(board, B.ready + w) === 0) {
+      if (Atomics.load(board, B.exited + w) === 1) fail(describe(w, helpers[w - 1], 'exited while starting'));
+      if (Date.now() - t0 > timeoutMs) fail(describe(w, helpers[w - 1], `did not start within ${timeoutMs / 1000} s`));
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+}
+
+/** Chunks of split products the running helpers computed (the caller's chunks not counted). */
+export function helperChunks(): number {
+  let n = 0;
+  for (let w = 1; w <= helpers.length; w++) n += Atomics.load(board, B.chunksDone + w);
+  return n;
 }
 
 /** Number of helper threads running now. */
@@ -265,7 +228,7 @@ type Kind = 'nt' | 'tn';
  * (element offsets and row strides, C [M, Nc] with row stride ldc), split over the threads
  * allowed now when `k` is shared and the product has at least {@link PARALLEL_MIN_MACS}
  * multiply-adds. Same bits as the single call.
- * @throws GemmThreadError when a helper thread fails (all helpers are then stopped)
+ * @throws GemmThreadError when a helper thread exited or a chunk failed (all helpers are then stopped)
  */
 export function parallelGemm(
   k: SimdGemm, kind: Kind,
@@ -275,39 +238,78 @@ export function parallelGemm(
   C: Float32Array, cOff: number, ldc: number,
   acc: boolean,
 ): void {
-  const run = kind === 'nt' ? k.gemm : k.gemmTN;
-  const p = k.shared && M * Nc * K >= PARALLEL_MIN_MACS ? allowed(k.helperScratch.length + 1) : 1;
+  const macs = M * Nc * K;
+  const p = k.shared && macs >= PARALLEL_MIN_MACS ? allowed(k.helperScratch.length + 1) : 1;
   if (p <= 1) {
-    run.call(k, M, Nc, K, A, aOff, lda, Bm, bOff, ldb, C, cOff, ldc, acc);
+    if (kind === 'nt') k.gemm(M, Nc, K, A, aOff, lda, Bm, bOff, ldb, C, cOff, ldc, acc);
+    else k.gemmTN(M, Nc, K, A, aOff, lda, Bm, bOff, ldb, C, cOff, ldc, acc);
     return;
   }
-  // Whole output columns per thread when there are enough (each thread then reads only its part
-  // of B), else whole rows; at multiples of the kernel's register block.
+  for (let w = 1; w < p; w++) {
+    if (helpers.length < w) helpers.push(startHelper(w));
+    if (Atomics.load(board, B.exited + w) === 1) fail(describe(w, helpers[w - 1], 'has exited'));
+  }
+  // Chunks of whole output columns when there are enough (each thread then reads only its part
+  // of B), else of whole rows; at multiples of the kernel's register block.
   const byCols = Nc >= 32 * p;
-  const cuts = byCols ? splitRange(Nc, p, kind === 'nt' ? 4 : 8) : splitRange(M, p, kind === 'nt' ? 2 : 4);
-  const parts = cuts.length - 1;
-  const block = (w: number): number[] => {
-    const lo = cuts[w];
-    const n = cuts[w + 1] - lo;
-    // [M, Nc, K, aOff, bOff, cOff] of block w (offsets in elements of A, Bm, C).
-    if (byCols) return [M, n, K, aOff, bOff + lo * (kind === 'nt' ? ldb : 1), cOff + lo];
-    return [n, Nc, K, aOff + lo * (kind === 'nt' ? lda : 1), bOff, cOff + lo * ldc];
-  };
-  const a0 = A.byteOffset >> 2;
-  const b0 = Bm.byteOffset >> 2;
-  const c0 = C.byteOffset >> 2;
-  for (let w = 1; w < parts; w++) {
-    const [m, n, kk, ao, bo, co] = block(w);
-    post(w, k, kind === 'nt' ? OPS.nt : OPS.tn, [m, n, kk, a0 + ao, lda, b0 + bo, ldb, c0 + co, ldc, acc ? 1 : 0]);
+  const unit = byCols ? (kind === 'nt' ? 4 : 8) : kind === 'nt' ? 2 : 4;
+  const units = Math.floor((byCols ? Nc : M) / unit);
+  const chunks = Math.max(1, Math.min(units, CHUNKS_PER_THREAD * p, Math.floor(macs / MIN_CHUNK_MACS)));
+  let F = wholeViews.get(k);
+  if (F === undefined) {
+    F = k.wholeView()!;
+    wholeViews.set(k, F);
   }
-  if (parts > maxUsed) maxUsed = parts;
+  for (let w = 1; w < p; w++) {
+    const h = helpers[w - 1];
+    const scratch = k.helperScratch[w - 1];
+    if (h.memory !== k.memory || h.scratch !== scratch) {
+      h.port.postMessage({ memory: k.memory, scratch: { byteOffset: scratch.byteOffset, floats: scratch.length } });
+      h.memory = k.memory;
+      h.scratch = scratch;
+    }
+  }
+  // Open the new generation first: from here on no late thread can claim a chunk of the last job.
+  const g = ++generation;
+  Atomics.store(board, B.next, openClaims(g));
+  const args = [M, Nc, K, (A.byteOffset >> 2) + aOff, lda, (Bm.byteOffset >> 2) + bOff, ldb, (C.byteOffset >> 2) + cOff, ldc, acc ? 1 : 0];
+  for (let i = 0; i < args.length; i++) board[B.args + i] = args[i];
+  board[B.op] = kind === 'nt' ? OP.nt : OP.tn;
+  board[B.workers] = p;
+  board[B.chunks] = chunks;
+  board[B.byCols] = byCols ? 1 : 0;
+  board[B.unit] = unit;
+  board[B.error] = 0;
+  Atomics.store(board, B.done, 0);
+  Atomics.store(board, B.seq, g);
+  Atomics.notify(board, B.seq);
+  if (p > maxUsed) maxUsed = p;
   let mine: unknown = null;
-  try {
-    const [m, n, kk, ao, bo, co] = block(0);
-    run.call(k, m, n, kk, A, ao, lda, Bm, bo, ldb, C, co, ldc, acc);
-  } catch (err) {
-    mine = err;
+  for (let i = claim(board, g); i >= 0; i = claim(board, g)) {
+    try {
+      runChunk(board, k, F, i);
+    } catch (err) {
+      mine = err;
+      break;
+    }
+    Atomics.add(board, B.done, 1);
   }
-  waitAll(parts); // even when block 0 threw: helpers write into C
-  if (mine !== null) throw mine;
+  // Wait for the chunks the helpers claimed (all of them: none may still write into C afterwards).
+  const claimed = mine === null ? chunks : closeClaims(board, g) - 1;
+  for (;;) {
+    const d = Atomics.load(board, B.done);
+    if (d >= claimed) break;
+    const dead = exitedHelper(p);
+    if (dead > 0) fail(describe(dead, helpers[dead - 1], 'exited during a product'));
+    Atomics.wait(board, B.done, d, 1000);
+  }
+  if (mine !== null) fail(new GemmThreadError(`a block of a split product failed on the calling thread: ${(mine as Error).name}: ${(mine as Error).message}`));
+  const bad = Atomics.load(board, B.error);
+  if (bad > 0) fail(describe(bad - 1, helpers[bad - 2], 'failed'));
+}
+
+/** Stops every helper and throws `err`. */
+function fail(err: GemmThreadError): never {
+  stopHelpers();
+  throw err;
 }

@@ -1,0 +1,111 @@
+/**
+ * The shared job board of rnn/parallel-gemm.ts: one split product at a time, cut into chunks of
+ * whole output columns (or rows) that the calling thread and the helper threads claim one by one
+ * with an atomic counter, so a thread that the OS does not schedule (a loaded machine) simply
+ * claims fewer chunks and never holds the others up. Which thread computes a chunk changes no bit:
+ * every chunk runs the same kernel on the same element offsets.
+ *
+ * Layout of the board (an Int32Array on a SharedArrayBuffer, {@link BOARD_SIZE} elements):
+ * - `seq`: job generation g (the helpers wait on it);
+ * - `next`: claim counter, (g mod 2^15)·2^16 + next chunk index, reset to the new generation
+ *   before anything else of a job is written, so a late thread can never claim a chunk of the
+ *   wrong job (a claim is a compare-and-swap that checks the generation);
+ * - `done`: chunks finished (computed or failed) of the current job;
+ * - `error`: 0, or 1 + the index of the first thread whose chunk threw;
+ * - `op` (1 nt, 2 tn), `workers` (threads allowed, the caller included: helper w joins only when
+ *   w < workers), `chunks`, `byCols`, `unit`, then the product's arguments M, Nc, K, aOff, lda,
+ *   bOff, ldb, cOff, ldc (float32 element offsets from the start of the shared memory), acc;
+ * - per helper w (1-based): `chunksDone[w]` (chunks it computed, all jobs), `exited[w]`, `crash[w]`
+ *   (1: exit as if crashed, a test hook; 2: leave quietly), `ready[w]` (its modules are loaded).
+ */
+import type { SimdGemm } from './model-js-simd.js';
+
+/** Most threads (caller + helpers) one product uses. */
+export const MAX_GEMM_THREADS = 16;
+
+export const B = {
+  seq: 0, next: 1, done: 2, error: 3, op: 4, workers: 5, chunks: 6, byCols: 7, unit: 8, args: 9,
+  chunksDone: 20, exited: 20 + MAX_GEMM_THREADS, crash: 20 + 2 * MAX_GEMM_THREADS, ready: 20 + 3 * MAX_GEMM_THREADS,
+} as const;
+/** Elements of the board. */
+export const BOARD_SIZE = 20 + 4 * MAX_GEMM_THREADS;
+/** Board `op` values. */
+export const OP = { nt: 1, tn: 2 } as const;
+
+const GEN_SHIFT = 16;
+const IDX_MASK = (1 << GEN_SHIFT) - 1;
+
+/** The `next` value that opens generation g at chunk 0. */
+export function openClaims(g: number): number {
+  return (g & 0x7fff) << GEN_SHIFT;
+}
+
+/**
+ * Claims the next chunk of job generation `g`: its index, or -1 when the job has no chunk left
+ * (or is no longer the current job).
+ */
+export function claim(board: Int32Array, g: number): number {
+  const gen = g & 0x7fff;
+  for (;;) {
+    const cur = Atomics.load(board, B.next);
+    if (cur >>> GEN_SHIFT !== gen) return -1;
+    const idx = cur & IDX_MASK;
+    if (idx >= Atomics.load(board, B.chunks)) return -1;
+    if (Atomics.compareExchange(board, B.next, cur, cur + 1) === cur) return idx;
+  }
+}
+
+/** Closes job `g` to further claims; returns how many chunks were claimed. */
+export function closeClaims(board: Int32Array, g: number): number {
+  const gen = g & 0x7fff;
+  for (;;) {
+    const cur = Atomics.load(board, B.next);
+    if (cur >>> GEN_SHIFT !== gen) return 0;
+    if (Atomics.compareExchange(board, B.next, cur, (gen << GEN_SHIFT) | IDX_MASK) === cur) return Math.min(cur & IDX_MASK, Atomics.load(board, B.chunks));
+  }
+}
+
+/**
+ * [lo, hi) of block i when n items are cut into `parts` blocks of whole `unit`s, parts ≤ n / unit
+ * (the last block also takes the remainder n mod unit).
+ */
+export function blockBounds(n: number, parts: number, unit: number, i: number): [number, number] {
+  const units = Math.floor(n / unit);
+  const lo = Math.floor((units * i) / parts) * unit;
+  const hi = i === parts - 1 ? n : Math.floor((units * (i + 1)) / parts) * unit;
+  return [lo, hi];
+}
+
+/**
+ * Runs chunk `i` of the job on the board with kernels `k`; `F` is a float32 view of the whole
+ * shared memory (the board's offsets count from its start).
+ */
+export function runChunk(board: Int32Array, k: SimdGemm, F: Float32Array, i: number): void {
+  const a = B.args;
+  const M = board[a];
+  const Nc = board[a + 1];
+  const K = board[a + 2];
+  const lda = board[a + 4];
+  const ldb = board[a + 6];
+  const ldc = board[a + 8];
+  const acc = board[a + 9] === 1;
+  const nt = board[B.op] === OP.nt;
+  const byCols = board[B.byCols] === 1;
+  const [lo, hi] = blockBounds(byCols ? Nc : M, board[B.chunks], board[B.unit], i);
+  let aOff = board[a + 3];
+  let bOff = board[a + 5];
+  let cOff = board[a + 7];
+  let m = M;
+  let n = Nc;
+  if (byCols) {
+    n = hi - lo;
+    bOff += lo * (nt ? ldb : 1);
+    cOff += lo;
+  } else {
+    m = hi - lo;
+    aOff += lo * (nt ? lda : 1);
+    cOff += lo * ldc;
+  }
+  if (nt) k.gemm(m, n, K, F, aOff, lda, F, bOff, ldb, F, cOff, ldc, acc);
+  else k.gemmTN(m, n, K, F, aOff, lda, F, bOff, ldb, F, cOff, ldc, acc);
+}
