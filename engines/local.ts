@@ -19,16 +19,6 @@ import { claimStage } from '../activities/stage-claim.js';
 import { newLeaseOwner, type LeaseOwner } from '../store/lease.js';
 import { StageDag } from '../workflows/dag.js';
 import type { EngineEvent, StageFinalStatus } from './events.js';
-import { availableParallelism } from 'node:os';
-
-/**
- * Splits `cores` among the running stages' thread cells (element 0 of each): ⌊cores / n⌋ each,
- * one more for the first cores mod n, at least 1.
- */
-export function shareCores(cores: number, cells: Int32Array[]): void {
-  const n = cells.length;
-  cells.forEach((c, i) => Atomics.store(c, 0, Math.max(1, Math.floor(cores / n) + (i < cores % n ? 1 : 0))));
-}
 
 export interface LocalRunOptions {
   store: ArtifactStore;
@@ -46,13 +36,6 @@ export interface LocalRunOptions {
   owner?: LeaseOwner;
   /** Milliseconds between looks at a stage another runner holds. @default 500 */
   pollMs?: number;
-  /**
-   * Cores the running stages share for their big matrix products: each running stage may use
-   * cores / (stages running) threads (the first ones one more when it does not divide), updated as
-   * stages start and end, so a stage running alone uses them all. Results never depend on it;
-   * `DALESWEEP_THREADS` caps the threads of one stage. @default os.availableParallelism()
-   */
-  cores?: number;
 }
 
 /** Result of running a plan. */
@@ -133,10 +116,6 @@ export async function runPlanLocally(plan: Plan, opts: LocalRunOptions): Promise
   const limit = Math.max(1, opts.concurrency ?? pool.threads);
   const running = new Map<string, Promise<void>>();
   let ran = 0;
-  const cores = Math.max(1, Math.floor(opts.cores ?? availableParallelism()));
-  /** Thread cells of the stages running on the pool now (see StageTask.threads). */
-  const threadCells = new Set<Int32Array>();
-  const rebalance = (): void => shareCores(cores, [...threadCells]);
 
   const warn = (stage: Stage) => (message: string): void => emit({ type: 'stage-warning', stage, message });
 
@@ -161,15 +140,7 @@ export async function runPlanLocally(plan: Plan, opts: LocalRunOptions): Promise
         if (e.type === 'progress') emit({ type: 'stage-progress', stage, epoch: e.epoch, epochs: e.epochs, loss: e.loss });
         else if (e.type === 'warning') emit({ type: 'stage-warning', stage, message: e.message });
       };
-      const threads = new Int32Array(new SharedArrayBuffer(4));
-      threadCells.add(threads);
-      rebalance();
-      try {
-        return await pool.run({ stage, storeUrl: opts.storeUrl, codeVersion: opts.codeVersion, threads }, onEvent, opts.signal);
-      } finally {
-        threadCells.delete(threads);
-        rebalance();
-      }
+      return await pool.run({ stage, storeUrl: opts.storeUrl, codeVersion: opts.codeVersion }, onEvent, opts.signal);
     } finally {
       await claim.lease.release();
     }

@@ -11,11 +11,31 @@ import type { StageEvent, StageTask, StageTaskMessage } from './stage-task.js';
 export interface StagePoolOptions {
   /** Worker threads. @default os.availableParallelism() */
   threads?: number;
+  /**
+   * Cores the running stages share for their big matrix products (rnn/parallel-gemm.ts): each
+   * stage running on the pool may use cores / (stages running) threads (the first ones one more
+   * when it does not divide), updated as stages start and end, so a stage running alone uses them
+   * all. Results never depend on it; `DALESWEEP_THREADS` caps the threads of one stage.
+   * @default os.availableParallelism()
+   */
+  cores?: number;
+}
+
+/**
+ * Splits `cores` among the running stages' thread cells (element 0 of each): ⌊cores / n⌋ each,
+ * one more for the first cores mod n, at least 1.
+ */
+export function shareCores(cores: number, cells: Int32Array[]): void {
+  const n = cells.length;
+  cells.forEach((c, i) => Atomics.store(c, 0, Math.max(1, Math.floor(cores / n) + (i < cores % n ? 1 : 0))));
 }
 
 /** A pool running stages on worker threads. */
 export interface StagePool {
-  /** Runs one stage on a free thread; events arrive on `onEvent` while it runs. */
+  /**
+   * Runs one stage on a free thread; events arrive on `onEvent` while it runs. The pool sets the
+   * task's `threads` (its share of the cores, see {@link StagePoolOptions.cores}).
+   */
   run(task: StageTask, onEvent?: (e: StageEvent) => void, signal?: AbortSignal): Promise<StageOutcome>;
   /** Number of threads. */
   readonly threads: number;
@@ -26,6 +46,10 @@ export interface StagePool {
 /** Creates a stage pool of `threads` worker threads. */
 export function createStagePool(opts: StagePoolOptions = {}): StagePool {
   const threads = Math.max(1, Math.floor(opts.threads ?? availableParallelism()));
+  const cores = Math.max(1, Math.floor(opts.cores ?? availableParallelism()));
+  /** Thread cells of the stages running now (see StageTask.threads). */
+  const cells = new Set<Int32Array>();
+  const rebalance = (): void => shareCores(cores, [...cells]);
   const piscina = new Piscina({
     filename: new URL('./stage-worker.js', import.meta.url).href,
     minThreads: threads,
@@ -39,10 +63,15 @@ export function createStagePool(opts: StagePoolOptions = {}): StagePool {
     async run(task, onEvent, signal) {
       const { port1, port2 } = new MessageChannel();
       if (onEvent) port1.on('message', (e: StageEvent) => onEvent(e));
-      const msg: StageTaskMessage = { ...task, port: port2 };
+      const cell = new Int32Array(new SharedArrayBuffer(4));
+      cells.add(cell);
+      rebalance();
+      const msg: StageTaskMessage = { ...task, threads: cell, port: port2 };
       try {
         return (await piscina.run(msg, { transferList: [port2], signal: signal ?? null })) as StageOutcome;
       } finally {
+        cells.delete(cell);
+        rebalance();
         port1.close();
       }
     },

@@ -15,8 +15,9 @@ export interface StageTask {
   resumeCheckpointKey?: string;
   /**
    * Threads the stage's big matrix products may use (rnn/parallel-gemm.ts): element 0 of a shared
-   * Int32Array that the engine raises and lowers while the stage runs, as other stages end and
-   * start. A hint outside the stage's identity: results are the same for any value. @default 1
+   * Int32Array that the pool (workers/pool.ts) sets and changes while the stage runs, as other
+   * stages end and start. A hint outside the stage's identity: results are the same for any
+   * value. @default 1
    */
   threads?: Int32Array;
 }

@@ -7,8 +7,8 @@ import { openStore } from '../store/open.js';
 import { readStageFile, readStageManifest } from '../store/stage-io.js';
 import { planSweep } from '../sweeps/plan.js';
 import { parseSpec } from '../sweeps/spec.js';
-import { createStagePool } from '../workers/pool.js';
-import { runPlanLocally, shareCores } from './local.js';
+import { createStagePool, shareCores } from './pool.js';
+import { runPlanLocally } from '../engines/local.js';
 
 // Two threads per stage at most, whatever the machine (the pool's threads inherit the environment).
 process.env.DALESWEEP_THREADS = '2';
@@ -28,7 +28,6 @@ test('shareCores gives each running stage its share of the cores, the first ones
 
 test('a stage running alone gets the idle cores: same weights as with one thread, and the manifest records the threads used', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'dalesweep-threads-'));
-  const pool = createStagePool({ threads: 1 });
   try {
     const spec = parseSpec(
       [
@@ -45,9 +44,10 @@ test('a stage running alone gets the idle cores: same weights as with one thread
     const train = plan.stages.find((s) => s.kind === 'train')!;
     const weights: Buffer[] = [];
     for (const cores of [1, 2]) {
+      const pool = createStagePool({ threads: 1, cores });
       const storeUrl = join(dir, `cores-${cores}`);
       const store = await openStore(storeUrl);
-      const r = await runPlanLocally(plan, { store, storeUrl, codeVersion: 'threads-test', pool, concurrency: 1, cores });
+      const r = await runPlanLocally(plan, { store, storeUrl, codeVersion: 'threads-test', pool, concurrency: 1 }).finally(() => pool.destroy());
       assert.equal(r.status.get(train.id), 'succeeded', r.reasons.get(train.id));
       const m = await readStageManifest(store, train.id);
       assert.equal(m?.extra?.threads, cores, `threads recorded with ${cores} cores`);
@@ -55,7 +55,6 @@ test('a stage running alone gets the idle cores: same weights as with one thread
     }
     assert.ok(weights[0].equals(weights[1]), 'W_hh trained with 2 threads differs from 1 thread');
   } finally {
-    await pool.destroy();
     await rm(dir, { recursive: true, force: true });
   }
 });
