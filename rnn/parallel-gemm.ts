@@ -5,21 +5,24 @@
  * How: the work buffers of a large model live in a shared `WebAssembly.Memory` (a
  * {@link SimdGemm} made with `shared: true`); each helper is a `worker_threads` Worker that binds
  * the same SIMD kernels to that memory (rnn/parallel-gemm-worker.ts). A product C (+)= A·Bᵀ or
- * C (+)= Aᵀ·B is cut into blocks of whole output columns (or whole output rows), at multiples of
- * the kernel's register block (4 or 8 columns, 2 or 4 rows); the calling thread computes block 0
- * and helper w block w with the very kernel the single-thread code runs. Every output element is
- * computed by one thread, with the same summation order as without threads (the reduction is
- * never split), so every bit of C is the same for 1, 2, … threads.
+ * C (+)= Aᵀ·B is cut into chunks of whole output columns (or whole output rows), at multiples of
+ * the kernel's register block (4 or 8 columns, 2 or 4 rows), about {@link CHUNKS_PER_THREAD} per
+ * thread; the calling thread and the helpers claim chunks from a shared counter
+ * (rnn/gemm-job.ts) and compute each with the very kernel the single-thread code runs. Every
+ * output element is computed by one thread, with the same summation order as without threads
+ * (the reduction is never split), so every bit of C is the same for 1, 2, … threads, whoever
+ * computes which chunk. A helper the OS does not schedule in time (a loaded machine) just claims
+ * fewer chunks.
  *
- * The calling thread stays synchronous (training is a synchronous loop): it hands a helper its
- * block through a small shared control array (`Atomics.notify`), computes its own block, and
- * waits for the helpers (`Atomics.wait`). A helper that throws reports a {@link GemmThreadError};
- * a helper that exits or does not start reports one too (never a hang). Helpers are `unref`ed (they
- * never keep the process alive) and are stopped by {@link shutdownGemmThreads}.
+ * The calling thread stays synchronous (training is a synchronous loop): it posts the job
+ * (`Atomics.notify`), claims chunks itself, then waits (`Atomics.wait`) for the chunks the helpers
+ * claimed. A chunk that throws, or a helper that exits, surfaces as a {@link GemmThreadError}
+ * (never a hang). Helpers start without blocking the caller and join once loaded; they are
+ * `unref`ed (they never keep the process alive) and stopped by {@link shutdownGemmThreads}.
  *
  * How many threads a product may use: {@link useGemmThreads} (a number, or a shared Int32Array
- * cell the engine updates while the stage runs), at most {@link gemmThreadCap} (the environment
- * variable `DALESWEEP_THREADS`, else the machine's cores). Small models never split:
+ * cell the stage pool updates while the stage runs), at most {@link gemmThreadCap} (the
+ * environment variable `DALESWEEP_THREADS`, else the machine's cores). Small models never split:
  * see {@link PARALLEL_MIN_N} and {@link PARALLEL_MIN_MACS}.
  */
 import { availableParallelism } from 'node:os';
@@ -48,7 +51,7 @@ export const PARALLEL_MIN_N = 256;
 /** Smallest product (multiply-adds M·Nc·K) split over threads (smaller ones run on the caller). */
 export const PARALLEL_MIN_MACS = 1 << 23;
 /** Chunks per thread of a split product (more: better balance on a loaded machine; fewer: less overhead). */
-const CHUNKS_PER_THREAD = 8;
+export const CHUNKS_PER_THREAD = 8;
 /** Smallest chunk (multiply-adds). */
 const MIN_CHUNK_MACS = 1 << 20;
 export { MAX_GEMM_THREADS };

@@ -9,6 +9,8 @@ import { planSweep } from '../sweeps/plan.js';
 import { parseSpec } from '../sweeps/spec.js';
 import { createStagePool, shareCores } from './pool.js';
 import { runPlanLocally } from '../engines/local.js';
+import { executeStage } from '../activities/run-stage.js';
+import { liveGemmThreads, startGemmThreads } from '../rnn/parallel-gemm.js';
 
 // Two threads per stage at most, whatever the machine (the pool's threads inherit the environment).
 process.env.DALESWEEP_THREADS = '2';
@@ -54,6 +56,29 @@ test('a stage running alone gets the idle cores: same weights as with one thread
       weights.push(Buffer.from(await readStageFile(store, train.id, 'weights/wHh.npy')));
     }
     assert.ok(weights[0].equals(weights[1]), 'W_hh trained with 2 threads differs from 1 thread');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('helper threads end with the stage, whether it succeeds or fails', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'dalesweep-threads-end-'));
+  try {
+    const spec = parseSpec('name: ends\nfixed: { nHidden: 256, backend: js }\ntasks:\n  flipflop: { epochs: 1, batchSize: 128, nTrain: 256, nTest: 128 }\naxes: { task: [flipflop], rule: [dale], seed: [0] }\n', 'ends.yaml');
+    const plan = planSweep(spec, { codeVersion: 'ends-test' });
+    const train = plan.stages.find((s) => s.kind === 'train')!;
+    const evaluate = plan.stages.find((s) => s.kind === 'evaluate')!;
+    const store = await openStore(join(dir, 'store'));
+    // Fails: its parent (the train stage) has not run.
+    await startGemmThreads(2);
+    assert.equal(liveGemmThreads(), 1);
+    const failed = await executeStage(evaluate, { store, codeVersion: 'ends-test', threads: 2 });
+    assert.equal(failed.status, 'failed');
+    assert.equal(liveGemmThreads(), 0, 'helpers left running after a failed stage');
+    const ok = await executeStage(train, { store, codeVersion: 'ends-test', threads: 2 });
+    assert.equal(ok.status, 'succeeded', ok.reason);
+    assert.equal((await readStageManifest(store, train.id))?.extra?.threads, 2);
+    assert.equal(liveGemmThreads(), 0, 'helpers left running after a stage');
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
