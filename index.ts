@@ -35,6 +35,7 @@ export { defaultModelConfig, effectiveRecurrent, initParams, ModelConfigError, v
 export { DivergenceError, evaluateDataset, train, TrainOptionsError } from './rnn/train.js';
 export type { EpochProgress, TrainOptions, TrainResult } from './rnn/train.js';
 export { jsBackend } from './rnn/model-js.js';
+export { GemmThreadError, shutdownGemmThreads, startGemmThreads, useGemmThreads } from './rnn/parallel-gemm.js';
 export { createBackend } from './rnn/backends.js';
 export type { CreateBackendOptions } from './rnn/backends.js';
 export type { Dataset } from './rnn/dataset.js';

@@ -77,6 +77,7 @@ let maxUsed = 1;
  * Sets how many threads (the caller included) products may use from now on: a number, or a
  * shared Int32Array whose element 0 the engine updates while the stage runs (read before each
  * product). Values are clamped to [1, {@link gemmThreadCap}]. Does not change any result.
+ * @default 1 (until set; the stage runner sets the pool's share for each stage)
  */
 export function useGemmThreads(threads: number | Int32Array): void {
   allowance = threads;
