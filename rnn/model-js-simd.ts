@@ -2,7 +2,9 @@
  * WebAssembly SIMD (f32x4) kernels for the `js` backend, emitted as bytecode here (no toolchain,
  * no binary blob). All operands are float32 row-major arrays that live in one `WebAssembly.Memory`
  * owned by a {@link SimdGemm}; the work buffers stay there across steps, so nothing is copied per
- * call. Kernels:
+ * call. A large model's memory is shared (`shared: true`): helper threads bind the same kernels to
+ * it ({@link SimdGemmOptions.attach}) and compute parts of its products (rnn/parallel-gemm.ts).
+ * Kernels:
  *
  * - `gemmNT`: C[m, n] (+)= Σ_k A[m, k] · B[n, k] ("dot-product" form: 2×4 register block, 8 f32x4
  *   accumulators, horizontal sums at the end) on the block region M even, Nc and K multiples of 4,
@@ -522,10 +524,13 @@ function kernelFunctions(): [string, number[], number[]][] {
   return fns;
 }
 
-/** A module importing env.mem (one page at least) and exporting `fns` (no results). */
 /** Most pages a shared memory may have (the maximum a shared-memory import declares: 4 GiB). */
 const SHARED_MAX_PAGES = 65536;
 
+/**
+ * A module importing env.mem (one page at least; `shared`: a shared memory of at most
+ * {@link SHARED_MAX_PAGES} pages, for helper threads) and exporting `fns` (no results).
+ */
 function moduleBytes(fns: [string, number[], number[]][], shared = false): Uint8Array {
   const fnType = (params: number[]): number[] => [0x60, ...uleb(params.length), ...params, 0];
   const types = [...uleb(fns.length), ...fns.flatMap(([, params]) => fnType(params))];
