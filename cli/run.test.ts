@@ -1,8 +1,10 @@
 /**
  * End-to-end tests of `dalesweep run` on the local engine, through the real CLI in a child
- * process: the quick sweep interrupted by SIGKILL and resumed equals an uninterrupted run; a
- * diverging stage is failed with its reason while the rest completes; malformed sweep files exit
- * with status 2 and write nothing.
+ * process: a small sweep of every stage kind interrupted by SIGKILL mid-training and resumed
+ * equals an uninterrupted run; the quick sweep (the README's) stopped by Ctrl-C resumes and
+ * writes its full results table and a report whose every chart draws; a diverging stage is
+ * failed with its reason while the rest completes; malformed sweep files exit with status 2 and
+ * write nothing.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -64,13 +66,48 @@ function jsonLines(text: string): Record<string, unknown>[] {
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
-test('quick sweep: SIGKILL mid-training, re-run, results equal an uninterrupted run and no completed stage runs twice', { timeout: 900_000 }, async (t) => {
+/** Epochs of the flip-flop training stages of {@link writeResumeSweep} (the quick sweep's). */
+const RESUME_EPOCHS = 40;
+
+/**
+ * A small sweep with every stage kind of the quick sweep (train, one-shot prune, fine-tune,
+ * evaluate with and without retraining) on two tasks, 2 rules x 2 pruning methods x 2 seeds: 80
+ * stages, a few seconds of work. The wave task comes first, so its short training stages end
+ * before the 40-epoch flip-flop ones start and an interrupt can fall mid-training after some
+ * stages completed.
+ */
+function writeResumeSweep(file: string): string {
+  writeFileSync(
+    file,
+    [
+      'name: resume',
+      'fixed: { backend: js, fidelity: corrected, nHidden: 32, lr: 0.001, optimizer: adam }',
+      'tasks:',
+      '  wave: { epochs: 2, batchSize: 20, nTrain: 40, nTest: 20 }',
+      `  flipflop: { epochs: ${RESUME_EPOCHS}, batchSize: 50, nTrain: 500, nTest: 50 }`,
+      'axes:',
+      '  task: [wave, flipflop]',
+      '  rule: [conventional, dale]',
+      '  pruning: [random, top-prob]',
+      '  sparsity: [0.5]',
+      '  seed: [0, 1]',
+      'stages:',
+      '  prune: { mode: one-shot }',
+      '  finetune: { epochs: 2 }',
+      '  evaluateWithoutRetraining: true',
+    ].join('\n'),
+  );
+  return file;
+}
+
+test('SIGKILL mid-training, re-run: results equal an uninterrupted run and no completed stage runs twice', { timeout: 300_000 }, async (t) => {
   const dir = tempDir(t, 'cli-resume-');
+  const spec = writeResumeSweep(join(dir, 'resume.yaml'));
   const full = join(dir, 'full');
   const resumed = join(dir, 'resumed');
 
   // Interrupted run: killed while a 40-epoch flip-flop training stage is part-way through.
-  const child = spawn(process.execPath, [MAIN, 'run', QUICK, '--store', resumed, '--json', '--concurrency', '2'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [MAIN, 'run', spec, '--store', resumed, '--json', '--concurrency', '2'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let ended = 0;
   let killed = false;
   let buf = '';
@@ -83,7 +120,7 @@ test('quick sweep: SIGKILL mid-training, re-run, results equal an uninterrupted 
       buf = buf.slice(nl + 1);
       const e = JSON.parse(line) as { event: string; epoch?: number; epochs?: number };
       if (e.event === 'stage-end') ended++;
-      if (!killed && e.event === 'stage-progress' && ended >= 3 && e.epochs === 40 && (e.epoch ?? 0) >= 3 && (e.epoch ?? 0) < 36) {
+      if (!killed && e.event === 'stage-progress' && ended >= 3 && e.epochs === RESUME_EPOCHS && (e.epoch ?? 0) >= 3 && (e.epoch ?? 0) < RESUME_EPOCHS - 4) {
         killed = true;
         child.kill('SIGKILL');
       }
@@ -97,7 +134,7 @@ test('quick sweep: SIGKILL mid-training, re-run, results equal an uninterrupted 
   assert.ok(fileCount(join(resumed, 'checkpoints')) > 0, 'a training stage was interrupted with a checkpoint on disk');
 
   // Resume.
-  const r2 = cli(['run', QUICK, '--store', resumed, '--json', '--concurrency', '2']);
+  const r2 = cli(['run', spec, '--store', resumed, '--json', '--concurrency', '2']);
   assert.equal(r2.status, 0, r2.stderr);
   const events = jsonLines(r2.stdout);
   const done = events.find((e) => e.event === 'done')!;
@@ -111,7 +148,7 @@ test('quick sweep: SIGKILL mid-training, re-run, results equal an uninterrupted 
   assert.equal(fileCount(join(resumed, 'checkpoints')), 0, 'checkpoints of finished stages are removed');
 
   // Uninterrupted run in another store.
-  const r1 = cli(['run', QUICK, '--store', full, '--quiet', '--concurrency', '2']);
+  const r1 = cli(['run', spec, '--store', full, '--quiet', '--concurrency', '2']);
   assert.equal(r1.status, 0, r1.stderr);
   const ref = manifests(full);
   assert.deepEqual([...after.keys()].sort(), [...ref.keys()].sort(), 'same stages');
@@ -120,43 +157,6 @@ test('quick sweep: SIGKILL mid-training, re-run, results equal an uninterrupted 
     assert.deepEqual(after.get(id)!.metrics, m.metrics, `stage ${id}: metrics equal`);
   }
   assert.equal(readFileSync(join(sweepFolder(resumed), 'results.csv'), 'utf8'), readFileSync(join(sweepFolder(full), 'results.csv'), 'utf8'));
-
-  // The tidy table: one row per evaluation, a header naming every parameter and metric.
-  const csv = readFileSync(join(sweepFolder(full), 'results.csv'), 'utf8').trim().split('\n');
-  const header = csv[0].split(',');
-  for (const col of ['task', 'rule', 'pruning', 'sparsity', 'phase', 'seed', 'status', 'testLoss', 'mstOverlap', 'stage_id']) assert.ok(header.includes(col), `results.csv has column ${col}`);
-  assert.equal(csv.length - 1, 162);
-  for (const f of ['results.json', 'summary.json', 'report.html', 'plan.json', 'spec.yaml']) assert.ok(existsSync(join(sweepFolder(full), f)), `${f} written`);
-
-  // The quick sweep's report in real headless Chromium: offline, no errors, every chart drawn.
-  const browser = await launchChromium();
-  try {
-    const seen = await inspectReport(browser, join(sweepFolder(full), 'report.html'));
-    assert.deepEqual(seen.problems, []);
-    assert.deepEqual(seen.requests, [seen.url], 'no network requests besides the file itself');
-    assert.ok(seen.canvases.length >= 6, `the quick sweep's figures are drawn (${seen.canvases.length} canvases)`);
-    for (const c of seen.canvases) assert.ok(c.opaque > 0 && c.colours > 2, `canvas ${c.id} is drawn`);
-    assert.deepEqual(seen.charts, seen.canvases.map((c) => c.id));
-  } finally {
-    await browser.close();
-  }
-  // `report --png`: one non-blank PNG of the requested size per chart.
-  const pngDir = join(dir, 'png');
-  const rep = cli(['report', 'quick', '--store', full, '--png', pngDir, '--width', '400', '--height', '300', '--json']);
-  assert.equal(rep.status, 0, rep.stderr);
-  const pngs = (JSON.parse(rep.stdout) as { pngs: string[] }).pngs;
-  assert.ok(pngs.length >= 6);
-  for (const f of pngs) {
-    const img = decodePng(readFileSync(f));
-    assert.deepEqual([img.width, img.height], [400, 300]);
-    assert.ok(distinctColours(img) > 2, `${f} is not blank`);
-  }
-
-  // status reads the finished sweep back by name.
-  const st = cli(['status', 'quick', '--store', full, '--json']);
-  assert.equal(st.status, 0, st.stderr);
-  const s = JSON.parse(st.stdout) as { total: number; complete: number; failed: number };
-  assert.deepEqual([s.complete, s.failed], [s.total, 0]);
 });
 
 test('a stage that diverges is failed with its reason; independent stages complete; exit status 1', { timeout: 180_000 }, (t) => {
@@ -285,7 +285,7 @@ test('an unwritable store and an unreachable Temporal frontend give one clear li
   assert.ok(!tErr.stderr.includes('    at '), tErr.stderr);
 });
 
-test('Ctrl-C stops the run with status 130, keeps every completed stage, and the same command resumes', { timeout: 300_000 }, async (t) => {
+test('the quick sweep: Ctrl-C stops the run with status 130 and keeps every completed stage; the same command resumes and writes the full results and report', { timeout: 600_000 }, async (t) => {
   const dir = tempDir(t, 'cli-sigint-');
   const store = join(dir, 'runs');
   const child = spawn(process.execPath, [MAIN, 'run', QUICK, '--store', store, '--json', '--concurrency', '2'], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -311,4 +311,45 @@ test('Ctrl-C stops the run with status 130, keeps every completed stage, and the
   assert.equal(again.status, 0, again.stderr);
   const done = JSON.parse(again.stdout.trim().split('\n').at(-1)!) as { ran: number; stages: number };
   assert.equal(done.ran + before.size, done.stages);
+  for (const [id, m] of before) assert.equal(manifests(store).get(id)!.finishedAt, m.finishedAt, `stage ${id} was rewritten`);
+
+  // The tidy table: one row per evaluation, a header naming every parameter and metric.
+  const folder = sweepFolder(store);
+  const csv = readFileSync(join(folder, 'results.csv'), 'utf8').trim().split('\n');
+  const header = csv[0].split(',');
+  for (const col of ['task', 'rule', 'pruning', 'sparsity', 'phase', 'seed', 'status', 'testLoss', 'mstOverlap', 'stage_id']) assert.ok(header.includes(col), `results.csv has column ${col}`);
+  assert.equal(csv.length - 1, 162);
+  const statusCol = header.indexOf('status');
+  assert.deepEqual([...new Set(csv.slice(1).map((l) => l.split(',')[statusCol]))], ['succeeded']);
+  for (const f of ['results.json', 'summary.json', 'report.html', 'plan.json', 'spec.yaml']) assert.ok(existsSync(join(folder, f)), `${f} written`);
+
+  // The quick sweep's report in real headless Chromium: offline, no errors, every chart drawn.
+  const browser = await launchChromium();
+  try {
+    const seen = await inspectReport(browser, join(folder, 'report.html'));
+    assert.deepEqual(seen.problems, []);
+    assert.deepEqual(seen.requests, [seen.url], 'no network requests besides the file itself');
+    assert.ok(seen.canvases.length >= 6, `the quick sweep's figures are drawn (${seen.canvases.length} canvases)`);
+    for (const c of seen.canvases) assert.ok(c.opaque > 0 && c.colours > 2, `canvas ${c.id} is drawn`);
+    assert.deepEqual(seen.charts, seen.canvases.map((c) => c.id));
+  } finally {
+    await browser.close();
+  }
+  // `report --png`: one non-blank PNG of the requested size per chart.
+  const pngDir = join(dir, 'png');
+  const rep = cli(['report', 'quick', '--store', store, '--png', pngDir, '--width', '400', '--height', '300', '--json']);
+  assert.equal(rep.status, 0, rep.stderr);
+  const pngs = (JSON.parse(rep.stdout) as { pngs: string[] }).pngs;
+  assert.ok(pngs.length >= 6);
+  for (const f of pngs) {
+    const img = decodePng(readFileSync(f));
+    assert.deepEqual([img.width, img.height], [400, 300]);
+    assert.ok(distinctColours(img) > 2, `${f} is not blank`);
+  }
+
+  // status reads the finished sweep back by name.
+  const st = cli(['status', 'quick', '--store', store, '--json']);
+  assert.equal(st.status, 0, st.stderr);
+  const s = JSON.parse(st.stdout) as { total: number; complete: number; failed: number };
+  assert.deepEqual([s.complete, s.failed], [s.total, 0]);
 });
