@@ -37,6 +37,8 @@ function tempDir(t: { after(fn: () => void): void }, prefix: string): string {
 interface Manifest {
   stageId: string;
   finishedAt: string;
+  /** Stage facts; training stages record `resumedFromEpoch`. */
+  extra?: Record<string, unknown>;
   files: Record<string, { sha256: string }>;
   metrics: Record<string, number | null>;
 }
@@ -145,6 +147,8 @@ test('SIGKILL mid-training, re-run: results equal an uninterrupted run and no co
     if (e.event === 'stage-end' && e.cached === false) assert.ok(!before.has(e.stageId as string), `stage ${String(e.stageId)} ran again after it had completed`);
   }
   for (const [id, m] of before) assert.equal(after.get(id)!.finishedAt, m.finishedAt, `stage ${id} was rewritten`);
+  const resumedFrom = [...after].filter(([id]) => !before.has(id)).map(([, m]) => Number(m.extra?.resumedFromEpoch ?? 0));
+  assert.ok(Math.max(...resumedFrom) >= 1, `an interrupted training stage resumed from its checkpoint, not from epoch 0 (resumedFromEpoch: ${resumedFrom.join(', ')})`);
   assert.equal(fileCount(join(resumed, 'checkpoints')), 0, 'checkpoints of finished stages are removed');
 
   // Uninterrupted run in another store.
