@@ -6,9 +6,26 @@
  * numbers quoted by the paper's authors (scipy.stats.mannwhitneyu, asymptotic with continuity
  * correction) can be reproduced exactly; see stats.test.ts for the scipy reference values.
  */
-import normal from '@stdlib/stats-base-dists-normal';
-import studentT from '@stdlib/stats-base-dists-t';
+import { createRequire } from 'node:module';
+import type Normal from '@stdlib/stats-base-dists-normal';
+import type StudentT from '@stdlib/stats-base-dists-t';
 import type { Describe } from './types.js';
+
+const requireCjs = createRequire(import.meta.url);
+let dists: { normal: typeof Normal; studentT: typeof StudentT } | null = null;
+
+/**
+ * The @stdlib normal and Student t distributions, loaded on first use: they are some 600
+ * CommonJS modules (about 0.4 s of CPU), and most `dalesweep` commands that load this module
+ * (plan, status, verify, a sweep file with an error) never compute a p-value.
+ */
+function stdlib(): { normal: typeof Normal; studentT: typeof StudentT } {
+  dists ??= {
+    normal: requireCjs('@stdlib/stats-base-dists-normal') as typeof Normal,
+    studentT: requireCjs('@stdlib/stats-base-dists-t') as typeof StudentT,
+  };
+  return dists;
+}
 
 /** Invalid input to a statistics function (message names the argument and the expected form). */
 export class StatsError extends Error {
@@ -60,7 +77,7 @@ export function tConfidenceInterval(x: Sample, level = 0.95): [number, number] {
   const n = x.length;
   if (n < 2) return [NaN, NaN];
   const m = mean(x);
-  const h = studentT.quantile((1 + level) / 2, n - 1) * sem(x);
+  const h = stdlib().studentT.quantile((1 + level) / 2, n - 1) * sem(x);
   return [m - h, m + h];
 }
 
@@ -166,7 +183,7 @@ export function mannWhitneyU(
   if (s === 0 || !Number.isFinite(s)) p = 1;
   else {
     const z = (u - mu - cc) / s;
-    p = Math.min(1, Math.max(0, 2 * normal.cdf(-z, 0, 1)));
+    p = Math.min(1, Math.max(0, 2 * stdlib().normal.cdf(-z, 0, 1)));
   }
   return { u: u1, p, method, ties };
 }
@@ -225,7 +242,7 @@ export function welchT(x: Sample, y: Sample): WelchResult {
   const b = variance(y) / y.length;
   const t = (mean(x) - mean(y)) / Math.sqrt(a + b);
   const df = (a + b) ** 2 / (a ** 2 / (x.length - 1) + b ** 2 / (y.length - 1));
-  const p = Number.isFinite(t) && Number.isFinite(df) ? Math.min(1, 2 * studentT.cdf(-Math.abs(t), df)) : NaN;
+  const p = Number.isFinite(t) && Number.isFinite(df) ? Math.min(1, 2 * stdlib().studentT.cdf(-Math.abs(t), df)) : NaN;
   return { t, df, p };
 }
 
@@ -252,7 +269,7 @@ export function pairedT(x: Sample, y: Sample): PairedTResult {
   const n = d.length;
   const t = mean(d) / Math.sqrt(variance(d) / n);
   const df = n - 1;
-  const p = Number.isFinite(t) ? Math.min(1, 2 * studentT.cdf(-Math.abs(t), df)) : NaN;
+  const p = Number.isFinite(t) ? Math.min(1, 2 * stdlib().studentT.cdf(-Math.abs(t), df)) : NaN;
   return { t, df, p };
 }
 
