@@ -4,7 +4,8 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -52,6 +53,42 @@ export function withDir(prefix: string, fn: (dir: string) => void): void {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** A fresh temporary folder, removed after the test `t`. */
+export function tempDir(t: { after(fn: () => void): void }, prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** The fields of a stage manifest the CLI tests compare. */
+export interface TestManifest {
+  stageId: string;
+  finishedAt: string;
+  /** Stage facts; training stages record `resumedFromEpoch`. */
+  extra?: Record<string, unknown>;
+  files: Record<string, { sha256: string }>;
+  metrics: Record<string, number | null>;
+}
+
+/** Every stage manifest of a filesystem store, by stage id (empty when there is none). */
+export function stageManifests(store: string): Map<string, TestManifest> {
+  const out = new Map<string, TestManifest>();
+  const stages = join(store, 'stages');
+  if (!existsSync(stages)) return out;
+  for (const id of readdirSync(stages)) {
+    const f = join(stages, id, 'manifest.json');
+    if (existsSync(f)) out.set(id, JSON.parse(readFileSync(f, 'utf8')) as TestManifest);
+  }
+  return out;
+}
+
+/** The one sweep folder of a filesystem store (asserts there is exactly one). */
+export function sweepFolder(store: string): string {
+  const dirs = readdirSync(join(store, 'sweeps'));
+  assert.equal(dirs.length, 1, `one sweep folder expected in ${store}, found ${dirs.join(', ')}`);
+  return join(store, 'sweeps', dirs[0]);
 }
 
 /** Writes an N×N Dale matrix (E columns >= 0, I columns <= 0), float32 or float64, as `.npy`. */
