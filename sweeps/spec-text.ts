@@ -93,8 +93,10 @@ const EXPECT: Record<RunParamName, string> = {
 
 let validator: ReturnType<Ajv['compile']> | null = null;
 export function validate(): ReturnType<Ajv['compile']> {
-  // strictNumbers: NaN and ±Infinity (YAML .nan, .inf) are not numbers.
-  validator ??= new Ajv({ allErrors: true, verbose: true, allowUnionTypes: true, strict: true, strictNumbers: true }).compile(schema);
+  // strictNumbers: NaN and ±Infinity (YAML .nan, .inf) are not numbers. code.optimize: false
+  // skips Ajv's optimisation pass over the generated code, a third of the compile time (about
+  // 0.1 s of every command that reads a sweep file), for a validator that checks one small document.
+  validator ??= new Ajv({ allErrors: true, verbose: true, allowUnionTypes: true, strict: true, strictNumbers: true, code: { optimize: false } }).compile(schema);
   return validator;
 }
 
