@@ -8,13 +8,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore } from '../store/open.js';
 import type { ArtifactStore } from '../store/types.js';
-import { cli, cliAsync, MAIN, writeTinySweep, type CliResult } from './test-support.js';
+import { cli, cliAsync, MAIN, s3TestStore, writeTinySweep, type CliResult } from './test-support.js';
 import { Rng } from '../rnn/rng.js';
 
 /** Deterministic numbers in [0, 1) for the fault positions (the project's seeded Rng). */
@@ -267,22 +266,9 @@ for (const n of [2, 4]) {
 
 const SKIP_S3 = process.env.DALESWEEP_SKIP_S3 === '1' ? 'DALESWEEP_SKIP_S3=1: needs MinIO (bash infra/minio.sh start)' : undefined;
 
-/** A fresh prefix on the test MinIO server and the environment with its credentials. */
-function minioStore(prefix: string): { url: string; env: NodeJS.ProcessEnv } {
-  const endpoint = process.env.DALESWEEP_TEST_S3_ENDPOINT;
-  assert.ok(endpoint, 'DALESWEEP_TEST_S3_ENDPOINT is not set: start MinIO with `bash infra/minio.sh start && eval "$(bash infra/minio.sh env)"` (or DALESWEEP_SKIP_S3=1)');
-  const env = {
-    ...process.env,
-    AWS_ACCESS_KEY_ID: process.env.DALESWEEP_TEST_S3_ACCESS_KEY ?? process.env.AWS_ACCESS_KEY_ID,
-    AWS_SECRET_ACCESS_KEY: process.env.DALESWEEP_TEST_S3_SECRET_KEY ?? process.env.AWS_SECRET_ACCESS_KEY,
-  };
-  const bucket = process.env.DALESWEEP_TEST_S3_BUCKET ?? 'dalesweep-test';
-  return { url: `s3://${bucket}/${prefix}-${randomBytes(4).toString('hex')}?endpoint=${encodeURIComponent(endpoint)}&pathStyle=true&createBucket=true`, env };
-}
-
 for (const n of [2, 4]) {
   test(`${n} concurrent runs of one sweep on one MinIO store: every stage exactly once, all exit 0, identical results`, { skip: SKIP_S3, timeout: 300_000 }, async () => {
-    const { url, env } = minioStore('concurrent');
+    const { url, env } = s3TestStore('concurrent');
     const fx = await concurrencyFixture;
     const s3: ArtifactStore = await openStore(url, { env, check: false });
     const readCsv = async (): Promise<string> => {
@@ -315,7 +301,7 @@ test('a full disk (small tmpfs) ends the run with exit 1 and lines naming the fi
 });
 
 test('on MinIO too: a corrupted weights file and a corrupted manifest are repaired by the next run with identical results', { skip: SKIP_S3, timeout: 300_000 }, async () => {
-  const { url, env } = minioStore('faults');
+  const { url, env } = s3TestStore('faults');
   const fx = await fixtures;
   const first = cli(runArgs(url), env);
   assert.equal(first.status, 0, first.stderr);
