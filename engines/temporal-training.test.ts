@@ -129,7 +129,7 @@ describe('Temporal engine on training stages (dev server)', { skip: SKIP_TEMPORA
       `name: kill-${tag}`,
       'fixed: { backend: js, nHidden: 32, lr: 0.001, optimizer: adam }',
       'tasks:',
-      '  flipflop: { epochs: 40, batchSize: 50, nTrain: 1500, nTest: 100 }',
+      '  flipflop: { epochs: 40, batchSize: 50, nTrain: 600, nTest: 100 }',
       'axes:',
       '  task: [flipflop]',
       '  rule: [dale]',
