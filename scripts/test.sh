@@ -7,9 +7,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash infra/setup.sh
-# Native TensorFlow (backend tfjs-node): built once per machine into the cache, linked in seconds.
-bash infra/tensorflow.sh install cpu
+# Native TensorFlow (backend tfjs-node): built once per machine into the cache, linked in seconds;
+# beside the rest of the set-up (on a fresh machine, mostly downloads and one native compile
+# while the Go builds of infra/setup.sh run).
+bash infra/tensorflow.sh install cpu &
+tensorflow_pid=$!
+setup_ok=0
+bash infra/setup.sh || setup_ok=$?
+tensorflow_ok=0
+wait "$tensorflow_pid" || tensorflow_ok=$?
+if [ "$setup_ok" -ne 0 ] || [ "$tensorflow_ok" -ne 0 ]; then
+  echo "test: set-up failed (infra/setup.sh status $setup_ok, infra/tensorflow.sh status $tensorflow_ok); see the lines above" >&2
+  exit 1
+fi
 node24=$(bash infra/node.sh path)
 started=()
 cleanup() {
