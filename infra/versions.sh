@@ -20,13 +20,19 @@ go_build_into() {
   if [ -n "$(ls -A "$dir" 2>/dev/null | grep -v '^\.')" ]; then flock -u 9; return 0; fi
   echo "$what: building $mod with Go into $dir (once per machine; several minutes on 2 cores; needed by the tests' real servers)" >&2
   tmp=$(mktemp -d "$dir/.build-XXXXXX")
-  # -s -w: no symbol table or DWARF (less link time and a smaller binary; the servers run the same).
-  if GOBIN="$tmp" go install -trimpath -ldflags="-s -w" "$mod"; then
-    mv "$tmp"/* "$dir"/
-    rmdir "$tmp"
-    flock -u 9
-    return 0
-  fi
+  # Up to 3 attempts: a module download from the proxy can fail transiently ("connection reset by
+  # peer" was seen on a fresh machine); what was downloaded stays in the module cache.
+  local attempt
+  for attempt in 1 2 3; do
+    # -s -w: no symbol table or DWARF (less link time, a smaller binary; the servers run the same).
+    if GOBIN="$tmp" go install -trimpath -ldflags="-s -w" "$mod"; then
+      mv "$tmp"/* "$dir"/
+      rmdir "$tmp"
+      flock -u 9
+      return 0
+    fi
+    [ "$attempt" -lt 3 ] && echo "$what: building $mod failed (attempt $attempt of 3); trying again in 5 s" >&2 && sleep 5
+  done
   rm -rf "$tmp"
   flock -u 9
   return 1
