@@ -9,32 +9,21 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Summary } from '../analysis/types.js';
-import { MAIN, sweepFolder, tempDir } from './test-support.js';
+import { cliAsync, sweepFolder, tempDir } from './test-support.js';
 
 const QUICK = fileURLToPath(new URL('../../sweeps/quick.yaml', import.meta.url));
 /** The Node `npm run quick` uses: the system one under `npm test`. */
 const NODE = process.env.DALESWEEP_OTHER_NODE || process.execPath;
 
-function run(args: string[]): Promise<{ status: number | null; out: string }> {
-  return new Promise((res) => {
-    const c = spawn(NODE, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    c.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-    c.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
-    c.on('close', (status) => res({ status, out }));
-  });
-}
-
 test(`npm run quick (on ${NODE === process.execPath ? 'this Node' : 'the system Node'}): the quick sweep runs end to end with every row succeeded, its tables and a report with the paper comparison`, { timeout: 600_000 }, async (t) => {
   const store = join(tempDir(t, 'cli-quick-'), 'runs');
-  const r = await run(['run', QUICK, '--store', store]);
-  assert.equal(r.status, 0, r.out);
-  assert.match(r.out, /324 ran, 0 already complete, 0 failed/);
+  const r = await cliAsync(['run', QUICK, '--store', store], 600_000, NODE);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout + r.stderr, /324 ran, 0 already complete, 0 failed/);
   const folder = sweepFolder(store);
   const csv = readFileSync(join(folder, 'results.csv'), 'utf8').trim().split('\n');
   const header = csv[0].split(',');

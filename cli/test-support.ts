@@ -33,10 +33,11 @@ export function cli(args: string[], env: NodeJS.ProcessEnv = process.env): CliRe
  * Runs `dalesweep ARGS` without blocking the test's event loop.
  * @param timeoutMs the child is killed (SIGTERM) after this long, so a hung command cannot keep
  *   the test process alive @default 300000
+ * @param node the Node binary that runs it @default process.execPath
  */
-export function cliAsync(args: string[], timeoutMs = 300_000): Promise<CliResult> {
+export function cliAsync(args: string[], timeoutMs = 300_000, node = process.execPath): Promise<CliResult> {
   return new Promise((res) => {
-    const c = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs });
+    const c = spawn(node, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs });
     let stdout = '';
     let stderr = '';
     c.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
