@@ -6,9 +6,10 @@ import {
   gemmNT,
   gemmTN,
   jsBackend,
+  setGradFlush,
   setSimdEnabled,
 } from './model-js.js';
-import { SimdGemm, TN_CHUNK, simdSupported } from './model-js-simd.js';
+import { GRAD_FLUSH, SimdGemm, TN_CHUNK, simdSupported } from './model-js-simd.js';
 import { referenceLossAndGrad, toParams64, type Params64 } from './reference-testing.js';
 import { defaultModelConfig, initParams, zerosLike } from './init.js';
 import { Rng } from './rng.js';
@@ -265,19 +266,29 @@ test('SIMD tanh/rectification and BPTT elementwise kernels match their definitio
   const dz = kern.alloc(2 + rows * dzStride);
   const w = kern.alloc(nOut * N);
   for (const x of [act, dr, dz, w]) rng.fillUniform(x, -1, 1);
-  for (let flags = 1; flags < 8; flags++) {
-    const head = (flags & 1) !== 0, rec = (flags & 2) !== 0, rect = (flags & 4) !== 0;
-    assert.ok(kern.bwd(dPre, act, 4, dr, dz, 2, dzStride, w, rows, N, nOut, th, head, rec, rect));
-    for (let b = 0; b < rows; b++) for (let i = 0; i < N; i++) {
-      const av = act[4 + b * N + i];
-      let v = 0;
-      if (head) for (let o = 0; o < nOut; o++) v += dz[2 + b * dzStride + o] * w[o * N + i];
-      if (rec && (!rect || av > th)) v += dr[b * N + i];
-      v *= 1 - av * av;
-      assert.ok(Math.abs(dPre[4 + b * N + i] - v) < 1e-6, `flags ${flags} [${b}, ${i}]`);
+  dr[3] = NaN;
+  // flush 0 keeps every value; flush 0.25 stores |dPre| < 0.25 as 0 and keeps NaN.
+  for (const flush of [0, 0.25]) {
+    let flushed = 0;
+    for (let flags = 1; flags < 8; flags++) {
+      const head = (flags & 1) !== 0, rec = (flags & 2) !== 0, rect = (flags & 4) !== 0;
+      assert.ok(kern.bwd(dPre, act, 4, dr, dz, 2, dzStride, w, rows, N, nOut, th, head, rec, rect, flush));
+      for (let b = 0; b < rows; b++) for (let i = 0; i < N; i++) {
+        const av = act[4 + b * N + i];
+        let v = 0;
+        if (head) for (let o = 0; o < nOut; o++) v += dz[2 + b * dzStride + o] * w[o * N + i];
+        if (rec && (!rect || av > th)) v += dr[b * N + i];
+        v *= 1 - av * av;
+        const got = dPre[4 + b * N + i];
+        if (Number.isNaN(v)) assert.ok(Number.isNaN(got), `flags ${flags} [${b}, ${i}]: NaN kept`);
+        else if (Math.abs(Math.abs(v) - flush) < 1e-6) continue; // at the threshold: rounding decides
+        else if (Math.abs(v) < flush) { assert.equal(got, 0, `flags ${flags} [${b}, ${i}] flushed`); flushed++; }
+        else assert.ok(Math.abs(got - v) < 1e-6, `flags ${flags} [${b}, ${i}]`);
+      }
     }
+    assert.equal(flushed > 0, flush > 0);
   }
-  assert.equal(kern.bwd(dPre, act, 0, dr, dz, 0, dzStride, w, rows, 10, nOut, th, true, true, true), false); // N % 4 ≠ 0
+  assert.equal(kern.bwd(dPre, act, 0, dr, dz, 0, dzStride, w, rows, 10, nOut, th, true, true, true, 0), false); // N % 4 ≠ 0
 });
 
 test('lossAndGrad is bit-identical across fresh work buffers', () => {
@@ -292,3 +303,43 @@ test('lossAndGrad is bit-identical across fresh work buffers', () => {
   const g2 = runOnce();
   for (const k of PARAM_NAMES) assert.deepEqual(g2[k], g1[k]);
 });
+
+test('flushing vanishing pre-activation gradients below GRAD_FLUSH leaves gradients and training bit-identical', () => {
+  // Gradients that vanish through time: softmax-last head, T = 40, recurrent weights scaled so
+  // that the backward map contracts at least 100-fold per step: dPre passes 2^-100 (flushed)
+  // and, unflushed, decays through the float32 subnormal range to 0 before reaching t = 0.
+  const N = 16, B = 8, T = 40;
+  for (const simd of [true, false]) {
+    setSimdEnabled(simd);
+    for (const rule of ['conventional', 'dale'] as Rule[]) {
+      const c = makeCase(rule, 'corrected', 'softmax-last', 5, N, B, T, 3);
+      // max_j Σ_i |W_hh[i, j]| bounds the backward map (|W_eff| ≤ |W_hh| for every rule, |1 − a²| ≤ 1):
+      // scaled to 1/100, dPre shrinks 100-fold per step back from its value at T − 1 (below 10).
+      const colSum = (): number => {
+        let m = 0;
+        for (let j = 0; j < N; j++) { let s = 0; for (let i = 0; i < N; i++) s += Math.abs(c.params.wHh[i * N + j]); m = Math.max(m, s); }
+        return m;
+      };
+      const scale = 0.01 / colSum();
+      for (let i = 0; i < N * N; i++) c.params.wHh[i] *= scale;
+      assert.ok(colSum() <= 0.0100001 && 10 * 0.0100001 ** 25 < GRAD_FLUSH); // flushed for t < T − 26
+      const grads = (flush: boolean): Params => {
+        setGradFlush(flush);
+        const g = zerosLike(c.params);
+        jsBackend.lossAndGrad(c.cfg, c.params, c.batch, g);
+        return g;
+      };
+      const off = grads(false);
+      const on = grads(true);
+      for (const k of PARAM_NAMES) assert.deepEqual(on[k], off[k], `${rule} simd=${simd} ${k}`);
+      // and still the float64 reference's gradient
+      const ref = referenceLossAndGrad(c.cfg, toParams64(c.params), c.batch, true).grads!;
+      let maxRel = 0;
+      for (const k of PARAM_NAMES) for (let i = 0; i < on[k].length; i++) maxRel = Math.max(maxRel, Math.abs(on[k][i] - ref[k][i]) / (1e-6 + Math.abs(ref[k][i])));
+      assert.ok(maxRel < 1e-3, `${rule} simd=${simd}: max relative deviation from the reference ${maxRel}`);
+    }
+  }
+  setGradFlush(true);
+  setSimdEnabled(true);
+});
+

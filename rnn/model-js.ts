@@ -35,7 +35,7 @@
  * of what the SIMD kernels compute.
  */
 import type { Backend, Batch, LossResult, ModelConfig, ModelMasks, Params } from './types.js';
-import { SimdGemm, gemmTN, sharedSimdSupported, tnScratchFloats } from './model-js-simd.js';
+import { GRAD_FLUSH, SimdGemm, gemmTN, sharedSimdSupported, tnScratchFloats } from './model-js-simd.js';
 import { PARALLEL_MIN_N, gemmThreadCap, parallelGemm } from './parallel-gemm.js';
 
 export { gemmTN };
@@ -276,6 +276,17 @@ export function setSparseMode(mode: SparseMode): void {
 export function setSimdEnabled(on: boolean): void {
   useSimd = on;
   cache.clear();
+}
+
+let gradFlush = true;
+
+/**
+ * Choose whether the backward pass stores pre-activation gradients below {@link GRAD_FLUSH} in
+ * magnitude as 0 (default on: the same float32 results without the subnormal slow path, tested in
+ * model-js.test.ts). For tests and benchmarks.
+ */
+export function setGradFlush(on: boolean): void {
+  gradFlush = on;
 }
 
 const roundUp = (n: number, m: number): number => Math.ceil(n / m) * m;
@@ -595,12 +606,13 @@ function backward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, g: P
   if (sparse) transposeCsr(ws, N);
   else for (let i = 0; i < N; i++) for (let j = 0; j < N; j++) weffT[j * N + i] = weff[i * N + j];
 
+  const flush = gradFlush ? GRAD_FLUSH : 0;
   for (let t = T - 1; t >= 0; t--) {
     const at = t * BN;
     const head = perStep || t === T - 1;
     const rec = t < T - 1;
     const dzOff = perStep ? t * B * nOutP8 : 0;
-    if (!kern.bwd(dPre, a, at, dr, dz, dzOff, nOutP8, wOutP, B, N, nOut, th, head, rec, rect)) {
+    if (!kern.bwd(dPre, a, at, dr, dz, dzOff, nOutP8, wOutP, B, N, nOut, th, head, rec, rect, flush)) {
       for (let b = 0; b < B; b++) {
         const ro = b * N;
         const zo = dzOff + b * nOutP8;
@@ -609,7 +621,8 @@ function backward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, g: P
           let v = 0;
           if (head) for (let o = 0; o < nOut; o++) v += dz[zo + o] * wOutP[o * N + i];
           if (rec && (!rect || av > th)) v += dr[ro + i];
-          dPre[at + ro + i] = v * (1 - av * av);
+          const d = Math.fround(v * (1 - av * av));
+          dPre[at + ro + i] = Math.abs(d) < flush ? 0 : d;
         }
       }
     }
