@@ -50,3 +50,12 @@ test('comment-only and layout-only edits of the model code keep the code version
     rmSync(root, { recursive: true, force: true });
   }
 });
+
+test('the kernels\' arithmetic is part of the code version: fused and unfused multiply-adds give different stage ids', () => {
+  const fma = codeVersionOf(DIST, 'fma');
+  const mulAdd = codeVersionOf(DIST, 'mul-add');
+  assert.notEqual(fma, mulAdd);
+  assert.match(mulAdd, /^[0-9a-f]{16}$/);
+  assert.equal(codeVersionOf(DIST, 'fma'), fma); // served from the cache, still per arithmetic
+  assert.notDeepEqual(stageIds(fma), stageIds(mulAdd));
+});

@@ -6,7 +6,8 @@
  * What is hashed is the code's token stream (acorn's tokenizer over the emitted JavaScript), not
  * its bytes: comments, whitespace and line breaks do not count, so editing a comment or
  * reformatting a file in `rnn/` keeps every stored stage, while any change to a token (a number,
- * a name, an operator, a string) changes the version.
+ * a name, an operator, a string) changes the version. The kernels' arithmetic (fused multiply-add
+ * or not, rnn/model-js-simd.ts) is hashed too: it changes result bits as code does.
  */
 import { createHash, type Hash } from 'node:crypto';
 import { readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -14,6 +15,7 @@ import { createRequire } from 'node:module';
 import { join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { threadId } from 'node:worker_threads';
+import { kernelArithmetic, type Arithmetic } from '../rnn/model-js-simd.js';
 
 /** Folders (relative to the compiled root) whose code determines stage results. */
 const RESULT_CODE_DIRS = ['rnn', 'tasks', 'data', 'io', 'celltype'];
@@ -85,13 +87,15 @@ export const CODE_VERSION_CACHE = '.code-version.json';
 
 /**
  * Hex sha256 (first 16 chars) of the result-determining compiled code under `root` (a `dist/`
- * folder): the path and token stream of each file. Tokenizing takes a few hundred ms, so the
+ * folder): the path and token stream of each file, and the kernels' arithmetic `arith`
+ * (default: this process's, {@link kernelArithmetic}). Tokenizing takes a few hundred ms, so the
  * result is cached in `root/.code-version.json` under a hash of the files' exact bytes: any
  * byte change (a rebuild) misses the cache and tokenizes again; a read-only root just recomputes.
  */
-export function codeVersionOf(root: string): string {
+export function codeVersionOf(root: string, arith: Arithmetic = kernelArithmetic()): string {
   const files = resultFiles(root);
   const raw = createHash('sha256');
+  raw.update(`arithmetic ${arith}\u0001`);
   for (const f of files) raw.update(f.rel).update('\0').update(f.bytes).update('\u0001');
   const bytesHash = raw.digest('hex');
   const cacheFile = join(root, CODE_VERSION_CACHE);
@@ -102,6 +106,7 @@ export function codeVersionOf(root: string): string {
     // no cache yet, or unreadable: computed below
   }
   const h = createHash('sha256');
+  h.update(`arithmetic ${arith}\u0001`);
   for (const f of files) {
     h.update(f.rel).update('\0');
     hashTokens(h, f.bytes.toString('utf8'));

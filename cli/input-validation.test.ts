@@ -128,3 +128,15 @@ test('a thread cap that is not a positive integer (--threads, DALESWEEP_THREADS)
     assert.ok(!existsSync(store), 'the store was created');
   });
 });
+
+test('a DALESWEEP_ARITH other than fma or mul-add is refused in one line: exit 2, nothing written', () => {
+  withDir('cli-arith-check-', (dir) => {
+    const file = join(dir, 'ok.yaml');
+    writeFileSync(file, 'name: x\naxes: { task: [flipflop], rule: [dale] }\n');
+    const store = join(dir, 'store');
+    const r = cli(['run', file, '--store', store, '--quiet'], { ...process.env, DALESWEEP_ARITH: 'fast' });
+    assert.equal(r.status, 2, r.stderr);
+    assert.equal(r.stderr.trimEnd(), "dalesweep: DALESWEEP_ARITH must be 'fma' or 'mul-add', got 'fast'");
+    assert.ok(!existsSync(store), 'the store was created');
+  });
+});

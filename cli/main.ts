@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { UsageError, RunFailedError } from '../errors/errors.js';
+import { ArithmeticUnavailableError, kernelArithmetic } from '../rnn/model-js-simd.js';
 import { commands } from './commands.js';
 import { StoreError } from '../store/types.js';
 
@@ -52,11 +53,17 @@ export function installOutputErrorHandlers(): void {
 
 async function main(argv: string[]): Promise<number> {
   try {
+    // A DALESWEEP_ARITH the kernels cannot honour is refused before any command starts work.
+    if (process.env.DALESWEEP_ARITH !== undefined) kernelArithmetic();
     await buildProgram().parseAsync(argv);
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.exitCode === 0) return 0;
+      return 2;
+    }
+    if (err instanceof ArithmeticUnavailableError) {
+      process.stderr.write(`dalesweep: ${err.message}\n`);
       return 2;
     }
     if (err instanceof UsageError || err instanceof RunFailedError) {

@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MAIN, withDir } from './test-support.js';
+import { fmaSupported } from '../rnn/model-js-simd.js';
 
 const OTHER = process.env.DALESWEEP_OTHER_NODE;
 const otherVersion = OTHER ? spawnSync(OTHER, ['--version'], { encoding: 'utf8' }).stdout.trim() : '';
@@ -47,4 +48,17 @@ test(`the same sweep on Node ${process.version} and on DALESWEEP_OTHER_NODE give
     assert.equal(csv[0].trim().split('\n').length, 1 + 3 * 2 * 5, 'every row');
     assert.equal(csv[1], csv[0], `results differ between ${process.version} and ${otherVersion}`);
   });
+});
+
+test(`Node ${process.version} and DALESWEEP_OTHER_NODE run the kernels with the same arithmetic (fused multiply-add on Node 20 too, where the CPU has it)`, { skip: SKIP }, () => {
+  const simd = new URL('../rnn/model-js-simd.js', import.meta.url).href;
+  const arith = (node: string): string => {
+    const r = spawnSync(node, ['--input-type=module', '-e', `const m = await import(${JSON.stringify(simd)}); console.log(m.kernelArithmetic())`], { encoding: 'utf8' });
+    assert.equal(r.status, 0, `${node}: ${r.stderr}`);
+    assert.equal(r.stderr, '', `${node} printed: ${r.stderr}`);
+    return r.stdout.trim();
+  };
+  const here = arith(process.execPath);
+  assert.equal(here, fmaSupported() ? 'fma' : 'mul-add');
+  assert.equal(arith(OTHER!), here, `${otherVersion} computes with another arithmetic than ${process.version}`);
 });

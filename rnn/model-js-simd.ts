@@ -19,6 +19,12 @@
  *   for rectifying rules, r = a·[a > threshold];
  * - `bwd`: the per-step elementwise part of BPTT, dPre = (dz·W_out + [a > th]·dr) · (1 − a²).
  *
+ * The dense products multiply-add in the {@link Arithmetic} of the process: fused
+ * (`f32x4.relaxed_madd`, where the runtime validates relaxed SIMD and the CPU fuses it: Node ≥ 22,
+ * and Node 20 after the V8 flag is set here; measured +15-35 % GFLOP/s on Zen 3, where the
+ * separate mul and add leave the core dispatch-bound) or not. Both are deterministic; the mode is
+ * part of the code version (activities/code-version.ts), so results of the two never mix.
+ *
  * {@link SimdGemm} completes the edges (and runs everything when SIMD is unavailable or disabled)
  * with scalar JavaScript. Accumulation in the kernels is in float32 lanes, the precision of the
  * stored gradients anyway; all loops are sequential, so results are bit-identical run to run.
@@ -29,6 +35,8 @@
  * between the emitter and the class line by line, and splitting them would spread one contract
  * over files without giving either half a use on its own.
  */
+
+import { setFlagsFromString } from 'node:v8';
 
 type ScalarGemm = (
   M: number, Nc: number, K: number,
@@ -103,7 +111,7 @@ const SIMD = {
   load: 0x00, load32Splat: 0x09, store: 0x0b, const: 0x0c, extractF32: 0x1f,
   f32x4Gt: 0x44, f32x4Lt: 0x43, and: 0x4e, andnot: 0x4f, absF32x4: 0xe0, pminF32x4: 0xea, pmaxF32x4: 0xeb,
   addF32x4: 0xe4, subF32x4: 0xe5, mulF32x4: 0xe6, divF32x4: 0xe7, minF32x4: 0xe8, maxF32x4: 0xe9,
-  f32x4Splat: 0x13,
+  f32x4Splat: 0x13, relaxedMadd: 0x105,
 } as const;
 const VOID = 0x40;
 const I32 = 0x7f;
@@ -174,6 +182,20 @@ class Body {
 }
 
 /**
+ * How the dense product kernels (gemmNT, gemmTN) multiply and add: `fma` fuses each multiply-add into one rounding
+ * (f32x4.relaxed_madd, which V8 compiles to vfmadd on x86-64 with FMA3 and to fmla on arm64),
+ * `mul-add` rounds the product and then the sum (f32x4.mul, f32x4.add). The two give different
+ * bits, each deterministic; the mode is part of the code version, so their results never mix.
+ */
+export type Arithmetic = 'fma' | 'mul-add';
+
+/** local[acc] = local[x] · local[y] + local[acc] (v128), fused or not. */
+function emitMadd(f: Body, acc: number, x: number, y: number, fma: boolean): void {
+  if (fma) { f.get(x); f.get(y); f.get(acc); f.simd(SIMD.relaxedMadd); } else { f.get(acc); f.get(x); f.get(y); f.simd(SIMD.mulF32x4); f.simd(SIMD.addF32x4); }
+  f.set(acc);
+}
+
+/**
  * gemmNT specialised to one shape: (M, Nc, a, b, c), pointers in bytes, with the strides lda, ldb,
  * ldc and the inner length K (a multiple of 4) fixed when the kernel is emitted, so that every
  * operand is addressed as a moving pointer plus a constant offset (no address arithmetic per load)
@@ -181,7 +203,7 @@ class Body {
  * f32x4 accumulators sums the products of k ≡ l (mod 4) in increasing k; then C (+)= (l0 + l1) +
  * (l2 + l3). That order, and so every result bit, is independent of the specialisation.
  */
-function gemmNTBody(acc: boolean, lda: number, ldb: number, ldc: number, K: number): number[] {
+function gemmNTBody(acc: boolean, lda: number, ldb: number, ldc: number, K: number, fma: boolean): number[] {
   const P = { M: 0, Nc: 1, a: 2, b: 3, c: 4 } as const;
   const f = new Body(5, 9);
   const L = { m: f.i(0), n: f.i(1), a0: f.i(2), c0: f.i(3), b0: f.i(4), pa: f.i(5), pb: f.i(6), kEnd: f.i(7), cn: f.i(8) };
@@ -211,8 +233,8 @@ function gemmNTBody(acc: boolean, lda: number, ldb: number, ldc: number, K: numb
           f.get(L.pa); f.vload(lda4 + 16 * u); f.set(X1);
           for (let j = 0; j < 4; j++) {
             f.get(L.pb); f.vload(j * ldb4 + 16 * u); f.set(Y);
-            f.get(S0 + j); f.get(X0); f.get(Y); f.simd(SIMD.mulF32x4); f.simd(SIMD.addF32x4); f.set(S0 + j);
-            f.get(S0 + 4 + j); f.get(X1); f.get(Y); f.simd(SIMD.mulF32x4); f.simd(SIMD.addF32x4); f.set(S0 + 4 + j);
+            emitMadd(f, S0 + j, X0, Y, fma);
+            emitMadd(f, S0 + 4 + j, X1, Y, fma);
           }
         }
         f.inc(L.pb, 16 * unroll);
@@ -246,7 +268,7 @@ function gemmNTBody(acc: boolean, lda: number, ldb: number, ldc: number, K: numb
  * are lda and ldb floats apart, 512 bytes at N = 128: read in place, a tile's 2·K rows fall into 8
  * of the 64 L1 sets and evict each other.) The sums run over s in increasing order either way.
  */
-function gemmTNBody(acc: boolean): number[] {
+function gemmTNBody(acc: boolean, fma: boolean): number[] {
   const P = { M: 0, Nc: 1, K: 2, a: 3, lda: 4, b: 5, ldb: 6, c: 7, ldc: 8, apack: 9, bpack: 10 } as const;
   const f = new Body(11, 13);
   const L = { i: f.i(0), j: f.i(1), pa: f.i(2), pb: f.i(3), lda4: f.i(4), ldb4: f.i(5), ldc4: f.i(6), pc: f.i(7), src: f.i(8), dst: f.i(9), end: f.i(10), k16: f.i(11), k32: f.i(12) };
@@ -292,8 +314,8 @@ function gemmTNBody(acc: boolean): number[] {
         f.get(L.pb); f.vload(16); f.set(Y1);
         for (let r = 0; r < 4; r++) {
           f.get(L.pa); f.simd(SIMD.load32Splat, 2, ...uleb(4 * r)); f.set(X);
-          f.get(S0 + 2 * r); f.get(X); f.get(Y0); f.simd(SIMD.mulF32x4); f.simd(SIMD.addF32x4); f.set(S0 + 2 * r);
-          f.get(S0 + 2 * r + 1); f.get(X); f.get(Y1); f.simd(SIMD.mulF32x4); f.simd(SIMD.addF32x4); f.set(S0 + 2 * r + 1);
+          emitMadd(f, S0 + 2 * r, X, Y0, fma);
+          emitMadd(f, S0 + 2 * r + 1, X, Y1, fma);
         }
         f.inc(L.pb, 32);
       });
@@ -531,10 +553,10 @@ function sddmmBody(): number[] {
 const I32X9 = new Array<number>(9).fill(I32);
 
 /** Exported functions of the shape-independent module: name, parameter types, body. */
-function kernelFunctions(): [string, number[], number[]][] {
+function kernelFunctions(fma: boolean): [string, number[], number[]][] {
   const fns: [string, number[], number[]][] = [
-    ['gemmTNSet', new Array<number>(11).fill(I32), gemmTNBody(false)],
-    ['gemmTNAcc', new Array<number>(11).fill(I32), gemmTNBody(true)],
+    ['gemmTNSet', new Array<number>(11).fill(I32), gemmTNBody(false, fma)],
+    ['gemmTNAcc', new Array<number>(11).fill(I32), gemmTNBody(true, fma)],
     ['act0', [I32, I32, I32, F32], actBody(false)],
     ['act1', [I32, I32, I32, F32], actBody(true)],
     ['spmmWideSet', I32X9, spmmBody(SPMM_WIDE, false)],
@@ -593,31 +615,113 @@ type WasmAct = (a: number, r: number, n: number, th: number) => void;
 type WasmBwd = (dPre: number, a: number, dr: number, dz: number, dzStride: number, w: number, rows: number, N: number, nOut: number, th: number, flush: number) => void;
 
 /** The compiled kernel modules importing a plain [0] and a shared [1] memory (null: no SIMD here). */
-const compiled: (WasmModule | null | undefined)[] = [undefined, undefined];
+/** The compiled kernel modules by `shared` (0/1) + 2·fma (null: no SIMD, shared memory or relaxed SIMD here). */
+const compiled: (WasmModule | null | undefined)[] = [undefined, undefined, undefined, undefined];
 
 /** The compiled kernel module, or null when this runtime lacks WebAssembly SIMD (or shared memory). */
-function kernelModule(shared = false): WasmModule | null {
-  const i = shared ? 1 : 0;
+function kernelModule(shared = false, arith: Arithmetic = 'mul-add'): WasmModule | null {
+  const fma = arith === 'fma';
+  const i = (shared ? 1 : 0) + (fma ? 2 : 0);
   if (compiled[i] === undefined) {
-    const bytes = moduleBytes(kernelFunctions(), shared);
+    const bytes = moduleBytes(kernelFunctions(fma), shared);
     compiled[i] = WA !== undefined && WA.validate(bytes) ? new WA.Module(bytes) : null;
   }
   return compiled[i]!;
 }
 
-/** Compiled gemmNT modules by key `shared/lda/ldb/ldc/K` (a model uses a handful of shapes). */
+/** Compiled gemmNT modules by key `shared/arith/lda/ldb/ldc/K` (a model uses a handful of shapes). */
 const ntModules = new Map<string, WasmModule>();
 
 /** The gemmNT module (exports `set`, `acc`) specialised to the strides and inner length K. */
-function ntModule(lda: number, ldb: number, ldc: number, K: number, shared: boolean): WasmModule {
-  const key = `${shared ? 1 : 0}/${lda}/${ldb}/${ldc}/${K}`;
+function ntModule(lda: number, ldb: number, ldc: number, K: number, shared: boolean, arith: Arithmetic): WasmModule {
+  const key = `${shared ? 1 : 0}/${arith}/${lda}/${ldb}/${ldc}/${K}`;
   let mod = ntModules.get(key);
   if (mod === undefined) {
     const p = [I32, I32, I32, I32, I32];
-    mod = new WA!.Module(moduleBytes([['set', p, gemmNTBody(false, lda, ldb, ldc, K)], ['acc', p, gemmNTBody(true, lda, ldb, ldc, K)]], shared));
+    const fma = arith === 'fma';
+    mod = new WA!.Module(moduleBytes([['set', p, gemmNTBody(false, lda, ldb, ldc, K, fma)], ['acc', p, gemmNTBody(true, lda, ldb, ldc, K, fma)]], shared));
     ntModules.set(key, mod);
   }
   return mod;
+}
+
+/**
+ * Whether f32x4.relaxed_madd fuses here: null when this runtime does not validate relaxed SIMD
+ * (Node 20 without `--experimental-wasm-relaxed-simd`), else the answer of a probe on operands
+ * whose fused and unfused results differ ((1 + 2⁻¹²)² − (1 + 2⁻¹¹) is 2⁻²⁴ fused, 0 unfused).
+ */
+function relaxedMaddFuses(): boolean | null {
+  if (WA === undefined) return null;
+  const f = new Body(0, 0);
+  const X = f.v128(1);
+  f.i32c(0); f.vload(0); f.set(X);
+  f.i32c(32); f.get(X); f.get(X); f.i32c(16); f.vload(0); f.simd(SIMD.relaxedMadd); f.vstore(0);
+  const bytes = moduleBytes([['probe', [], f.encode()]]);
+  if (!WA.validate(bytes)) return null;
+  const memory = new WA.Memory({ initial: 1, maximum: 1 });
+  const probe = new WA.Instance(new WA.Module(bytes), { env: { mem: memory } }).exports.probe as () => void;
+  const v = new Float32Array(memory.buffer, 0, 12);
+  v.fill(1 + 2 ** -12, 0, 4);
+  v.fill(-(1 + 2 ** -11), 4, 8);
+  probe();
+  return v[8] === 2 ** -24;
+}
+
+/** Node 20 validates relaxed SIMD only behind a V8 flag, which can still be set before the first module using it compiles. */
+function enableRelaxedSimd(): void {
+  const major = Number(process.versions.node.split('.')[0]);
+  if (major < 22) setFlagsFromString('--experimental-wasm-relaxed-simd');
+}
+
+/** Thrown when DALESWEEP_ARITH asks for what this runtime cannot do, or names no mode. */
+export class ArithmeticUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ArithmeticUnavailableError';
+  }
+}
+
+let fmaHere: boolean | undefined;
+
+/** True when the kernels can fuse multiply-adds here (relaxed SIMD validates, the CPU fuses). */
+export function fmaSupported(): boolean {
+  if (fmaHere === undefined) {
+    let fuses = relaxedMaddFuses();
+    if (fuses === null && WA !== undefined) {
+      enableRelaxedSimd();
+      fuses = relaxedMaddFuses();
+    }
+    fmaHere = fuses === true && kernelModule(false, 'fma') !== null;
+  }
+  return fmaHere;
+}
+
+let arithmetic: Arithmetic | undefined;
+
+/**
+ * The arithmetic newly made {@link SimdGemm}s use: `fma` where {@link fmaSupported}, else
+ * `mul-add`; the environment variable DALESWEEP_ARITH (`fma` or `mul-add`) overrides it (e.g.
+ * `mul-add` on every machine of a cluster some of whose CPUs lack FMA).
+ * @throws ArithmeticUnavailableError for another DALESWEEP_ARITH value, or `fma` where it is not supported
+ */
+export function kernelArithmetic(): Arithmetic {
+  if (arithmetic === undefined) {
+    const env = process.env.DALESWEEP_ARITH;
+    if (env !== undefined && env !== '' && env !== 'fma' && env !== 'mul-add') throw new ArithmeticUnavailableError(`DALESWEEP_ARITH must be 'fma' or 'mul-add', got '${env}'`);
+    if (env === 'fma' && !fmaSupported()) throw new ArithmeticUnavailableError('DALESWEEP_ARITH=fma: this runtime or CPU has no fused multiply-add for WebAssembly (relaxed SIMD); unset it or use mul-add');
+    arithmetic = env === 'fma' || env === 'mul-add' ? env : fmaSupported() ? 'fma' : 'mul-add';
+  }
+  return arithmetic;
+}
+
+/**
+ * Set the arithmetic of newly made {@link SimdGemm}s for this thread (tests and benchmarks; the
+ * code version reads {@link kernelArithmetic} once per process).
+ * @throws ArithmeticUnavailableError for `fma` where it is not supported
+ */
+export function setKernelArithmetic(a: Arithmetic): void {
+  if (a === 'fma' && !fmaSupported()) throw new ArithmeticUnavailableError('fused multiply-add is not supported here');
+  arithmetic = a;
 }
 
 /** True when the SIMD kernels can run here. */
@@ -707,7 +811,9 @@ export interface SimdGemmOptions {
    * Bind the kernels to an existing shared memory made by another SimdGemm (a helper thread's
    * view), with gemmTN's scratch in the given block (byte offset, floats) of that memory.
    */
-  attach?: { memory: WasmMemory; scratch: { byteOffset: number; floats: number } };
+  attach?: { memory: WasmMemory; scratch: { byteOffset: number; floats: number }; arithmetic: Arithmetic };
+  /** The kernels' arithmetic. @default kernelArithmetic() (with `attach`: the owner's) */
+  arithmetic?: Arithmetic;
 }
 
 /**
@@ -721,6 +827,8 @@ export class SimdGemm {
   private readonly buffer: ArrayBuffer | SharedArrayBuffer | null;
   /** Whether the memory is shared (helper threads can attach to it with {@link SimdGemmOptions.attach}). */
   readonly shared: boolean;
+  /** The product kernels' arithmetic (`mul-add` for the scalar code). */
+  readonly arithmetic: Arithmetic;
   /** Scratch blocks in this memory reserved for helper threads 1, 2, … (see rnn/parallel-gemm.ts). */
   helperScratch: Float32Array[] = [];
   /** A fixed scratch region (byte offset, floats) for gemmTN instead of the top of the memory. */
@@ -747,7 +855,8 @@ export class SimdGemm {
     const shared = opts.shared === true || opts.attach !== undefined;
     this.shared = false;
     this.fixedScratch = opts.attach?.scratch ?? null;
-    const mod = useSimd ? kernelModule(shared) : null;
+    this.arithmetic = useSimd ? opts.attach?.arithmetic ?? opts.arithmetic ?? kernelArithmetic() : 'mul-add';
+    const mod = useSimd ? kernelModule(shared, this.arithmetic) : null;
     if (mod === null || WA === undefined) {
       if (opts.attach !== undefined) throw new Error('SimdGemm: cannot attach to a shared memory: this runtime lacks shared WebAssembly SIMD memory');
       this.memory = null;
@@ -843,7 +952,7 @@ export class SimdGemm {
     let e: NtEntry | undefined;
     for (const x of this.nt) if (x.lda === lda && x.ldb === ldb && x.ldc === ldc && x.k === k4) e = x;
     if (e === undefined) {
-      const ex = new WA!.Instance(ntModule(lda, ldb, ldc, k4, this.shared), { env: { mem: this.memory } }).exports;
+      const ex = new WA!.Instance(ntModule(lda, ldb, ldc, k4, this.shared, this.arithmetic), { env: { mem: this.memory } }).exports;
       e = { lda, ldb, ldc, k: k4, set: ex.set as WasmNT, acc: ex.acc as WasmNT };
       this.nt.push(e);
     }

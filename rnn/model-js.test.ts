@@ -9,7 +9,7 @@ import {
   setGradFlush,
   setSimdEnabled,
 } from './model-js.js';
-import { GRAD_FLUSH, SimdGemm, TN_CHUNK, simdSupported } from './model-js-simd.js';
+import { GRAD_FLUSH, SimdGemm, TN_CHUNK, fmaSupported, kernelArithmetic, setKernelArithmetic, simdSupported, type Arithmetic } from './model-js-simd.js';
 import { referenceLossAndGrad, toParams64, type Params64 } from './reference-testing.js';
 import { defaultModelConfig, initParams, zerosLike } from './init.js';
 import { Rng } from './rng.js';
@@ -38,6 +38,38 @@ function makeCase(rule: Rule, fidelity: Fidelity, head: Head, seed: number, N = 
   else batch.target = rng.fillUniform(new Float32Array(B * T * nOut), -1, 1);
   return { cfg, params, batch };
 }
+
+/** The arithmetics this runtime runs the SIMD kernels with. */
+const ARITHMETICS: Arithmetic[] = fmaSupported() ? ['mul-add', 'fma'] : ['mul-add'];
+
+/** The float32 after (`dir` 1) or before (-1) the finite float32 `x`. */
+function nextFloat32(x: number, dir: 1 | -1): number {
+  if (x === 0) return dir * 2 ** -149;
+  const b = new Float32Array([x]);
+  const u = new Int32Array(b.buffer);
+  u[0] += (x > 0) === (dir > 0) ? 1 : -1;
+  return b[0];
+}
+
+/**
+ * Correctly rounded float32 fused multiply-add a·b + c of float32 values: the product is exact in
+ * float64, the sum's float64 rounding error e is recovered exactly (TwoSum), and a float64 sum
+ * that lands exactly on a float32 midpoint is rounded towards the side e points to.
+ */
+function fma32(a: number, b: number, c: number): number {
+  const p = a * b;
+  const s = p + c;
+  const bb = s - p;
+  const e = (p - (s - bb)) + (c - bb);
+  const r = Math.fround(s);
+  if (e === 0 || r === s || !Number.isFinite(r)) return r;
+  const other = nextFloat32(r, r > s ? -1 : 1);
+  if ((r + other) / 2 !== s) return r; // not a midpoint: the float64 rounding did not matter
+  return e > 0 ? Math.max(r, other) : Math.min(r, other);
+}
+
+/** One multiply-add of a kernel lane in `arith`: fused, or float32 product then float32 sum. */
+const madd = (arith: Arithmetic, a: number, b: number, c: number): number => (arith === 'fma' ? fma32(a, b, c) : Math.fround(c + Math.fround(a * b)));
 
 /**
  * Deterministically pick a seed whose activations are at least `margin` away from the
@@ -95,24 +127,26 @@ test('gradients: dale with threshold 0.1 match central differences', () => {
   }
 });
 
-test('SIMD and scalar kernels agree with the reference on odd shapes', () => {
+test('SIMD (each arithmetic) and scalar kernels agree with the reference on odd shapes', () => {
   for (const [N, B, T, nIn] of [[7, 3, 4, 3], [9, 5, 3, 1], [12, 6, 2, 8], [5, 1, 1, 2]]) {
     const c = makeCase('dale', 'corrected', 'tanh', 3, N, B, T, nIn);
     const ref = referenceLossAndGrad(c.cfg, toParams64(c.params), c.batch, true);
-    const out: Params[] = [];
-    for (const simd of [true, false]) {
-      setSimdEnabled(simd);
+    const out: [string, Params][] = [];
+    const arithBefore = kernelArithmetic();
+    for (const kind of [...ARITHMETICS, 'scalar'] as const) {
+      setSimdEnabled(kind !== 'scalar');
+      if (kind !== 'scalar') setKernelArithmetic(kind);
       const g = zerosLike(c.params);
       const r = jsBackend.lossAndGrad(c.cfg, c.params, c.batch, g);
       assert.ok(Math.abs(r.loss - ref.loss) < 1e-5);
-      out.push(g);
+      out.push([kind, g]);
     }
     setSimdEnabled(true);
-    for (const k of PARAM_NAMES) {
-      for (let i = 0; i < out[0][k].length; i++) {
+    setKernelArithmetic(arithBefore);
+    for (const [kind, g] of out) for (const k of PARAM_NAMES) {
+      for (let i = 0; i < g[k].length; i++) {
         const want = ref.grads![k][i];
-        assert.ok(Math.abs(out[0][k][i] - want) < 1e-4 * Math.max(1, Math.abs(want)), `simd ${k}[${i}] N=${N} B=${B}`);
-        assert.ok(Math.abs(out[1][k][i] - want) < 1e-4 * Math.max(1, Math.abs(want)), `scalar ${k}[${i}] N=${N} B=${B}`);
+        assert.ok(Math.abs(g[k][i] - want) < 1e-4 * Math.max(1, Math.abs(want)), `${kind} ${k}[${i}] N=${N} B=${B}`);
       }
     }
   }
@@ -193,11 +227,11 @@ test('gemmTN computes C = Aᵀ B with offsets and strides; the SIMD kernel (chun
   }
 });
 
-test('the SIMD gemmNT block kernel sums in its documented order: per output, lane l adds k = l (mod 4) in float32, then (l0 + l1) + (l2 + l3), then C', { skip: !simdSupported() }, () => {
+test('the SIMD gemmNT block kernel sums in its documented order: per output, lane l multiply-adds k = l (mod 4) in float32 (fused or not), then (l0 + l1) + (l2 + l3), then C', { skip: !simdSupported() }, () => {
   const rng = new Rng(13, 'test:gemmNT-order');
   const f = Math.fround;
-  for (const [M, Nc, K, lda, ldb, ldc] of [[6, 8, 12, 13, 16, 9], [4, 12, 128, 128, 128, 12], [2, 4, 4, 4, 4, 4]]) {
-    const kern = new SimdGemm(4 * (M * lda + Nc * ldb + M * ldc + 64), gemmNT, true);
+  for (const arith of ARITHMETICS) for (const [M, Nc, K, lda, ldb, ldc] of [[6, 8, 12, 13, 16, 9], [4, 12, 128, 128, 128, 12], [2, 4, 4, 4, 4, 4]]) {
+    const kern = new SimdGemm(4 * (M * lda + Nc * ldb + M * ldc + 64), gemmNT, true, { arithmetic: arith });
     const A = kern.alloc(1 + M * lda);
     const Bm = kern.alloc(3 + Nc * ldb);
     const C = kern.alloc(2 + M * ldc);
@@ -209,20 +243,20 @@ test('the SIMD gemmNT block kernel sums in its documented order: per output, lan
       kern.gemm(M, Nc, K, A, 1, lda, Bm, 3, ldb, C, 2, ldc, acc);
       for (let m = 0; m < M; m++) for (let n = 0; n < Nc; n++) {
         const lanes = [0, 0, 0, 0];
-        for (let k = 0; k < K; k++) lanes[k & 3] = f(lanes[k & 3] + f(A[1 + m * lda + k] * Bm[3 + n * ldb + k]));
+        for (let k = 0; k < K; k++) lanes[k & 3] = madd(arith, A[1 + m * lda + k], Bm[3 + n * ldb + k], lanes[k & 3]);
         let s = f(f(f(lanes[0] + lanes[1]) + f(lanes[2] + lanes[3])));
         if (acc) s = f(C0[2 + m * ldc + n] + s);
-        assert.ok(Object.is(C[2 + m * ldc + n], s), `M=${M} K=${K} acc=${acc} [${m}, ${n}]: ${C[2 + m * ldc + n]} vs ${s}`);
+        assert.ok(Object.is(C[2 + m * ldc + n], s), `${arith} M=${M} K=${K} acc=${acc} [${m}, ${n}]: ${C[2 + m * ldc + n]} vs ${s}`);
       }
     }
   }
 });
 
-test('the SIMD gemmTN block kernel sums in its documented order: per output, float32 sums over s within each chunk of TN_CHUNK samples, chunk sums added to C in order', { skip: !simdSupported() }, () => {
+test('the SIMD gemmTN block kernel sums in its documented order: per output, float32 multiply-adds (fused or not) over s within each chunk of TN_CHUNK samples, chunk sums added to C in order', { skip: !simdSupported() }, () => {
   const rng = new Rng(14, 'test:gemmTN-order');
   const f = Math.fround;
-  for (const [M, Nc, K, lda, ldb, ldc] of [[8, 16, 2 * TN_CHUNK + 9, 12, 20, 17], [4, 8, 5, 128, 128, 8], [128, 128, TN_CHUNK, 128, 128, 128]]) {
-    const kern = new SimdGemm(K * lda + K * ldb + M * ldc + 64 + 4 * TN_CHUNK * (Nc + 4), gemmNT, true);
+  for (const arith of ARITHMETICS) for (const [M, Nc, K, lda, ldb, ldc] of [[8, 16, 2 * TN_CHUNK + 9, 12, 20, 17], [4, 8, 5, 128, 128, 8], [128, 128, TN_CHUNK, 128, 128, 128]]) {
+    const kern = new SimdGemm(K * lda + K * ldb + M * ldc + 64 + 4 * TN_CHUNK * (Nc + 4), gemmNT, true, { arithmetic: arith });
     const A = kern.alloc(K * lda);
     const Bm = kern.alloc(2 + K * ldb);
     const C = kern.alloc(1 + M * ldc);
@@ -236,10 +270,10 @@ test('the SIMD gemmTN block kernel sums in its documented order: per output, flo
         let c = acc ? C0[1 + i * ldc + j] : 0;
         for (let s0 = 0; s0 < K; s0 += TN_CHUNK) {
           let part = 0;
-          for (let s = s0; s < Math.min(K, s0 + TN_CHUNK); s++) part = f(part + f(A[s * lda + i] * Bm[2 + s * ldb + j]));
+          for (let s = s0; s < Math.min(K, s0 + TN_CHUNK); s++) part = madd(arith, A[s * lda + i], Bm[2 + s * ldb + j], part);
           c = s0 === 0 && !acc ? part : f(c + part);
         }
-        assert.ok(Object.is(C[1 + i * ldc + j], c), `M=${M} K=${K} acc=${acc} [${i}, ${j}]: ${C[1 + i * ldc + j]} vs ${c}`);
+        assert.ok(Object.is(C[1 + i * ldc + j], c), `${arith} M=${M} K=${K} acc=${acc} [${i}, ${j}]: ${C[1 + i * ldc + j]} vs ${c}`);
       }
     }
   }

@@ -35,7 +35,7 @@
  * of what the SIMD kernels compute.
  */
 import type { Backend, Batch, LossResult, ModelConfig, ModelMasks, Params } from './types.js';
-import { GRAD_FLUSH, SimdGemm, gemmTN, sharedSimdSupported, tnScratchFloats } from './model-js-simd.js';
+import { GRAD_FLUSH, SimdGemm, gemmTN, kernelArithmetic, sharedSimdSupported, simdSupported, tnScratchFloats } from './model-js-simd.js';
 import { PARALLEL_MIN_N, gemmThreadCap, parallelGemm } from './parallel-gemm.js';
 
 export { gemmTN };
@@ -298,7 +298,7 @@ function workspace(cfg: ModelConfig, B: number, T: number): Workspace {
   const rect = rectifiesState(cfg);
   // Large models get a shared memory with gemmTN scratch for each helper thread (rnn/parallel-gemm.ts).
   const helpers = useSimd && N >= PARALLEL_MIN_N && sharedSimdSupported() ? gemmThreadCap() - 1 : 0;
-  const key = `${N}/${nIn}/${nOut}/${rect ? 1 : 0}/${cfg.head}/${B}/${T}/${useSimd ? 1 : 0}/${helpers}`;
+  const key = `${N}/${nIn}/${nOut}/${rect ? 1 : 0}/${cfg.head}/${B}/${T}/${useSimd ? kernelArithmetic() : 'scalar'}/${helpers}`;
   const hit = cache.get(key);
   if (hit !== undefined) {
     cache.delete(key);
@@ -688,6 +688,13 @@ function backward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, g: P
 /** The hand-written Float32Array backend (default CPU backend). */
 export const jsBackend: Backend = {
   name: 'js',
+  /** What computes here: `arithmetic` is `fma`, `mul-add` (the SIMD kernels') or `scalar`. */
+  facts(): Record<string, string> {
+    const simd = useSimd && simdSupported();
+    const arithmetic = simd ? kernelArithmetic() : 'scalar';
+    const how = !simd ? 'scalar JavaScript' : arithmetic === 'fma' ? 'WebAssembly SIMD, fused multiply-add' : 'WebAssembly SIMD, multiply then add';
+    return { engine: 'js', device: 'cpu', engineVersion: `dalesweep js kernels (${how})`, arithmetic };
+  },
   lossAndGrad(cfg: ModelConfig, params: Params, batch: Batch, grads: Params, masks?: ModelMasks): LossResult {
     checkShapes(cfg, params, batch);
     const ws = workspace(cfg, batch.B, batch.T);

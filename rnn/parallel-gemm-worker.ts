@@ -8,7 +8,7 @@
  */
 import { receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { B, claim, runChunk } from './gemm-job.js';
-import { SimdGemm, type WasmMemory } from './model-js-simd.js';
+import { SimdGemm, type Arithmetic, type WasmMemory } from './model-js-simd.js';
 import { gemmNT } from './model-js.js';
 
 const { board, index, port } = workerData as { board: Int32Array; index: number; port: MessagePort };
@@ -33,7 +33,7 @@ for (;;) {
   seen = g;
   // The memory (and scratch block) to bind to: the last one the caller sent.
   for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) {
-    const msg = m.message as { memory: WasmMemory; scratch: { byteOffset: number; floats: number } };
+    const msg = m.message as { memory: WasmMemory; scratch: { byteOffset: number; floats: number }; arithmetic: Arithmetic };
     k = new SimdGemm(0, gemmNT, true, { attach: msg });
     F = k.wholeView()!;
   }

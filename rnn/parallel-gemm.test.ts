@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { SimdGemm } from './model-js-simd.js';
+import { SimdGemm, fmaSupported, kernelArithmetic, type Arithmetic } from './model-js-simd.js';
 import { clearWorkspaceCache, gemmNT, jsBackend } from './model-js.js';
 import {
   GemmThreadError, PARALLEL_MIN_MACS, helperChunks, ThreadCountError, gemmThreadCap, gemmThreadsUsed, liveGemmThreads,
@@ -58,19 +58,20 @@ test('training a few steps with 1, 2 and 3 threads gives the same weights byte f
 });
 
 /** A shared kernel memory with room for the operands and 2 helpers' scratch. */
-function sharedKernels(floats: number): SimdGemm {
-  const k = new SimdGemm(floats + 3 * 200_000, gemmNT, true, { shared: true });
+function sharedKernels(floats: number, arithmetic: Arithmetic): SimdGemm {
+  const k = new SimdGemm(floats + 3 * 200_000, gemmNT, true, { shared: true, arithmetic });
   for (let w = 0; w < 2; w++) k.helperScratch.push(k.alloc(200_000));
   return k;
 }
 
-for (const [kind, M, Nc, K] of [['nt', 203, 1030, 45], ['nt', 2001, 50, 101], ['tn', 1030, 203, 45], ['tn', 2001, 50, 101]] as const) {
-  test(`parallelGemm ${kind} ${M}x${Nc}x${K} (odd edges, ${Nc >= 96 ? 'column' : 'row'} chunks): same bits as one thread, set and accumulate`, async () => {
+// Each arithmetic the kernels have here: the helpers compute in the owner's, whatever their default.
+for (const arith of fmaSupported() ? (['fma', 'mul-add'] as const) : (['mul-add'] as const)) for (const [kind, M, Nc, K] of [['nt', 203, 1030, 45], ['nt', 2001, 50, 101], ['tn', 1030, 203, 45], ['tn', 2001, 50, 101]] as const) {
+  test(`parallelGemm ${kind} ${M}x${Nc}x${K} (odd edges, ${Nc >= 96 ? 'column' : 'row'} chunks, ${arith}): same bits as one thread, set and accumulate`, async () => {
     const [ra, ca] = kind === 'nt' ? [M, K] : [K, M];
     const [rb, cb] = kind === 'nt' ? [Nc, K] : [K, Nc];
     assert.ok(M * Nc * K >= PARALLEL_MIN_MACS);
     await startGemmThreads(3);
-    const k = sharedKernels(ra * ca + rb * cb + 2 * M * Nc + 64);
+    const k = sharedKernels(ra * ca + rb * cb + 2 * M * Nc + 64, arith);
     const rng = new Rng(7, `test:${kind}`);
     const A = k.alloc(ra * ca + 3);
     const Bm = k.alloc(rb * cb + 5);
@@ -102,7 +103,7 @@ test('a block that fails (out of bounds) or a helper that exits surfaces as Gemm
   const M = 64;
   const Nc = 512;
   const K = 256;
-  const k = sharedKernels(M * K + Nc * K + 64);
+  const k = sharedKernels(M * K + Nc * K + 64, kernelArithmetic());
   const A = k.alloc(M * K);
   const Bm = k.alloc(Nc * K);
   const whole = k.wholeView()!;

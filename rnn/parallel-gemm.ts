@@ -268,7 +268,7 @@ export function parallelGemm(
     const h = helpers[w - 1];
     const scratch = k.helperScratch[w - 1];
     if (h.memory !== k.memory || h.scratch !== scratch) {
-      h.port.postMessage({ memory: k.memory, scratch: { byteOffset: scratch.byteOffset, floats: scratch.length } });
+      h.port.postMessage({ memory: k.memory, scratch: { byteOffset: scratch.byteOffset, floats: scratch.length }, arithmetic: k.arithmetic });
       h.memory = k.memory;
       h.scratch = scratch;
     }
