@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TFJS_NODE_PACKAGES, isPackageInstalled } from '../rnn/backend-tfjs.js';
+import { kernelArithmetic } from '../rnn/model-js-simd.js';
 
 const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
 
@@ -58,7 +59,10 @@ test('dalesweep run: js and tfjs-node stages have their own ids, and each manife
   }
   for (const m of byBackend('js')) {
     assert.equal(m.backend, 'js');
-    assert.equal(m.extra?.engine, undefined);
+    assert.equal(m.extra?.engine, 'js');
+    // The kernels' arithmetic (part of the code version) is recorded with the result.
+    assert.equal(m.extra?.arithmetic, kernelArithmetic());
+    assert.match(String(m.extra?.engineVersion), /^dalesweep js kernels \(WebAssembly SIMD, (fused multiply-add|multiply then add)\)$/);
   }
   // Same model, same seed: the two engines' losses agree closely (not bit for bit).
   const jsTrain = byBackend('js').find((m) => m.kind === 'train')!;
