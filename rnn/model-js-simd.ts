@@ -46,6 +46,9 @@ type ScalarGemm = (
   acc: boolean,
 ) => void;
 
+/** Bytes of B's rows one gemmNT column block streams over all rows of A (sized for a 512 KB L2). */
+const NT_BLOCK_BYTES = 196608;
+
 /** Number of samples s per gemmTN chunk (partial sums per chunk, then added to C). */
 export const TN_CHUNK = 128;
 
@@ -856,6 +859,8 @@ export class SimdGemm {
     this.shared = false;
     this.fixedScratch = opts.attach?.scratch ?? null;
     this.arithmetic = useSimd ? opts.attach?.arithmetic ?? opts.arithmetic ?? kernelArithmetic() : 'mul-add';
+    // Asked for explicitly: also where nothing has probed yet (Node 20 needs its flag set first).
+    if (this.arithmetic === 'fma' && !fmaSupported()) throw new ArithmeticUnavailableError('SimdGemm: fused multiply-add is not supported here');
     const mod = useSimd ? kernelModule(shared, this.arithmetic) : null;
     if (mod === null || WA === undefined) {
       if (opts.attach !== undefined) throw new Error('SimdGemm: cannot attach to a shared memory: this runtime lacks shared WebAssembly SIMD memory');
@@ -956,7 +961,10 @@ export class SimdGemm {
       e = { lda, ldb, ldc, k: k4, set: ex.set as WasmNT, acc: ex.acc as WasmNT };
       this.nt.push(e);
     }
-    (acc ? e.acc : e.set)(m2, n4, A.byteOffset + 4 * aOff, Bm.byteOffset + 4 * bOff, C.byteOffset + 4 * cOff);
+    // Column blocks whose rows of B fit in L2 together (each output is still one kernel sum).
+    const fn = acc ? e.acc : e.set;
+    const nb = Math.max(4, Math.floor(NT_BLOCK_BYTES / (16 * ldb)) * 4);
+    for (let n0 = 0; n0 < n4; n0 += nb) fn(m2, Math.min(nb, n4 - n0), A.byteOffset + 4 * aOff, Bm.byteOffset + 4 * (bOff + n0 * ldb), C.byteOffset + 4 * (cOff + n0));
     if (K > k4) this.scalar(m2, n4, K - k4, A, aOff + k4, lda, Bm, bOff + k4, ldb, C, cOff, ldc, true);
     if (Nc > n4) this.scalar(m2, Nc - n4, K, A, aOff, lda, Bm, bOff + n4 * ldb, ldb, C, cOff + n4, ldc, acc);
     if (M > m2) this.scalar(M - m2, Nc, K, A, aOff + m2 * lda, lda, Bm, bOff, ldb, C, cOff + m2 * ldc, ldc, acc);

@@ -230,7 +230,8 @@ test('gemmTN computes C = Aᵀ B with offsets and strides; the SIMD kernel (chun
 test('the SIMD gemmNT block kernel sums in its documented order: per output, lane l multiply-adds k = l (mod 4) in float32 (fused or not), then (l0 + l1) + (l2 + l3), then C', { skip: !simdSupported() }, () => {
   const rng = new Rng(13, 'test:gemmNT-order');
   const f = Math.fround;
-  for (const arith of ARITHMETICS) for (const [M, Nc, K, lda, ldb, ldc] of [[6, 8, 12, 13, 16, 9], [4, 12, 128, 128, 128, 12], [2, 4, 4, 4, 4, 4]]) {
+  // [4, 100, 1440, …]: B's rows exceed a column block (NT_BLOCK_BYTES): blocks of 32, 32, 32 and 4 columns.
+  for (const arith of ARITHMETICS) for (const [M, Nc, K, lda, ldb, ldc] of [[6, 8, 12, 13, 16, 9], [4, 12, 128, 128, 128, 12], [2, 4, 4, 4, 4, 4], [4, 100, 1440, 1440, 1440, 103]]) {
     const kern = new SimdGemm(4 * (M * lda + Nc * ldb + M * ldc + 64), gemmNT, true, { arithmetic: arith });
     const A = kern.alloc(1 + M * lda);
     const Bm = kern.alloc(3 + Nc * ldb);
