@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MachineCores, defaultMachineCoresDir } from './machine-cores.js';
+import { MachineCores, STALE_MS, defaultMachineCoresDir } from './machine-cores.js';
 
 function withRegistry(fn: (dir: string) => void): void {
   const dir = mkdtempSync(join(tmpdir(), 'dalesweep-machine-cores-'));
@@ -65,4 +65,17 @@ test('an entry is rewritten whole: readers see the last count', () => {
 test('the default registry is per user, in the OS temp folder', () => {
   assert.ok(defaultMachineCoresDir().startsWith(tmpdir()));
   assert.match(defaultMachineCoresDir(), /dalesweep-cores-/);
+});
+
+test('entries not rewritten for STALE_MS (a pid reused by another program) are ignored and removed', () => {
+  withRegistry((dir) => {
+    const a = new MachineCores(dir);
+    const entry = join(dir, `${process.ppid}-3`); // a live pid
+    writeFileSync(entry, '2');
+    assert.equal(a.stages(1).total, 3);
+    const old = (Date.now() - STALE_MS - 5_000) / 1000;
+    utimesSync(entry, old, old);
+    assert.equal(a.stages(1).total, 1);
+    assert.ok(!existsSync(entry));
+  });
 });

@@ -2,13 +2,15 @@
  * One machine's cores shared among all its dalesweep stage pools, across processes: several
  * Temporal workers on one machine, or a worker beside a `dalesweep run`. Each pool keeps a small
  * file `<dir>/<pid>-<n>` holding how many of its stages are running (rewritten atomically on
- * every change, removed when it has none); a pool's stages then get their share of the cores as
- * ranks among all running stages of the machine (workers/pool.ts {@link shareCores}). Files of
- * processes that are gone (killed, crashed) are ignored and removed by whoever reads them. The
+ * every change and at least every {@link HEARTBEAT_MS} while it runs stages, removed when it has
+ * none); a pool's stages then get their share of the cores as ranks among all running stages of
+ * the machine (workers/pool.ts `shareCores`). Files of processes that are gone (killed, crashed),
+ * or not rewritten for {@link STALE_MS} (their pid reused by another program), are ignored and
+ * removed by whoever reads them. The
  * share is a hint for the big products' helper threads (rnn/parallel-gemm.ts): results never
  * depend on it.
  */
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 
@@ -31,6 +33,11 @@ export interface MachineStages {
   total: number;
 }
 
+/** A pool with running stages rewrites its entry at least this often (ms). */
+export const HEARTBEAT_MS = 10_000;
+/** Entries not rewritten for this long (ms) are stale. */
+export const STALE_MS = 60_000;
+
 let poolsMade = 0;
 
 /** True when process `pid` exists (a signal 0 reaches it, or it belongs to another user). */
@@ -49,6 +56,7 @@ export class MachineCores {
   private readonly index = ++poolsMade;
   private readonly file: string;
   private published = 0;
+  private writtenAt = 0;
 
   /** @param dir the registry directory (created when missing) */
   constructor(readonly dir: string) {
@@ -56,10 +64,11 @@ export class MachineCores {
     this.file = join(dir, `${this.pid}-${this.index}`);
   }
 
-  /** Record that this pool runs `count` stages now (0 removes its file). */
+  /** Record that this pool runs `count` stages now (0 removes its file); also the heartbeat. */
   publish(count: number): void {
-    if (count === this.published) return;
+    if (count === this.published && (count === 0 || Date.now() - this.writtenAt < HEARTBEAT_MS)) return;
     this.published = count;
+    this.writtenAt = Date.now();
     if (count === 0) {
       rmSync(this.file, { force: true });
       return;
@@ -94,7 +103,12 @@ export class MachineCores {
       }
       let count: number;
       try {
-        count = Number(readFileSync(join(this.dir, name), 'utf8'));
+        const path = join(this.dir, name);
+        if (Date.now() - statSync(path).mtimeMs > STALE_MS) {
+          rmSync(path, { force: true });
+          continue;
+        }
+        count = Number(readFileSync(path, 'utf8'));
       } catch {
         continue;
       }
