@@ -112,7 +112,7 @@ const OP = {
 } as const;
 const SIMD = {
   load: 0x00, load32Splat: 0x09, store: 0x0b, const: 0x0c, extractF32: 0x1f,
-  f32x4Gt: 0x44, f32x4Lt: 0x43, and: 0x4e, andnot: 0x4f, absF32x4: 0xe0, pminF32x4: 0xea, pmaxF32x4: 0xeb,
+  f32x4Eq: 0x41, f32x4Gt: 0x44, f32x4Lt: 0x43, and: 0x4e, andnot: 0x4f, or: 0x50, bitselect: 0x52, absF32x4: 0xe0, pminF32x4: 0xea, pmaxF32x4: 0xeb,
   addF32x4: 0xe4, subF32x4: 0xe5, mulF32x4: 0xe6, divF32x4: 0xe7, minF32x4: 0xe8, maxF32x4: 0xe9,
   f32x4Splat: 0x13, relaxedMadd: 0x105,
 } as const;
@@ -349,9 +349,9 @@ const TANH_CLAMP = 7.90531110763549805;
  * interleaved so that their dependency chains overlap; each value's operations and their order
  * are the same as for one value alone, so the bits are too.
  */
-function emitTanh(f: Body, vs: number[], x2s: number[], ps: number[], fma: boolean): void {
+function emitTanh(f: Body, vs: number[], x2s: number[], ps: number[], cs: number[], fma: boolean): void {
   const each = (fn: (i: number) => void): void => { for (let i = 0; i < vs.length; i++) fn(i); };
-  each((i) => { f.get(vs[i]); f.vf32(-TANH_CLAMP); f.simd(SIMD.pmaxF32x4); f.vf32(TANH_CLAMP); f.simd(SIMD.pminF32x4); f.tee(vs[i]); f.get(vs[i]); f.simd(SIMD.mulF32x4); f.set(x2s[i]); });
+  each((i) => { f.get(vs[i]); f.vf32(-TANH_CLAMP); f.simd(SIMD.pmaxF32x4); f.vf32(TANH_CLAMP); f.simd(SIMD.pminF32x4); f.tee(vs[i]); f.tee(cs[i]); f.get(vs[i]); f.simd(SIMD.mulF32x4); f.set(x2s[i]); });
   // Horner: num = v · (c1 + x2·(c3 + ... )), den = d0 + x2·(d2 + ...).
   each((i) => { f.vf32(TANH_NUM[6]); f.set(ps[i]); });
   // p = p·x2 + c: fused in `fma` arithmetic (one rounding), else a float32 product then sum.
@@ -363,7 +363,15 @@ function emitTanh(f: Body, vs: number[], x2s: number[], ps: number[], fma: boole
   for (let k = 5; k >= 0; k--) each((i) => step(i, TANH_NUM[k]));
   each((i) => { f.get(ps[i]); f.get(vs[i]); f.simd(SIMD.mulF32x4); f.set(vs[i]); f.vf32(TANH_DEN[3]); f.set(ps[i]); });
   for (let k = 2; k >= 0; k--) each((i) => step(i, TANH_DEN[k]));
-  each((i) => { f.get(vs[i]); f.get(ps[i]); f.simd(SIMD.divF32x4); f.set(vs[i]); });
+  // Clamped inputs (|x| ≥ TANH_CLAMP, where tanh(x) is within 3e-7 of ±1) give exactly ±1: the
+  // rational at the clamp is 1 − 4 ulp when evaluated more exactly (fused), and 1 − a² would
+  // then pass a spurious 5e-7 derivative through every saturated unit.
+  each((i) => {
+    f.get(cs[i]); f.vf32(-0); f.simd(SIMD.and); f.vf32(1); f.simd(SIMD.or); // ±1 with the sign of x
+    f.get(vs[i]); f.get(ps[i]); f.simd(SIMD.divF32x4);
+    f.get(cs[i]); f.simd(SIMD.absF32x4); f.vf32(TANH_CLAMP); f.simd(SIMD.f32x4Eq);
+    f.simd(SIMD.bitselect); f.set(vs[i]);
+  });
 }
 
 /**
@@ -377,8 +385,8 @@ function actBody(rect: boolean, fma: boolean): number[] {
   const f = new Body(4, 4);
   const L = { k: f.i(0), end: f.i(1), pr: f.i(2), end2: f.i(3) };
   const W = ACT_WIDTH;
-  const V = f.v128(3 * W + 1);
-  const TH = V + 3 * W;
+  const V = f.v128(4 * W + 1);
+  const TH = V + 4 * W;
   f.get(P.th); f.simd(SIMD.f32x4Splat); f.set(TH);
   f.get(P.a); f.set(L.k);
   f.get(P.r); f.set(L.pr);
@@ -388,7 +396,7 @@ function actBody(rect: boolean, fma: boolean): number[] {
     const vs = Array.from({ length: nv }, (_, j) => V + j);
     f.loop(L.k, end, 16 * nv, () => {
       vs.forEach((v, j) => { f.get(L.k); f.vload(16 * j); f.set(v); });
-      emitTanh(f, vs, vs.map((v) => v + W), vs.map((v) => v + 2 * W), fma);
+      emitTanh(f, vs, vs.map((v) => v + W), vs.map((v) => v + 2 * W), vs.map((v) => v + 3 * W), fma);
       vs.forEach((v, j) => { f.get(L.k); f.get(v); f.vstore(16 * j); });
       if (rect) {
         vs.forEach((v, j) => { f.get(L.pr); f.get(v); f.get(v); f.get(TH); f.simd(SIMD.f32x4Gt); f.simd(SIMD.and); f.vstore(16 * j); });

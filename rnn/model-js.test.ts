@@ -174,10 +174,11 @@ test('shape errors name the offending field', () => {
   assert.throws(() => jsBackend.evaluate(cls.cfg, cls.params, noLabels), ShapeError);
 });
 
-test('fastTanh is within 3e-7 of Math.tanh and odd', () => {
+test('fastTanh is within 3e-7 of Math.tanh, odd, and exactly ±1 from the clamp on', () => {
   for (let x = -20; x <= 20; x += 0.001) {
     assert.ok(Math.abs(fastTanh(x) - Math.tanh(x)) < 3e-7, `x=${x}`);
     assert.equal(fastTanh(-x), -fastTanh(x));
+    if (Math.abs(x) >= 7.90531110763549805) assert.equal(fastTanh(x), Math.sign(x));
   }
   assert.ok(Number.isNaN(fastTanh(Number.NaN)));
 });
@@ -294,6 +295,8 @@ test('SIMD tanh/rectification and BPTT elementwise kernels match their definitio
     assert.equal(done, n & ~3);
     for (let k = 2; k < 2 + done; k++) {
       assert.ok(Math.abs(a[k] - Math.tanh(a0[k])) < 4e-7, `${arithmetic} tanh(${a0[k]})`);
+      // Saturated: exactly ±1 from the clamp on (so 1 − a² passes no spurious derivative).
+      if (Math.abs(a0[k]) >= 7.90531110763549805) assert.equal(a[k], Math.sign(a0[k]), `${arithmetic} tanh(${a0[k]}) is not ±1`);
       assert.equal(r[k], a[k] > th ? a[k] : 0);
     }
     assert.equal(a[2 + done], a0[2 + done]); // the tail is left to the caller

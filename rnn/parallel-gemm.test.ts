@@ -49,10 +49,15 @@ test('training a few steps with 1, 2 and 3 threads gives the same weights byte f
   const one = run(1);
   assert.equal(one.used, 1);
   for (const threads of [2, 3]) {
-    const r = run(threads);
-    assert.equal(r.used, threads, `products split over ${threads} threads`);
-    assert.ok(r.helped > 0, `helper threads computed no chunk with ${threads} threads`);
-    assert.ok(r.params.equals(one.params), `weights after training with ${threads} threads differ from 1 thread`);
+    // Until the helpers took part (on a loaded machine the caller may claim every chunk itself).
+    let helped = 0;
+    for (let attempt = 0; attempt < 10 && helped === 0; attempt++) {
+      const r = run(threads);
+      assert.equal(r.used, threads, `products split over ${threads} threads`);
+      assert.ok(r.params.equals(one.params), `weights after training with ${threads} threads differ from 1 thread (attempt ${attempt})`);
+      helped = r.helped;
+    }
+    assert.ok(helped > 0, `helper threads computed no chunk with ${threads} threads in 10 runs`);
   }
   useGemmThreads(1);
 });
