@@ -29,6 +29,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { encodeNpy } from '../io/npy.js';
 import { cloneParams, initParams, zerosLike } from '../rnn/init.js';
 import { jsBackend } from '../rnn/model-js.js';
+import { kernelArithmetic } from '../rnn/model-js-simd.js';
 import { Adam } from '../rnn/optim.js';
 import { applyRuleProjection, ruleContext } from '../rnn/rules.js';
 import { PARAM_NAMES, type ModelConfig, type Params } from '../rnn/types.js';
@@ -226,7 +227,7 @@ export function summarize(rounds: TorchRound[], skipped: Partial<Record<ModelBen
     const vsEager = med((r) => r.js / r.eager)!;
     const vsComp = med((r) => (r.compile === undefined ? undefined : r.js / r.compile));
     const labels = { task, clock, rounds: rs.length };
-    figures.push({ bench: name, figure: 'steps_per_s', value: r3(js), unit, backend: 'js', ...labels });
+    figures.push({ bench: name, figure: 'steps_per_s', value: r3(js), unit, backend: 'js', arithmetic: kernelArithmetic(), ...labels });
     figures.push({ bench: name, figure: 'steps_per_s', value: r3(eager), unit, backend: 'torch-eager', ...labels });
     if (comp !== undefined) figures.push({ bench: name, figure: 'steps_per_s', value: r3(comp), unit, backend: 'torch-compile', ...labels });
     else figures.push({ bench: name, figure: 'steps_per_s', value: 'skipped', backend: 'torch-compile', reason: skipped[task] ?? 'not measured', ...labels });
@@ -273,7 +274,7 @@ export async function run(opts: TorchBenchOptions = {}): Promise<void> {
     const tasks = ['flipflop', 'smnist'] as const;
     let info: Reply | undefined;
     for (const task of tasks) info = await server.must({ cmd: 'load', task, dir: (await exportTorchCase(task, join(dir, task))).dir });
-    log(`torch: one step = loss and gradients + Adam + Dale's projection; PyTorch ${String(info?.torch)}, ${String(info?.threads)} thread; js 1 thread; ${rounds} interleaved rounds${quick ? ' (quick)' : ''}`);
+    log(`torch: one step = loss and gradients + Adam + Dale's projection; PyTorch ${String(info?.torch)}, ${String(info?.threads)} thread; js 1 thread (${kernelArithmetic()} kernels); ${rounds} interleaved rounds${quick ? ' (quick)' : ''}`);
     log(`  machine: ${cpus().length} x ${cpus()[0]?.model ?? 'unknown CPU'}, node ${process.version}, load average ${loadavg().map((v) => v.toFixed(2)).join(' ')}`);
     const checks: TorchCheck[] = [];
     const compileSkipped: Partial<Record<ModelBenchTask, string>> = {};
