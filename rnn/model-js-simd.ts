@@ -19,11 +19,12 @@
  *   for rectifying rules, r = a·[a > threshold];
  * - `bwd`: the per-step elementwise part of BPTT, dPre = (dz·W_out + [a > th]·dr) · (1 − a²).
  *
- * The dense products multiply-add in the {@link Arithmetic} of the process: fused
+ * The dense products and tanh multiply-add in the {@link Arithmetic} of the process: fused
  * (`f32x4.relaxed_madd`, where the runtime validates relaxed SIMD and the CPU fuses it: Node ≥ 22,
- * and Node 20 after the V8 flag is set here; measured +15-35 % GFLOP/s on Zen 3, where the
- * separate mul and add leave the core dispatch-bound) or not. Both are deterministic; the mode is
- * part of the code version (activities/code-version.ts), so results of the two never mix.
+ * and Node 20 after the V8 flag is set here; measured +25-50 % GFLOP/s for the N = 128 products
+ * on Zen 3, where a separate mul and add leave the core dispatch-bound) or not. Both are
+ * deterministic; the mode is part of the code version (activities/code-version.ts), so results
+ * of the two never mix.
  *
  * {@link SimdGemm} completes the edges (and runs everything when SIMD is unavailable or disabled)
  * with scalar JavaScript. Accumulation in the kernels is in float32 lanes, the precision of the
