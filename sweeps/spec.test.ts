@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { UsageError } from '../errors/errors.js';
 import { decodeSpecText, expandAssignments, loadSpec, MAX_NESTING, RUN_PARAM_NAMES, paramApplies, parseSpec, resolveRun, SpecError } from './spec.js';
 import { badSpecFixtures } from './testdata/bad-fixtures.js';
@@ -47,10 +47,12 @@ test('a missing file is a SpecError', () => {
   assert.throws(() => loadSpec('/nonexistent/sweep.yaml'), (e: unknown) => e instanceof SpecError && /no such file/.test(e.message));
 });
 
-test('the repository sweep files load', () => {
-  for (const f of ['sweeps/quick.yaml', 'sweeps/paper/learning-rules.yaml', 'sweeps/paper/pruning.yaml']) {
+test('the repository sweep files load, each named as its file', () => {
+  const paper = readdirSync(new URL('sweeps/paper/', REPO)).filter((f) => f.endsWith('.yaml')).map((f) => `sweeps/paper/${f}`);
+  assert.ok(paper.length >= 8, paper.join(', '));
+  for (const f of ['sweeps/quick.yaml', ...paper]) {
     const spec = loadSpec(new URL(f, REPO).pathname);
-    assert.ok(spec.name.length > 0);
+    assert.equal(spec.name, basename(f, '.yaml'), f);
   }
 });
 
