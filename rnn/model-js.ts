@@ -19,7 +19,8 @@
  * gradient is computed only at the mask's entries (`sddmm`: one dot product over the T·B samples
  * per entry) and is 0 elsewhere. Dense W_hh products at N = 1440 stream the 8 MB W_eff from L3;
  * with fused multiply-adds that became the limit, so gemmNT runs over column blocks whose rows of
- * W_eff fit in L2 (+3-13 % per CelltypeRNN step; same bits). The input projection (with the biases as a ones column), the readout
+ * W_eff fit in L2 (+3-13 % per CelltypeRNN step; same bits). The input projection (with the
+ * biases as a ones column), the readout
  * and all weight gradients are single products over the T·B samples: the gradients in the
  * "outer-product" form C = Aᵀ·B ({@link gemmTN}) directly on the `[T·B, N]` buffers, summed in
  * chunks of samples. Buffers are cached per (shape, B, T) and reused. Everything runs on

@@ -15,6 +15,11 @@ import { liveGemmThreads, startGemmThreads } from '../rnn/parallel-gemm.js';
 // Two threads per stage at most, whatever the machine (the pool's threads inherit the environment).
 process.env.DALESWEEP_THREADS = '2';
 
+/** A sweep of one flip-flop training (N = 256: its products split over threads) and its evaluation. */
+function oneTrainSpec(name: string): ReturnType<typeof parseSpec> {
+  return parseSpec(`name: ${name}\nfixed: { nHidden: 256, backend: js }\ntasks:\n  flipflop: { epochs: 1, batchSize: 128, nTrain: 256, nTest: 128 }\naxes: { task: [flipflop], rule: [dale], seed: [0] }\n`, `${name}.yaml`);
+}
+
 test('shareCores gives each running stage its share of the cores, the first ones the remainder, at least 1', () => {
   const cells = (n: number): Int32Array[] => Array.from({ length: n }, () => new Int32Array(new SharedArrayBuffer(4)));
   const shares = (cores: number, n: number): number[] => {
@@ -42,17 +47,7 @@ test('shareCores gives each running stage its share of the cores, the first ones
 test('a stage running alone gets the idle cores: same weights as with one thread, and the manifest records the threads used', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'dalesweep-threads-'));
   try {
-    const spec = parseSpec(
-      [
-        'name: threads',
-        'fixed: { nHidden: 256, backend: js }',
-        'tasks:',
-        '  flipflop: { epochs: 1, batchSize: 128, nTrain: 256, nTest: 128 }',
-        'axes: { task: [flipflop], rule: [dale], seed: [0] }',
-        '',
-      ].join('\n'),
-      'threads.yaml',
-    );
+    const spec = oneTrainSpec('threads');
     const plan = planSweep(spec, { codeVersion: 'threads-test' });
     const train = plan.stages.find((s) => s.kind === 'train')!;
     const weights: Buffer[] = [];
@@ -75,7 +70,7 @@ test('a stage running alone gets the idle cores: same weights as with one thread
 test('helper threads end with the stage, whether it succeeds or fails', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'dalesweep-threads-end-'));
   try {
-    const spec = parseSpec('name: ends\nfixed: { nHidden: 256, backend: js }\ntasks:\n  flipflop: { epochs: 1, batchSize: 128, nTrain: 256, nTest: 128 }\naxes: { task: [flipflop], rule: [dale], seed: [0] }\n', 'ends.yaml');
+    const spec = oneTrainSpec('ends');
     const plan = planSweep(spec, { codeVersion: 'ends-test' });
     const train = plan.stages.find((s) => s.kind === 'train')!;
     const evaluate = plan.stages.find((s) => s.kind === 'evaluate')!;
@@ -98,7 +93,7 @@ test('helper threads end with the stage, whether it succeeds or fails', async ()
 test('pools share the machine\'s cores through the registry: a stage beside another pool\'s running stage gets half of them', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'dalesweep-threads-machine-'));
   try {
-    const spec = parseSpec('name: machine\nfixed: { nHidden: 256, backend: js }\ntasks:\n  flipflop: { epochs: 1, batchSize: 128, nTrain: 256, nTest: 128 }\naxes: { task: [flipflop], rule: [dale], seed: [0] }\n', 'machine.yaml');
+    const spec = oneTrainSpec('machine');
     const plan = planSweep(spec, { codeVersion: 'machine-test' });
     const train = plan.stages.find((s) => s.kind === 'train')!;
     const registry = join(dir, 'registry');

@@ -16,7 +16,8 @@ export interface StagePoolOptions {
    * Cores the running stages share for their big matrix products (rnn/parallel-gemm.ts): each
    * stage running on the machine (this pool's and, through {@link StagePoolOptions.machineCores},
    * other pools') may use cores / (stages running) threads (the first ranks one more when it does
-   * not divide), updated as stages start and end, so a stage running alone uses them all. Results never depend on it; `DALESWEEP_THREADS` caps the threads of one stage.
+   * not divide), updated as stages start and end, so a stage running alone uses them all.
+   * Results never depend on it; `DALESWEEP_THREADS` caps the threads of one stage.
    * @default os.availableParallelism()
    */
   cores?: number;
