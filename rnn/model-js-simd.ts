@@ -107,8 +107,8 @@ function str(s: string): number[] {
 const OP = {
   block: 0x02, loop: 0x03, end: 0x0b, br: 0x0c, brIf: 0x0d,
   localGet: 0x20, localSet: 0x21, localTee: 0x22,
-  i32Load: 0x28, f32Load: 0x2a, f32Store: 0x38, i32Const: 0x41,
-  i32GeS: 0x4e, i32Add: 0x6a, i32Mul: 0x6c, i32And: 0x71, i32Shl: 0x74, f32Add: 0x92,
+  i32Load: 0x28, f32Load: 0x2a, f32Store: 0x38, i32Const: 0x41, f32Const: 0x43,
+  i32GeS: 0x4e, i32Add: 0x6a, i32Sub: 0x6b, i32Mul: 0x6c, i32And: 0x71, i32Shl: 0x74, f32Add: 0x92,
   simd: 0xfd,
 } as const;
 const SIMD = {
@@ -468,6 +468,53 @@ function bwdBody(head: boolean, rec: boolean, rect: boolean): number[] {
   return f.encode();
 }
 
+/**
+ * packIn(x, xa, xaT, B, T, nIn, nInP): the inputs x `[B, T, nIn]` (batch-major, as a batch holds
+ * them) in the two step-major layouts the input products read, with the ones column of the
+ * biases: xa `[T·B, nInP]` (row s = t·B + b holds x[b, t, :] then 1; columns past nIn + 1 are not
+ * written) and xaT `[nIn + 1, T·B]` (its transpose). Pure copies, so bit-exact; pointers in bytes.
+ */
+function packInBody(): number[] {
+  const P = { x: 0, xa: 1, xaT: 2, B: 3, T: 4, nIn: 5, nInP: 6 } as const;
+  const f = new Body(7, 12);
+  const L = {
+    t: f.i(0), b: f.i(1), srcT: f.i(2), src: f.i(3), p: f.i(4), end: f.i(5),
+    d: f.i(6), pT: f.i(7), s4: f.i(8), tb4: f.i(9), nIn4: f.i(10), rowStep: f.i(11),
+  };
+  f.get(P.B); f.get(P.T); f.op(OP.i32Mul); f.i32c(2); f.op(OP.i32Shl); f.set(L.tb4);
+  f.get(P.nIn); f.i32c(2); f.op(OP.i32Shl); f.set(L.nIn4);
+  f.get(P.T); f.get(L.nIn4); f.op(OP.i32Mul); f.set(L.rowStep);
+  f.get(P.x); f.set(L.srcT);
+  f.get(P.xa); f.set(L.d);
+  f.i32c(0); f.set(L.s4);
+  f.i32c(0); f.set(L.t);
+  f.loop(L.t, P.T, 1, () => {
+    f.get(L.srcT); f.set(L.src);
+    f.i32c(0); f.set(L.b);
+    f.loop(L.b, P.B, 1, () => {
+      // Row s of xa starts at d; column s of xaT at xaT + s4, one row of xaT (tb4 bytes) per q.
+      f.get(P.xaT); f.get(L.s4); f.op(OP.i32Add); f.set(L.pT);
+      f.get(L.src); f.set(L.p);
+      f.get(L.src); f.get(L.nIn4); f.op(OP.i32Add); f.set(L.end);
+      f.loop(L.p, L.end, 4, () => {
+        f.get(L.d); f.get(L.p); f.op(OP.f32Load, 2, 0); f.op(OP.f32Store, 2, 0);
+        f.get(L.pT); f.get(L.p); f.op(OP.f32Load, 2, 0); f.op(OP.f32Store, 2, 0);
+        f.inc(L.d, 4);
+        f.addTo(L.pT, L.pT, L.tb4);
+      });
+      const one = Array.from(new Uint8Array(new Float32Array([1]).buffer));
+      f.get(L.d); f.op(OP.f32Const, ...one); f.op(OP.f32Store, 2, 0);
+      f.get(L.pT); f.op(OP.f32Const, ...one); f.op(OP.f32Store, 2, 0);
+      // Next row of xa: d was advanced by nIn floats; the row is nInP floats.
+      f.get(L.d); f.get(P.nInP); f.get(P.nIn); f.op(OP.i32Sub); f.i32c(2); f.op(OP.i32Shl, OP.i32Add); f.set(L.d);
+      f.inc(L.s4, 4);
+      f.addTo(L.src, L.src, L.rowStep);
+    });
+    f.addTo(L.srcT, L.srcT, L.nIn4);
+  });
+  return f.encode();
+}
+
 /** Number of f32x4 accumulators (4 floats each) per batch chunk of the wide `spmm` kernel. */
 export const SPMM_WIDE = 8;
 
@@ -584,6 +631,7 @@ function kernelFunctions(fma: boolean): [string, number[], number[]][] {
     ['spmm1Set', I32X9, spmmBody(1, false)],
     ['spmm1Acc', I32X9, spmmBody(1, true)],
     ['sddmm', I32X9, sddmmBody()],
+    ['packIn', new Array<number>(7).fill(I32), packInBody()],
   ];
   for (let flags = 0; flags < 8; flags++) fns.push([`bwd${flags}`, [...I32X9, F32, F32], bwdBody((flags & 1) !== 0, (flags & 2) !== 0, (flags & 4) !== 0)]);
   return fns;
@@ -632,6 +680,7 @@ type Arr = Float32Array | Int32Array;
 interface NtEntry { lda: number; ldb: number; ldc: number; k: number; set: WasmNT; acc: WasmNT }
 type WasmTN = (M: number, Nc: number, K: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, apack: number, bpack: number) => void;
 type WasmAct = (a: number, r: number, n: number, th: number) => void;
+type WasmPackIn = (x: number, xa: number, xaT: number, B: number, T: number, nIn: number, nInP: number) => void;
 type WasmBwd = (dPre: number, a: number, dr: number, dz: number, dzStride: number, w: number, rows: number, N: number, nOut: number, th: number, flush: number) => void;
 
 /** The compiled kernel modules importing a plain [0] and a shared [1] memory (null: no SIMD here). */
@@ -863,6 +912,7 @@ export class SimdGemm {
   private readonly bwdFns: WasmBwd[] = [];
   private readonly spmmFns: WasmGemm[] = [];
   private readonly sddmmFn: WasmGemm | null = null;
+  private readonly packInFn: WasmPackIn | null = null;
   private used = 0;
 
   /**
@@ -897,6 +947,7 @@ export class SimdGemm {
     for (let flags = 0; flags < 8; flags++) this.bwdFns.push(ex[`bwd${flags}`] as WasmBwd);
     this.spmmFns = [ex.spmmWideSet, ex.spmmWideAcc, ex.spmm1Set, ex.spmm1Acc] as WasmGemm[];
     this.sddmmFn = ex.sddmm as WasmGemm;
+    this.packInFn = ex.packIn as WasmPackIn;
   }
 
   /** A float32 view of the whole memory (a helper thread's base for element offsets); null without SIMD. */
@@ -1091,5 +1142,17 @@ export class SimdGemm {
       return;
     }
     sddmmScalar(rp, cols, g, nRows, a, aOff, len, x, xOff);
+  }
+
+  /**
+   * The inputs x `[B, T, nIn]` (batch-major) copied into the step-major xa `[T·B, nInP]` (row
+   * t·B + b: x[b, t, :], then 1 in column nIn; later columns untouched) and its transpose xaT
+   * `[nIn + 1, T·B]`, in the SIMD kernel. Returns false (nothing done) without SIMD or when an
+   * array lies outside the kernel's memory: the caller copies then.
+   */
+  packInput(x: Float32Array, xa: Float32Array, xaT: Float32Array, B: number, T: number, nIn: number, nInP: number): boolean {
+    if (this.packInFn === null || !this.inMem(x, xa, xaT)) return false;
+    this.packInFn(x.byteOffset, xa.byteOffset, xaT.byteOffset, B, T, nIn, nInP);
+    return true;
   }
 }

@@ -6,6 +6,7 @@ import {
   gemmNT,
   gemmTN,
   jsBackend,
+  packInputs,
   setGradFlush,
   setSimdEnabled,
 } from './model-js.js';
@@ -331,6 +332,35 @@ test('SIMD tanh/rectification and BPTT elementwise kernels match their definitio
     assert.equal(flushed > 0, flush > 0);
   }
   assert.equal(kern.bwd(dPre, act, 0, dr, dz, 0, dzStride, w, rows, 10, nOut, th, true, true, true, 0), false); // N % 4 ≠ 0
+});
+
+test('the SIMD input-packing kernel writes exactly what packInputs writes (odd shapes, padding untouched)', { skip: !simdSupported() }, () => {
+  const rng = new Rng(13, 'test:pack');
+  for (const [B, T, nIn] of [[1, 1, 1], [3, 5, 1], [7, 2, 3], [5, 4, 28], [2, 3, 9]]) {
+    const nInP = (nIn + 1 + 7) & ~7;
+    const TB = T * B;
+    const kern = new SimdGemm(16384, gemmNT, true);
+    const x = rng.fillUniform(kern.alloc(TB * nIn), -2, 2);
+    x[0] = -0; // signed zero and a NaN pattern survive the copy
+    if (x.length > 1) x[1] = NaN;
+    const xa = kern.alloc(TB * nInP).fill(7);
+    const xaT = kern.alloc((nIn + 1) * TB).fill(7);
+    assert.ok(kern.packInput(x, xa, xaT, B, T, nIn, nInP));
+    const xaRef = new Float32Array(TB * nInP).fill(7);
+    const xaTRef = new Float32Array((nIn + 1) * TB).fill(7);
+    packInputs(Float32Array.from(x), B, T, nIn, nInP, xaRef, xaTRef);
+    assert.deepEqual(new Uint32Array(xa.slice().buffer), new Uint32Array(xaRef.buffer), `xa B=${B} T=${T} nIn=${nIn}`);
+    assert.deepEqual(new Uint32Array(xaT.slice().buffer), new Uint32Array(xaTRef.buffer), `xaT B=${B} T=${T} nIn=${nIn}`);
+    // The layout itself: row t·B + b of xa is x[b, t, :] then 1; padding keeps its old value.
+    const b = B - 1, t = T - 1, s = t * B + b;
+    assert.equal(xa[s * nInP + nIn - 1], x[(b * T + t) * nIn + nIn - 1]);
+    assert.equal(xa[s * nInP + nIn], 1);
+    assert.equal(xaT[nIn * TB + s], 1);
+    if (nInP > nIn + 1) assert.equal(xa[s * nInP + nIn + 1], 7);
+  }
+  // Arrays outside the kernel's memory: nothing done, the caller copies.
+  const kern = new SimdGemm(1024, gemmNT, true);
+  assert.equal(kern.packInput(new Float32Array(4), kern.alloc(32), kern.alloc(8), 2, 2, 1, 8), false);
 });
 
 test('lossAndGrad is bit-identical across fresh work buffers', () => {

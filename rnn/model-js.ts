@@ -201,6 +201,8 @@ interface Workspace {
   /** Row stride of z: nOut rounded up to a multiple of 4; of dz and gOutT: to a multiple of 8. */
   nOutP4: number;
   nOutP8: number;
+  /** The batch's inputs x copied into the kernel's memory, [B, T, nIn] (what the pack kernel reads). */
+  xs: Float32Array;
   /** Inputs with a ones column, [T·B, nInP]: row t·B + b = (x[b, t, :], 1, 0…). */
   xa: Float32Array;
   /** Transposes of xa and of the input weights with the summed bias column: [nIn + 1, T·B] and [nIn + 1, N]. */
@@ -315,7 +317,7 @@ function workspace(cfg: ModelConfig, B: number, T: number): Workspace {
   const Bp = roundUp(B, 4);
   const NN = N * N;
   const sizes = [
-    TB * nInP, (nIn + 1) * TB, (nIn + 1) * N, TBN, rect ? TBN : 0, TBN, B * N, NN, NN,
+    TB * nIn, TB * nInP, (nIn + 1) * TB, (nIn + 1) * N, TBN, rect ? TBN : 0, TBN, B * N, NN, NN,
     nOutP4 * N, zRows * nOutP4, zRows * nOutP8, N * nOutP8, N * nInP, NN,
     T * N * Bp, T * N * Bp, N + 1, NN, NN, N + 1, NN, NN, N + 1, NN, NN,
     tnScratchFloats(Math.max(N, nInP, nOutP8)),
@@ -324,6 +326,7 @@ function workspace(cfg: ModelConfig, B: number, T: number): Workspace {
   const floats = sizes.reduce((acc, v) => acc + ((v + 3) & ~3), 0) + helpers * helperScratch;
   const k = new SimdGemm(floats, gemmNT, useSimd, { shared: helpers > 0 });
   if (k.shared) for (let w = 0; w < helpers; w++) k.helperScratch.push(k.alloc(helperScratch));
+  const xs = k.alloc(TB * nIn);
   const xa = k.alloc(TB * nInP);
   const xaT = k.alloc((nIn + 1) * TB);
   const wInAT = k.alloc((nIn + 1) * N);
@@ -335,6 +338,7 @@ function workspace(cfg: ModelConfig, B: number, T: number): Workspace {
     nInP,
     nOutP4,
     nOutP8,
+    xs,
     xa,
     xaT,
     wInAT,
@@ -471,23 +475,12 @@ function forward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, withG
   const rect = rectifiesState(cfg);
   const th = cfg.threshold;
   const { a, r, weff, k: kern, xa, xaT, wInAT, nInP, nOutP4, nOutP8, z, dz, wOutP } = ws;
-  const x = batch.x;
-  // Inputs in step-major order with the ones column (and transposed); weights with the bias
-  // column, transposed.
-  for (let t = 0; t < T; t++) {
-    for (let b = 0; b < B; b++) {
-      const xo = (b * T + t) * nIn;
-      const s = t * B + b;
-      const so = s * nInP;
-      for (let q = 0; q < nIn; q++) {
-        const v = x[xo + q];
-        xa[so + q] = v;
-        xaT[q * TB + s] = v;
-      }
-      xa[so + nIn] = 1;
-      xaT[nIn * TB + s] = 1;
-    }
-  }
+  // Inputs in step-major order with the ones column (and transposed): staged into the kernel's
+  // memory and packed there (a copy, so the same bits either way); weights with the bias column,
+  // transposed.
+  const xs = ws.xs;
+  xs.set(batch.x);
+  if (!kern.packInput(xs, xa, xaT, B, T, nIn, nInP)) packInputs(batch.x, B, T, nIn, nInP, xa, xaT);
   for (let i = 0; i < N; i++) {
     for (let q = 0; q < nIn; q++) wInAT[q * N + i] = p.wIn[i * nIn + q];
     wInAT[nIn * N + i] = p.bIn[i] + p.bHh[i];
@@ -581,6 +574,29 @@ function forward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, withG
     }
   }
   return { loss: ce / B, correct };
+}
+
+/**
+ * The inputs x `[B, T, nIn]` (batch-major) in step-major order with the ones column of the
+ * biases: xa `[T·B, nInP]` (row t·B + b: x[b, t, :], then 1; later columns untouched) and its
+ * transpose xaT `[nIn + 1, T·B]`. The scalar form of {@link SimdGemm.packInput}.
+ */
+export function packInputs(x: Float32Array, B: number, T: number, nIn: number, nInP: number, xa: Float32Array, xaT: Float32Array): void {
+  const TB = T * B;
+  for (let t = 0; t < T; t++) {
+    for (let b = 0; b < B; b++) {
+      const xo = (b * T + t) * nIn;
+      const s = t * B + b;
+      const so = s * nInP;
+      for (let q = 0; q < nIn; q++) {
+        const v = x[xo + q];
+        xa[so + q] = v;
+        xaT[q * TB + s] = v;
+      }
+      xa[so + nIn] = 1;
+      xaT[nIn * TB + s] = 1;
+    }
+  }
 }
 
 /**
