@@ -491,6 +491,7 @@ function forward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, withG
   const NBp = N * Bp;
   ws.sparse = T > 1 && sparseMode !== 'never' && buildCsr(weff, N, Bp, sparseCap(N), ws.rp, ws.cols, ws.vals);
   const needRT = ws.sparse || keepRT;
+  const perStepHead = cfg.head !== 'softmax-last';
 
   // Input projection and biases of all steps in one product: a [T·B, N] = xa·wInAᵀ, in the
   // outer-product form over the nIn + 1 input columns (no horizontal sums for the short inner dimension).
@@ -512,16 +513,18 @@ function forward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, withG
       for (let k = at + done; k < at + BN; k++) a[k] = fastTanh(a[k]);
     }
     if (needRT && t < T - 1) transposeInto(r, at, B, N, ws.rT, t * NBp, Bp);
+    // Per-step readout z_t = a_t·W_outᵀ while a_t is in cache (one product over all T·B rows
+    // afterwards would stream a [T, B, N] from L3 again).
+    if (perStepHead) parallelGemm(kern, 'nt', B, nOutP4, N, a, at, N, wOutP, 0, N, z, t * B * nOutP4, nOutP4, false);
   }
 
   const bOut = p.bOut;
-  if (cfg.head !== 'softmax-last') {
-    // Per-step readout and MSE.
+  if (perStepHead) {
+    // Per-step MSE of the readouts z computed above.
     const tanhHead = cfg.head === 'tanh';
     const target = batch.target;
     const mseScale = 1 / (B * T * nOut);
     let sqSum = 0;
-    parallelGemm(kern, 'nt', TB, nOutP4, N, a, 0, N, wOutP, 0, N, z, 0, nOutP4, false);
     for (let t = 0; t < T; t++) {
       for (let b = 0; b < B; b++) {
         const yo = (b * T + t) * nOut;
