@@ -285,9 +285,12 @@ function gemmNTBody(acc: boolean, lda: number, ldb: number, ldc: number, K: numb
  * tile panels, so the tile loop streams contiguous memory: B's 8-column panels side by side
  * (bpack, K·Nc floats) and the current 4-column panel of A (apack, 4·K floats). (Rows of A and B
  * are lda and ldb floats apart, 512 bytes at N = 128: read in place, a tile's 2·K rows fall into 8
- * of the 64 L1 sets and evict each other.) The sums run over s in increasing order either way.
+ * of the 64 L1 sets and evict each other.) With `inPlaceA` A's panels are read where they are:
+ * for a C of one 8-column panel (readout and input-weight gradients with few columns) each panel
+ * of A is used once, and packing it would copy it without reuse (24 → 32 GFLOP/s at
+ * [128, 8] over 10,000 samples). The sums run over s in increasing order either way.
  */
-function gemmTNBody(acc: boolean, fma: boolean): number[] {
+function gemmTNBody(acc: boolean, fma: boolean, inPlaceA = false): number[] {
   const P = { M: 0, Nc: 1, K: 2, a: 3, lda: 4, b: 5, ldb: 6, c: 7, ldc: 8, apack: 9, bpack: 10 } as const;
   const f = new Body(11, 13);
   const L = { i: f.i(0), j: f.i(1), pa: f.i(2), pb: f.i(3), lda4: f.i(4), ldb4: f.i(5), ldc4: f.i(6), pc: f.i(7), src: f.i(8), dst: f.i(9), end: f.i(10), k16: f.i(11), k32: f.i(12) };
@@ -313,22 +316,28 @@ function gemmTNBody(acc: boolean, fma: boolean): number[] {
       f.addTo(L.src, L.src, L.ldb4);
     });
   });
-  f.get(P.apack); f.get(L.k16); f.op(OP.i32Add); f.set(L.end);
+  // A's 4-column panel: packed at apack (row s at +16s) or, inPlaceA, read in place (row s at src + s·lda).
+  const aStep = inPlaceA ? L.lda4 : -1;
+  if (!inPlaceA) { f.get(P.apack); f.get(L.k16); f.op(OP.i32Add); f.set(L.end); }
   f.i32c(0); f.set(L.i);
   f.loop(L.i, P.M, 4, () => {
-    // Pack the 4 columns i..i+3 of A: row s at apack + 16s.
     f.get(P.a); f.get(L.i); f.i32c(2); f.op(OP.i32Shl, OP.i32Add); f.set(L.src);
-    f.get(P.apack); f.set(L.dst);
-    f.loop(L.dst, L.end, 16, () => {
-      f.get(L.dst); f.get(L.src); f.vload(0); f.vstore(0);
-      f.addTo(L.src, L.src, L.lda4);
-    });
+    if (inPlaceA) {
+      f.get(L.src); f.get(P.K); f.get(L.lda4); f.op(OP.i32Mul, OP.i32Add); f.set(L.end);
+    } else {
+      // Pack the 4 columns i..i+3 of A: row s at apack + 16s.
+      f.get(P.apack); f.set(L.dst);
+      f.loop(L.dst, L.end, 16, () => {
+        f.get(L.dst); f.get(L.src); f.vload(0); f.vstore(0);
+        f.addTo(L.src, L.src, L.lda4);
+      });
+    }
     f.get(P.bpack); f.set(L.pb);
     f.i32c(0); f.set(L.j);
     f.loop(L.j, P.Nc, 8, () => {
       for (let s = 0; s < 8; s++) { f.vf32(0); f.set(S0 + s); }
-      f.get(P.apack); f.set(L.pa);
-      f.loop(L.pa, L.end, 16, () => {
+      if (inPlaceA) { f.get(P.a); f.get(L.i); f.i32c(2); f.op(OP.i32Shl, OP.i32Add); f.set(L.pa); } else { f.get(P.apack); f.set(L.pa); }
+      f.loop(L.pa, L.end, inPlaceA ? 0 : 16, () => {
         f.get(L.pb); f.vload(0); f.set(Y0);
         f.get(L.pb); f.vload(16); f.set(Y1);
         for (let r = 0; r < 4; r++) {
@@ -337,6 +346,7 @@ function gemmTNBody(acc: boolean, fma: boolean): number[] {
           emitMadd(f, S0 + 2 * r + 1, X, Y1, fma);
         }
         f.inc(L.pb, 32);
+        if (inPlaceA) f.addTo(L.pa, L.pa, aStep);
       });
       // Store rows i..i+3 of the tile: C[(i + r)·ldc + j + 4h].
       for (let r = 0; r < 4; r++) {
@@ -638,6 +648,8 @@ function kernelFunctions(fma: boolean): [string, number[], number[]][] {
   const fns: [string, number[], number[]][] = [
     ['gemmTNSet', new Array<number>(11).fill(I32), gemmTNBody(false, fma)],
     ['gemmTNAcc', new Array<number>(11).fill(I32), gemmTNBody(true, fma)],
+    ['gemmTNInPlaceSet', new Array<number>(11).fill(I32), gemmTNBody(false, fma, true)],
+    ['gemmTNInPlaceAcc', new Array<number>(11).fill(I32), gemmTNBody(true, fma, true)],
     ['act0', [I32, I32, I32, F32], actBody(false, fma)],
     ['act1', [I32, I32, I32, F32], actBody(true, fma)],
     ['spmmWideSet', I32X9, spmmBody(SPMM_WIDE, false)],
@@ -918,8 +930,8 @@ export class SimdGemm {
   private readonly fixedScratch: { byteOffset: number; floats: number } | null;
   /** Instances of the shape-specialised gemmNT modules in this memory (looked up without allocating). */
   private readonly nt: NtEntry[] = [];
-  private readonly tnSet: WasmTN | null = null;
-  private readonly tnAcc: WasmTN | null = null;
+  /** gemmTN kernels: set, acc, and the same reading A in place (one panel of B). */
+  private readonly tnFns: WasmTN[] = [];
   /** Floats at the top of the memory reserved for gemmTN's tile panels (grows downwards). */
   private scratchFloats = 0;
   private readonly actFns: WasmAct[] = [];
@@ -955,8 +967,7 @@ export class SimdGemm {
     this.shared = shared;
     if (opts.attach !== undefined) this.used = this.buffer.byteLength / 4; // nothing to allocate: the owner did
     const ex = new WA.Instance(mod, { env: { mem: this.memory } }).exports;
-    this.tnSet = ex.gemmTNSet as WasmTN;
-    this.tnAcc = ex.gemmTNAcc as WasmTN;
+    this.tnFns = [ex.gemmTNSet, ex.gemmTNAcc, ex.gemmTNInPlaceSet, ex.gemmTNInPlaceAcc] as WasmTN[];
     this.actFns = [ex.act0 as WasmAct, ex.act1 as WasmAct];
     for (let flags = 0; flags < 8; flags++) this.bwdFns.push(ex[`bwd${flags}`] as WasmBwd);
     this.spmmFns = [ex.spmmWideSet, ex.spmmWideAcc, ex.spmm1Set, ex.spmm1Acc] as WasmGemm[];
@@ -1075,9 +1086,10 @@ export class SimdGemm {
     const pb = Bm.byteOffset + 4 * bOff;
     const pc = C.byteOffset + 4 * cOff;
     const kc = Math.min(TN_CHUNK, K);
+    const inPlace = n8 === 8 ? 2 : 0; // one panel of B: read A in place (gemmTNBody)
     const scratch = this.scratch(tnScratchFloats(n8, kc));
     for (let s0 = 0; s0 < K; s0 += TN_CHUNK) {
-      const fn = acc || s0 > 0 ? this.tnAcc! : this.tnSet!;
+      const fn = this.tnFns[inPlace + (acc || s0 > 0 ? 1 : 0)];
       fn(m4, n8, Math.min(TN_CHUNK, K - s0), pa + 4 * s0 * lda, lda, pb + 4 * s0 * ldb, ldb, pc, ldc, scratch, scratch + 16 * kc);
     }
     if (Nc > n8) gemmTN(m4, Nc - n8, K, A, aOff, lda, Bm, bOff + n8, ldb, C, cOff + n8, ldc, acc);

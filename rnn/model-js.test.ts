@@ -255,10 +255,11 @@ test('the SIMD gemmNT block kernel sums in its documented order: per output, lan
   }
 });
 
-test('the SIMD gemmTN block kernel sums in its documented order: per output, float32 multiply-adds (fused or not) over s within each chunk of TN_CHUNK samples, chunk sums added to C in order', { skip: !simdSupported() }, () => {
+test('the SIMD gemmTN block kernel sums in its documented order (A packed or read in place): per output, float32 multiply-adds (fused or not) over s within each chunk of TN_CHUNK samples, chunk sums added to C in order', { skip: !simdSupported() }, () => {
   const rng = new Rng(14, 'test:gemmTN-order');
   const f = Math.fround;
-  for (const arith of ARITHMETICS) for (const [M, Nc, K, lda, ldb, ldc] of [[8, 16, 2 * TN_CHUNK + 9, 12, 20, 17], [4, 8, 5, 128, 128, 8], [128, 128, TN_CHUNK, 128, 128, 128]]) {
+  for (const arith of ARITHMETICS) for (const [M, Nc, K, lda, ldb, ldc] of [[8, 16, 2 * TN_CHUNK + 9, 12, 20, 17], [4, 8, 5, 128, 128, 8], [128, 128, TN_CHUNK, 128, 128, 128], [12, 8, TN_CHUNK + 5, 14, 16, 15]]) {
+    // (Nc = 8: one panel of B, A read in place; otherwise A packed.)
     const kern = new SimdGemm(K * lda + K * ldb + M * ldc + 64 + 4 * TN_CHUNK * (Nc + 4), gemmNT, true, { arithmetic: arith });
     const A = kern.alloc(K * lda);
     const Bm = kern.alloc(2 + K * ldb);
