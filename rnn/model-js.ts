@@ -20,10 +20,10 @@
  * per entry) and is 0 elsewhere. Dense W_hh products at N = 1440 stream the 8 MB W_eff from L3;
  * with fused multiply-adds that became the limit, so gemmNT runs over column blocks whose rows of
  * W_eff fit in L2 (+3-13 % per CelltypeRNN step; same bits). The input projection (with the
- * biases as a ones column), the readout
- * and all weight gradients are single products over the T·B samples: the gradients in the
- * "outer-product" form C = Aᵀ·B ({@link gemmTN}) directly on the `[T·B, N]` buffers, summed in
- * chunks of samples. Buffers are cached per (shape, B, T) and reused. Everything runs on
+ * biases as a ones column, from inputs packed by a WASM kernel) and all weight gradients are
+ * single products over the T·B samples: the gradients in the "outer-product" form C = Aᵀ·B
+ * ({@link gemmTN}) directly on the `[T·B, N]` buffers, summed in chunks of samples. The per-step
+ * readout is computed right after each step's state, while it is in cache. Buffers are cached per (shape, B, T) and reused. Everything runs on
  * WebAssembly SIMD kernels (rnn/model-js-simd.ts) when the runtime has them, else on scalar
  * JavaScript (float64 accumulation) with the same semantics. All loops are sequential, so the
  * results are bit-identical run to run.
