@@ -62,6 +62,7 @@ test('scorecard: the paper\u2019s claims are reproduced on data that has the pla
   assert.equal(tp.p?.[0].p?.toFixed(4), '0.0122', 'the authors\u2019 min p over levels (5 vs 5, separated)');
   assert.ok(tp.p!.some((p) => /exact/.test(p.test)) && tp.p!.some((p) => /Holm/.test(p.test)), 'exact and corrected p beside it');
   assert.match(tp.evidence, /lower at 2 of 3 sparsity levels/);
+  assert.match(tp.evidence, /, where top-prob is lower/, 'the direction at the min-p level');
 });
 
 test('scorecard: reversed effects are "not reproduced"; too few runs are "not enough runs"', async () => {
@@ -71,6 +72,8 @@ test('scorecard: reversed effects are "not reproduced"; too few runs are "not en
     if (r.params.pruning === 'top-prob' && typeof r.metrics.mstOverlap === 'number') r.metrics.mstOverlap = 0;
   });
   const card = await cardOf(reversed);
+  const rev = card.claims.find((x) => /top-prob < random/.test(x.claim))!;
+  assert.match(rev.evidence, /where random is lower \(the opposite direction\)/, rev.evidence);
   for (const claim of [/Dale ≈ conventional/, /top-prob < random/, /MST overlap above/]) {
     const c = card.claims.find((x) => claim.test(x.claim))!;
     assert.equal(c.verdict, 'not reproduced', `${c.claim}: ${c.evidence}`);

@@ -302,7 +302,7 @@ export function scorecard(summary: Omit<Summary, 'paperComparison'>): Scorecard 
       task,
       claim: 'top-prob < random: test loss after pruning without retraining',
       verdict: !enough ? 'not enough runs' : ok ? 'reproduced' : 'not reproduced',
-      evidence: `top-prob lower at ${better.length} of ${cs.length} sparsity levels; min p over levels ${fmt(authors.p)} (authors: ${AUTHORS_MIN_P[task] ?? 'n/a'}) at sparsity ${str(authors.at?.context.sparsity)}${suffix(shown(cs[0].context, ['task', 'phase', 'pruning', 'sparsity']))}`,
+      evidence: `top-prob lower at ${better.length} of ${cs.length} sparsity levels; min p over levels ${fmt(authors.p)} (authors: ${AUTHORS_MIN_P[task] ?? 'n/a'}) at sparsity ${str(authors.at?.context.sparsity)}${authors.at === null ? '' : atTopBetter ? ', where top-prob is lower' : ', where random is lower (the opposite direction)'}${suffix(shown(cs[0].context, ['task', 'phase', 'pruning', 'sparsity']))}`,
       p: [
         { test: 'Mann-Whitney U asymptotic + continuity, min over levels (authors\u2019 test)', p: authors.p },
         { test: 'Mann-Whitney U exact, min over levels', p: exact.p },
