@@ -317,7 +317,6 @@ function gemmTNBody(acc: boolean, fma: boolean, inPlaceA = false): number[] {
     });
   });
   // A's 4-column panel: packed at apack (row s at +16s) or, inPlaceA, read in place (row s at src + s·lda).
-  const aStep = inPlaceA ? L.lda4 : -1;
   if (!inPlaceA) { f.get(P.apack); f.get(L.k16); f.op(OP.i32Add); f.set(L.end); }
   f.i32c(0); f.set(L.i);
   f.loop(L.i, P.M, 4, () => {
@@ -337,7 +336,7 @@ function gemmTNBody(acc: boolean, fma: boolean, inPlaceA = false): number[] {
     f.loop(L.j, P.Nc, 8, () => {
       for (let s = 0; s < 8; s++) { f.vf32(0); f.set(S0 + s); }
       if (inPlaceA) { f.get(P.a); f.get(L.i); f.i32c(2); f.op(OP.i32Shl, OP.i32Add); f.set(L.pa); } else { f.get(P.apack); f.set(L.pa); }
-      f.loop(L.pa, L.end, inPlaceA ? 0 : 16, () => {
+      f.loop(L.pa, L.end, inPlaceA ? 0 : 16, () => { // in place: pa advances by lda4 below
         f.get(L.pb); f.vload(0); f.set(Y0);
         f.get(L.pb); f.vload(16); f.set(Y1);
         for (let r = 0; r < 4; r++) {
@@ -346,7 +345,7 @@ function gemmTNBody(acc: boolean, fma: boolean, inPlaceA = false): number[] {
           emitMadd(f, S0 + 2 * r + 1, X, Y1, fma);
         }
         f.inc(L.pb, 32);
-        if (inPlaceA) f.addTo(L.pa, L.pa, aStep);
+        if (inPlaceA) f.addTo(L.pa, L.pa, L.lda4);
       });
       // Store rows i..i+3 of the tile: C[(i + r)·ldc + j + 4h].
       for (let r = 0; r < 4; r++) {

@@ -23,7 +23,8 @@
  * biases as a ones column, from inputs packed by a WASM kernel) and all weight gradients are
  * single products over the T·B samples: the gradients in the "outer-product" form C = Aᵀ·B
  * ({@link gemmTN}) directly on the `[T·B, N]` buffers, summed in chunks of samples. The per-step
- * readout is computed right after each step's state, while it is in cache. Buffers are cached per (shape, B, T) and reused. Everything runs on
+ * readout is computed right after each step's state, while it is in cache. Buffers are cached
+ * per (shape, B, T) and reused. Everything runs on
  * WebAssembly SIMD kernels (rnn/model-js-simd.ts) when the runtime has them, else on scalar
  * JavaScript (float64 accumulation) with the same semantics. All loops are sequential, so the
  * results are bit-identical run to run.
@@ -478,9 +479,12 @@ function forward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, withG
   // Inputs in step-major order with the ones column (and transposed): staged into the kernel's
   // memory and packed there (a copy, so the same bits either way); weights with the bias column,
   // transposed.
-  const xs = ws.xs;
-  xs.set(batch.x);
-  if (!kern.packInput(xs, xa, xaT, B, T, nIn, nInP)) packInputs(batch.x, B, T, nIn, nInP, xa, xaT);
+  let packed = false;
+  if (kern.simd) {
+    ws.xs.set(batch.x);
+    packed = kern.packInput(ws.xs, xa, xaT, B, T, nIn, nInP);
+  }
+  if (!packed) packInputs(batch.x, B, T, nIn, nInP, xa, xaT);
   for (let i = 0; i < N; i++) {
     for (let q = 0; q < nIn; q++) wInAT[q * N + i] = p.wIn[i * nIn + q];
     wInAT[nIn * N + i] = p.bIn[i] + p.bHh[i];
