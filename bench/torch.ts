@@ -10,8 +10,11 @@
  * One step = loss and gradients + Adam + Dale's projection on both sides. Before timing, one step
  * from the initial weights is checked against the js backend's exported step: loss, updated
  * weights and gradients must agree within {@link TORCH_CHECK_TOLERANCE} (relative; Frobenius norm
- * for tensors). Timing is interleaved: each round measures js, torch eager and torch.compile one
- * after the other on each task (A B C A B C …), so that each round's ratios are taken under the
+ * for tensors). Timing is interleaved: each round measures js, torch eager, torch eager with
+ * subnormals flushed to zero (`torch.set_flush_denormal(True)`: the js kernels flush tiny BPTT
+ * gradients; on an Intel Sapphire Rapids core PyTorch trained sequential MNIST at 14 steps/s
+ * without it and 139 with it, the subnormal slow path) and torch.compile one
+ * after the other on each task (A B C D A B C D …), so that each round's ratios are taken under the
  * same machine load; the figures are the medians over rounds of steps/s and of the per-round
  * ratios, by wall time and by the measuring process's CPU time (user + system; on a shared
  * machine the latter is less sensitive to the other load). Without a Python with torch (`DALESWEEP_PYTHON`, default `python3`) it prints
@@ -167,7 +170,7 @@ export class TorchServer {
   }
 }
 
-/** Torch modes measured beside js. */
+/** Torch modes checked against js (the timed ones add `eager-ftz`: eager with subnormals flushed). */
 export type TorchMode = 'eager' | 'compile';
 
 /** The one-step agreement check of a (task, mode). */
@@ -191,6 +194,8 @@ export interface TorchRound {
   task: ModelBenchTask;
   js: number;
   eager: number;
+  /** The eager loop with `torch.set_flush_denormal(True)` (undefined: not measured). */
+  eagerFtz?: number;
   compile?: number;
 }
 
@@ -226,20 +231,26 @@ export function summarize(rounds: TorchRound[], skipped: Partial<Record<ModelBen
     const comp = med((r) => r.compile);
     const vsEager = med((r) => r.js / r.eager)!;
     const vsComp = med((r) => (r.compile === undefined ? undefined : r.js / r.compile));
+    const ftz = med((r) => r.eagerFtz);
+    const vsFtz = med((r) => (r.eagerFtz === undefined ? undefined : r.js / r.eagerFtz));
     const labels = { task, clock, rounds: rs.length };
     figures.push({ bench: name, figure: 'steps_per_s', value: r3(js), unit, backend: 'js', arithmetic: kernelArithmetic(), ...labels });
     figures.push({ bench: name, figure: 'steps_per_s', value: r3(eager), unit, backend: 'torch-eager', ...labels });
+    if (ftz !== undefined) figures.push({ bench: name, figure: 'steps_per_s', value: r3(ftz), unit, backend: 'torch-eager-ftz', ...labels });
     if (comp !== undefined) figures.push({ bench: name, figure: 'steps_per_s', value: r3(comp), unit, backend: 'torch-compile', ...labels });
     else figures.push({ bench: name, figure: 'steps_per_s', value: 'skipped', backend: 'torch-compile', reason: skipped[task] ?? 'not measured', ...labels });
     figures.push({ bench: name, figure: 'js_ratio', value: r3(vsEager), unit: 'x', versus: 'torch-eager', target: 1.0, targetMet: vsEager >= 1.0, ...labels });
+    if (vsFtz !== undefined) figures.push({ bench: name, figure: 'js_ratio', value: r3(vsFtz), unit: 'x', versus: 'torch-eager-ftz', target: 1.0, targetMet: vsFtz >= 1.0, ...labels });
     if (vsComp !== undefined) figures.push({ bench: name, figure: 'js_ratio', value: r3(vsComp), unit: 'x', versus: 'torch-compile', target: 0.8, targetMet: vsComp >= 0.8, ...labels });
     rows.push([
       task,
       clock,
       js.toFixed(2),
       eager.toFixed(2),
+      ftz === undefined ? '-' : ftz.toFixed(2),
       comp === undefined ? 'skipped' : comp.toFixed(2),
       vsEager.toFixed(2) + 'x',
+      vsFtz === undefined ? '-' : vsFtz.toFixed(2) + 'x',
       vsComp === undefined ? '-' : vsComp.toFixed(2) + 'x',
       String(rs.length),
     ]);
@@ -300,26 +311,38 @@ export async function run(opts: TorchBenchOptions = {}): Promise<void> {
       }
     }
     const results: Record<TorchClock, TorchRound[]> = { wall: [], cpu: [] };
+    let ftzSkipped: string | undefined;
     for (let round = 0; round < rounds; round++) {
       for (const task of tasks) {
         const js = await measure({ backend: 'js', task, ...timing });
         const eager = await server.must({ cmd: 'time', task, mode: 'eager', ...timing });
+        const ftz = ftzSkipped === undefined ? await server.request({ cmd: 'time', task, mode: 'eager-ftz', ...timing }) : undefined;
+        if (ftz !== undefined && !ftz.ok) {
+          ftzSkipped = ftz.error ?? '?';
+          log(`  torch eager with flushed subnormals: skipped (${ftzSkipped})`);
+        }
         const comp = compileSkipped[task] === undefined ? await server.must({ cmd: 'time', task, mode: 'compile', ...timing }) : undefined;
         const wall: TorchRound = { task, js: js.stepsPerSec, eager: eager.stepsPerSec as number };
         const cpu: TorchRound = { task, js: js.stepsPerCpuSec, eager: eager.stepsPerCpuSec as number };
+        if (ftz?.ok === true) {
+          wall.eagerFtz = ftz.stepsPerSec as number;
+          cpu.eagerFtz = ftz.stepsPerCpuSec as number;
+        }
         if (comp !== undefined) {
           wall.compile = comp.stepsPerSec as number;
           cpu.compile = comp.stepsPerCpuSec as number;
         }
         results.wall.push(wall);
         results.cpu.push(cpu);
-        log(`  round ${round + 1} ${task}: js ${wall.js.toFixed(2)}, eager ${wall.eager.toFixed(2)}, compile ${wall.compile?.toFixed(2) ?? 'skipped'} steps/s (per CPU-s: ${cpu.js.toFixed(2)}, ${cpu.eager.toFixed(2)}, ${cpu.compile?.toFixed(2) ?? 'skipped'})`);
+        const f2 = (v: number | undefined, none: string): string => v?.toFixed(2) ?? none;
+        log(`  round ${round + 1} ${task}: js ${f2(wall.js, '')}, eager ${f2(wall.eager, '')}, eager FTZ ${f2(wall.eagerFtz, '-')}, compile ${f2(wall.compile, 'skipped')} steps/s (per CPU-s: ${f2(cpu.js, '')}, ${f2(cpu.eager, '')}, ${f2(cpu.eagerFtz, '-')}, ${f2(cpu.compile, 'skipped')})`);
       }
     }
     const wall = summarize(results.wall, compileSkipped, 'wall');
     const cpu = summarize(results.cpu, compileSkipped, 'cpu');
     const figures = [...wall.figures, ...cpu.figures];
-    log(formatTable(['task', 'clock', 'js steps/s', 'torch eager', 'torch.compile', 'js / eager', 'js / compile', 'rounds'], [...wall.rows, ...cpu.rows]));
+    log(formatTable(['task', 'clock', 'js steps/s', 'torch eager', 'eager FTZ', 'torch.compile', 'js / eager', 'js / eager FTZ', 'js / compile', 'rounds'], [...wall.rows, ...cpu.rows]));
+    log('  (eager FTZ: the eager loop with torch.set_flush_denormal(True); without it, subnormal BPTT gradients can slow PyTorch on some CPUs, while the js kernels flush them)');
     log(`  (medians over rounds; ratios are medians of the per-round ratios; clock cpu: steps per second of the measuring process's CPU time, less sensitive to other load; load average now ${loadavg().map((v) => v.toFixed(2)).join(' ')})`);
     for (const c of checks) {
       const labels = { task: c.task, versus: `torch-${c.mode}` };
