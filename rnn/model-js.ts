@@ -410,6 +410,12 @@ function sparseCap(N: number): number {
  * `cap` of them.
  */
 function buildCsr(m: Float32Array, N: number, Bp: number, cap: number, rp: Int32Array, cols: Int32Array, vals: Float32Array | null): boolean {
+  // Count first (a dense W_eff at N = 1440 is refused after ~0.4 M compares, not 0.4 M writes:
+  // that was 3 % of a one-thread CelltypeRNN step, on the calling thread only).
+  if (cap < N * N) {
+    let nnz = 0;
+    for (let k = 0; k < N * N; k++) if (m[k] !== 0 && ++nnz > cap) return false;
+  }
   let e = 0;
   rp[0] = 0;
   for (let i = 0; i < N; i++) {
@@ -628,7 +634,7 @@ function backward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, g: P
   const NBp = N * Bp;
   // W_eff^T (so the dr product has contiguous inner loops), or its CSR on the sparse path.
   if (sparse) transposeCsr(ws, N);
-  else for (let i = 0; i < N; i++) for (let j = 0; j < N; j++) weffT[j * N + i] = weff[i * N + j];
+  else transposeInto(weff, 0, N, N, weffT, 0, N);
 
   const flush = gradFlush ? GRAD_FLUSH : 0;
   for (let t = T - 1; t >= 0; t--) {
