@@ -6,7 +6,7 @@
  * {@link SimdGemm} made with `shared: true`); each helper is a `worker_threads` Worker that binds
  * the same SIMD kernels to that memory (rnn/parallel-gemm-worker.ts). A product C (+)= A·Bᵀ or
  * C (+)= Aᵀ·B is cut into chunks of whole output columns (or whole output rows), at multiples of
- * the kernel's register block (4 or 8 columns, 2 or 4 rows), about {@link CHUNKS_PER_THREAD} per
+ * the kernel's register block (4 or 8 columns, 2 or 4 rows), about {@link CHUNKS_PER_THREAD} (gemmTN: {@link TN_CHUNKS_PER_THREAD}) per
  * thread; the calling thread and the helpers claim chunks from a shared counter
  * (rnn/gemm-job.ts) and compute each with the very kernel the single-thread code runs. Every
  * output element is computed by one thread, with the same summation order as without threads
@@ -52,6 +52,14 @@ export const PARALLEL_MIN_N = 256;
 export const PARALLEL_MIN_MACS = 1 << 23;
 /** Chunks per thread of a split product (more: better balance on a loaded machine; fewer: less overhead). */
 export const CHUNKS_PER_THREAD = 8;
+/**
+ * Chunks per thread of a split `tn` product: fewer, because every gemmTN call packs its own
+ * panels of A, so each chunk repeats that copy (at N = 1440, 8 per thread cost 7-11 % more CPU
+ * with 2 threads than with 1; 2 per thread, 2-4 %, and the 2-thread speedup of a dense
+ * CelltypeRNN step rose from 1.69-1.71× to 1.79-1.83× on an idle 2-core Sapphire Rapids VM). The
+ * price: a helper descheduled mid-chunk holds up a larger share of the product.
+ */
+export const TN_CHUNKS_PER_THREAD = 2;
 /** Smallest chunk (multiply-adds). */
 const MIN_CHUNK_MACS = 1 << 20;
 export { MAX_GEMM_THREADS };
@@ -258,7 +266,8 @@ export function parallelGemm(
   const byCols = Nc >= 32 * p;
   const unit = byCols ? (kind === 'nt' ? 4 : 8) : kind === 'nt' ? 2 : 4;
   const units = Math.floor((byCols ? Nc : M) / unit);
-  const chunks = Math.max(1, Math.min(units, CHUNKS_PER_THREAD * p, Math.floor(macs / MIN_CHUNK_MACS)));
+  const perThread = kind === 'nt' ? CHUNKS_PER_THREAD : TN_CHUNKS_PER_THREAD;
+  const chunks = Math.max(1, Math.min(units, perThread * p, Math.floor(macs / MIN_CHUNK_MACS)));
   let F = wholeViews.get(k);
   if (F === undefined) {
     F = k.wholeView()!;
