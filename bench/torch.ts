@@ -12,7 +12,7 @@
  * weights and gradients must agree within {@link TORCH_CHECK_TOLERANCE} (relative; Frobenius norm
  * for tensors). Timing is interleaved: each round measures js, torch eager, torch eager with
  * subnormals flushed to zero (`torch.set_flush_denormal(True)`: the js kernels flush tiny BPTT
- * gradients; on an Intel Sapphire Rapids core PyTorch trained sequential MNIST at 14 steps/s
+ * gradients; on an Intel Xeon core with AVX-512 PyTorch trained sequential MNIST at 14 steps/s
  * without it and 139 with it, the subnormal slow path) and torch.compile one
  * after the other on each task (A B C D A B C D …), so that each round's ratios are taken under the
  * same machine load; the figures are the medians over rounds of steps/s and of the per-round

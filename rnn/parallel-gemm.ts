@@ -56,7 +56,7 @@ export const CHUNKS_PER_THREAD = 8;
  * Chunks per thread of a split `tn` product: fewer, because every gemmTN call packs its own
  * panels of A, so each chunk repeats that copy (at N = 1440, 8 per thread cost 7-11 % more CPU
  * with 2 threads than with 1; 2 per thread, 2-4 %, and the 2-thread speedup of a dense
- * CelltypeRNN step rose from 1.69-1.71× to 1.79-1.83× on an idle 2-core Sapphire Rapids VM). The
+ * CelltypeRNN step rose from 1.69-1.71× to 1.79-1.83× on an idle 2-core Intel Xeon VM with AVX-512). The
  * price: a helper descheduled mid-chunk holds up a larger share of the product.
  */
 export const TN_CHUNKS_PER_THREAD = 2;
