@@ -129,6 +129,8 @@ class Body {
   private nV128 = 0;
   private readonly i32Base: number;
   private v128Base = -1;
+  /** Constant locals: float32 bits → v128 local (set once at function entry, see {@link vconst}). */
+  private readonly consts = new Map<number, number>();
 
   constructor(readonly nParams: number, nI32: number) {
     this.i32Base = nParams;
@@ -158,6 +160,22 @@ class Body {
     const bytes = new Uint8Array(new Float32Array([v, v, v, v]).buffer);
     this.simd(SIMD.const, ...bytes);
   }
+  /**
+   * Push four lanes of the float32 `v` from a local set once at function entry (after the v128
+   * locals of {@link v128}). Same value as {@link vf32}; for constants inside loops: Node 24's V8
+   * rebuilds a v128.const at every use (three instructions), where Node 20's hoisted it, which made
+   * the tanh kernel 2.2× slower on Node 24.
+   */
+  vconst(v: number): void {
+    const bits = new Uint32Array(new Float32Array([v]).buffer)[0];
+    let idx = this.consts.get(bits);
+    if (idx === undefined) {
+      if (this.v128Base < 0) throw new Error('Body.vconst: declare the v128 locals first');
+      idx = this.v128Base + this.nV128 + this.consts.size;
+      this.consts.set(bits, idx);
+    }
+    this.get(idx);
+  }
   /** v128.load at the address on the stack plus `off` bytes. */
   vload(off = 0): void { this.simd(SIMD.load, 0, ...uleb(off)); }
   vstore(off = 0): void { this.simd(SIMD.store, 0, ...uleb(off)); }
@@ -178,9 +196,15 @@ class Body {
   encode(): number[] {
     const locals: number[] = [];
     let groups = 0;
+    const nV = this.nV128 + this.consts.size;
     if (this.nI32 > 0) { groups++; locals.push(...uleb(this.nI32), I32); }
-    if (this.nV128 > 0) { groups++; locals.push(...uleb(this.nV128), V128); }
-    const body = [...uleb(groups), ...locals, ...this.c, OP.end];
+    if (nV > 0) { groups++; locals.push(...uleb(nV), V128); }
+    const init: number[] = [];
+    for (const [bits, idx] of this.consts) {
+      const lane = [bits & 0xff, (bits >>> 8) & 0xff, (bits >>> 16) & 0xff, bits >>> 24];
+      init.push(OP.simd, ...uleb(SIMD.const), ...lane, ...lane, ...lane, ...lane, OP.localSet, ...uleb(idx));
+    }
+    const body = [...uleb(groups), ...locals, ...init, ...this.c, OP.end];
     return [...uleb(body.length), ...body];
   }
 }
@@ -376,25 +400,25 @@ const TANH_CLAMP = 7.90531110763549805;
  */
 function emitTanh(f: Body, vs: number[], x2s: number[], ps: number[], cs: number[], fma: boolean): void {
   const each = (fn: (i: number) => void): void => { for (let i = 0; i < vs.length; i++) fn(i); };
-  each((i) => { f.get(vs[i]); f.vf32(-TANH_CLAMP); f.simd(SIMD.pmaxF32x4); f.vf32(TANH_CLAMP); f.simd(SIMD.pminF32x4); f.tee(vs[i]); f.tee(cs[i]); f.get(vs[i]); f.simd(SIMD.mulF32x4); f.set(x2s[i]); });
+  each((i) => { f.get(vs[i]); f.vconst(-TANH_CLAMP); f.simd(SIMD.pmaxF32x4); f.vconst(TANH_CLAMP); f.simd(SIMD.pminF32x4); f.tee(vs[i]); f.tee(cs[i]); f.get(vs[i]); f.simd(SIMD.mulF32x4); f.set(x2s[i]); });
   // Horner: num = v · (c1 + x2·(c3 + ... )), den = d0 + x2·(d2 + ...).
-  each((i) => { f.vf32(TANH_NUM[6]); f.set(ps[i]); });
+  each((i) => { f.vconst(TANH_NUM[6]); f.set(ps[i]); });
   // p = p·x2 + c: fused in `fma` arithmetic (one rounding), else a float32 product then sum.
   const step = (i: number, c: number): void => {
     f.get(ps[i]); f.get(x2s[i]);
-    if (fma) { f.vf32(c); f.simd(SIMD.relaxedMadd); } else { f.simd(SIMD.mulF32x4); f.vf32(c); f.simd(SIMD.addF32x4); }
+    if (fma) { f.vconst(c); f.simd(SIMD.relaxedMadd); } else { f.simd(SIMD.mulF32x4); f.vconst(c); f.simd(SIMD.addF32x4); }
     f.set(ps[i]);
   };
   for (let k = 5; k >= 0; k--) each((i) => step(i, TANH_NUM[k]));
-  each((i) => { f.get(ps[i]); f.get(vs[i]); f.simd(SIMD.mulF32x4); f.set(vs[i]); f.vf32(TANH_DEN[3]); f.set(ps[i]); });
+  each((i) => { f.get(ps[i]); f.get(vs[i]); f.simd(SIMD.mulF32x4); f.set(vs[i]); f.vconst(TANH_DEN[3]); f.set(ps[i]); });
   for (let k = 2; k >= 0; k--) each((i) => step(i, TANH_DEN[k]));
   // Clamped inputs (|x| ≥ TANH_CLAMP, where tanh(x) is within 3e-7 of ±1) give exactly ±1: the
   // rational at the clamp is 1 − 4 ulp when evaluated more exactly (fused), and 1 − a² would
   // then pass a spurious 5e-7 derivative through every saturated unit.
   each((i) => {
-    f.get(cs[i]); f.vf32(-0); f.simd(SIMD.and); f.vf32(1); f.simd(SIMD.or); // ±1 with the sign of x
+    f.get(cs[i]); f.vconst(-0); f.simd(SIMD.and); f.vconst(1); f.simd(SIMD.or); // ±1 with the sign of x
     f.get(vs[i]); f.get(ps[i]); f.simd(SIMD.divF32x4);
-    f.get(cs[i]); f.simd(SIMD.absF32x4); f.vf32(TANH_CLAMP); f.simd(SIMD.f32x4Eq);
+    f.get(cs[i]); f.simd(SIMD.absF32x4); f.vconst(TANH_CLAMP); f.simd(SIMD.f32x4Eq);
     f.simd(SIMD.bitselect); f.set(vs[i]);
   });
 }
@@ -480,7 +504,7 @@ function bwdBody(head: boolean, rec: boolean, rect: boolean): number[] {
         f.simd(SIMD.addF32x4); f.set(V);
       }
       f.get(P.dPre); f.get(L.off); f.op(OP.i32Add);
-      f.get(V); f.vf32(1); f.get(A); f.get(A); f.simd(SIMD.mulF32x4); f.simd(SIMD.subF32x4); f.simd(SIMD.mulF32x4);
+      f.get(V); f.vconst(1); f.get(A); f.get(A); f.simd(SIMD.mulF32x4); f.simd(SIMD.subF32x4); f.simd(SIMD.mulF32x4);
       // Flush: dPre & ~(|dPre| < flush) (NaN kept; flush 0 keeps everything).
       f.tee(V); f.get(V); f.simd(SIMD.absF32x4); f.get(FL); f.simd(SIMD.f32x4Lt); f.simd(SIMD.andnot);
       f.vstore();
