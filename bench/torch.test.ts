@@ -72,7 +72,7 @@ test('summarize takes medians of steps/s and of the per-round ratios (not the ra
     { task: 'flipflop', js: 30, eager: 60, eagerFtz: 15, compile: 30 },
     { task: 'smnist', js: 30, eager: 20 },
   ];
-  const { figures, rows } = summarize(rounds, { smnist: 'torch.compile failed: no compiler' });
+  const { figures, rows } = summarize(rounds, { smnist: { compile: 'torch.compile failed: no compiler' } });
   const get = (task: string, figure: string, key: string, v: string): unknown => figures.find((f) => f.task === task && f.figure === figure && f[key] === v)?.value;
   assert.equal(get('flipflop', 'steps_per_s', 'backend', 'js'), 20);
   assert.equal(get('flipflop', 'steps_per_s', 'backend', 'torch-eager'), 10);
@@ -82,12 +82,14 @@ test('summarize takes medians of steps/s and of the per-round ratios (not the ra
   // eager with flushed subnormals: steps/s median 15; per-round js/ftz 0.25, 2, 2 -> median 2
   assert.equal(get('flipflop', 'steps_per_s', 'backend', 'torch-eager-ftz'), 15);
   assert.equal(get('flipflop', 'js_ratio', 'versus', 'torch-eager-ftz'), 2);
-  assert.deepEqual(rows[0], ['flipflop', 'wall', '20.00', '10.00', '15.00', '20.00', '1.00x', '2.00x', '1.00x', '3']);
-  assert.equal(get('smnist', 'steps_per_s', 'backend', 'torch-eager-ftz'), undefined);
+  // columns: js, eager, eager FTZ, compile, compile FTZ, then the four ratios
+  assert.deepEqual(rows[0], ['flipflop', 'wall', '20.00', '10.00', '15.00', '20.00', 'skipped', '1.00x', '2.00x', '1.00x', '-', '3']);
+  assert.equal(get('smnist', 'steps_per_s', 'backend', 'torch-eager-ftz'), 'skipped');
   assert.equal(get('smnist', 'steps_per_s', 'backend', 'torch-compile'), 'skipped');
   assert.equal(figures.find((f) => f.task === 'smnist' && f.backend === 'torch-compile')?.reason, 'torch.compile failed: no compiler');
   assert.equal(get('smnist', 'js_ratio', 'versus', 'torch-compile'), undefined);
-  assert.deepEqual(rows[1], ['smnist', 'wall', '30.00', '20.00', '-', 'skipped', '1.50x', '-', '-', '1']);
+  assert.deepEqual(rows[1], ['smnist', 'wall', '30.00', '20.00', 'skipped', 'skipped', 'skipped', '1.50x', '-', '-', '-', '1']);
+  assert.equal(figures.find((f) => f.task === 'flipflop' && f.backend === 'torch-compile-ftz')?.reason, 'not measured');
   const cpu = summarize(rounds, {}, 'cpu');
   assert.ok(cpu.figures.every((f) => f.clock === 'cpu'));
   assert.equal(cpu.figures.find((f) => f.figure === 'steps_per_s' && f.backend === 'js')?.unit, 'steps/cpu-s');

@@ -170,7 +170,7 @@ export class TorchServer {
   }
 }
 
-/** Torch modes checked against js (the timed ones add `eager-ftz`: eager with subnormals flushed). */
+/** Torch modes checked against js (timed also with subnormals flushed: see {@link TORCH_COLUMNS}). */
 export type TorchMode = 'eager' | 'compile';
 
 /** The one-step agreement check of a (task, mode). */
@@ -189,7 +189,7 @@ export interface TorchCheck {
   seconds: number;
 }
 
-/** steps/s of each column in one round of one task (compile undefined: column skipped). */
+/** steps/s of each column in one round of one task (an undefined torch column: skipped). */
 export interface TorchRound {
   task: ModelBenchTask;
   js: number;
@@ -197,7 +197,17 @@ export interface TorchRound {
   /** The eager loop with `torch.set_flush_denormal(True)` (undefined: not measured). */
   eagerFtz?: number;
   compile?: number;
+  /** torch.compile with `torch.set_flush_denormal(True)`. */
+  compileFtz?: number;
 }
+
+/** The torch columns: round field, mode sent to torch_rnn.py, figure backend, js-ratio target, table header. */
+export const TORCH_COLUMNS = [
+  { key: 'eager', mode: 'eager', backend: 'torch-eager', target: 1.0, header: 'eager' },
+  { key: 'eagerFtz', mode: 'eager-ftz', backend: 'torch-eager-ftz', target: 1.0, header: 'eager FTZ' },
+  { key: 'compile', mode: 'compile', backend: 'torch-compile', target: 0.8, header: 'compile' },
+  { key: 'compileFtz', mode: 'compile-ftz', backend: 'torch-compile-ftz', target: 0.8, header: 'compile FTZ' },
+] as const;
 
 /** Which clock a figure divides by: wall time, or the measuring process's CPU time (user + system). */
 export type TorchClock = 'wall' | 'cpu';
@@ -211,11 +221,15 @@ export function median(v: number[]): number {
 
 const r3 = (v: number): number => Math.round(v * 1000) / 1000;
 
+/** Header of the {@link summarize} table rows. */
+export const TORCH_TABLE_HEADER = ['task', 'clock', 'js steps/s', ...TORCH_COLUMNS.map((c) => c.header), ...TORCH_COLUMNS.map((c) => `js / ${c.header}`), 'rounds'];
+
 /**
  * Medians over rounds of steps/s and of the per-round ratios js / torch, as figures (labelled with
- * `clock`) and table rows.
+ * `clock`) and table rows ({@link TORCH_TABLE_HEADER}). A torch column measured in no round is
+ * reported as skipped with the reason from `skipped` (per task and column key).
  */
-export function summarize(rounds: TorchRound[], skipped: Partial<Record<ModelBenchTask, string>> = {}, clock: TorchClock = 'wall'): { figures: Figure[]; rows: string[][] } {
+export function summarize(rounds: TorchRound[], skipped: Partial<Record<ModelBenchTask, Partial<Record<string, string>>>> = {}, clock: TorchClock = 'wall'): { figures: Figure[]; rows: string[][] } {
   const figures: Figure[] = [];
   const rows: string[][] = [];
   const unit = clock === 'wall' ? 'steps/s' : 'steps/cpu-s';
@@ -227,33 +241,23 @@ export function summarize(rounds: TorchRound[], skipped: Partial<Record<ModelBen
       return v.length === 0 ? undefined : median(v);
     };
     const js = med((r) => r.js)!;
-    const eager = med((r) => r.eager)!;
-    const comp = med((r) => r.compile);
-    const vsEager = med((r) => r.js / r.eager)!;
-    const vsComp = med((r) => (r.compile === undefined ? undefined : r.js / r.compile));
-    const ftz = med((r) => r.eagerFtz);
-    const vsFtz = med((r) => (r.eagerFtz === undefined ? undefined : r.js / r.eagerFtz));
     const labels = { task, clock, rounds: rs.length };
     figures.push({ bench: name, figure: 'steps_per_s', value: r3(js), unit, backend: 'js', arithmetic: kernelArithmetic(), ...labels });
-    figures.push({ bench: name, figure: 'steps_per_s', value: r3(eager), unit, backend: 'torch-eager', ...labels });
-    if (ftz !== undefined) figures.push({ bench: name, figure: 'steps_per_s', value: r3(ftz), unit, backend: 'torch-eager-ftz', ...labels });
-    if (comp !== undefined) figures.push({ bench: name, figure: 'steps_per_s', value: r3(comp), unit, backend: 'torch-compile', ...labels });
-    else figures.push({ bench: name, figure: 'steps_per_s', value: 'skipped', backend: 'torch-compile', reason: skipped[task] ?? 'not measured', ...labels });
-    figures.push({ bench: name, figure: 'js_ratio', value: r3(vsEager), unit: 'x', versus: 'torch-eager', target: 1.0, targetMet: vsEager >= 1.0, ...labels });
-    if (vsFtz !== undefined) figures.push({ bench: name, figure: 'js_ratio', value: r3(vsFtz), unit: 'x', versus: 'torch-eager-ftz', target: 1.0, targetMet: vsFtz >= 1.0, ...labels });
-    if (vsComp !== undefined) figures.push({ bench: name, figure: 'js_ratio', value: r3(vsComp), unit: 'x', versus: 'torch-compile', target: 0.8, targetMet: vsComp >= 0.8, ...labels });
-    rows.push([
-      task,
-      clock,
-      js.toFixed(2),
-      eager.toFixed(2),
-      ftz === undefined ? '-' : ftz.toFixed(2),
-      comp === undefined ? 'skipped' : comp.toFixed(2),
-      vsEager.toFixed(2) + 'x',
-      vsFtz === undefined ? '-' : vsFtz.toFixed(2) + 'x',
-      vsComp === undefined ? '-' : vsComp.toFixed(2) + 'x',
-      String(rs.length),
-    ]);
+    const speeds: string[] = [];
+    const ratios: string[] = [];
+    for (const c of TORCH_COLUMNS) {
+      const v = med((r) => r[c.key]);
+      const ratio = med((r) => (r[c.key] === undefined ? undefined : r.js / r[c.key]!));
+      if (v === undefined) {
+        figures.push({ bench: name, figure: 'steps_per_s', value: 'skipped', backend: c.backend, reason: skipped[task]?.[c.key] ?? 'not measured', ...labels });
+      } else {
+        figures.push({ bench: name, figure: 'steps_per_s', value: r3(v), unit, backend: c.backend, ...labels });
+        figures.push({ bench: name, figure: 'js_ratio', value: r3(ratio!), unit: 'x', versus: c.backend, target: c.target, targetMet: ratio! >= c.target, ...labels });
+      }
+      speeds.push(v === undefined ? 'skipped' : v.toFixed(2));
+      ratios.push(ratio === undefined ? '-' : ratio.toFixed(2) + 'x');
+    }
+    rows.push([task, clock, js.toFixed(2), ...speeds, ...ratios, String(rs.length)]);
   }
   return { figures, rows };
 }
@@ -288,14 +292,20 @@ export async function run(opts: TorchBenchOptions = {}): Promise<void> {
     log(`torch: one step = loss and gradients + Adam + Dale's projection; PyTorch ${String(info?.torch)}, ${String(info?.threads)} thread; js 1 thread (${kernelArithmetic()} kernels); ${rounds} interleaved rounds${quick ? ' (quick)' : ''}`);
     log(`  machine: ${cpus().length} x ${cpus()[0]?.model ?? 'unknown CPU'}, node ${process.version}, load average ${loadavg().map((v) => v.toFixed(2)).join(' ')}`);
     const checks: TorchCheck[] = [];
-    const compileSkipped: Partial<Record<ModelBenchTask, string>> = {};
+    // Columns skipped per task, with the reason (a failed torch.compile, a CPU that cannot flush).
+    const skipped: Partial<Record<ModelBenchTask, Partial<Record<string, string>>>> = {};
+    const skip = (task: ModelBenchTask, key: string, why: string): void => {
+      (skipped[task] ??= {})[key] = why;
+      log(`  ${task} ${key}: skipped (${why})`);
+    };
     for (const task of tasks) {
       for (const mode of ['eager', 'compile'] as const) {
         const r = await server.request({ cmd: 'check', task, mode });
         if (!r.ok) {
           if (mode === 'compile') {
-            compileSkipped[task] = `torch.compile failed: ${r.error ?? '?'}`;
-            log(`  ${task} torch.compile: skipped (${compileSkipped[task]})`);
+            const why = `torch.compile failed: ${r.error ?? '?'}`;
+            skip(task, 'compile', why);
+            skip(task, 'compileFtz', why);
             continue;
           }
           throw new TorchBenchError(`torch eager check of ${task} failed: ${r.error ?? '?'}`);
@@ -311,38 +321,33 @@ export async function run(opts: TorchBenchOptions = {}): Promise<void> {
       }
     }
     const results: Record<TorchClock, TorchRound[]> = { wall: [], cpu: [] };
-    let ftzSkipped: string | undefined;
     for (let round = 0; round < rounds; round++) {
       for (const task of tasks) {
         const js = await measure({ backend: 'js', task, ...timing });
-        const eager = await server.must({ cmd: 'time', task, mode: 'eager', ...timing });
-        const ftz = ftzSkipped === undefined ? await server.request({ cmd: 'time', task, mode: 'eager-ftz', ...timing }) : undefined;
-        if (ftz !== undefined && !ftz.ok) {
-          ftzSkipped = ftz.error ?? '?';
-          log(`  torch eager with flushed subnormals: skipped (${ftzSkipped})`);
-        }
-        const comp = compileSkipped[task] === undefined ? await server.must({ cmd: 'time', task, mode: 'compile', ...timing }) : undefined;
-        const wall: TorchRound = { task, js: js.stepsPerSec, eager: eager.stepsPerSec as number };
-        const cpu: TorchRound = { task, js: js.stepsPerCpuSec, eager: eager.stepsPerCpuSec as number };
-        if (ftz?.ok === true) {
-          wall.eagerFtz = ftz.stepsPerSec as number;
-          cpu.eagerFtz = ftz.stepsPerCpuSec as number;
-        }
-        if (comp !== undefined) {
-          wall.compile = comp.stepsPerSec as number;
-          cpu.compile = comp.stepsPerCpuSec as number;
+        const wall: TorchRound = { task, js: js.stepsPerSec, eager: NaN };
+        const cpu: TorchRound = { task, js: js.stepsPerCpuSec, eager: NaN };
+        for (const c of TORCH_COLUMNS) {
+          if (skipped[task]?.[c.key] !== undefined) continue;
+          const r = await server.request({ cmd: 'time', task, mode: c.mode, ...timing });
+          if (!r.ok) {
+            if (c.key === 'eager') throw new TorchBenchError(`torch eager timing of ${task} failed: ${r.error ?? '?'}`);
+            skip(task, c.key, r.error ?? '?');
+            continue;
+          }
+          wall[c.key] = r.stepsPerSec as number;
+          cpu[c.key] = r.stepsPerCpuSec as number;
         }
         results.wall.push(wall);
         results.cpu.push(cpu);
-        const f2 = (v: number | undefined, none: string): string => v?.toFixed(2) ?? none;
-        log(`  round ${round + 1} ${task}: js ${f2(wall.js, '')}, eager ${f2(wall.eager, '')}, eager FTZ ${f2(wall.eagerFtz, '-')}, compile ${f2(wall.compile, 'skipped')} steps/s (per CPU-s: ${f2(cpu.js, '')}, ${f2(cpu.eager, '')}, ${f2(cpu.eagerFtz, '-')}, ${f2(cpu.compile, 'skipped')})`);
+        const f2 = (r: TorchRound): string => TORCH_COLUMNS.map((c) => `${c.header} ${r[c.key]?.toFixed(2) ?? '-'}`).join(', ');
+        log(`  round ${round + 1} ${task}: js ${wall.js.toFixed(2)}, ${f2(wall)} steps/s (per CPU-s: js ${cpu.js.toFixed(2)}, ${f2(cpu)})`);
       }
     }
-    const wall = summarize(results.wall, compileSkipped, 'wall');
-    const cpu = summarize(results.cpu, compileSkipped, 'cpu');
+    const wall = summarize(results.wall, skipped, 'wall');
+    const cpu = summarize(results.cpu, skipped, 'cpu');
     const figures = [...wall.figures, ...cpu.figures];
-    log(formatTable(['task', 'clock', 'js steps/s', 'torch eager', 'eager FTZ', 'torch.compile', 'js / eager', 'js / eager FTZ', 'js / compile', 'rounds'], [...wall.rows, ...cpu.rows]));
-    log('  (eager FTZ: the eager loop with torch.set_flush_denormal(True); without it, subnormal BPTT gradients can slow PyTorch on some CPUs, while the js kernels flush them)');
+    log(formatTable(TORCH_TABLE_HEADER, [...wall.rows, ...cpu.rows]));
+    log('  (FTZ: torch.set_flush_denormal(True); without it, subnormal BPTT gradients can slow PyTorch on some CPUs, while the js kernels flush them)');
     log(`  (medians over rounds; ratios are medians of the per-round ratios; clock cpu: steps per second of the measuring process's CPU time, less sensitive to other load; load average now ${loadavg().map((v) => v.toFixed(2)).join(' ')})`);
     for (const c of checks) {
       const labels = { task: c.task, versus: `torch-${c.mode}` };

@@ -13,11 +13,11 @@ with these (A B A B under the same load):
       one training step from the initial weights, compared with the js backend's exported step:
       -> {"ok": true, "loss": .., "lossRelDiff": .., "gradRelDiff": {name: ..}, "paramRelDiff": {..},
           "seconds": ..}   (seconds: wall time of the step, i.e. the compile time for "compile")
-  {"cmd": "time", "task": "flipflop", "mode": "eager" | "eager-ftz" | "compile", "warmup": 2,
-   "minSteps": 5, "minSeconds": 3, "maxSteps": 500}
-      restarts from the initial weights and a fresh Adam, then times training steps ("eager-ftz":
-      the eager loop with torch.set_flush_denormal(True), i.e. subnormals flushed to zero, as the
-      js kernels flush tiny BPTT gradients; reset afterwards)
+  {"cmd": "time", "task": "flipflop", "mode": "eager" | "eager-ftz" | "compile" | "compile-ftz",
+   "warmup": 2, "minSteps": 5, "minSeconds": 3, "maxSteps": 500}
+      restarts from the initial weights and a fresh Adam, then times training steps ("-ftz": with
+      torch.set_flush_denormal(True), i.e. subnormals flushed to zero, as the js kernels flush tiny
+      BPTT gradients; reset afterwards)
       -> {"ok": true, "steps": .., "seconds": .., "stepsPerSec": .., "stepsPerCpuSec": .., "lastLoss": ..}
       (stepsPerCpuSec: per second of the process's CPU time, all threads)
   {"cmd": "quit"}
@@ -128,7 +128,8 @@ class Case:
         self.opt = torch.optim.Adam(self.params, lr=c["lr"], betas=(c["beta1"], c["beta2"]), eps=c["eps"])
 
     def fn(self, mode: str):
-        if mode in ("eager", "eager-ftz"):
+        mode = mode.removesuffix("-ftz")
+        if mode == "eager":
             return self.loss_fn
         if mode == "compile":
             if self.compiled is None:
@@ -186,7 +187,7 @@ def cmd_check(case: Case, mode: str) -> dict:
 
 
 def cmd_time(case: Case, m: dict) -> dict:
-    ftz = m["mode"] == "eager-ftz"
+    ftz = m["mode"].endswith("-ftz")
     if ftz and not torch.set_flush_denormal(True):
         raise RuntimeError("torch.set_flush_denormal is not supported on this CPU")
     try:
