@@ -10,16 +10,16 @@
  * One step = loss and gradients + Adam + Dale's projection on both sides. Before timing, one step
  * from the initial weights is checked against the js backend's exported step: loss, updated
  * weights and gradients must agree within {@link TORCH_CHECK_TOLERANCE} (relative; Frobenius norm
- * for tensors). Timing is interleaved: each round measures js, torch eager, torch eager with
- * subnormals flushed to zero (`torch.set_flush_denormal(True)`: the js kernels flush tiny BPTT
- * gradients; on an Intel Xeon core with AVX-512 PyTorch trained sequential MNIST at 14 steps/s
- * without it and 139 with it, the subnormal slow path) and torch.compile one
- * after the other on each task (A B C D A B C D …), so that each round's ratios are taken under the
+ * for tensors). Timing is interleaved: each round measures js and the {@link TORCH_COLUMNS}
+ * (torch eager and torch.compile, each also with subnormals flushed to zero,
+ * `torch.set_flush_denormal(True)`: the js kernels flush tiny BPTT gradients; on an Intel Xeon
+ * core with AVX-512 PyTorch trained sequential MNIST eager at 14 steps/s without it and 135 with
+ * it, the subnormal slow path) one after the other on each task, so that each round's ratios are taken under the
  * same machine load; the figures are the medians over rounds of steps/s and of the per-round
  * ratios, by wall time and by the measuring process's CPU time (user + system; on a shared
  * machine the latter is less sensitive to the other load). Without a Python with torch (`DALESWEEP_PYTHON`, default `python3`) it prints
- * "skipped: no torch" and returns; when torch.compile fails (e.g. no C compiler) its column is
- * reported as skipped with the reason.
+ * "skipped: no torch" and returns; when torch.compile fails (e.g. no C compiler) or the CPU
+ * cannot flush subnormals, those columns are reported as skipped with the reason.
  *
  *   node dist/bench/torch.js [--quick]          (or `npm run bench -- --only torch`)
  */
