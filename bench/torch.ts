@@ -209,6 +209,11 @@ export const TORCH_COLUMNS = [
   { key: 'compileFtz', mode: 'compile-ftz', backend: 'torch-compile-ftz', target: 0.8, header: 'compile FTZ' },
 ] as const;
 
+/** A torch column's field in {@link TorchRound}. */
+export type TorchColumnKey = (typeof TORCH_COLUMNS)[number]['key'];
+/** Why columns were skipped, per task and column. */
+export type TorchSkipped = Partial<Record<ModelBenchTask, Partial<Record<TorchColumnKey, string>>>>;
+
 /** Which clock a figure divides by: wall time, or the measuring process's CPU time (user + system). */
 export type TorchClock = 'wall' | 'cpu';
 
@@ -229,7 +234,7 @@ export const TORCH_TABLE_HEADER = ['task', 'clock', 'js steps/s', ...TORCH_COLUM
  * `clock`) and table rows ({@link TORCH_TABLE_HEADER}). A torch column measured in no round is
  * reported as skipped with the reason from `skipped` (per task and column key).
  */
-export function summarize(rounds: TorchRound[], skipped: Partial<Record<ModelBenchTask, Partial<Record<string, string>>>> = {}, clock: TorchClock = 'wall'): { figures: Figure[]; rows: string[][] } {
+export function summarize(rounds: TorchRound[], skipped: TorchSkipped = {}, clock: TorchClock = 'wall'): { figures: Figure[]; rows: string[][] } {
   const figures: Figure[] = [];
   const rows: string[][] = [];
   const unit = clock === 'wall' ? 'steps/s' : 'steps/cpu-s';
@@ -293,8 +298,8 @@ export async function run(opts: TorchBenchOptions = {}): Promise<void> {
     log(`  machine: ${cpus().length} x ${cpus()[0]?.model ?? 'unknown CPU'}, node ${process.version}, load average ${loadavg().map((v) => v.toFixed(2)).join(' ')}`);
     const checks: TorchCheck[] = [];
     // Columns skipped per task, with the reason (a failed torch.compile, a CPU that cannot flush).
-    const skipped: Partial<Record<ModelBenchTask, Partial<Record<string, string>>>> = {};
-    const skip = (task: ModelBenchTask, key: string, why: string): void => {
+    const skipped: TorchSkipped = {};
+    const skip = (task: ModelBenchTask, key: TorchColumnKey, why: string): void => {
       (skipped[task] ??= {})[key] = why;
       log(`  ${task} ${key}: skipped (${why})`);
     };

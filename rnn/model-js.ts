@@ -410,8 +410,8 @@ function sparseCap(N: number): number {
  * `cap` of them.
  */
 function buildCsr(m: Float32Array, N: number, Bp: number, cap: number, rp: Int32Array, cols: Int32Array, vals: Float32Array | null): boolean {
-  // Count first (a dense W_eff at N = 1440 is refused after ~0.4 M compares, not 0.4 M writes:
-  // that was 3 % of a one-thread CelltypeRNN step, on the calling thread only).
+  // Count first, then write (a dense W_eff at N = 1440 is refused after ~0.4 M compares, not
+  // 0.4 M writes: that was 3 % of a one-thread CelltypeRNN step, on the calling thread only).
   if (cap < N * N) {
     let nnz = 0;
     for (let k = 0; k < N * N; k++) if (m[k] !== 0 && ++nnz > cap) return false;
@@ -423,7 +423,6 @@ function buildCsr(m: Float32Array, N: number, Bp: number, cap: number, rp: Int32
     for (let j = 0; j < N; j++) {
       const v = m[o + j];
       if (v !== 0) {
-        if (e >= cap) return false;
         cols[e] = j * Bp;
         if (vals !== null) vals[e] = v;
         e++;

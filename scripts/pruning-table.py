@@ -21,21 +21,36 @@ def fmt(v):
     return f'{m:.3g} ± {s:.2g} ({len(v)})'
 
 
+COLUMNS = ('task', 'status', 'phase', 'pruning', 'sparsity', 'testLoss', 'mstOverlap')
+
+
+def rows(path):
+    """The rows of results.csv; exits with one line naming the file when it is missing or not a pruning sweep's."""
+    try:
+        with open(path, newline='') as fh:
+            reader = csv.DictReader(fh)
+            missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
+            if missing:
+                sys.exit(f'pruning-table.py: {path}: no column {", ".join(missing)} (expected a pruning sweep\'s results.csv)')
+            return list(reader)
+    except OSError as e:
+        sys.exit(f'pruning-table.py: cannot read {path}: {e.strerror}')
+
+
 def main(path):
     loss = defaultdict(list)
     mst = defaultdict(list)
     dense = defaultdict(list)
-    with open(path, newline='') as fh:
-        for r in csv.DictReader(fh):
-            if r['status'] != 'succeeded':
-                continue
-            if r['phase'] == 'dense':
-                dense[r['task']].append(float(r['testLoss']))
-                continue
-            keep = round(1 - float(r['sparsity']), 4)
-            loss[(r['task'], keep, r['pruning'], r['phase'])].append(float(r['testLoss']))
-            if r['phase'] == 'pruned' and r['mstOverlap']:
-                mst[(r['task'], keep, r['pruning'])].append(float(r['mstOverlap']))
+    for r in rows(path):
+        if r['status'] != 'succeeded':
+            continue
+        if r['phase'] == 'dense':
+            dense[r['task']].append(float(r['testLoss']))
+            continue
+        keep = round(1 - float(r['sparsity']), 4)
+        loss[(r['task'], keep, r['pruning'], r['phase'])].append(float(r['testLoss']))
+        if r['phase'] == 'pruned' and r['mstOverlap']:
+            mst[(r['task'], keep, r['pruning'])].append(float(r['mstOverlap']))
     for task in sorted({k[0] for k in loss}):
         print(f'\n{task} (dense test loss {fmt(dense[task])}; test-set mean MSE, mean ± sd (n))\n')
         print('| keep | random, pruned | top-prob, pruned | random, fine-tuned | top-prob, fine-tuned | MST overlap random / top-prob |')
