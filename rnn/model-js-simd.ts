@@ -105,10 +105,10 @@ function str(s: string): number[] {
 }
 
 const OP = {
-  block: 0x02, loop: 0x03, end: 0x0b, br: 0x0c, brIf: 0x0d,
+  block: 0x02, loop: 0x03, end: 0x0b, br: 0x0c, brIf: 0x0d, select: 0x1b,
   localGet: 0x20, localSet: 0x21, localTee: 0x22,
   i32Load: 0x28, f32Load: 0x2a, f32Store: 0x38, i32Const: 0x41, f32Const: 0x43,
-  i32GeS: 0x4e, i32Add: 0x6a, i32Sub: 0x6b, i32Mul: 0x6c, i32And: 0x71, i32Shl: 0x74, f32Add: 0x92,
+  i32LtS: 0x48, i32GtS: 0x4a, i32GeS: 0x4e, i32Add: 0x6a, i32Sub: 0x6b, i32Mul: 0x6c, i32And: 0x71, i32Shl: 0x74, i32ShrU: 0x76, f32Add: 0x92,
   simd: 0xfd,
 } as const;
 const SIMD = {
@@ -664,6 +664,223 @@ function sddmmBody(): number[] {
   return f.encode();
 }
 
+// ---- activity-sparse products (rectified states: most of r_{t-1} is exactly 0) ------------------
+//
+// Each computes, for the outputs it writes, the very sums of the dense kernel it replaces (gemmNT
+// or gemmTN), term by term in the same order, with the terms whose state factor is exactly 0
+// left out. Adding such a term (±0) to a float32 sum leaves it unchanged unless the sum is −0,
+// which needs an earlier product to underflow to −0: so the results are those of the dense
+// kernels, bit for bit (model-js.test.ts compares them).
+
+/** Output columns of one packed slab of W_effᵀ in the activity-sparse forward product. */
+export const SPFWD_SLAB = 24;
+/** Output rows (i) per register block of the activity-sparse weight-gradient product. */
+export const SPDW_BLOCK = 24;
+
+/**
+ * spFwd(pk, idx, starts, dv, B, a, ld, sc): a[b, c] += Σ_k r[b, k] · W[c, k] for the 4V columns c
+ * of one slab, with W's slab packed as pk[k·4V + c] and only the k listed for row b: idx holds
+ * byte offsets 4k and, dv bytes further, the values r[b, k]; row b's entries with k ≡ l (mod 4)
+ * are idx[starts[4b + l] … starts[4b + l + 1]), each list in increasing k. The gemmNT order: lane
+ * l of the dense kernel's accumulator sums the k ≡ l (mod 4) in increasing k, then
+ * a += (s0 + s1) + (s2 + s3). Here each list is summed on its own into V accumulators (V
+ * independent chains), s0 + s1 and s2 kept in the scratch sc (2V vectors) until s3 is done.
+ * Pointers in bytes; ld = row stride of a in bytes.
+ */
+function spFwdBody(V: number, fma: boolean): number[] {
+  const P = { pk: 0, idx: 1, st: 2, dv: 3, B: 4, a: 5, ld: 6, sc: 7 } as const;
+  const f = new Body(8, 7);
+  const L = { b: f.i(0), pst: f.i(1), pa: f.i(2), p: f.i(3), n: f.i(4), k4: f.i(5), t: f.i(6) };
+  const ACC = f.v128(V + 2);
+  const X = ACC + V;
+  const Y = X + 1;
+  f.get(P.st); f.set(L.pst);
+  f.get(P.a); f.set(L.pa);
+  f.i32c(0); f.set(L.b);
+  f.loop(L.b, P.B, 1, () => {
+    for (let l = 0; l < 4; l++) {
+      f.get(P.idx); f.get(L.pst); f.op(OP.i32Load, 2, ...uleb(4 * l)); f.i32c(2); f.op(OP.i32Shl, OP.i32Add); f.set(L.p);
+      f.get(P.idx); f.get(L.pst); f.op(OP.i32Load, 2, ...uleb(4 * l + 4)); f.i32c(2); f.op(OP.i32Shl, OP.i32Add); f.set(L.n);
+      for (let v = 0; v < V; v++) { f.vconst(0); f.set(ACC + v); }
+      f.loop(L.p, L.n, 4, () => {
+        f.get(L.p); f.op(OP.i32Load, 2, 0); f.set(L.k4);
+        f.get(L.p); f.get(P.dv); f.op(OP.i32Add); f.simd(SIMD.load32Splat, 2, 0); f.set(X);
+        f.get(P.pk); f.get(L.k4); f.i32c(4 * V); f.op(OP.i32Mul, OP.i32Add); f.set(L.t);
+        for (let v = 0; v < V; v++) {
+          f.get(L.t); f.vload(16 * v); f.set(Y);
+          emitMadd(f, ACC + v, X, Y, fma);
+        }
+      });
+      // sc[0] = s0, then s0 + s1; sc[1] = s2; after s3: a += (s0 + s1) + (s2 + s3).
+      for (let v = 0; v < V; v++) {
+        if (l === 0 || l === 2) {
+          f.get(P.sc); f.get(ACC + v); f.vstore(16 * (v + (l === 2 ? V : 0)));
+        } else if (l === 1) {
+          f.get(P.sc); f.get(P.sc); f.vload(16 * v); f.get(ACC + v); f.simd(SIMD.addF32x4); f.vstore(16 * v);
+        } else {
+          f.get(L.pa);
+          f.get(L.pa); f.vload(16 * v);
+          f.get(P.sc); f.vload(16 * v);
+          f.get(P.sc); f.vload(16 * (v + V)); f.get(ACC + v); f.simd(SIMD.addF32x4);
+          f.simd(SIMD.addF32x4);
+          f.simd(SIMD.addF32x4);
+          f.vstore(16 * v);
+        }
+      }
+    }
+    f.inc(L.pst, 16);
+    f.addTo(L.pa, L.pa, P.ld);
+  });
+  return f.encode();
+}
+
+/** Outputs (rows b of one column j) per register block of the output-sampled backward product. */
+const SPBWD_GROUP = 6;
+
+/**
+ * spBwd(wT, idx, cs, j0, j1, dPre, dr, K4): dr[b, j] = Σ_k dPre[b, k] · wT[j, k] for j0 ≤ j < j1 and
+ * only the rows b listed for j: idx[cs[j] … cs[j + 1]) holds the byte offsets b·K4 of those rows
+ * (in dPre and dr alike); K4 = row length in bytes (a multiple of 16). The gemmNT order: one f32x4
+ * accumulator per output over 16-byte steps of k, then (l0 + l1) + (l2 + l3); outputs in groups of
+ * {@link SPBWD_GROUP} rows (independent chains sharing each load of wT; V8 hoists a loop's loads
+ * to its top, so a wider block spills), then 4, then 1. Pointers in bytes.
+ */
+function spBwdBody(fma: boolean): number[] {
+  const P = { wT: 0, idx: 1, cs: 2, j0: 3, j1: 4, dPre: 5, dr: 6, K4: 7 } as const;
+  const f = new Body(8, 15);
+  const L = { j: f.i(0), pw: f.i(1), e: f.i(2), end: f.i(3), pdr: f.i(4), k: f.i(5), t: f.i(6), q0: f.i(7) };
+  const A0 = f.v128(13); // 8 accumulators, then X, Y, Y2 and two sums
+  const X = A0 + 8;
+  const Y = A0 + 9;
+  const Y2 = A0 + 10;
+  const W0 = A0 + 11;
+  const W1 = A0 + 12;
+  const pairSum = (u: number, v: number, dst: number): void => {
+    f.get(u); f.get(v); f.simd(SIMD.shuffle, ...EVEN_LANES);
+    f.get(u); f.get(v); f.simd(SIMD.shuffle, ...ODD_LANES);
+    f.simd(SIMD.addF32x4); f.set(dst);
+  };
+  const group = (G: number): void => {
+    f.op(OP.block, VOID, OP.loop, VOID);
+    f.get(L.e); f.i32c(4 * G); f.op(OP.i32Add); f.get(L.end); f.op(OP.i32GtS, OP.brIf, 1);
+    for (let g = 0; g < G; g++) {
+      f.get(P.dPre); f.get(L.e); f.op(OP.i32Load, 2, ...uleb(4 * g)); f.op(OP.i32Add); f.set(L.q0 + g);
+      f.vconst(0); f.set(A0 + g);
+    }
+    f.i32c(0); f.set(L.k);
+    f.loop(L.k, P.K4, 16, () => {
+      f.get(L.pw); f.get(L.k); f.op(OP.i32Add); f.vload(0); f.set(Y);
+      for (let g = 0; g < G; g++) {
+        f.get(L.q0 + g); f.get(L.k); f.op(OP.i32Add); f.vload(0); f.set(X);
+        emitMadd(f, A0 + g, X, Y, fma);
+      }
+    });
+    // Horizontal sums of 4 accumulators at once (as gemmNT): W = [(l0 + l1) + (l2 + l3) of each].
+    for (let h = 0; h < G; h += 4) {
+      const n = Math.min(4, G - h);
+      const at = (x: number): number => A0 + h + Math.min(x, n - 1);
+      pairSum(at(0), at(1), X);
+      pairSum(at(2), at(3), Y);
+      pairSum(X, Y, h === 0 ? W0 : W1);
+    }
+    for (let g = 0; g < G; g++) {
+      f.get(L.pdr); f.get(L.e); f.op(OP.i32Load, 2, ...uleb(4 * g)); f.op(OP.i32Add);
+      f.get(g < 4 ? W0 : W1); f.simd(SIMD.extractF32, g & 3);
+      f.op(OP.f32Store, 2, 0);
+    }
+    f.inc(L.e, 4 * G);
+    f.op(OP.br, 0, OP.end, OP.end);
+  };
+  f.get(P.j0); f.set(L.j);
+  f.loop(L.j, P.j1, 1, () => {
+    f.get(P.wT); f.get(L.j); f.get(P.K4); f.op(OP.i32Mul, OP.i32Add); f.set(L.pw);
+    f.get(P.dr); f.get(L.j); f.i32c(2); f.op(OP.i32Shl, OP.i32Add); f.set(L.pdr);
+    f.get(P.cs); f.get(L.j); f.i32c(2); f.op(OP.i32Shl, OP.i32Add); f.set(L.t);
+    f.get(P.idx); f.get(L.t); f.op(OP.i32Load, 2, 0); f.i32c(2); f.op(OP.i32Shl, OP.i32Add); f.set(L.e);
+    f.get(P.idx); f.get(L.t); f.op(OP.i32Load, 2, 4); f.i32c(2); f.op(OP.i32Shl, OP.i32Add); f.set(L.end);
+    group(SPBWD_GROUP);
+    group(4);
+    group(1);
+  });
+  return f.encode();
+}
+
+/**
+ * spDw(idx, cs, nC, nJ, ib0, ib1, dv, panel, out, ldp): out[j, i] = Σ_q panel[q, i] · r[q, j] for
+ * j < nJ and the byte range [ib0, ib1) of i within a row (a multiple of 16V), over only the
+ * samples q listed for column j: idx holds byte offsets q·ldp of rows of the panel (ldp = row
+ * bytes of panel and out) and, dv bytes further, the values r[q, j]; the entries of column j in
+ * sample chunk c (TN_CHUNK samples each) are idx[cs[c·nJ + j] … cs[c·nJ + j + 1]), in increasing q.
+ * The gemmTN order: each chunk's sum in increasing q (V accumulators, V independent chains), the
+ * first chunk's sum stored, each later one added. Chunk by chunk (the chunk's rows of the panel
+ * stay in L1), each chunk over all columns j. Pointers in bytes.
+ */
+function spDwBody(V: number, fma: boolean): number[] {
+  const P = { idx: 0, cs: 1, nC: 2, nJ: 3, i0: 4, i1: 5, dv: 6, panel: 7, out: 8, ldp: 9 } as const;
+  const f = new Body(10, 10);
+  const L = { c: f.i(0), j: f.i(1), pc: f.i(2), ib: f.i(3), e0: f.i(4), e: f.i(5), end: f.i(6), q: f.i(7), t: f.i(8), po: f.i(9) };
+  const S0 = f.v128(V + 2);
+  const X = S0 + V;
+  const Y = X + 1;
+  const columns = (first: boolean): void => {
+    f.i32c(0); f.set(L.j);
+    f.get(P.out); f.set(L.po);
+    f.loop(L.j, P.nJ, 1, () => {
+      f.get(P.idx); f.get(L.pc); f.op(OP.i32Load, 2, 0); f.i32c(2); f.op(OP.i32Shl, OP.i32Add); f.set(L.e0);
+      f.get(P.idx); f.get(L.pc); f.op(OP.i32Load, 2, 4); f.i32c(2); f.op(OP.i32Shl, OP.i32Add); f.set(L.end);
+      f.get(P.i0); f.set(L.ib);
+      f.loop(L.ib, P.i1, 16 * V, () => {
+        for (let v = 0; v < V; v++) { f.vconst(0); f.set(S0 + v); }
+        f.get(L.e0); f.set(L.e);
+        f.loop(L.e, L.end, 4, () => {
+          f.get(L.e); f.op(OP.i32Load, 2, 0); f.set(L.q);
+          f.get(L.e); f.get(P.dv); f.op(OP.i32Add); f.simd(SIMD.load32Splat, 2, 0); f.set(X);
+          f.get(P.panel); f.get(L.q); f.op(OP.i32Add); f.get(L.ib); f.op(OP.i32Add); f.set(L.t);
+          for (let v = 0; v < V; v++) {
+            f.get(L.t); f.vload(16 * v); f.set(Y);
+            emitMadd(f, S0 + v, X, Y, fma);
+          }
+        });
+        f.get(L.po); f.get(L.ib); f.op(OP.i32Add); f.set(L.t);
+        for (let v = 0; v < V; v++) {
+          f.get(L.t);
+          if (first) f.get(S0 + v); else { f.get(L.t); f.vload(16 * v); f.get(S0 + v); f.simd(SIMD.addF32x4); }
+          f.vstore(16 * v);
+        }
+      });
+      f.inc(L.pc, 4);
+      f.addTo(L.po, L.po, P.ldp);
+    });
+  };
+  f.get(P.cs); f.set(L.pc);
+  columns(true);
+  f.i32c(1); f.set(L.c);
+  f.loop(L.c, P.nC, 1, () => columns(false));
+  return f.encode();
+}
+
+/** copy2d(src, ls, dst, ld, rows, wb): rows of wb bytes (a multiple of 16) from src (row stride ls) to dst (ld). */
+function copy2dBody(): number[] {
+  const P = { src: 0, ls: 1, dst: 2, ld: 3, rows: 4, wb: 5 } as const;
+  const f = new Body(6, 4);
+  const L = { r: f.i(0), k: f.i(1), ps: f.i(2), pd: f.i(3) };
+  f.v128(0);
+  f.get(P.src); f.set(L.ps);
+  f.get(P.dst); f.set(L.pd);
+  f.i32c(0); f.set(L.r);
+  f.loop(L.r, P.rows, 1, () => {
+    f.i32c(0); f.set(L.k);
+    f.loop(L.k, P.wb, 16, () => {
+      f.get(L.pd); f.get(L.k); f.op(OP.i32Add);
+      f.get(L.ps); f.get(L.k); f.op(OP.i32Add); f.vload();
+      f.vstore();
+    });
+    f.addTo(L.ps, L.ps, P.ls);
+    f.addTo(L.pd, L.pd, P.ld);
+  });
+  return f.encode();
+}
+
 const I32X9 = new Array<number>(9).fill(I32);
 
 /** Exported functions of the shape-independent module: name, parameter types, body. */
@@ -681,7 +898,11 @@ function kernelFunctions(fma: boolean): [string, number[], number[]][] {
     ['spmm1Acc', I32X9, spmmBody(1, true)],
     ['sddmm', I32X9, sddmmBody()],
     ['packIn', new Array<number>(7).fill(I32), packInBody()],
+    ['spBwd', new Array<number>(8).fill(I32), spBwdBody(fma)],
+    ['copy2d', new Array<number>(6).fill(I32), copy2dBody()],
   ];
+  for (let V = 1; V <= SPFWD_SLAB / 4; V++) fns.push([`spFwd${V}`, new Array<number>(8).fill(I32), spFwdBody(V, fma)]);
+  for (let V = 1; V <= SPDW_BLOCK / 4; V++) fns.push([`spDw${V}`, new Array<number>(10).fill(I32), spDwBody(V, fma)]);
   for (let flags = 0; flags < 8; flags++) fns.push([`bwd${flags}`, [...I32X9, F32, F32], bwdBody((flags & 1) !== 0, (flags & 2) !== 0, (flags & 4) !== 0)]);
   return fns;
 }
@@ -730,6 +951,7 @@ interface NtEntry { lda: number; ldb: number; ldc: number; k: number; set: WasmN
 type WasmTN = (M: number, Nc: number, K: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, apack: number, bpack: number) => void;
 type WasmAct = (a: number, r: number, n: number, th: number) => void;
 type WasmPackIn = (x: number, xa: number, xaT: number, B: number, T: number, nIn: number, nInP: number) => void;
+type WasmI32 = (...args: number[]) => void;
 type WasmBwd = (dPre: number, a: number, dr: number, dz: number, dzStride: number, w: number, rows: number, N: number, nOut: number, th: number, flush: number) => void;
 
 /** The compiled kernel modules importing a plain [0] and a shared [1] memory (null: no SIMD here). */
@@ -962,6 +1184,11 @@ export class SimdGemm {
   private readonly spmmFns: WasmGemm[] = [];
   private readonly sddmmFn: WasmGemm | null = null;
   private readonly packInFn: WasmPackIn | null = null;
+  /** Activity-sparse kernels: spFwd by slab width V (index V − 1), spBwd, spDw by block width V. */
+  private readonly spFwdFns: WasmI32[] = [];
+  private readonly spBwdFn: WasmI32 | null = null;
+  private readonly copy2dFn: WasmI32 | null = null;
+  private readonly spDwFns: WasmI32[] = [];
   private used = 0;
 
   /**
@@ -996,6 +1223,10 @@ export class SimdGemm {
     this.spmmFns = [ex.spmmWideSet, ex.spmmWideAcc, ex.spmm1Set, ex.spmm1Acc] as WasmGemm[];
     this.sddmmFn = ex.sddmm as WasmGemm;
     this.packInFn = ex.packIn as WasmPackIn;
+    for (let V = 1; V <= SPFWD_SLAB / 4; V++) this.spFwdFns.push(ex[`spFwd${V}`] as WasmI32);
+    this.spBwdFn = ex.spBwd as WasmI32;
+    this.copy2dFn = ex.copy2d as WasmI32;
+    for (let V = 1; V <= SPDW_BLOCK / 4; V++) this.spDwFns.push(ex[`spDw${V}`] as WasmI32);
   }
 
   /** A float32 view of the whole memory (a helper thread's base for element offsets); null without SIMD. */
@@ -1204,4 +1435,168 @@ export class SimdGemm {
     this.packInFn(x.byteOffset, xa.byteOffset, xaT.byteOffset, B, T, nIn, nInP);
     return true;
   }
+
+  /**
+   * Activity-sparse a_t += r·W_effᵀ (the sums of {@link SimdGemm.gemm} with A = r, B = W_eff, bit
+   * for bit), from W_effᵀ packed by {@link packSlabs} and row lists made by {@link buildRowLists}:
+   * for b < B, a[aOff + b·N + c] += Σ over the listed k of r[b, k] · W_eff[c, k], c < N, with
+   * r[b, k] from `vals` beside `idx`. `idxOff` and `stOff` are element offsets of this step's
+   * lists. Needs SIMD and every array in this memory (the caller checks {@link SimdGemm.simd} and
+   * allocates with {@link alloc}); N a multiple of 4. Uses 2·{@link SPFWD_SLAB} floats of the
+   * gemmTN scratch (calling thread only).
+   */
+  spFwd(
+    pk: Float32Array, idx: Int32Array, vals: Float32Array, idxOff: number, starts: Int32Array, stOff: number,
+    B: number, a: Float32Array, aOff: number, N: number,
+  ): void {
+    const pi = idx.byteOffset + 4 * idxOff;
+    const ps = starts.byteOffset + 4 * stOff;
+    const dv = vals.byteOffset - idx.byteOffset;
+    const sc = this.scratch(2 * SPFWD_SLAB);
+    for (let c0 = 0; c0 < N; c0 += SPFWD_SLAB) {
+      const w = Math.min(SPFWD_SLAB, N - c0);
+      this.spFwdFns[w / 4 - 1](pk.byteOffset + 4 * N * c0, pi, ps, dv, B, a.byteOffset + 4 * (aOff + c0), 4 * N, sc);
+    }
+  }
+
+  /**
+   * Output-sampled dr[b, j] = Σ_k dPre[dPreOff + b·N + k] · wT[j·N + k] (the sums of
+   * {@link SimdGemm.gemm} with A = dPre, B = wT, bit for bit) for j0 ≤ j < j1 and the rows listed
+   * for j: idx[cs[j] … cs[j + 1]) holds b·N·4 (see {@link buildColumnLists}); other entries of dr
+   * are left as they are. N a multiple of 4; arrays in this memory.
+   */
+  spBwd(wT: Float32Array, idx: Int32Array, cs: Int32Array, j0: number, j1: number, dPre: Float32Array, dPreOff: number, dr: Float32Array, N: number): void {
+    this.spBwdFn!(wT.byteOffset, idx.byteOffset, cs.byteOffset, j0, j1, dPre.byteOffset + 4 * dPreOff, dr.byteOffset, 4 * N);
+  }
+
+  /**
+   * Activity-sparse weight gradient, transposed, for one panel of w columns i of dPre (copied by
+   * {@link SimdGemm.copy2d}: panel[q·ldp + i] = dPre[q + 1 step, i0 + i]): out[j·ldp + i] =
+   * Σ_q panel[q·ldp + i] · r[q, j] for i < w (a multiple of 4) and j < nJ, over the samples q
+   * listed for column j in chunks of {@link TN_CHUNK}, with r[q, j] in `vals` beside `idx` (see
+   * {@link buildSampleLists}, made with row bytes 4·ldp): the sums of {@link SimdGemm.gemmTN} (acc
+   * false) with A = dPre, B = r, bit for bit. Arrays in this memory.
+   */
+  spDw(
+    idx: Int32Array, vals: Float32Array, cs: Int32Array, nChunks: number, nJ: number, w: number,
+    panel: Float32Array, out: Float32Array, ldp: number,
+  ): void {
+    const args = [idx.byteOffset, cs.byteOffset, nChunks, nJ] as const;
+    const tail = [vals.byteOffset - idx.byteOffset, panel.byteOffset, out.byteOffset, 4 * ldp] as const;
+    const iMain = Math.floor(w / SPDW_BLOCK) * SPDW_BLOCK;
+    if (iMain > 0) this.spDwFns[SPDW_BLOCK / 4 - 1](...args, 0, 4 * iMain, ...tail);
+    if (w > iMain) this.spDwFns[(w - iMain) / 4 - 1](...args, 4 * iMain, 4 * w, ...tail);
+  }
+
+  /**
+   * dst[dOff + q·ld + c] = src[sOff + q·ls + c] for q < rows, c < w (w a multiple of 4; all
+   * offsets multiples of 4; arrays in this memory).
+   */
+  copy2d(src: Float32Array, sOff: number, ls: number, dst: Float32Array, dOff: number, ld: number, rows: number, w: number): void {
+    this.copy2dFn!(src.byteOffset + 4 * sOff, 4 * ls, dst.byteOffset + 4 * dOff, 4 * ld, rows, 4 * w);
+  }
+}
+
+/**
+ * W_effᵀ packed in slabs of {@link SPFWD_SLAB} output columns for {@link SimdGemm.spFwd}: slab
+ * c0 (of width w) at pk[N·c0 …], row k of it at + k·w: pk[N·c0 + k·w + c − c0] = W_eff[c, k].
+ * W_eff is [N, N] row-major, N a multiple of 4.
+ */
+export function packSlabs(weff: Float32Array, N: number, pk: Float32Array): void {
+  for (let c0 = 0; c0 < N; c0 += SPFWD_SLAB) {
+    const w = Math.min(SPFWD_SLAB, N - c0);
+    const base = N * c0;
+    for (let c = 0; c < w; c++) {
+      const src = (c0 + c) * N;
+      for (let k = 0; k < N; k++) pk[base + k * w + c] = weff[src + k];
+    }
+  }
+}
+
+/**
+ * Row lists of the active units of one step for {@link SimdGemm.spFwd}: for each row b < B of
+ * the [B, N] block of `a` at element offset `off`, the columns k with a[b, k] > th (where the
+ * rectified state r is nonzero), as byte offsets 4k into idx[idxOff …] and the states r[b, k] at
+ * the same places of `vals`, grouped by k mod 4 (each group in increasing k): group l of row b is idx[idxOff + starts[stOff + 4b + l] …
+ * idxOff + starts[stOff + 4b + l + 1]). Returns the number of entries.
+ */
+export function buildRowLists(
+  a: Float32Array, r: Float32Array, off: number, B: number, N: number, th: number,
+  idx: Int32Array, vals: Float32Array, idxOff: number, starts: Int32Array, stOff: number,
+): number {
+  let e = idxOff;
+  for (let b = 0; b < B; b++) {
+    const ro = off + b * N;
+    const so = stOff + 4 * b;
+    for (let l = 0; l < 4; l++) {
+      starts[so + l] = e - idxOff;
+      for (let k = l; k < N; k += 4) {
+        if (a[ro + k] > th) {
+          idx[e] = 4 * k;
+          vals[e++] = r[ro + k];
+        }
+      }
+    }
+  }
+  e -= idxOff;
+  starts[stOff + 4 * B] = e;
+  return e;
+}
+
+/**
+ * Column lists of one step's row lists (see {@link buildRowLists}) for {@link SimdGemm.spBwd}: for
+ * each column j, the rows b listed with j, in increasing b, as byte offsets b·N·4 in
+ * out[cs[j] … cs[j + 1]). `pos` is scratch of N entries.
+ */
+export function buildColumnLists(idx: Int32Array, idxOff: number, starts: Int32Array, stOff: number, B: number, N: number, out: Int32Array, cs: Int32Array, pos: Int32Array): void {
+  const nnz = starts[stOff + 4 * B];
+  cs.fill(0, 0, N + 1);
+  for (let e = 0; e < nnz; e++) cs[(idx[idxOff + e] >> 2) + 1]++;
+  for (let j = 0; j < N; j++) cs[j + 1] += cs[j];
+  pos.set(cs.subarray(0, N));
+  for (let b = 0; b < B; b++) {
+    const row = b * N * 4;
+    const e1 = idxOff + starts[stOff + 4 * b + 4];
+    for (let e = idxOff + starts[stOff + 4 * b]; e < e1; e++) out[pos[idx[e] >> 2]++] = row;
+  }
+}
+
+/**
+ * Sample lists of steps 0 … steps − 1 (each with row lists, see {@link buildRowLists}, at
+ * idx[t·B·N …] and starts[t·(4B + 1) …]) for {@link SimdGemm.spDw}: sample q = t·B + b, chunk
+ * c = ⌊q / TN_CHUNK⌋; for each chunk c and column j, the samples of the chunk listed with j in
+ * increasing q, as byte offsets q·rowBytes and their states in outVals, at
+ * out[cs[c·N + j] … cs[c·N + j + 1]). `cs` and `pos` have nC·N + 1 entries. Returns nC.
+ */
+export function buildSampleLists(
+  idx: Int32Array, vals: Float32Array, starts: Int32Array, steps: number, B: number, N: number, rowBytes: number,
+  out: Int32Array, outVals: Float32Array, cs: Int32Array, pos: Int32Array,
+): number {
+  const nC = Math.ceil((steps * B) / TN_CHUNK);
+  const BN = B * N;
+  const S = 4 * B + 1;
+  cs.fill(0, 0, nC * N + 1);
+  for (let t = 0; t < steps; t++) {
+    for (let b = 0; b < B; b++) {
+      const c = Math.floor((t * B + b) / TN_CHUNK) * N + 1;
+      const e1 = t * BN + starts[t * S + 4 * b + 4];
+      for (let e = t * BN + starts[t * S + 4 * b]; e < e1; e++) cs[c + (idx[e] >> 2)]++;
+    }
+  }
+  for (let x = 0; x < nC * N; x++) cs[x + 1] += cs[x];
+  pos.set(cs.subarray(0, nC * N));
+  for (let t = 0; t < steps; t++) {
+    for (let b = 0; b < B; b++) {
+      const q = t * B + b;
+      const c = Math.floor(q / TN_CHUNK) * N;
+      const row = q * rowBytes;
+      const e1 = t * BN + starts[t * S + 4 * b + 4];
+      for (let e = t * BN + starts[t * S + 4 * b]; e < e1; e++) {
+        const at = pos[c + (idx[e] >> 2)]++;
+        out[at] = row;
+        outVals[at] = vals[e];
+      }
+    }
+  }
+  return nC;
 }

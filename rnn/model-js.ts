@@ -23,7 +23,18 @@
  * biases as a ones column, from inputs packed by a WASM kernel) and all weight gradients are
  * single products over the T·B samples: the gradients in the "outer-product" form C = Aᵀ·B
  * ({@link gemmTN}) directly on the `[T·B, N]` buffers, summed in chunks of samples. The per-step
- * readout is computed right after each step's state, while it is in cache. Buffers are cached
+ * readout is computed right after each step's state, while it is in cache.
+ *
+ * Activity-sparse path (rectifying rules, dense W_eff): r_t is exactly 0 wherever a_t ≤ threshold,
+ * which is 80-97 % of the units of a CelltypeRNN after one epoch (and 64-73 % of trained Dale
+ * flip-flop models). The forward pass lists each step's active units per row (buildRowLists);
+ * when at most {@link ACTIVITY_MAX_DENSITY} of a step's units are active, r_{t-1}·W_effᵀ sums only
+ * their terms (spFwd, over W_effᵀ packed in column slabs), dr_{t-1} = dPre_t·W_eff is computed
+ * only where a_{t-1} > threshold, the only entries the next backward step reads (spBwd), and the
+ * W_hh gradient sums only the active samples of each column (spDw). Each output keeps the dense
+ * kernel's summation order with the zero terms left out, so the results are the dense path's
+ * bits (tested; adding ±0 changes a float32 sum only when the sum is −0, i.e. after an earlier
+ * product underflowed to −0), and the choice is a matter of speed only. Buffers are cached
  * per (shape, B, T) and reused. Everything runs on
  * WebAssembly SIMD kernels (rnn/model-js-simd.ts) when the runtime has them, else on scalar
  * JavaScript (float64 accumulation) with the same semantics. All loops are sequential, so the
@@ -37,7 +48,10 @@
  * of what the SIMD kernels compute.
  */
 import type { Backend, Batch, LossResult, ModelConfig, ModelMasks, Params } from './types.js';
-import { GRAD_FLUSH, SimdGemm, gemmTN, kernelArithmetic, sharedSimdSupported, simdSupported, tnScratchFloats } from './model-js-simd.js';
+import {
+  GRAD_FLUSH, SimdGemm, TN_CHUNK, buildColumnLists, buildRowLists, buildSampleLists, gemmTN, kernelArithmetic, packSlabs, sharedSimdSupported,
+  simdSupported, tnScratchFloats,
+} from './model-js-simd.js';
 import { PARALLEL_MIN_N, gemmThreadCap, parallelGemm } from './parallel-gemm.js';
 
 export { gemmTN };
@@ -252,6 +266,38 @@ interface Workspace {
   next: Int32Array;
   /** Whether the last forward pass used the CSR of W_eff. */
   sparse: boolean;
+  /** Buffers of the activity-sparse products (null when they cannot run: see {@link activityEligible}). */
+  act: ActivityBuffers | null;
+}
+
+/**
+ * Buffers of the activity-sparse products (rectifying rules: r_t is exactly 0 wherever
+ * a_t ≤ threshold, 80-97 % of the units of a trained CelltypeRNN). All in the kernel's memory
+ * except `pos` and `nnz`.
+ */
+interface ActivityBuffers {
+  /** W_effᵀ in slabs of output columns (packSlabs), [N·N]. */
+  pk: Float32Array;
+  /** Row lists of the active units of steps 0 … T − 2 (buildRowLists): [T, B, N] entries and states, [T, 4B + 1] starts. */
+  rowIdx: Int32Array;
+  rowVals: Float32Array;
+  rowStarts: Int32Array;
+  /** Entries of each step's row lists (valid for the steps the last forward pass listed). */
+  nnz: Int32Array;
+  /** Whether the last forward pass listed its steps (the backward pass may use them). */
+  listed: boolean;
+  /** Column lists of one step (buildColumnLists): [B·N] entries, [N + 1] starts. */
+  colIdx: Int32Array;
+  colCs: Int32Array;
+  /** Sample lists of all steps (buildSampleLists): [(T − 1)·B·N] entries and states, [nC·N + 1] starts. */
+  smpIdx: Int32Array;
+  smpVals: Float32Array;
+  smpCs: Int32Array;
+  /** One panel of dPre's columns, [(T − 1)·B, SPDW_ROWS], and of the transposed W_hh gradient, [N, SPDW_ROWS]. */
+  panel: Float32Array;
+  outP: Float32Array;
+  /** Scratch counters (JS memory). */
+  pos: Int32Array;
 }
 
 const CACHE_LIMIT = 8;
@@ -272,6 +318,67 @@ let sparseMode: SparseMode = 'auto';
 export function setSparseMode(mode: SparseMode): void {
   sparseMode = mode;
 }
+
+/**
+ * Largest fraction of active units (a > threshold) of a step for which the forward product
+ * r_{t-1}·W_effᵀ, the backward product dPre_t·W_eff and the weight gradient Σ dPre_tᵀ r_{t-1}
+ * skip the inactive ones in `auto` mode (activity-sparse kernels, same bits as the dense ones).
+ */
+export const ACTIVITY_MAX_DENSITY = { forward: 0.5, backward: 0.5, weights: 0.5 } as const;
+
+/** When the activity-sparse products are used: by density (`auto`), always, or never. */
+export type ActivityMode = SparseMode;
+let activityMode: ActivityMode = 'auto';
+
+/**
+ * Choose when the activity-sparse products are used (default `auto`). They give the same bits as
+ * the dense products, so this changes speed only. For tests and benchmarks.
+ */
+export function setActivityMode(mode: ActivityMode): void {
+  activityMode = mode;
+}
+
+/** Products the activity-sparse kernels computed since the last {@link resetActivityCounts}. */
+export interface ActivityCounts {
+  /** Forward steps r_{t-1}·W_effᵀ. */
+  forward: number;
+  /** Backward steps dPre_t·W_eff. */
+  backward: number;
+  /** W_hh gradients. */
+  weights: number;
+}
+const activityCounts: ActivityCounts = { forward: 0, backward: 0, weights: 0 };
+
+/** How many products took the activity-sparse kernels since the last reset (a copy). */
+export function activityProducts(): ActivityCounts {
+  return { ...activityCounts };
+}
+
+/** Starts {@link activityProducts} afresh. */
+export function resetActivityCounts(): void {
+  activityCounts.forward = 0;
+  activityCounts.backward = 0;
+  activityCounts.weights = 0;
+}
+
+/** Whether a product over `nnz` active of `total` units takes the activity-sparse kernel (counted). */
+function activityPays(nnz: number, total: number, maxDensity: number, kind: keyof ActivityCounts): boolean {
+  const yes = activityMode === 'always' || (activityMode === 'auto' && nnz <= maxDensity * total);
+  if (yes) activityCounts[kind]++;
+  return yes;
+}
+
+/**
+ * Whether the activity-sparse products can replace the dense ones bit for bit: SIMD kernels (the
+ * scalar fallback sums in float64), a rectifying rule, N a multiple of 8 and B even (the dense
+ * kernels' register blocks then cover every output, so each output has the SIMD kernel's order).
+ */
+function activityEligible(rect: boolean, N: number, B: number): boolean {
+  return useSimd && rect && N % 8 === 0 && B % 2 === 0 && simdSupported();
+}
+
+/** Output rows i per panel of the activity-sparse weight gradient (its dPre panel stays in L2). */
+const SPDW_ROWS = 96;
 
 /**
  * Choose the kernels of newly made work buffers: WebAssembly SIMD (default, when available) or
@@ -317,7 +424,11 @@ function workspace(cfg: ModelConfig, B: number, T: number): Workspace {
   const zRows = cfg.head === 'softmax-last' ? B : TB;
   const Bp = roundUp(B, 4);
   const NN = N * N;
+  const actOn = activityEligible(rect, N, B);
+  const nC = Math.ceil(((T - 1) * B) / TN_CHUNK);
+  const actSizes = actOn ? [NN, TBN, TBN, T * (4 * B + 1), B * N, N + 1, Math.max(0, TBN - B * N), Math.max(0, TBN - B * N), nC * N + 1, (T - 1) * B * SPDW_ROWS, N * SPDW_ROWS] : [];
   const sizes = [
+    ...actSizes,
     TB * nIn, TB * nInP, (nIn + 1) * TB, (nIn + 1) * N, TBN, rect ? TBN : 0, TBN, B * N, NN, NN,
     nOutP4 * N, zRows * nOutP4, zRows * nOutP8, N * nOutP8, N * nInP, NN,
     T * N * Bp, T * N * Bp, N + 1, NN, NN, N + 1, NN, NN, N + 1, NN, NN,
@@ -370,6 +481,24 @@ function workspace(cfg: ModelConfig, B: number, T: number): Workspace {
     gvals: k.alloc(NN),
     next: new Int32Array(N + 1),
     sparse: false,
+    act: actOn
+      ? {
+        pk: k.alloc(NN),
+        rowIdx: k.allocI32(TBN),
+        rowVals: k.alloc(TBN),
+        rowStarts: k.allocI32(T * (4 * B + 1)),
+        nnz: new Int32Array(T),
+        listed: false,
+        colIdx: k.allocI32(B * N),
+        colCs: k.allocI32(N + 1),
+        smpIdx: k.allocI32(Math.max(0, TBN - B * N)),
+        smpVals: k.alloc(Math.max(0, TBN - B * N)),
+        smpCs: k.allocI32(nC * N + 1),
+        panel: k.alloc((T - 1) * B * SPDW_ROWS),
+        outP: k.alloc(N * SPDW_ROWS),
+        pos: new Int32Array(Math.max(N, nC * N)),
+      }
+      : null,
   };
   cache.set(key, ws);
   if (cache.size > CACHE_LIMIT) {
@@ -501,6 +630,11 @@ function forward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, withG
   ws.sparse = T > 1 && sparseMode !== 'never' && buildCsr(weff, N, Bp, sparseCap(N), ws.rp, ws.cols, ws.vals);
   const needRT = ws.sparse || keepRT;
   const perStepHead = cfg.head !== 'softmax-last';
+  // Activity lists of steps 0 … T − 2 (for the next step's product and the backward pass).
+  const act = ws.act !== null && kern.simd && !ws.sparse && activityMode !== 'never' ? ws.act : null;
+  if (ws.act !== null) ws.act.listed = act !== null;
+  const S = 4 * B + 1;
+  let packedW = false;
 
   // Input projection and biases of all steps in one product: a [T·B, N] = xa·wInAᵀ, in the
   // outer-product form over the nIn + 1 input columns (no horizontal sums for the short inner dimension).
@@ -509,7 +643,11 @@ function forward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, withG
     const at = t * BN;
     if (t > 0) {
       if (ws.sparse) kern.spmm(ws.rp, ws.cols, ws.vals, N, ws.rT, (t - 1) * NBp, B, a, at, N, true);
-      else parallelGemm(kern, 'nt', B, N, N, r, at - BN, N, weff, 0, N, a, at, N, true);
+      else if (act !== null && activityPays(act.nnz[t - 1], BN, ACTIVITY_MAX_DENSITY.forward, 'forward')) {
+        if (!packedW) packSlabs(weff, N, act.pk);
+        packedW = true;
+        kern.spFwd(act.pk, act.rowIdx, act.rowVals, (t - 1) * BN, act.rowStarts, (t - 1) * S, B, a, at, N);
+      } else parallelGemm(kern, 'nt', B, N, N, r, at - BN, N, weff, 0, N, a, at, N, true);
     }
     const done = kern.act(a, r, at, BN, th, rect);
     if (rect) {
@@ -522,6 +660,7 @@ function forward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, withG
       for (let k = at + done; k < at + BN; k++) a[k] = fastTanh(a[k]);
     }
     if (needRT && t < T - 1) transposeInto(r, at, B, N, ws.rT, t * NBp, Bp);
+    if (act !== null && t < T - 1) act.nnz[t] = buildRowLists(a, r, at, B, N, th, act.rowIdx, act.rowVals, t * BN, act.rowStarts, t * S);
     // Per-step readout z_t = a_t·W_outᵀ while a_t is in cache (one product over all T·B rows
     // afterwards would stream a [T, B, N] from L3 again).
     if (perStepHead) parallelGemm(kern, 'nt', B, nOutP4, N, a, at, N, wOutP, 0, N, z, t * B * nOutP4, nOutP4, false);
@@ -636,6 +775,10 @@ function backward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, g: P
   else transposeInto(weff, 0, N, N, weffT, 0, N);
 
   const flush = gradFlush ? GRAD_FLUSH : 0;
+  // Activity lists the forward pass made (r_{t-1} is 0 where a_{t-1} ≤ th: dr_{t-1} is only read
+  // where a_{t-1} > th, and only those samples add to the W_hh gradient).
+  const act = ws.act !== null && ws.act.listed && !sparse ? ws.act : null;
+  const S = 4 * B + 1;
   for (let t = T - 1; t >= 0; t--) {
     const at = t * BN;
     const head = perStep || t === T - 1;
@@ -658,7 +801,10 @@ function backward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, g: P
     if (t > 0 && (sparse || sparseGrad)) transposeInto(dPre, at, B, N, ws.dPreT, t * NBp, Bp);
     if (t > 0) {
       if (sparse) kern.spmm(ws.rpT, ws.colsT, ws.valsT, N, ws.dPreT, t * NBp, B, dr, 0, N, false);
-      else parallelGemm(kern, 'nt', B, N, N, dPre, at, N, weffT, 0, N, dr, 0, N, false);
+      else if (act !== null && activityPays(act.nnz[t - 1], BN, ACTIVITY_MAX_DENSITY.backward, 'backward')) {
+        buildColumnLists(act.rowIdx, (t - 1) * BN, act.rowStarts, (t - 1) * S, B, N, act.colIdx, act.colCs, act.pos);
+        kern.spBwd(weffT, act.colIdx, act.colCs, 0, N, dPre, at, dr, N);
+      } else parallelGemm(kern, 'nt', B, N, N, dPre, at, N, weffT, 0, N, dr, 0, N, false);
     }
   }
 
@@ -694,7 +840,25 @@ function backward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, g: P
       for (let e = mrp[i]; e < mrp[i + 1]; e++) gw[o + mcols[e] / Bp] = gvals[e];
     }
   } else if (T > 1) {
-    parallelGemm(kern, 'tn', N, N, (T - 1) * B, dPre, BN, N, r, 0, N, ws.gWHh, 0, N, false);
+    let nnz = 0;
+    if (act !== null) for (let t = 0; t < T - 1; t++) nnz += act.nnz[t];
+    if (act !== null && activityPays(nnz, (T - 1) * BN, ACTIVITY_MAX_DENSITY.weights, 'weights')) {
+      // Per panel of SPDW_ROWS rows i: dPre's columns copied side by side (the panel stays in L2
+      // and its rows share TLB pages), the gradient computed transposed, then stored in place.
+      const W = SPDW_ROWS;
+      const nC = buildSampleLists(act.rowIdx, act.rowVals, act.rowStarts, T - 1, B, N, 4 * W, act.smpIdx, act.smpVals, act.smpCs, act.pos);
+      const { panel, outP } = act;
+      const gw = ws.gWHh;
+      for (let i0 = 0; i0 < N; i0 += W) {
+        const w = Math.min(W, N - i0);
+        kern.copy2d(dPre, BN + i0, N, panel, 0, W, (T - 1) * B, w);
+        kern.spDw(act.smpIdx, act.smpVals, act.smpCs, nC, N, w, panel, outP, W);
+        for (let i = 0; i < w; i++) {
+          const o = (i0 + i) * N;
+          for (let j = 0; j < N; j++) gw[o + j] = outP[j * W + i];
+        }
+      }
+    } else parallelGemm(kern, 'tn', N, N, (T - 1) * B, dPre, BN, N, r, 0, N, ws.gWHh, 0, N, false);
     g.wHh.set(ws.gWHh);
   } else {
     g.wHh.fill(0);

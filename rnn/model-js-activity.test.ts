@@ -1,0 +1,231 @@
+/**
+ * The `js` backend's activity-sparse products (rectifying rules: the state r_t is exactly 0 where
+ * a_t ≤ threshold): forward r_{t-1}·W_effᵀ, backward dPre_t·W_eff at the active units only, and
+ * the W_hh gradient over the active samples only. They must give the dense kernels' bits, in
+ * both arithmetics, on shapes that exercise every kernel width, and change nothing where they
+ * cannot run.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  ACTIVITY_MAX_DENSITY, activityProducts, jsBackend, resetActivityCounts, setActivityMode, setSimdEnabled, type ActivityMode,
+} from './model-js.js';
+import {
+  SimdGemm, TN_CHUNK, buildColumnLists, buildRowLists, buildSampleLists, fmaSupported, kernelArithmetic, setKernelArithmetic, simdSupported,
+  type Arithmetic,
+} from './model-js-simd.js';
+import { gemmNT } from './model-js.js';
+import { defaultModelConfig, initParams, zerosLike } from './init.js';
+import { Rng } from './rng.js';
+import { train } from './train.js';
+import { PARAM_NAMES, type Batch, type Head, type ModelConfig, type Params, type Rule } from './types.js';
+import { celltypeTask } from '../tasks/celltype.js';
+
+const ARITHMETICS: Arithmetic[] = fmaSupported() ? ['mul-add', 'fma'] : ['mul-add'];
+
+interface Case { N: number; B: number; T: number; th: number; rule: Rule; head: Head }
+
+function makeCase(c: Case, seed = 3): { cfg: ModelConfig; params: Params; batch: Batch } {
+  const nIn = 3;
+  const nOut = c.head === 'softmax-last' ? 4 : 2;
+  const cfg = defaultModelConfig({ nHidden: c.N, nInput: nIn, nOutput: nOut, rule: c.rule, fidelity: 'corrected', head: c.head, threshold: c.th });
+  const params = initParams(cfg, seed);
+  // Strong recurrence and biases of both signs: a mix of active and silent units at every step.
+  for (let i = 0; i < params.wHh.length; i++) params.wHh[i] *= 3;
+  for (let i = 0; i < c.N; i++) params.bIn[i] = ((i % 5) - 2) * 0.3;
+  const rng = new Rng(seed, 'test:activity');
+  const batch: Batch = {
+    B: c.B,
+    T: c.T,
+    x: rng.fillUniform(new Float32Array(c.B * c.T * nIn), -1, 1),
+    target: rng.fillUniform(new Float32Array(c.B * c.T * nOut), -1, 1),
+    labels: Int32Array.from({ length: c.B }, (_, b) => b % nOut),
+  };
+  return { cfg, params, batch };
+}
+
+function grads(mode: ActivityMode, cfg: ModelConfig, params: Params, batch: Batch): { loss: number; g: Params } {
+  setActivityMode(mode);
+  const g = zerosLike(params);
+  const r = jsBackend.lossAndGrad(cfg, params, batch, g);
+  setActivityMode('auto');
+  return { loss: r.loss, g };
+}
+
+/** Same float32 bits in every gradient word (−0 and +0 differ, NaN payloads compared). */
+function assertSameBits(a: Params, b: Params, what: string): void {
+  for (const k of PARAM_NAMES) {
+    const x = new Uint32Array(a[k].buffer, a[k].byteOffset, a[k].length);
+    const y = new Uint32Array(b[k].buffer, b[k].byteOffset, b[k].length);
+    for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) assert.fail(`${what}: ${k}[${i}] differs: ${a[k][i]} vs ${b[k][i]}`);
+  }
+}
+
+// Widths: N = 136 leaves a 16-column slab and a 40-row gradient panel (96 + 40); 40 and 128 other
+// tails; T·B − B not a multiple of TN_CHUNK (a short last chunk), and over one chunk.
+const CASES: Case[] = [
+  { N: 136, B: 20, T: 9, th: 0.1, rule: 'dale', head: 'linear' },
+  { N: 40, B: 6, T: 5, th: 0, rule: 'dale', head: 'tanh' },
+  { N: 128, B: 40, T: 6, th: 0.2, rule: 'rectified', head: 'linear' },
+  { N: 24, B: 2, T: 3, th: -0.1, rule: 'dale', head: 'softmax-last' },
+];
+
+test('activity-sparse products give the dense products\' bits (each arithmetic, every kernel width)', { skip: !simdSupported() }, () => {
+  const before = kernelArithmetic();
+  for (const arith of ARITHMETICS) {
+    setKernelArithmetic(arith);
+    for (const c of CASES) {
+      const { cfg, params, batch } = makeCase(c);
+      const dense = grads('never', cfg, params, batch);
+      resetActivityCounts();
+      const always = grads('always', cfg, params, batch);
+      assert.deepEqual(activityProducts(), { forward: c.T - 1, backward: c.T - 1, weights: 1 }, `${arith} ${JSON.stringify(c)}: every product sparse`);
+      resetActivityCounts();
+      const auto = grads('auto', cfg, params, batch);
+      const what = `${arith} N=${c.N} B=${c.B} T=${c.T} th=${c.th} ${c.rule}/${c.head}`;
+      assert.equal(always.loss, dense.loss, what);
+      assert.equal(auto.loss, dense.loss, what);
+      assertSameBits(always.g, dense.g, `${what} always`);
+      assertSameBits(auto.g, dense.g, `${what} auto`);
+    }
+  }
+  setKernelArithmetic(before);
+});
+
+test('activity-sparse products: silent and fully active states (empty and full lists) give the dense bits', { skip: !simdSupported() }, () => {
+  for (const th of [10, -10]) {
+    const { cfg, params, batch } = makeCase({ N: 40, B: 4, T: 4, th, rule: 'dale', head: 'linear' });
+    const dense = grads('never', cfg, params, batch);
+    resetActivityCounts();
+    const always = grads('always', cfg, params, batch);
+    assert.equal(activityProducts().forward, 3);
+    assert.equal(always.loss, dense.loss);
+    assertSameBits(always.g, dense.g, `threshold ${th}`);
+  }
+});
+
+test('auto mode takes the sparse kernels exactly for products at most ACTIVITY_MAX_DENSITY active', { skip: !simdSupported() }, () => {
+  // Threshold 10: no unit is ever active, every product qualifies; threshold -10: all are, none does.
+  for (const [th, expect] of [[10, { forward: 3, backward: 3, weights: 1 }], [-10, { forward: 0, backward: 0, weights: 0 }]] as const) {
+    const { cfg, params, batch } = makeCase({ N: 40, B: 4, T: 4, th, rule: 'dale', head: 'linear' });
+    resetActivityCounts();
+    grads('auto', cfg, params, batch);
+    assert.deepEqual(activityProducts(), expect, `threshold ${th}`);
+  }
+  assert.ok(ACTIVITY_MAX_DENSITY.forward > 0 && ACTIVITY_MAX_DENSITY.forward < 1);
+});
+
+test('where the activity-sparse kernels cannot run (non-rectifying rule, odd B, N not a multiple of 8, scalar kernels) nothing changes', () => {
+  const cases: [Case, boolean][] = [
+    [{ N: 40, B: 4, T: 4, th: 0, rule: 'conventional', head: 'linear' }, true],
+    [{ N: 40, B: 5, T: 4, th: 0, rule: 'dale', head: 'linear' }, true],
+    [{ N: 36, B: 4, T: 4, th: 0, rule: 'dale', head: 'linear' }, true],
+    [{ N: 40, B: 4, T: 4, th: 0, rule: 'dale', head: 'linear' }, false],
+  ];
+  for (const [c, simd] of cases) {
+    setSimdEnabled(simd);
+    const { cfg, params, batch } = makeCase(c);
+    const dense = grads('never', cfg, params, batch);
+    resetActivityCounts();
+    const always = grads('always', cfg, params, batch);
+    assert.deepEqual(activityProducts(), { forward: 0, backward: 0, weights: 0 }, JSON.stringify(c));
+    assertSameBits(always.g, dense.g, JSON.stringify(c));
+  }
+  setSimdEnabled(true);
+});
+
+test('training the cell-type model (N = 360) is bit-identical with and without the activity-sparse kernels', { skip: !simdSupported() }, async () => {
+  const t = await celltypeTask({ condition: 'familiar_change_full', seed: 1, dataSource: 'synthetic', syntheticSamples: 64, latentScaling: 4 });
+  assert.equal(t.cfg.nHidden % 8, 0);
+  const run = (mode: ActivityMode): Params => {
+    setActivityMode(mode);
+    const r = train({ cfg: t.cfg, backend: jsBackend, train: t.train, batchSize: 16, frozen: t.frozen, seed: 0, params: t.initParams(), masks: t.masks(), epochs: 3 });
+    setActivityMode('auto');
+    return r.params;
+  };
+  const dense = run('never');
+  resetActivityCounts();
+  const always = run('always');
+  assert.ok(activityProducts().weights > 0);
+  assertSameBits(always, dense, 'trained parameters');
+});
+
+test('buildRowLists, buildColumnLists and buildSampleLists list the active units as documented', () => {
+  const B = 6, N = 16, T = 5, th = 0.25, steps = T - 1;
+  const rng = new Rng(9, 'test:lists');
+  const a = rng.fillUniform(new Float32Array(T * B * N), -1, 1);
+  const r = a.map((v) => (v > th ? v : 0));
+  const idx = new Int32Array(T * B * N);
+  const vals = new Float32Array(T * B * N);
+  const S = 4 * B + 1;
+  const starts = new Int32Array(T * S);
+  for (let t = 0; t < steps; t++) {
+    const nnz = buildRowLists(a, r, t * B * N, B, N, th, idx, vals, t * B * N, starts, t * S);
+    let want = 0;
+    for (let b = 0; b < B; b++) {
+      for (let l = 0; l < 4; l++) {
+        const got: number[] = [];
+        for (let e = starts[t * S + 4 * b + l]; e < starts[t * S + 4 * b + l + 1]; e++) {
+          got.push(idx[t * B * N + e] / 4);
+          assert.equal(vals[t * B * N + e], r[t * B * N + b * N + idx[t * B * N + e] / 4]);
+        }
+        const exp: number[] = [];
+        for (let k = l; k < N; k += 4) if (a[t * B * N + b * N + k] > th) exp.push(k);
+        assert.deepEqual(got, exp, `t=${t} b=${b} l=${l}`);
+        want += exp.length;
+      }
+    }
+    assert.equal(nnz, want);
+    // Column lists of this step: rows b (as b·N·4) in increasing b for each column j.
+    const out = new Int32Array(B * N);
+    const cs = new Int32Array(N + 1);
+    buildColumnLists(idx, t * B * N, starts, t * S, B, N, out, cs, new Int32Array(N));
+    for (let j = 0; j < N; j++) {
+      const exp: number[] = [];
+      for (let b = 0; b < B; b++) if (a[t * B * N + b * N + j] > th) exp.push(b * N * 4);
+      assert.deepEqual(Array.from(out.subarray(cs[j], cs[j + 1])), exp, `t=${t} column ${j}`);
+    }
+  }
+  // Sample lists: per chunk c and column j, samples q = t·B + b of the chunk in increasing q.
+  const nC = Math.ceil((steps * B) / TN_CHUNK);
+  const sIdx = new Int32Array(steps * B * N);
+  const sVals = new Float32Array(steps * B * N);
+  const cs = new Int32Array(nC * N + 1);
+  assert.equal(buildSampleLists(idx, vals, starts, steps, B, N, 44, sIdx, sVals, cs, new Int32Array(nC * N)), nC);
+  for (let c = 0; c < nC; c++) {
+    for (let j = 0; j < N; j++) {
+      const exp: number[] = [];
+      const expV: number[] = [];
+      for (let q = c * TN_CHUNK; q < Math.min(steps * B, (c + 1) * TN_CHUNK); q++) {
+        if (a[q * N + j] > th) { exp.push(q * 44); expV.push(r[q * N + j]); }
+      }
+      assert.deepEqual(Array.from(sIdx.subarray(cs[c * N + j], cs[c * N + j + 1])), exp, `chunk ${c} column ${j}`);
+      assert.deepEqual(Array.from(sVals.subarray(cs[c * N + j], cs[c * N + j + 1])), expV);
+    }
+  }
+});
+
+test('spBwd writes only the listed outputs of dr, each with gemmNT\'s bits', { skip: !simdSupported() }, () => {
+  const N = 40, B = 10;
+  const k = new SimdGemm(4 * N * N + 8 * B * N, gemmNT);
+  const rng = new Rng(2, 'test:spbwd');
+  const wT = rng.fillUniform(k.alloc(N * N), -1, 1);
+  const dPre = rng.fillUniform(k.alloc(B * N), -1, 1);
+  const dense = k.alloc(B * N);
+  k.gemm(B, N, N, dPre, 0, N, wT, 0, N, dense, 0, N, false);
+  const active = Array.from({ length: B * N }, (_, i) => (i * 7) % 3 !== 0);
+  const a = Float32Array.from(active, (x) => (x ? 1 : -1));
+  const idx = k.allocI32(B * N);
+  const vals = k.alloc(B * N);
+  const starts = k.allocI32(4 * B + 1);
+  buildRowLists(a, a, 0, B, N, 0, idx, vals, 0, starts, 0);
+  const cIdx = k.allocI32(B * N);
+  const cs = k.allocI32(N + 1);
+  buildColumnLists(idx, 0, starts, 0, B, N, cIdx, cs, new Int32Array(N));
+  const dr = k.alloc(B * N).fill(42);
+  k.spBwd(wT, cIdx, cs, 0, N, dPre, 0, dr, N);
+  for (let i = 0; i < B * N; i++) {
+    if (active[i]) assert.ok(Object.is(dr[i], dense[i]), `output ${i}: ${dr[i]} vs ${dense[i]}`);
+    else assert.equal(dr[i], 42, `output ${i} is not listed and stays`);
+  }
+});
