@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  ACTIVITY_MAX_DENSITY, activityProducts, jsBackend, resetActivityCounts, setActivityMode, setSimdEnabled, type ActivityMode,
+  ACTIVITY_MAX_DENSITY, ACTIVITY_MIN_N, activityProducts, jsBackend, resetActivityCounts, setActivityMode, setSimdEnabled, type ActivityMode,
 } from './model-js.js';
 import {
   SimdGemm, TN_CHUNK, buildColumnLists, buildRowLists, buildSampleLists, fmaSupported, kernelArithmetic, setKernelArithmetic, simdSupported,
@@ -104,13 +104,14 @@ test('activity-sparse products: silent and fully active states (empty and full l
   }
 });
 
-test('auto mode takes the sparse kernels exactly for products at most ACTIVITY_MAX_DENSITY active', { skip: !simdSupported() }, () => {
+test('auto mode takes the sparse kernels exactly for products at most ACTIVITY_MAX_DENSITY active, from N = ACTIVITY_MIN_N on', { skip: !simdSupported() }, () => {
   // Threshold 10: no unit is ever active, every product qualifies; threshold -10: all are, none does.
-  for (const [th, expect] of [[10, { forward: 3, backward: 3, weights: 1 }], [-10, { forward: 0, backward: 0, weights: 0 }]] as const) {
-    const { cfg, params, batch } = makeCase({ N: 40, B: 4, T: 4, th, rule: 'dale', head: 'linear' });
+  const none = { forward: 0, backward: 0, weights: 0 };
+  for (const [N, th, expect] of [[ACTIVITY_MIN_N, 10, { forward: 3, backward: 3, weights: 1 }], [ACTIVITY_MIN_N, -10, none], [ACTIVITY_MIN_N - 8, 10, none]] as const) {
+    const { cfg, params, batch } = makeCase({ N, B: 4, T: 4, th, rule: 'dale', head: 'linear' });
     resetActivityCounts();
     grads('auto', cfg, params, batch);
-    assert.deepEqual(activityProducts(), expect, `threshold ${th}`);
+    assert.deepEqual(activityProducts(), expect, `N ${N}, threshold ${th}`);
   }
   assert.ok(ACTIVITY_MAX_DENSITY.forward > 0 && ACTIVITY_MAX_DENSITY.forward < 1);
 });
@@ -223,7 +224,7 @@ test('spBwd writes only the listed outputs of dr, each with gemmNT\'s bits', { s
   const cs = k.allocI32(N + 1);
   buildColumnLists(idx, 0, starts, 0, B, N, cIdx, cs, new Int32Array(N));
   const dr = k.alloc(B * N).fill(42);
-  k.spBwd(wT, cIdx, cs, 0, N, dPre, 0, dr, N);
+  k.sparseAt(k.spBwdArgs(wT, cIdx, cs, dPre, 0, dr, N), 0, N);
   for (let i = 0; i < B * N; i++) {
     if (active[i]) assert.ok(Object.is(dr[i], dense[i]), `output ${i}: ${dr[i]} vs ${dense[i]}`);
     else assert.equal(dr[i], 42, `output ${i} is not listed and stays`);

@@ -806,8 +806,8 @@ function spBwdBody(fma: boolean): number[] {
 }
 
 /**
- * spDw(idx, cs, nC, nJ, ib0, ib1, dv, panel, out, ldp): out[j, i] = Σ_q panel[q, i] · r[q, j] for
- * j < nJ and the byte range [ib0, ib1) of i within a row (a multiple of 16V), over only the
+ * spDw(idx, cs, nC, nJ, j0, j1, ib0, ib1, dv, panel, out, ldp): out[j, i] = Σ_q panel[q, i] · r[q, j]
+ * for j0 ≤ j < j1 (of nJ columns) and the byte range [ib0, ib1) of i within a row (a multiple of 16V), over only the
  * samples q listed for column j: idx holds byte offsets q·ldp of rows of the panel (ldp = row
  * bytes of panel and out) and, dv bytes further, the values r[q, j]; the entries of column j in
  * sample chunk c (TN_CHUNK samples each) are idx[cs[c·nJ + j] … cs[c·nJ + j + 1]), in increasing q.
@@ -816,16 +816,18 @@ function spBwdBody(fma: boolean): number[] {
  * stay in L1), each chunk over all columns j. Pointers in bytes.
  */
 function spDwBody(V: number, fma: boolean): number[] {
-  const P = { idx: 0, cs: 1, nC: 2, nJ: 3, i0: 4, i1: 5, dv: 6, panel: 7, out: 8, ldp: 9 } as const;
-  const f = new Body(10, 10);
+  const P = { idx: 0, cs: 1, nC: 2, nJ: 3, j0: 4, j1: 5, i0: 6, i1: 7, dv: 8, panel: 9, out: 10, ldp: 11 } as const;
+  const f = new Body(12, 10);
   const L = { c: f.i(0), j: f.i(1), pc: f.i(2), ib: f.i(3), e0: f.i(4), e: f.i(5), end: f.i(6), q: f.i(7), t: f.i(8), po: f.i(9) };
   const S0 = f.v128(V + 2);
   const X = S0 + V;
   const Y = X + 1;
   const columns = (first: boolean): void => {
-    f.i32c(0); f.set(L.j);
-    f.get(P.out); f.set(L.po);
-    f.loop(L.j, P.nJ, 1, () => {
+    // pc = cs + 4·(c·nJ + j0), po = out + j0·ldp
+    f.get(P.cs); f.get(L.c); f.get(P.nJ); f.op(OP.i32Mul); f.get(P.j0); f.op(OP.i32Add); f.i32c(2); f.op(OP.i32Shl, OP.i32Add); f.set(L.pc);
+    f.get(P.out); f.get(P.j0); f.get(P.ldp); f.op(OP.i32Mul, OP.i32Add); f.set(L.po);
+    f.get(P.j0); f.set(L.j);
+    f.loop(L.j, P.j1, 1, () => {
       f.get(P.idx); f.get(L.pc); f.op(OP.i32Load, 2, 0); f.i32c(2); f.op(OP.i32Shl, OP.i32Add); f.set(L.e0);
       f.get(P.idx); f.get(L.pc); f.op(OP.i32Load, 2, 4); f.i32c(2); f.op(OP.i32Shl, OP.i32Add); f.set(L.end);
       f.get(P.i0); f.set(L.ib);
@@ -852,7 +854,7 @@ function spDwBody(V: number, fma: boolean): number[] {
       f.addTo(L.po, L.po, P.ldp);
     });
   };
-  f.get(P.cs); f.set(L.pc);
+  f.i32c(0); f.set(L.c);
   columns(true);
   f.i32c(1); f.set(L.c);
   f.loop(L.c, P.nC, 1, () => columns(false));
@@ -902,7 +904,7 @@ function kernelFunctions(fma: boolean): [string, number[], number[]][] {
     ['copy2d', new Array<number>(6).fill(I32), copy2dBody()],
   ];
   for (let V = 1; V <= SPFWD_SLAB / 4; V++) fns.push([`spFwd${V}`, new Array<number>(8).fill(I32), spFwdBody(V, fma)]);
-  for (let V = 1; V <= SPDW_BLOCK / 4; V++) fns.push([`spDw${V}`, new Array<number>(10).fill(I32), spDwBody(V, fma)]);
+  for (let V = 1; V <= SPDW_BLOCK / 4; V++) fns.push([`spDw${V}`, new Array<number>(12).fill(I32), spDwBody(V, fma)]);
   for (let flags = 0; flags < 8; flags++) fns.push([`bwd${flags}`, [...I32X9, F32, F32], bwdBody((flags & 1) !== 0, (flags & 2) !== 0, (flags & 4) !== 0)]);
   return fns;
 }
@@ -952,6 +954,15 @@ type WasmTN = (M: number, Nc: number, K: number, a: number, lda: number, b: numb
 type WasmAct = (a: number, r: number, n: number, th: number) => void;
 type WasmPackIn = (x: number, xa: number, xaT: number, B: number, T: number, nIn: number, nInP: number) => void;
 type WasmI32 = (...args: number[]) => void;
+
+/** Which activity-sparse kernel. */
+export type SparseKind = 'spFwd' | 'spBwd' | 'spDw';
+/** One activity-sparse product: its kernel, how many units it splits into, its byte-pointer arguments. */
+export interface SparseArgs {
+  kind: SparseKind;
+  units: number;
+  args: number[];
+}
 type WasmBwd = (dPre: number, a: number, dr: number, dz: number, dzStride: number, w: number, rows: number, N: number, nOut: number, th: number, flush: number) => void;
 
 /** The compiled kernel modules importing a plain [0] and a shared [1] memory (null: no SIMD here). */
@@ -1441,32 +1452,25 @@ export class SimdGemm {
    * for bit), from W_effᵀ packed by {@link packSlabs} and row lists made by {@link buildRowLists}:
    * for b < B, a[aOff + b·N + c] += Σ over the listed k of r[b, k] · W_eff[c, k], c < N, with
    * r[b, k] from `vals` beside `idx`. `idxOff` and `stOff` are element offsets of this step's
-   * lists. Needs SIMD and every array in this memory (the caller checks {@link SimdGemm.simd} and
-   * allocates with {@link alloc}); N a multiple of 4. Uses 2·{@link SPFWD_SLAB} floats of the
-   * gemmTN scratch (calling thread only).
+   * lists. Returns the arguments of {@link SimdGemm.sparseAt} (`spFwd`, units: the column slabs
+   * of {@link SPFWD_SLAB}) for the whole product. Arrays in this memory; N a multiple of 4.
    */
-  spFwd(
+  spFwdArgs(
     pk: Float32Array, idx: Int32Array, vals: Float32Array, idxOff: number, starts: Int32Array, stOff: number,
     B: number, a: Float32Array, aOff: number, N: number,
-  ): void {
-    const pi = idx.byteOffset + 4 * idxOff;
-    const ps = starts.byteOffset + 4 * stOff;
-    const dv = vals.byteOffset - idx.byteOffset;
-    const sc = this.scratch(2 * SPFWD_SLAB);
-    for (let c0 = 0; c0 < N; c0 += SPFWD_SLAB) {
-      const w = Math.min(SPFWD_SLAB, N - c0);
-      this.spFwdFns[w / 4 - 1](pk.byteOffset + 4 * N * c0, pi, ps, dv, B, a.byteOffset + 4 * (aOff + c0), 4 * N, sc);
-    }
+  ): SparseArgs {
+    return { kind: 'spFwd', units: Math.ceil(N / SPFWD_SLAB), args: [pk.byteOffset, idx.byteOffset + 4 * idxOff, starts.byteOffset + 4 * stOff, vals.byteOffset - idx.byteOffset, B, a.byteOffset + 4 * aOff, N] };
   }
 
   /**
    * Output-sampled dr[b, j] = Σ_k dPre[dPreOff + b·N + k] · wT[j·N + k] (the sums of
-   * {@link SimdGemm.gemm} with A = dPre, B = wT, bit for bit) for j0 ≤ j < j1 and the rows listed
-   * for j: idx[cs[j] … cs[j + 1]) holds b·N·4 (see {@link buildColumnLists}); other entries of dr
-   * are left as they are. N a multiple of 4; arrays in this memory.
+   * {@link SimdGemm.gemm} with A = dPre, B = wT, bit for bit) for the rows listed for column j:
+   * idx[cs[j] … cs[j + 1]) holds b·N·4 (see {@link buildColumnLists}); other entries of dr are
+   * left as they are. Returns the arguments of {@link SimdGemm.sparseAt} (units: columns j).
+   * N a multiple of 4; arrays in this memory.
    */
-  spBwd(wT: Float32Array, idx: Int32Array, cs: Int32Array, j0: number, j1: number, dPre: Float32Array, dPreOff: number, dr: Float32Array, N: number): void {
-    this.spBwdFn!(wT.byteOffset, idx.byteOffset, cs.byteOffset, j0, j1, dPre.byteOffset + 4 * dPreOff, dr.byteOffset, 4 * N);
+  spBwdArgs(wT: Float32Array, idx: Int32Array, cs: Int32Array, dPre: Float32Array, dPreOff: number, dr: Float32Array, N: number): SparseArgs {
+    return { kind: 'spBwd', units: N, args: [wT.byteOffset, idx.byteOffset, cs.byteOffset, dPre.byteOffset + 4 * dPreOff, dr.byteOffset, N] };
   }
 
   /**
@@ -1475,17 +1479,42 @@ export class SimdGemm {
    * Σ_q panel[q·ldp + i] · r[q, j] for i < w (a multiple of 4) and j < nJ, over the samples q
    * listed for column j in chunks of {@link TN_CHUNK}, with r[q, j] in `vals` beside `idx` (see
    * {@link buildSampleLists}, made with row bytes 4·ldp): the sums of {@link SimdGemm.gemmTN} (acc
-   * false) with A = dPre, B = r, bit for bit. Arrays in this memory.
+   * false) with A = dPre, B = r, bit for bit. Returns the arguments of {@link SimdGemm.sparseAt}
+   * (units: columns j). Arrays in this memory.
    */
-  spDw(
+  spDwArgs(
     idx: Int32Array, vals: Float32Array, cs: Int32Array, nChunks: number, nJ: number, w: number,
     panel: Float32Array, out: Float32Array, ldp: number,
-  ): void {
-    const args = [idx.byteOffset, cs.byteOffset, nChunks, nJ] as const;
-    const tail = [vals.byteOffset - idx.byteOffset, panel.byteOffset, out.byteOffset, 4 * ldp] as const;
-    const iMain = Math.floor(w / SPDW_BLOCK) * SPDW_BLOCK;
-    if (iMain > 0) this.spDwFns[SPDW_BLOCK / 4 - 1](...args, 0, 4 * iMain, ...tail);
-    if (w > iMain) this.spDwFns[(w - iMain) / 4 - 1](...args, 4 * iMain, 4 * w, ...tail);
+  ): SparseArgs {
+    return { kind: 'spDw', units: nJ, args: [idx.byteOffset, cs.byteOffset, nChunks, nJ, w, vals.byteOffset - idx.byteOffset, panel.byteOffset, out.byteOffset, ldp] };
+  }
+
+  /**
+   * Runs units [lo, hi) of an activity-sparse product described by {@link SimdGemm.spFwdArgs},
+   * {@link SimdGemm.spBwdArgs} or {@link SimdGemm.spDwArgs} (byte pointers into this memory, so
+   * that a helper thread bound to the same shared memory runs them alike). Every output belongs
+   * to one unit and is summed by the kernel in its fixed order: splitting the units over threads
+   * changes no bit. spFwd uses 2·{@link SPFWD_SLAB} floats of this instance's gemmTN scratch.
+   */
+  sparseAt(p: SparseArgs, lo: number, hi: number): void {
+    const x = p.args;
+    if (p.kind === 'spFwd') {
+      const [pk, pi, ps, dv, B, pa, N] = x;
+      const sc = this.scratch(2 * SPFWD_SLAB);
+      for (let s = lo; s < hi; s++) {
+        const c0 = s * SPFWD_SLAB;
+        const w = Math.min(SPFWD_SLAB, N - c0);
+        this.spFwdFns[w / 4 - 1](pk + 4 * N * c0, pi, ps, dv, B, pa + 4 * c0, 4 * N, sc);
+      }
+    } else if (p.kind === 'spBwd') {
+      const [wT, pi, pcs, pd, pdr, N] = x;
+      this.spBwdFn!(wT, pi, pcs, lo, hi, pd, pdr, 4 * N);
+    } else {
+      const [pi, pcs, nC, nJ, w, dv, panel, out, ldp] = x;
+      const iMain = Math.floor(w / SPDW_BLOCK) * SPDW_BLOCK;
+      if (iMain > 0) this.spDwFns[SPDW_BLOCK / 4 - 1](pi, pcs, nC, nJ, lo, hi, 0, 4 * iMain, dv, panel, out, 4 * ldp);
+      if (w > iMain) this.spDwFns[(w - iMain) / 4 - 1](pi, pcs, nC, nJ, lo, hi, 4 * iMain, 4 * w, dv, panel, out, 4 * ldp);
+    }
   }
 
   /**

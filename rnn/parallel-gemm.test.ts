@@ -2,14 +2,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { SimdGemm, fmaSupported, kernelArithmetic, type Arithmetic } from './model-js-simd.js';
-import { clearWorkspaceCache, gemmNT, jsBackend } from './model-js.js';
+import { activityProducts, clearWorkspaceCache, gemmNT, jsBackend, resetActivityCounts, setActivityMode } from './model-js.js';
 import {
   GemmThreadError, PARALLEL_MIN_MACS, helperChunks, ThreadCountError, gemmThreadCap, gemmThreadsUsed, liveGemmThreads,
   parallelGemm, resetGemmThreadsUsed, shutdownGemmThreads, simulateHelperExit, startGemmThreads, useGemmThreads,
 } from './parallel-gemm.js';
 import { blockBounds } from './gemm-job.js';
 import { train } from './train.js';
-import { defaultModelConfig, initParams } from './init.js';
+import { defaultModelConfig, initParams, zerosLike } from './init.js';
 import { Rng } from './rng.js';
 import { flipFlopDataset } from '../tasks/flipflop.js';
 import { PARAM_NAMES, type Params } from './types.js';
@@ -103,6 +103,39 @@ for (const arith of fmaSupported() ? (['fma', 'mul-add'] as const) : (['mul-add'
     useGemmThreads(1);
   });
 }
+
+test('activity-sparse products split over 1, 2 and 3 threads give the dense single-thread bits', async () => {
+  await startGemmThreads(3);
+  const N = 512, B = 64, T = 5;
+  const cfg = defaultModelConfig({ nHidden: N, nInput: 2, nOutput: 2, head: 'linear', rule: 'dale', threshold: 0.05 });
+  const params = initParams(cfg, 5);
+  for (let i = 0; i < params.wHh.length; i++) params.wHh[i] *= 3;
+  const rng = new Rng(5, 'test:activity-threads');
+  const batch = { B, T, x: rng.fillUniform(new Float32Array(B * T * 2), -1, 1), target: rng.fillUniform(new Float32Array(B * T * 2), -1, 1) };
+  const run = (threads: number, mode: 'never' | 'always'): { g: Buffer; helped: number } => {
+    clearWorkspaceCache();
+    setActivityMode(mode);
+    useGemmThreads(threads);
+    const before = helperChunks();
+    const g = zerosLike(params);
+    jsBackend.lossAndGrad(cfg, params, batch, g);
+    setActivityMode('auto');
+    return { g: bytes(g), helped: helperChunks() - before };
+  };
+  const dense = run(1, 'never');
+  for (const threads of [1, 2, 3]) {
+    resetActivityCounts();
+    let helped = 0;
+    for (let attempt = 0; attempt < 10 && (threads === 1 || helped === 0); attempt++) {
+      const r = run(threads, 'always');
+      assert.ok(r.g.equals(dense.g), `gradients with ${threads} threads differ from the dense single-thread ones`);
+      helped = r.helped;
+    }
+    assert.ok(activityProducts().forward > 0);
+    if (threads > 1) assert.ok(helped > 0, `helper threads computed no chunk with ${threads} threads`);
+  }
+  useGemmThreads(1);
+});
 
 test('a block that fails (out of bounds) or a helper that exits surfaces as GemmThreadError; later products work', async () => {
   const M = 64;

@@ -27,8 +27,8 @@
  */
 import { availableParallelism } from 'node:os';
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
-import type { SimdGemm, WasmMemory } from './model-js-simd.js';
-import { B, BOARD_SIZE, MAX_GEMM_THREADS, OP, claim, closeClaims, openClaims, runChunk } from './gemm-job.js';
+import type { SimdGemm, SparseArgs, WasmMemory } from './model-js-simd.js';
+import { B, BOARD_SIZE, MAX_GEMM_THREADS, OP, SPARSE_UNITS, claim, closeClaims, openClaims, runChunk } from './gemm-job.js';
 
 /** A helper thread failed, exited or did not start; the product's result is not usable. */
 export class GemmThreadError extends Error {
@@ -257,10 +257,6 @@ export function parallelGemm(
     else k.gemmTN(M, Nc, K, A, aOff, lda, Bm, bOff, ldb, C, cOff, ldc, acc);
     return;
   }
-  for (let w = 1; w < p; w++) {
-    if (helpers.length < w) helpers.push(startHelper(w));
-    if (Atomics.load(board, B.exited + w) === 1) fail(describe(w, helpers[w - 1], 'has exited'));
-  }
   // Chunks of whole output columns when there are enough (each thread then reads only its part
   // of B), else of whole rows; at multiples of the kernel's register block.
   const byCols = Nc >= 32 * p;
@@ -268,6 +264,40 @@ export function parallelGemm(
   const units = Math.floor((byCols ? Nc : M) / unit);
   const perThread = kind === 'nt' ? CHUNKS_PER_THREAD : TN_CHUNKS_PER_THREAD;
   const chunks = Math.max(1, Math.min(units, perThread * p, Math.floor(macs / MIN_CHUNK_MACS)));
+  const args = [M, Nc, K, (A.byteOffset >> 2) + aOff, lda, (Bm.byteOffset >> 2) + bOff, ldb, (C.byteOffset >> 2) + cOff, ldc, acc ? 1 : 0];
+  runJob(k, p, kind === 'nt' ? OP.nt : OP.tn, chunks, args, byCols, unit);
+}
+
+/**
+ * One activity-sparse product (SimdGemm.spFwdArgs, spBwdArgs or spDwArgs), split into chunks of
+ * whole units (column slabs or columns) over the threads allowed now when `k` is shared and the
+ * product has at least {@link PARALLEL_MIN_MACS} multiply-adds (`macs`, an estimate). Same bits
+ * as one call: each output belongs to one unit.
+ * @throws GemmThreadError when a helper thread exited or a chunk failed (all helpers are then stopped)
+ */
+export function parallelSparse(k: SimdGemm, job: SparseArgs, macs: number): void {
+  const p = k.shared && macs >= PARALLEL_MIN_MACS ? allowed(k.helperScratch.length + 1) : 1;
+  if (p <= 1) {
+    k.sparseAt(job, 0, job.units);
+    return;
+  }
+  const chunks = Math.max(1, Math.min(job.units, CHUNKS_PER_THREAD * p, Math.floor(macs / MIN_CHUNK_MACS)));
+  const args = [...job.args];
+  while (args.length < SPARSE_UNITS - B.args) args.push(0);
+  args.push(job.units);
+  runJob(k, p, OP[job.kind], chunks, args, false, 1);
+}
+
+/**
+ * Posts one job (board `op`, its `chunks`, the argument slots from B.args on) to `p` − 1 helpers,
+ * computes chunks on this thread too and returns when all are done.
+ * @throws GemmThreadError when a helper thread exited or a chunk failed (all helpers are then stopped)
+ */
+function runJob(k: SimdGemm, p: number, op: number, chunks: number, args: number[], byCols: boolean, unit: number): void {
+  for (let w = 1; w < p; w++) {
+    if (helpers.length < w) helpers.push(startHelper(w));
+    if (Atomics.load(board, B.exited + w) === 1) fail(describe(w, helpers[w - 1], 'has exited'));
+  }
   let F = wholeViews.get(k);
   if (F === undefined) {
     F = k.wholeView()!;
@@ -285,9 +315,8 @@ export function parallelGemm(
   // Open the new generation first: from here on no late thread can claim a chunk of the last job.
   const g = ++generation;
   Atomics.store(board, B.next, openClaims(g));
-  const args = [M, Nc, K, (A.byteOffset >> 2) + aOff, lda, (Bm.byteOffset >> 2) + bOff, ldb, (C.byteOffset >> 2) + cOff, ldc, acc ? 1 : 0];
   for (let i = 0; i < args.length; i++) board[B.args + i] = args[i];
-  board[B.op] = kind === 'nt' ? OP.nt : OP.tn;
+  board[B.op] = op;
   board[B.workers] = p;
   board[B.chunks] = chunks;
   board[B.byCols] = byCols ? 1 : 0;
