@@ -1449,7 +1449,7 @@ export class SimdGemm {
 
   /**
    * Activity-sparse a_t += r·W_effᵀ (the sums of {@link SimdGemm.gemm} with A = r, B = W_eff, bit
-   * for bit), from W_effᵀ packed by {@link packSlabs} and row lists made by {@link buildRowLists}:
+   * for bit), from W_effᵀ packed by {@link SimdGemm.packSlabs} and row lists made by {@link buildRowLists}:
    * for b < B, a[aOff + b·N + c] += Σ over the listed k of r[b, k] · W_eff[c, k], c < N, with
    * r[b, k] from `vals` beside `idx`. `idxOff` and `stOff` are element offsets of this step's
    * lists. Returns the arguments of {@link SimdGemm.sparseAt} (`spFwd`, units: the column slabs
@@ -1518,27 +1518,23 @@ export class SimdGemm {
   }
 
   /**
+   * W_effᵀ [N, N] (row k = column k of W_eff) packed in slabs of {@link SPFWD_SLAB} output columns
+   * for {@link SimdGemm.spFwdArgs}: slab c0 (of width w) at pk[N·c0 …], row k of it at + k·w:
+   * pk[N·c0 + k·w + c − c0] = weffT[k·N + c]. N a multiple of 4; arrays in this memory.
+   */
+  packSlabs(weffT: Float32Array, N: number, pk: Float32Array): void {
+    for (let c0 = 0; c0 < N; c0 += SPFWD_SLAB) {
+      const w = Math.min(SPFWD_SLAB, N - c0);
+      this.copy2d(weffT, c0, N, pk, N * c0, w, N, w);
+    }
+  }
+
+  /**
    * dst[dOff + q·ld + c] = src[sOff + q·ls + c] for q < rows, c < w (w a multiple of 4; all
    * offsets multiples of 4; arrays in this memory).
    */
   copy2d(src: Float32Array, sOff: number, ls: number, dst: Float32Array, dOff: number, ld: number, rows: number, w: number): void {
     this.copy2dFn!(src.byteOffset + 4 * sOff, 4 * ls, dst.byteOffset + 4 * dOff, 4 * ld, rows, 4 * w);
-  }
-}
-
-/**
- * W_effᵀ packed in slabs of {@link SPFWD_SLAB} output columns for {@link SimdGemm.spFwd}: slab
- * c0 (of width w) at pk[N·c0 …], row k of it at + k·w: pk[N·c0 + k·w + c − c0] = W_eff[c, k].
- * W_eff is [N, N] row-major, N a multiple of 4.
- */
-export function packSlabs(weff: Float32Array, N: number, pk: Float32Array): void {
-  for (let c0 = 0; c0 < N; c0 += SPFWD_SLAB) {
-    const w = Math.min(SPFWD_SLAB, N - c0);
-    const base = N * c0;
-    for (let c = 0; c < w; c++) {
-      const src = (c0 + c) * N;
-      for (let k = 0; k < N; k++) pk[base + k * w + c] = weff[src + k];
-    }
   }
 }
 

@@ -49,7 +49,7 @@
  */
 import type { Backend, Batch, LossResult, ModelConfig, ModelMasks, Params } from './types.js';
 import {
-  GRAD_FLUSH, SimdGemm, TN_CHUNK, buildColumnLists, buildRowLists, buildSampleLists, gemmTN, kernelArithmetic, packSlabs, sharedSimdSupported,
+  GRAD_FLUSH, SimdGemm, TN_CHUNK, buildColumnLists, buildRowLists, buildSampleLists, gemmTN, kernelArithmetic, sharedSimdSupported,
   simdSupported, tnScratchFloats,
 } from './model-js-simd.js';
 import { PARALLEL_MIN_N, gemmThreadCap, parallelGemm, parallelSparse } from './parallel-gemm.js';
@@ -231,9 +231,10 @@ interface Workspace {
   dPre: Float32Array;
   /** dLoss/dr_t from the next step, [B, N]. */
   dr: Float32Array;
-  /** W_eff [N, N] and its transpose. */
+  /** W_eff [N, N] and its transpose (made by the forward pass when `weffTFresh`, else by the backward pass). */
   weff: Float32Array;
   weffT: Float32Array;
+  weffTFresh: boolean;
   /** Readout weights zero-padded to [nOutP4, N]. */
   wOutP: Float32Array;
   /** Readout without bias, [rows, nOutP4]; rows = T·B (per-step heads, row t·B + b) or B (softmax-last). */
@@ -276,7 +277,7 @@ interface Workspace {
  * except `pos` and `nnz`.
  */
 interface ActivityBuffers {
-  /** W_effᵀ in slabs of output columns (packSlabs), [N·N]. */
+  /** W_effᵀ in slabs of output columns (SimdGemm.packSlabs), [N·N]. */
   pk: Float32Array;
   /** Row lists of the active units of steps 0 … T − 2 (buildRowLists): [T, B, N] entries and states, [T, 4B + 1] starts. */
   rowIdx: Int32Array;
@@ -467,6 +468,7 @@ function workspace(cfg: ModelConfig, B: number, T: number): Workspace {
     dr: k.alloc(B * N),
     weff: k.alloc(N * N),
     weffT: k.alloc(N * N),
+    weffTFresh: false,
     wOutP: k.alloc(nOutP4 * N),
     z: k.alloc(zRows * nOutP4),
     dz: k.alloc(zRows * nOutP8),
@@ -643,6 +645,7 @@ function forward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, withG
   if (ws.act !== null) ws.act.listed = act !== null;
   const S = 4 * B + 1;
   let packedW = false;
+  ws.weffTFresh = false;
 
   // Input projection and biases of all steps in one product: a [T·B, N] = xa·wInAᵀ, in the
   // outer-product form over the nIn + 1 input columns (no horizontal sums for the short inner dimension).
@@ -652,7 +655,11 @@ function forward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, withG
     if (t > 0) {
       if (ws.sparse) kern.spmm(ws.rp, ws.cols, ws.vals, N, ws.rT, (t - 1) * NBp, B, a, at, N, true);
       else if (act !== null && activityPays(act.nnz[t - 1], BN, ACTIVITY_MAX_DENSITY.forward, 'forward')) {
-        if (!packedW) packSlabs(weff, N, act.pk);
+        if (!packedW) {
+          transposeInto(weff, 0, N, N, ws.weffT, 0, N);
+          ws.weffTFresh = true;
+          kern.packSlabs(ws.weffT, N, act.pk);
+        }
         packedW = true;
         parallelSparse(kern, kern.spFwdArgs(act.pk, act.rowIdx, act.rowVals, (t - 1) * BN, act.rowStarts, (t - 1) * S, B, a, at, N), act.nnz[t - 1] * N);
       } else parallelGemm(kern, 'nt', B, N, N, r, at - BN, N, weff, 0, N, a, at, N, true);
@@ -780,7 +787,7 @@ function backward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, g: P
   const NBp = N * Bp;
   // W_eff^T (so the dr product has contiguous inner loops), or its CSR on the sparse path.
   if (sparse) transposeCsr(ws, N);
-  else transposeInto(weff, 0, N, N, weffT, 0, N);
+  else if (!ws.weffTFresh) transposeInto(weff, 0, N, N, weffT, 0, N); // (the forward pass may have made it)
 
   const flush = gradFlush ? GRAD_FLUSH : 0;
   // Activity lists the forward pass made (r_{t-1} is 0 where a_{t-1} ≤ th: dr_{t-1} is only read
