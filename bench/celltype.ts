@@ -9,15 +9,16 @@
  * epochs, pruned model in the fine-tuning epochs).
  *
  * {@link runThreads} measures dense training with 1 and 2 threads per stage (rnn/parallel-gemm.ts)
- * in interleaved rounds.
+ * in interleaved rounds; {@link runTrained} the same from a trained state (most rectified units
+ * silent: the activity-sparse products), beside the dense products only.
  *
- *   node dist/bench/celltype.js [--steps 3] [--scale 16] [--rounds 3]   (or through bench/main.ts)
+ *   node dist/bench/celltype.js [--steps 3] [--scale 16] [--rounds 3] [--warm-epochs 2]   (or through bench/main.ts)
  */
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { effectiveRecurrent, zerosLike } from '../rnn/init.js';
-import { jsBackend } from '../rnn/model-js.js';
-import { gemmThreadsUsed, resetGemmThreadsUsed, shutdownGemmThreads, useGemmThreads } from '../rnn/parallel-gemm.js';
+import { jsBackend, lastActiveFraction, setActivityMode, type ActivityMode } from '../rnn/model-js.js';
+import { gemmThreadsUsed, resetGemmThreadsUsed, shutdownGemmThreads, startGemmThreads, useGemmThreads } from '../rnn/parallel-gemm.js';
 import { train } from '../rnn/train.js';
 import type { Params } from '../rnn/types.js';
 import { celltypeTask } from '../tasks/celltype.js';
@@ -188,9 +189,95 @@ export async function runThreads(opts: { rounds?: number; steps?: number; latent
   }
 }
 
+/** Dense training of the cell-type model from a trained state (where most rectified units are silent). */
+export interface TrainedResult {
+  N: number;
+  /** Epochs of 2000 synthetic samples trained from the initial weights before measuring. */
+  warmEpochs: number;
+  rounds: number;
+  stepsPerRound: number;
+  /** Fraction of units active (a > 0) over the steps of the measured batch's forward pass. */
+  activeFraction: number;
+  /** Median steps/s, one thread: from the initial weights; from the trained ones with the activity-sparse products (the default) and with the dense ones only. */
+  initStepsPerSec: number;
+  trainedStepsPerSec: number;
+  trainedDenseStepsPerSec: number;
+  /** Median steps/s from the trained weights with 2 threads (default products). */
+  trainedStepsPerSec2: number;
+  /** Threads the 2-thread runs used. */
+  threadsUsed: number;
+  /** Whether every run from the trained weights ended with the same weight bytes (sparse or dense products, 1 or 2 threads). */
+  identical: boolean;
+  /** Estimated seconds of the 100 dense epochs of 10 steps: the first at the initial rate, the other 99 at the trained rate (1 thread). */
+  denseEpochsSeconds: number;
+}
+
+/**
+ * Steps/s of dense (unpruned) cell-type training from a trained state, the one most of the
+ * protocol's 100 dense epochs run in: after `warmEpochs` epochs the rectified state is 80-97 %
+ * zeros, which the activity-sparse products skip (rnn/model-js.ts). Interleaved rounds of: one
+ * thread with the default products, one thread with dense products only, two threads; each one
+ * `train` call of `steps` steps from the same trained weights.
+ * @param opts.warmEpochs epochs trained first @default 2
+ * @param opts.rounds rounds @default 3
+ * @param opts.steps steps per measurement @default 3
+ */
+export async function runTrained(opts: { warmEpochs?: number; rounds?: number; steps?: number; latentScaling?: number } = {}): Promise<TrainedResult> {
+  const warmEpochs = opts.warmEpochs ?? 2;
+  const rounds = opts.rounds ?? 3;
+  const steps = opts.steps ?? 3;
+  const B = 200;
+  const task = (nTrain: number): ReturnType<typeof celltypeTask> =>
+    celltypeTask({ condition: 'familiar_change_full', seed: 0, dataSource: 'synthetic', syntheticSamples: 2000, nTrain, latentScaling: opts.latentScaling ?? 16 });
+  const warm = await task(2000);
+  const t = await task(steps * B);
+  const masks = t.masks();
+  const common = { cfg: t.cfg, backend: jsBackend, batchSize: B, frozen: t.frozen, seed: 0, masks };
+  const trained = train({ ...common, train: warm.train, params: warm.initParams(), epochs: warmEpochs }).params;
+  let used = 1;
+  const measure = (params: typeof trained, threads: number, mode: ActivityMode): { sps: number; bytes: Buffer } => {
+    useGemmThreads(threads);
+    setActivityMode(mode);
+    resetGemmThreadsUsed();
+    const t0 = performance.now();
+    const r = train({ ...common, train: t.train, params, epochs: 1 });
+    const wall = (performance.now() - t0) / 1000;
+    if (threads > 1) used = gemmThreadsUsed();
+    setActivityMode('auto');
+    return { sps: steps / wall, bytes: Buffer.concat(Object.values(r.params).map((a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength))) };
+  };
+  try {
+    await startGemmThreads(2);
+    const init = measure(t.initParams(), 1, 'auto').sps;
+    jsBackend.evaluate(t.cfg, trained, t.train.batch(Int32Array.from({ length: B }, (_, i) => i)));
+    const activeFraction = lastActiveFraction() ?? 1;
+    measure(trained, 2, 'auto'); // warm-up of the helpers
+    const a: number[] = [], d: number[] = [], two: number[] = [];
+    let identical = true;
+    for (let i = 0; i < rounds; i++) {
+      const x = measure(trained, 1, 'auto');
+      const y = measure(trained, 1, 'never');
+      const z = measure(trained, 2, 'auto');
+      a.push(x.sps); d.push(y.sps); two.push(z.sps);
+      identical &&= x.bytes.equals(y.bytes) && x.bytes.equals(z.bytes);
+    }
+    const med = (x: number[]): number => { const s = [...x].sort((p, q) => p - q); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+    const r3 = (x: number): number => Math.round(x * 1000) / 1000;
+    return {
+      N: t.cfg.nHidden, warmEpochs, rounds, stepsPerRound: steps, activeFraction: r3(activeFraction),
+      initStepsPerSec: r3(init), trainedStepsPerSec: r3(med(a)), trainedDenseStepsPerSec: r3(med(d)), trainedStepsPerSec2: r3(med(two)),
+      threadsUsed: used, identical, denseEpochsSeconds: Math.round(10 / init + (99 * 10) / med(a)),
+    };
+  } finally {
+    useGemmThreads(1);
+    await shutdownGemmThreads();
+  }
+}
+
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const args = process.argv.slice(2);
   const arg = (k: string): number | undefined => (args.includes(k) ? Number(args[args.indexOf(k) + 1]) : undefined);
   console.log(JSON.stringify(await run({ steps: arg('--steps'), latentScaling: arg('--scale') }), null, 2));
   console.log(JSON.stringify(await runThreads({ rounds: arg('--rounds'), steps: arg('--steps'), latentScaling: arg('--scale') }), null, 2));
+  console.log(JSON.stringify(await runTrained({ rounds: arg('--rounds'), steps: arg('--steps'), latentScaling: arg('--scale'), warmEpochs: arg('--warm-epochs') }), null, 2));
 }

@@ -86,7 +86,7 @@ async function temporalBench(): Promise<void> {
 
 /** The 1440-neuron cell-type model: steps/s and the estimated time of one condition. */
 async function celltypeBench(): Promise<void> {
-  const { run, runThreads } = await import('./celltype.js');
+  const { run, runThreads, runTrained } = await import('./celltype.js');
   const r = await run(isQuick() ? { steps: 2 } : {});
   console.log(JSON.stringify(r, null, 2));
   const th = await runThreads(isQuick() ? { rounds: 1 } : {});
@@ -99,6 +99,17 @@ async function celltypeBench(): Promise<void> {
     { bench: 'celltype', figure: 'dense_main_thread_cpu_s_per_step', value: th.mainCpuSecPerStep2 ?? 'n/a (no process.threadCpuUsage)', unit: 's', threads: th.threadsUsed },
     { bench: 'celltype', figure: 'dense_speedup_predicted_from_cpu', value: th.cpuPredictedSpeedup ?? 'n/a (no process.threadCpuUsage)', unit: 'x', note: '1-thread CPU / main-thread CPU with 2 threads' },
     { bench: 'celltype', figure: 'dense_same_bytes_1_vs_2_threads', value: th.identical ? 1 : 0, unit: 'bool' },
+  ]);
+  const tr = await runTrained(isQuick() ? { rounds: 1, warmEpochs: 1 } : {});
+  const at = { warm_epochs: tr.warmEpochs, rounds: tr.rounds };
+  printJsonLines([
+    { bench: 'celltype', figure: 'trained_active_fraction', value: tr.activeFraction, unit: 'fraction', ...at },
+    { bench: 'celltype', figure: 'trained_steps_per_s', value: tr.trainedStepsPerSec, unit: 'steps/s', threads: 1, products: 'activity-sparse (default)', ...at },
+    { bench: 'celltype', figure: 'trained_steps_per_s', value: tr.trainedDenseStepsPerSec, unit: 'steps/s', threads: 1, products: 'dense only', ...at },
+    { bench: 'celltype', figure: 'trained_steps_per_s', value: tr.trainedStepsPerSec2, unit: 'steps/s', threads: tr.threadsUsed, products: 'activity-sparse (default)', ...at },
+    { bench: 'celltype', figure: 'init_steps_per_s', value: tr.initStepsPerSec, unit: 'steps/s', threads: 1 },
+    { bench: 'celltype', figure: 'dense_epochs_s', value: tr.denseEpochsSeconds, unit: 's', threads: 1, note: '100 epochs of 10 steps: the first at the initial rate, 99 at the trained rate' },
+    { bench: 'celltype', figure: 'trained_same_bytes', value: tr.identical ? 1 : 0, unit: 'bool', note: 'activity-sparse vs dense products, 1 vs 2 threads' },
   ]);
 }
 

@@ -362,6 +362,16 @@ export function activityProducts(): ActivityCounts {
   return { ...activityCounts };
 }
 
+let lastActive: number | null = null;
+
+/**
+ * Fraction of units active (a > threshold) over steps 0 … T − 2 of the last forward pass that
+ * listed them (activity-sparse path), or null when none has (or the last one did not list).
+ */
+export function lastActiveFraction(): number | null {
+  return lastActive;
+}
+
 /** Starts {@link activityProducts} afresh. */
 export function resetActivityCounts(): void {
   activityCounts.forward = 0;
@@ -679,6 +689,13 @@ function forward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, withG
     // Per-step readout z_t = a_t·W_outᵀ while a_t is in cache (one product over all T·B rows
     // afterwards would stream a [T, B, N] from L3 again).
     if (perStepHead) parallelGemm(kern, 'nt', B, nOutP4, N, a, at, N, wOutP, 0, N, z, t * B * nOutP4, nOutP4, false);
+  }
+
+  lastActive = null;
+  if (act !== null && T > 1) {
+    let nnz = 0;
+    for (let t = 0; t < T - 1; t++) nnz += act.nnz[t];
+    lastActive = nnz / ((T - 1) * BN);
   }
 
   const bOut = p.bOut;
