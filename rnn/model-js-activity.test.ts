@@ -230,3 +230,24 @@ test('spBwd writes only the listed outputs of dr, each with gemmNT\'s bits', { s
     else assert.equal(dr[i], 42, `output ${i} is not listed and stays`);
   }
 });
+
+test('the transpose and copy2d kernels copy exactly, at offsets and strides; transpose refuses what it cannot do', { skip: !simdSupported() }, () => {
+  const k = new SimdGemm(20000, gemmNT);
+  const rng = new Rng(4, 'test:transpose');
+  const rows = 12, cols = 136, ls = 140, ld = 20;
+  const src = rng.fillUniform(k.alloc(4 + rows * ls), -1, 1);
+  const dst = k.alloc(8 + cols * ld).fill(7);
+  assert.equal(k.transpose(src, 4, ls, dst, 8, ld, rows, cols), true);
+  for (let c = 0; c < cols; c++) {
+    for (let r = 0; r < ld; r++) {
+      const want = r < rows ? src[4 + r * ls + c] : 7;
+      assert.ok(Object.is(dst[8 + c * ld + r], want), `dst[${c}, ${r}]`);
+    }
+  }
+  assert.equal(k.transpose(src, 1, ls, dst, 8, ld, rows, cols), false, 'unaligned offset');
+  assert.equal(k.transpose(src, 4, ls, dst, 8, ld, rows, 6), false, 'columns not a multiple of 4');
+  assert.equal(k.transpose(new Float32Array(64), 0, 4, dst, 0, 4, 4, 4), false, 'array outside the memory');
+  const out = k.alloc(rows * 16).fill(3);
+  k.copy2d(src, 4, ls, out, 0, 16, rows, 12);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < 16; c++) assert.ok(Object.is(out[r * 16 + c], c < 12 ? src[4 + r * ls + c] : 3));
+});

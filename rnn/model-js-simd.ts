@@ -861,6 +861,59 @@ function spDwBody(V: number, fma: boolean): number[] {
   return f.encode();
 }
 
+/** Columns per block of the transpose kernel (its destination rows stay in L1 and the TLB). */
+const TRANSPOSE_BLOCK = 64;
+
+/**
+ * transpose(src, ls, dst, ld, rows, cols): dst[c·ld + r] = src[r·ls + c] for r < rows, c < cols
+ * (both multiples of 4; strides in bytes), in 4 × 4 tiles transposed by lane shuffles, column
+ * blocks of {@link TRANSPOSE_BLOCK} outermost. Pure copies: bit-exact.
+ */
+function transposeBody(): number[] {
+  const P = { src: 0, ls: 1, dst: 2, ld: 3, rows: 4, cols: 5 } as const;
+  const f = new Body(6, 7);
+  const L = { cb: f.i(0), cEnd: f.i(1), r: f.i(2), c: f.i(3), ps: f.i(4), pd: f.i(5), ld4: f.i(6) };
+  const V0 = f.v128(8);
+  const T0 = V0 + 4;
+  const lanes = (x: number[]): number[] => x.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]);
+  f.get(P.ld); f.i32c(2); f.op(OP.i32Shl); f.set(L.ld4);
+  f.i32c(0); f.set(L.cb);
+  f.loop(L.cb, P.cols, TRANSPOSE_BLOCK, () => {
+    // cEnd = min(cb + BLOCK, cols)
+    f.get(L.cb); f.i32c(TRANSPOSE_BLOCK); f.op(OP.i32Add); f.set(L.cEnd);
+    f.get(L.cEnd); f.get(P.cols); f.get(L.cEnd); f.get(P.cols); f.op(OP.i32LtS, OP.select); f.set(L.cEnd);
+    f.i32c(0); f.set(L.r);
+    f.loop(L.r, P.rows, 4, () => {
+      f.get(L.cb); f.set(L.c);
+      f.loop(L.c, L.cEnd, 4, () => {
+        // ps = src + r·ls + 4c; pd = dst + c·ld + 4r
+        f.get(P.src); f.get(L.r); f.get(P.ls); f.op(OP.i32Mul, OP.i32Add); f.get(L.c); f.i32c(2); f.op(OP.i32Shl, OP.i32Add); f.set(L.ps);
+        for (let i = 0; i < 4; i++) {
+          f.get(L.ps); f.vload(); f.set(V0 + i);
+          f.get(L.ps); f.get(P.ls); f.op(OP.i32Add); f.set(L.ps);
+        }
+        const shuf = (x: number, y: number, sel: number[], dst: number): void => {
+          f.get(x); f.get(y); f.simd(SIMD.shuffle, ...lanes(sel)); f.set(dst);
+        };
+        shuf(V0, V0 + 1, [0, 4, 1, 5], T0);
+        shuf(V0, V0 + 1, [2, 6, 3, 7], T0 + 1);
+        shuf(V0 + 2, V0 + 3, [0, 4, 1, 5], T0 + 2);
+        shuf(V0 + 2, V0 + 3, [2, 6, 3, 7], T0 + 3);
+        shuf(T0, T0 + 2, [0, 1, 4, 5], V0);
+        shuf(T0, T0 + 2, [2, 3, 6, 7], V0 + 1);
+        shuf(T0 + 1, T0 + 3, [0, 1, 4, 5], V0 + 2);
+        shuf(T0 + 1, T0 + 3, [2, 3, 6, 7], V0 + 3);
+        f.get(P.dst); f.get(L.c); f.get(P.ld); f.op(OP.i32Mul, OP.i32Add); f.get(L.r); f.i32c(2); f.op(OP.i32Shl, OP.i32Add); f.set(L.pd);
+        for (let i = 0; i < 4; i++) {
+          f.get(L.pd); f.get(V0 + i); f.vstore();
+          f.get(L.pd); f.get(P.ld); f.op(OP.i32Add); f.set(L.pd);
+        }
+      });
+    });
+  });
+  return f.encode();
+}
+
 /** copy2d(src, ls, dst, ld, rows, wb): rows of wb bytes (a multiple of 16) from src (row stride ls) to dst (ld). */
 function copy2dBody(): number[] {
   const P = { src: 0, ls: 1, dst: 2, ld: 3, rows: 4, wb: 5 } as const;
@@ -902,6 +955,7 @@ function kernelFunctions(fma: boolean): [string, number[], number[]][] {
     ['packIn', new Array<number>(7).fill(I32), packInBody()],
     ['spBwd', new Array<number>(8).fill(I32), spBwdBody(fma)],
     ['copy2d', new Array<number>(6).fill(I32), copy2dBody()],
+    ['transpose', new Array<number>(6).fill(I32), transposeBody()],
   ];
   for (let V = 1; V <= SPFWD_SLAB / 4; V++) fns.push([`spFwd${V}`, new Array<number>(8).fill(I32), spFwdBody(V, fma)]);
   for (let V = 1; V <= SPDW_BLOCK / 4; V++) fns.push([`spDw${V}`, new Array<number>(12).fill(I32), spDwBody(V, fma)]);
@@ -1199,6 +1253,7 @@ export class SimdGemm {
   private readonly spFwdFns: WasmI32[] = [];
   private readonly spBwdFn: WasmI32 | null = null;
   private readonly copy2dFn: WasmI32 | null = null;
+  private readonly transposeFn: WasmI32 | null = null;
   private readonly spDwFns: WasmI32[] = [];
   private used = 0;
 
@@ -1237,6 +1292,7 @@ export class SimdGemm {
     for (let V = 1; V <= SPFWD_SLAB / 4; V++) this.spFwdFns.push(ex[`spFwd${V}`] as WasmI32);
     this.spBwdFn = ex.spBwd as WasmI32;
     this.copy2dFn = ex.copy2d as WasmI32;
+    this.transposeFn = ex.transpose as WasmI32;
     for (let V = 1; V <= SPDW_BLOCK / 4; V++) this.spDwFns.push(ex[`spDw${V}`] as WasmI32);
   }
 
@@ -1527,6 +1583,17 @@ export class SimdGemm {
       const w = Math.min(SPFWD_SLAB, N - c0);
       this.copy2d(weffT, c0, N, pk, N * c0, w, N, w);
     }
+  }
+
+  /**
+   * dst[dOff + c·ld + r] = src[sOff + r·ls + c] for r < rows, c < cols, in the SIMD kernel when
+   * rows, cols, both strides and both offsets are multiples of 4 and both arrays lie in this
+   * memory; returns false (nothing done) otherwise.
+   */
+  transpose(src: Float32Array, sOff: number, ls: number, dst: Float32Array, dOff: number, ld: number, rows: number, cols: number): boolean {
+    if (((rows | cols | ls | ld | sOff | dOff) & 3) !== 0 || !this.inMem(src, dst)) return false;
+    this.transposeFn!(src.byteOffset + 4 * sOff, 4 * ls, dst.byteOffset + 4 * dOff, 4 * ld, rows, cols);
+    return true;
   }
 
   /**

@@ -599,8 +599,12 @@ function transposeCsr(ws: Workspace, N: number): void {
   }
 }
 
-/** dst[dOff + i·ldd + b] = src[sOff + b·N + i] for b < B, i < N (32 × 32 tiles). */
-function transposeInto(src: Float32Array, sOff: number, B: number, N: number, dst: Float32Array, dOff: number, ldd: number): void {
+/**
+ * dst[dOff + i·ldd + b] = src[sOff + b·N + i] for b < B, i < N: the SIMD kernel's 4 × 4 tiles
+ * where it applies (SimdGemm.transpose), else 32 × 32 tiles in JavaScript.
+ */
+function transposeInto(kern: SimdGemm, src: Float32Array, sOff: number, B: number, N: number, dst: Float32Array, dOff: number, ldd: number): void {
+  if (kern.transpose(src, sOff, N, dst, dOff, ldd, B, N)) return;
   for (let b0 = 0; b0 < B; b0 += 32) {
     const b1 = Math.min(B, b0 + 32);
     for (let i0 = 0; i0 < N; i0 += 32) {
@@ -666,7 +670,7 @@ function forward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, withG
       if (ws.sparse) kern.spmm(ws.rp, ws.cols, ws.vals, N, ws.rT, (t - 1) * NBp, B, a, at, N, true);
       else if (act !== null && activityPays(act.nnz[t - 1], BN, ACTIVITY_MAX_DENSITY.forward, 'forward')) {
         if (!packedW) {
-          transposeInto(weff, 0, N, N, ws.weffT, 0, N);
+          transposeInto(kern, weff, 0, N, N, ws.weffT, 0, N);
           ws.weffTFresh = true;
           kern.packSlabs(ws.weffT, N, act.pk);
         }
@@ -684,7 +688,7 @@ function forward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, withG
     } else {
       for (let k = at + done; k < at + BN; k++) a[k] = fastTanh(a[k]);
     }
-    if (needRT && t < T - 1) transposeInto(r, at, B, N, ws.rT, t * NBp, Bp);
+    if (needRT && t < T - 1) transposeInto(kern, r, at, B, N, ws.rT, t * NBp, Bp);
     if (act !== null && t < T - 1) act.nnz[t] = buildRowLists(a, r, at, B, N, th, act.rowIdx, act.rowVals, t * BN, act.rowStarts, t * S);
     // Per-step readout z_t = a_t·W_outᵀ while a_t is in cache (one product over all T·B rows
     // afterwards would stream a [T, B, N] from L3 again).
@@ -804,7 +808,7 @@ function backward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, g: P
   const NBp = N * Bp;
   // W_eff^T (so the dr product has contiguous inner loops), or its CSR on the sparse path.
   if (sparse) transposeCsr(ws, N);
-  else if (!ws.weffTFresh) transposeInto(weff, 0, N, N, weffT, 0, N); // (the forward pass may have made it)
+  else if (!ws.weffTFresh) transposeInto(kern, weff, 0, N, N, weffT, 0, N); // (the forward pass may have made it)
 
   const flush = gradFlush ? GRAD_FLUSH : 0;
   // Activity lists the forward pass made (r_{t-1} is 0 where a_{t-1} ≤ th: dr_{t-1} is only read
@@ -830,7 +834,7 @@ function backward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, g: P
         }
       }
     }
-    if (t > 0 && (sparse || sparseGrad)) transposeInto(dPre, at, B, N, ws.dPreT, t * NBp, Bp);
+    if (t > 0 && (sparse || sparseGrad)) transposeInto(kern, dPre, at, B, N, ws.dPreT, t * NBp, Bp);
     if (t > 0) {
       if (sparse) kern.spmm(ws.rpT, ws.colsT, ws.valsT, N, ws.dPreT, t * NBp, B, dr, 0, N, false);
       else if (act !== null && activityPays(act.nnz[t - 1], BN, ACTIVITY_MAX_DENSITY.backward, 'backward')) {
@@ -885,9 +889,8 @@ function backward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, g: P
         const w = Math.min(W, N - i0);
         kern.copy2d(dPre, BN + i0, N, panel, 0, W, (T - 1) * B, w);
         parallelSparse(kern, kern.spDwArgs(act.smpIdx, act.smpVals, act.smpCs, nC, N, w, panel, outP, W), nnz * w);
-        for (let i = 0; i < w; i++) {
-          const o = (i0 + i) * N;
-          for (let j = 0; j < N; j++) gw[o + j] = outP[j * W + i];
+        if (!kern.transpose(outP, 0, W, gw, i0 * N, N, N, w)) {
+          for (let i = 0; i < w; i++) for (let j = 0; j < N; j++) gw[(i0 + i) * N + j] = outP[j * W + i];
         }
       }
     } else parallelGemm(kern, 'tn', N, N, (T - 1) * B, dPre, BN, N, r, 0, N, ws.gWHh, 0, N, false);
