@@ -204,6 +204,8 @@ export interface TrainedResult {
   trainedDenseStepsPerSec: number;
   /** Median steps/s from the trained weights with 2 threads (default products). */
   trainedStepsPerSec2: number;
+  /** Forward-only (evaluation) batches per second of the trained model, one thread. */
+  trainedEvalBatchesPerSec: number;
   /** Threads the 2-thread runs used. */
   threadsUsed: number;
   /** Whether every run from the trained weights ended with the same weight bytes (sparse or dense products, 1 or 2 threads). */
@@ -249,8 +251,13 @@ export async function runTrained(opts: { warmEpochs?: number; rounds?: number; s
   try {
     await startGemmThreads(2);
     const init = measure(t.initParams(), 1, 'auto').sps;
-    jsBackend.evaluate(t.cfg, trained, t.train.batch(Int32Array.from({ length: B }, (_, i) => i)));
+    const batch = t.train.batch(Int32Array.from({ length: B }, (_, i) => i));
+    jsBackend.evaluate(t.cfg, trained, batch);
     const activeFraction = lastActiveFraction() ?? 1;
+    useGemmThreads(1);
+    const e0 = performance.now();
+    for (let s = 0; s < steps; s++) jsBackend.evaluate(t.cfg, trained, batch);
+    const evalBps = steps / ((performance.now() - e0) / 1000);
     measure(trained, 2, 'auto'); // warm-up of the helpers
     const a: number[] = [], d: number[] = [], two: number[] = [];
     let identical = true;
@@ -266,6 +273,7 @@ export async function runTrained(opts: { warmEpochs?: number; rounds?: number; s
     return {
       N: t.cfg.nHidden, warmEpochs, rounds, stepsPerRound: steps, activeFraction: r3(activeFraction),
       initStepsPerSec: r3(init), trainedStepsPerSec: r3(med(a)), trainedDenseStepsPerSec: r3(med(d)), trainedStepsPerSec2: r3(med(two)),
+      trainedEvalBatchesPerSec: r3(evalBps),
       threadsUsed: used, identical, denseEpochsSeconds: Math.round(10 / init + (99 * 10) / med(a)),
     };
   } finally {

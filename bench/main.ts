@@ -109,6 +109,11 @@ async function celltypeBench(): Promise<void> {
     { bench: 'celltype', figure: 'trained_steps_per_s', value: tr.trainedStepsPerSec2, unit: 'steps/s', threads: tr.threadsUsed, products: 'activity-sparse (default)', ...at },
     { bench: 'celltype', figure: 'init_steps_per_s', value: tr.initStepsPerSec, unit: 'steps/s', threads: 1 },
     { bench: 'celltype', figure: 'dense_epochs_s', value: tr.denseEpochsSeconds, unit: 's', threads: 1, note: '100 epochs of 10 steps: the first at the initial rate, 99 at the trained rate' },
+    {
+      bench: 'celltype', figure: 'protocol_s_trained_rates', unit: 's', threads: 1,
+      value: Math.round(tr.denseEpochsSeconds + (100 * 10) / tr.trainedEvalBatchesPerSec + 50 * (10 / r.finetuneStepsPerSec + 10 / r.evalBatchesPerSec)),
+      note: 'dense epochs as dense_epochs_s, their evaluations at the trained rate, 50 fine-tuning epochs at the rates above',
+    },
     { bench: 'celltype', figure: 'trained_same_bytes', value: tr.identical ? 1 : 0, unit: 'bool', note: 'activity-sparse vs dense products, 1 vs 2 threads' },
   ]);
 }
