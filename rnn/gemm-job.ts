@@ -12,15 +12,15 @@
  *   wrong job (a claim is a compare-and-swap that checks the generation);
  * - `done`: chunks finished (computed or failed) of the current job;
  * - `error`: 0, or 1 + the index of the first thread whose chunk threw;
- * - `op` (1 nt, 2 tn, 3-5 the activity-sparse spFwd, spBwd, spDw), `workers` (threads allowed,
+ * - `op` (1 nt, 2 tn, 3-7 the kernel jobs spFwd, spBwd, spDw, act, bwd), `workers` (threads allowed,
  *   the caller included: helper w joins only when w < workers), `chunks`, `byCols`, `unit`, then
  *   the product's arguments: for nt and tn M, Nc, K, aOff, lda, bOff, ldb, cOff, ldc (float32
- *   element offsets from the start of the shared memory), acc; for a sparse kernel its byte-pointer
- *   arguments (SimdGemm.sparseAt) and, at {@link SPARSE_UNITS}, its unit count;
+ *   element offsets from the start of the shared memory), acc; for a kernel job its integer
+ *   arguments (SimdGemm.runAt) and, at {@link JOB_UNITS}, its unit count;
  * - per helper w (1-based): `chunksDone[w]` (chunks it computed, all jobs), `exited[w]`, `crash[w]`
  *   (1: exit as if crashed, a test hook; 2: leave quietly), `ready[w]` (its modules are loaded).
  */
-import type { SimdGemm, SparseKind } from './model-js-simd.js';
+import type { SimdGemm, KernelKind } from './model-js-simd.js';
 
 /** Most threads (caller + helpers) one product uses. */
 export const MAX_GEMM_THREADS = 16;
@@ -32,11 +32,11 @@ export const B = {
 /** Elements of the board. */
 export const BOARD_SIZE = 20 + 4 * MAX_GEMM_THREADS;
 /** Board `op` values. */
-export const OP = { nt: 1, tn: 2, spFwd: 3, spBwd: 4, spDw: 5 } as const;
-/** Board slot of a sparse job's unit count (after its arguments, see {@link SimdGemm.sparseAt}). */
-export const SPARSE_UNITS = B.args + 10;
-const SPARSE_OPS: Record<number, SparseKind> = { [OP.spFwd]: 'spFwd', [OP.spBwd]: 'spBwd', [OP.spDw]: 'spDw' };
-const SPARSE_ARGC: Record<SparseKind, number> = { spFwd: 7, spBwd: 6, spDw: 9 };
+export const OP = { nt: 1, tn: 2, spFwd: 3, spBwd: 4, spDw: 5, act: 6, bwd: 7 } as const;
+/** Board slot of a kernel job's unit count (after its arguments, at most 10, see {@link SimdGemm.runAt}). */
+export const JOB_UNITS = B.args + 10;
+const JOB_OPS: Record<number, KernelKind> = { [OP.spFwd]: 'spFwd', [OP.spBwd]: 'spBwd', [OP.spDw]: 'spDw', [OP.act]: 'act', [OP.bwd]: 'bwd' };
+const JOB_ARGC: Record<KernelKind, number> = { spFwd: 7, spBwd: 6, spDw: 9, act: 5, bwd: 10 };
 
 const GEN_SHIFT = 16;
 const IDX_MASK = (1 << GEN_SHIFT) - 1;
@@ -88,11 +88,11 @@ export function blockBounds(n: number, parts: number, unit: number, i: number): 
  */
 export function runChunk(board: Int32Array, k: SimdGemm, F: Float32Array, i: number): void {
   const a = B.args;
-  const kind = SPARSE_OPS[board[B.op]];
+  const kind = JOB_OPS[board[B.op]];
   if (kind !== undefined) {
-    const units = board[SPARSE_UNITS];
+    const units = board[JOB_UNITS];
     const [lo, hi] = blockBounds(units, board[B.chunks], 1, i);
-    k.sparseAt({ kind, units, args: Array.from(board.subarray(a, a + SPARSE_ARGC[kind])) }, lo, hi);
+    k.runAt({ kind, units, args: Array.from(board.subarray(a, a + JOB_ARGC[kind])) }, lo, hi);
     return;
   }
   const M = board[a];

@@ -224,7 +224,7 @@ test('spBwd writes only the listed outputs of dr, each with gemmNT\'s bits', { s
   const cs = k.allocI32(N + 1);
   buildColumnLists(idx, 0, starts, 0, B, N, cIdx, cs, new Int32Array(N));
   const dr = k.alloc(B * N).fill(42);
-  k.sparseAt(k.spBwdArgs(wT, cIdx, cs, dPre, 0, dr, N), 0, N);
+  k.runAt(k.spBwdJob(wT, cIdx, cs, dPre, 0, dr, N), 0, N);
   for (let i = 0; i < B * N; i++) {
     if (active[i]) assert.ok(Object.is(dr[i], dense[i]), `output ${i}: ${dr[i]} vs ${dense[i]}`);
     else assert.equal(dr[i], 42, `output ${i} is not listed and stays`);

@@ -1009,13 +1009,29 @@ type WasmAct = (a: number, r: number, n: number, th: number) => void;
 type WasmPackIn = (x: number, xa: number, xaT: number, B: number, T: number, nIn: number, nInP: number) => void;
 type WasmI32 = (...args: number[]) => void;
 
-/** Which activity-sparse kernel. */
-export type SparseKind = 'spFwd' | 'spBwd' | 'spDw';
-/** One activity-sparse product: its kernel, how many units it splits into, its byte-pointer arguments. */
-export interface SparseArgs {
-  kind: SparseKind;
+/** Which kernel a {@link KernelJob} runs: an activity-sparse product or a per-step elementwise pass. */
+export type KernelKind = 'spFwd' | 'spBwd' | 'spDw' | 'act' | 'bwd';
+/**
+ * One kernel call that splits into units whose outputs are disjoint (column slabs, columns, rows):
+ * its kernel, how many units, its integer arguments (byte pointers; float32 values as their bits,
+ * see {@link f32Bits}).
+ */
+export interface KernelJob {
+  kind: KernelKind;
   units: number;
   args: number[];
+}
+const bitsF = new Float32Array(1);
+const bitsI = new Int32Array(bitsF.buffer);
+/** The bits of the float32 nearest `x`, as an int32 (how a {@link KernelJob} carries a float). */
+export function f32Bits(x: number): number {
+  bitsF[0] = x;
+  return bitsI[0];
+}
+/** The float32 whose bits are `b` (inverse of {@link f32Bits}). */
+function bitsF32(b: number): number {
+  bitsI[0] = b;
+  return bitsF[0];
 }
 type WasmBwd = (dPre: number, a: number, dr: number, dz: number, dzStride: number, w: number, rows: number, N: number, nOut: number, th: number, flush: number) => void;
 
@@ -1430,6 +1446,32 @@ export class SimdGemm {
   }
 
   /**
+   * {@link SimdGemm.act} on rows [0, rows) of N elements at element offset `off` as a
+   * {@link KernelJob} (units: rows; N a multiple of 4, arrays in this memory: the caller checks
+   * {@link SimdGemm.simd} and allocates with {@link alloc}).
+   */
+  actJob(a: Float32Array, r: Float32Array, off: number, rows: number, N: number, th: number, rect: boolean): KernelJob {
+    return { kind: 'act', units: rows, args: [a.byteOffset + 4 * off, r.byteOffset + 4 * off, N, f32Bits(th), rect ? 1 : 0] };
+  }
+
+  /**
+   * {@link SimdGemm.bwd} as a {@link KernelJob} (units: rows; the same conditions as bwd's, which
+   * the caller checks: N a multiple of 4, arrays in this memory).
+   */
+  bwdJob(
+    dPre: Float32Array, a: Float32Array, off: number, dr: Float32Array,
+    dz: Float32Array, dzOff: number, dzStride: number, wOut: Float32Array,
+    rows: number, N: number, nOut: number, th: number,
+    head: boolean, rec: boolean, rect: boolean, flush: number,
+  ): KernelJob {
+    const flags = (head ? 1 : 0) | (rec ? 2 : 0) | (rect ? 4 : 0);
+    return {
+      kind: 'bwd', units: rows,
+      args: [dPre.byteOffset + 4 * off, a.byteOffset + 4 * off, dr.byteOffset, dz.byteOffset + 4 * dzOff, dzStride, wOut.byteOffset, N, nOut | (flags << 16), f32Bits(th), f32Bits(flush)],
+    };
+  }
+
+  /**
    * Per-step BPTT elementwise part on [rows, N] blocks at element offset `off` of dPre, a and
    * (offset 0) dr: dPre = (Σ_o dz[dzOff + b·dzStride + o] · wOut[o·N + i] (when `head`) +
    * [a > th when `rect`]·dr (when `rec`)) · (1 − a²), stored as 0 where |dPre| < `flush` (0: no
@@ -1508,13 +1550,13 @@ export class SimdGemm {
    * for bit), from W_effᵀ packed by {@link SimdGemm.packSlabs} and row lists made by {@link buildRowLists}:
    * for b < B, a[aOff + b·N + c] += Σ over the listed k of r[b, k] · W_eff[c, k], c < N, with
    * r[b, k] from `vals` beside `idx`. `idxOff` and `stOff` are element offsets of this step's
-   * lists. Returns the arguments of {@link SimdGemm.sparseAt} (`spFwd`, units: the column slabs
+   * lists. Returns the arguments of {@link SimdGemm.runAt} (`spFwd`, units: the column slabs
    * of {@link SPFWD_SLAB}) for the whole product. Arrays in this memory; N a multiple of 4.
    */
-  spFwdArgs(
+  spFwdJob(
     pk: Float32Array, idx: Int32Array, vals: Float32Array, idxOff: number, starts: Int32Array, stOff: number,
     B: number, a: Float32Array, aOff: number, N: number,
-  ): SparseArgs {
+  ): KernelJob {
     return { kind: 'spFwd', units: Math.ceil(N / SPFWD_SLAB), args: [pk.byteOffset, idx.byteOffset + 4 * idxOff, starts.byteOffset + 4 * stOff, vals.byteOffset - idx.byteOffset, B, a.byteOffset + 4 * aOff, N] };
   }
 
@@ -1522,10 +1564,10 @@ export class SimdGemm {
    * Output-sampled dr[b, j] = Σ_k dPre[dPreOff + b·N + k] · wT[j·N + k] (the sums of
    * {@link SimdGemm.gemm} with A = dPre, B = wT, bit for bit) for the rows listed for column j:
    * idx[cs[j] … cs[j + 1]) holds b·N·4 (see {@link buildColumnLists}); other entries of dr are
-   * left as they are. Returns the arguments of {@link SimdGemm.sparseAt} (units: columns j).
+   * left as they are. Returns the arguments of {@link SimdGemm.runAt} (units: columns j).
    * N a multiple of 4; arrays in this memory.
    */
-  spBwdArgs(wT: Float32Array, idx: Int32Array, cs: Int32Array, dPre: Float32Array, dPreOff: number, dr: Float32Array, N: number): SparseArgs {
+  spBwdJob(wT: Float32Array, idx: Int32Array, cs: Int32Array, dPre: Float32Array, dPreOff: number, dr: Float32Array, N: number): KernelJob {
     return { kind: 'spBwd', units: N, args: [wT.byteOffset, idx.byteOffset, cs.byteOffset, dPre.byteOffset + 4 * dPreOff, dr.byteOffset, N] };
   }
 
@@ -1535,24 +1577,25 @@ export class SimdGemm {
    * Σ_q panel[q·ldp + i] · r[q, j] for i < w (a multiple of 4) and j < nJ, over the samples q
    * listed for column j in chunks of {@link TN_CHUNK}, with r[q, j] in `vals` beside `idx` (see
    * {@link buildSampleLists}, made with row bytes 4·ldp): the sums of {@link SimdGemm.gemmTN} (acc
-   * false) with A = dPre, B = r, bit for bit. Returns the arguments of {@link SimdGemm.sparseAt}
+   * false) with A = dPre, B = r, bit for bit. Returns the arguments of {@link SimdGemm.runAt}
    * (units: columns j). Arrays in this memory.
    */
-  spDwArgs(
+  spDwJob(
     idx: Int32Array, vals: Float32Array, cs: Int32Array, nChunks: number, nJ: number, w: number,
     panel: Float32Array, out: Float32Array, ldp: number,
-  ): SparseArgs {
+  ): KernelJob {
     return { kind: 'spDw', units: nJ, args: [idx.byteOffset, cs.byteOffset, nChunks, nJ, w, vals.byteOffset - idx.byteOffset, panel.byteOffset, out.byteOffset, ldp] };
   }
 
   /**
-   * Runs units [lo, hi) of an activity-sparse product described by {@link SimdGemm.spFwdArgs},
-   * {@link SimdGemm.spBwdArgs} or {@link SimdGemm.spDwArgs} (byte pointers into this memory, so
-   * that a helper thread bound to the same shared memory runs them alike). Every output belongs
-   * to one unit and is summed by the kernel in its fixed order: splitting the units over threads
-   * changes no bit. spFwd uses 2·{@link SPFWD_SLAB} floats of this instance's gemmTN scratch.
+   * Runs units [lo, hi) of a job made by {@link SimdGemm.spFwdJob}, {@link SimdGemm.spBwdJob},
+   * {@link SimdGemm.spDwJob}, {@link SimdGemm.actJob} or {@link SimdGemm.bwdJob} (byte pointers
+   * into this memory, so that a helper thread bound to the same shared memory runs them alike).
+   * Every output belongs to one unit and is computed by the kernel in its fixed order: splitting
+   * the units over threads changes no bit. spFwd uses 2·{@link SPFWD_SLAB} floats of this
+   * instance's gemmTN scratch.
    */
-  sparseAt(p: SparseArgs, lo: number, hi: number): void {
+  runAt(p: KernelJob, lo: number, hi: number): void {
     const x = p.args;
     if (p.kind === 'spFwd') {
       const [pk, pi, ps, dv, B, pa, N] = x;
@@ -1562,6 +1605,13 @@ export class SimdGemm {
         const w = Math.min(SPFWD_SLAB, N - c0);
         this.spFwdFns[w / 4 - 1](pk + 4 * N * c0, pi, ps, dv, B, pa + 4 * c0, 4 * N, sc);
       }
+    } else if (p.kind === 'act') {
+      const [pa, pr, N, th, rect] = x;
+      this.actFns[rect](pa + 4 * N * lo, pr + 4 * N * lo, (hi - lo) * N, bitsF32(th));
+    } else if (p.kind === 'bwd') {
+      const [pd, pa, pdr, pdz, dzS, pw, N, nf, th, flush] = x;
+      const row = 4 * N * lo;
+      this.bwdFns[nf >>> 16](pd + row, pa + row, pdr + row, pdz + 4 * dzS * lo, dzS, pw, hi - lo, N, nf & 0xffff, bitsF32(th), bitsF32(flush));
     } else if (p.kind === 'spBwd') {
       const [wT, pi, pcs, pd, pdr, N] = x;
       this.spBwdFn!(wT, pi, pcs, lo, hi, pd, pdr, 4 * N);
@@ -1575,7 +1625,7 @@ export class SimdGemm {
 
   /**
    * W_effᵀ [N, N] (row k = column k of W_eff) packed in slabs of {@link SPFWD_SLAB} output columns
-   * for {@link SimdGemm.spFwdArgs}: slab c0 (of width w) at pk[N·c0 …], row k of it at + k·w:
+   * for {@link SimdGemm.spFwdJob}: slab c0 (of width w) at pk[N·c0 …], row k of it at + k·w:
    * pk[N·c0 + k·w + c − c0] = weffT[k·N + c]. N a multiple of 4; arrays in this memory.
    */
   packSlabs(weffT: Float32Array, N: number, pk: Float32Array): void {

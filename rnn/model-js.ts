@@ -52,7 +52,7 @@ import {
   GRAD_FLUSH, SimdGemm, TN_CHUNK, buildColumnLists, buildRowLists, buildSampleLists, gemmTN, kernelArithmetic, sharedSimdSupported,
   simdSupported, tnScratchFloats,
 } from './model-js-simd.js';
-import { PARALLEL_MIN_N, gemmThreadCap, parallelGemm, parallelSparse } from './parallel-gemm.js';
+import { PARALLEL_MIN_N, gemmThreadCap, parallelGemm, parallelKernel } from './parallel-gemm.js';
 
 export { gemmTN };
 
@@ -395,6 +395,13 @@ function activityEligible(rect: boolean, N: number, B: number): boolean {
   return useSimd && rect && N % 8 === 0 && B % 2 === 0 && simdSupported();
 }
 
+/**
+ * Work per element of the per-step elementwise passes (tanh and rectification; the BPTT step with
+ * its readout term), in multiply-adds for the threads' split threshold (PARALLEL_MIN_MACS): at
+ * B = 200 they split from N ≈ 1300 on, where each takes ~0.4-0.9 ms per step.
+ */
+const ELEMENTWISE_WORK = 32;
+
 /** Output rows i per panel of the activity-sparse weight gradient (its dPre panel stays in L2). */
 const SPDW_ROWS = 96;
 
@@ -675,10 +682,15 @@ function forward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, withG
           kern.packSlabs(ws.weffT, N, act.pk);
         }
         packedW = true;
-        parallelSparse(kern, kern.spFwdArgs(act.pk, act.rowIdx, act.rowVals, (t - 1) * BN, act.rowStarts, (t - 1) * S, B, a, at, N), act.nnz[t - 1] * N);
+        parallelKernel(kern, kern.spFwdJob(act.pk, act.rowIdx, act.rowVals, (t - 1) * BN, act.rowStarts, (t - 1) * S, B, a, at, N), act.nnz[t - 1] * N);
       } else parallelGemm(kern, 'nt', B, N, N, r, at - BN, N, weff, 0, N, a, at, N, true);
     }
-    const done = kern.act(a, r, at, BN, th, rect);
+    // Split over the helper threads as rows (a large model's act is ~0.4 ms per step at N = 1440).
+    let done = 0;
+    if (kern.simd && (N & 3) === 0 && kern.shared) {
+      parallelKernel(kern, kern.actJob(a, r, at, B, N, th, rect), ELEMENTWISE_WORK * BN);
+      done = BN;
+    } else done = kern.act(a, r, at, BN, th, rect);
     if (rect) {
       for (let k = at + done; k < at + BN; k++) {
         const v = fastTanh(a[k]);
@@ -820,7 +832,12 @@ function backward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, g: P
     const head = perStep || t === T - 1;
     const rec = t < T - 1;
     const dzOff = perStep ? t * B * nOutP8 : 0;
-    if (!kern.bwd(dPre, a, at, dr, dz, dzOff, nOutP8, wOutP, B, N, nOut, th, head, rec, rect, flush)) {
+    let ran = false;
+    if (kern.shared && (N & 3) === 0) {
+      parallelKernel(kern, kern.bwdJob(dPre, a, at, dr, dz, dzOff, nOutP8, wOutP, B, N, nOut, th, head, rec, rect, flush), ELEMENTWISE_WORK * BN);
+      ran = true;
+    } else ran = kern.bwd(dPre, a, at, dr, dz, dzOff, nOutP8, wOutP, B, N, nOut, th, head, rec, rect, flush);
+    if (!ran) {
       for (let b = 0; b < B; b++) {
         const ro = b * N;
         const zo = dzOff + b * nOutP8;
@@ -839,7 +856,7 @@ function backward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, g: P
       if (sparse) kern.spmm(ws.rpT, ws.colsT, ws.valsT, N, ws.dPreT, t * NBp, B, dr, 0, N, false);
       else if (act !== null && activityPays(act.nnz[t - 1], BN, ACTIVITY_MAX_DENSITY.backward, 'backward')) {
         buildColumnLists(act.rowIdx, (t - 1) * BN, act.rowStarts, (t - 1) * S, B, N, act.colIdx, act.colCs, act.pos);
-        parallelSparse(kern, kern.spBwdArgs(weffT, act.colIdx, act.colCs, dPre, at, dr, N), act.nnz[t - 1] * N);
+        parallelKernel(kern, kern.spBwdJob(weffT, act.colIdx, act.colCs, dPre, at, dr, N), act.nnz[t - 1] * N);
       } else parallelGemm(kern, 'nt', B, N, N, dPre, at, N, weffT, 0, N, dr, 0, N, false);
     }
   }
@@ -888,7 +905,7 @@ function backward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, g: P
       for (let i0 = 0; i0 < N; i0 += W) {
         const w = Math.min(W, N - i0);
         kern.copy2d(dPre, BN + i0, N, panel, 0, W, (T - 1) * B, w);
-        parallelSparse(kern, kern.spDwArgs(act.smpIdx, act.smpVals, act.smpCs, nC, N, w, panel, outP, W), nnz * w);
+        parallelKernel(kern, kern.spDwJob(act.smpIdx, act.smpVals, act.smpCs, nC, N, w, panel, outP, W), nnz * w);
         if (!kern.transpose(outP, 0, W, gw, i0 * N, N, N, w)) {
           for (let i = 0; i < w; i++) for (let j = 0; j < N; j++) gw[(i0 + i) * N + j] = outP[j * W + i];
         }

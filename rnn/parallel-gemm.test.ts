@@ -5,7 +5,7 @@ import { SimdGemm, fmaSupported, kernelArithmetic, type Arithmetic } from './mod
 import { activityProducts, clearWorkspaceCache, gemmNT, jsBackend, resetActivityCounts, setActivityMode } from './model-js.js';
 import {
   GemmThreadError, PARALLEL_MIN_MACS, helperChunks, ThreadCountError, gemmThreadCap, gemmThreadsUsed, liveGemmThreads,
-  parallelGemm, resetGemmThreadsUsed, shutdownGemmThreads, simulateHelperExit, startGemmThreads, useGemmThreads,
+  parallelGemm, parallelKernel, resetGemmThreadsUsed, shutdownGemmThreads, simulateHelperExit, startGemmThreads, useGemmThreads,
 } from './parallel-gemm.js';
 import { blockBounds } from './gemm-job.js';
 import { train } from './train.js';
@@ -103,6 +103,32 @@ for (const arith of fmaSupported() ? (['fma', 'mul-add'] as const) : (['mul-add'
     useGemmThreads(1);
   });
 }
+
+test('the elementwise passes (act, bwd) split over 3 threads by rows give the direct call\'s bits', async () => {
+  await startGemmThreads(3);
+  const rows = 37, N = 40, nOut = 5, dzS = 8;
+  const k = sharedKernels(8 * rows * N + rows * dzS + nOut * N + 64, kernelArithmetic());
+  const rng = new Rng(11, 'test:elementwise');
+  const fill = (n: number): Float32Array => { const x = k.alloc(n); for (let i = 0; i < n; i++) x[i] = rng.normal(); return x; };
+  const pre = fill(rows * N);
+  const a1 = k.alloc(rows * N), r1 = k.alloc(rows * N), a3 = k.alloc(rows * N), r3 = k.alloc(rows * N);
+  const bytes = (x: Float32Array): Buffer => Buffer.from(x.buffer, x.byteOffset, x.byteLength);
+  const dr = fill(rows * N), dz = fill(rows * dzS), w = fill(nOut * N);
+  const d1 = k.alloc(rows * N), d3 = k.alloc(rows * N);
+  const before = helperChunks();
+  for (let attempt = 0; attempt < 50 && helperChunks() === before; attempt++) {
+    a1.set(pre); a3.set(pre);
+    assert.equal(k.act(a1, r1, 0, rows * N, 0.1, true), rows * N);
+    useGemmThreads(3);
+    parallelKernel(k, k.actJob(a3, r3, 0, rows, N, 0.1, true), 1e12);
+    assert.ok(bytes(a1).equals(bytes(a3)) && bytes(r1).equals(bytes(r3)), `act, attempt ${attempt}`);
+    assert.equal(k.bwd(d1, pre, 0, dr, dz, 0, dzS, w, rows, N, nOut, 0.1, true, true, true, 1e-3), true);
+    parallelKernel(k, k.bwdJob(d3, pre, 0, dr, dz, 0, dzS, w, rows, N, nOut, 0.1, true, true, true, 1e-3), 1e12);
+    assert.ok(bytes(d1).equals(bytes(d3)), `bwd, attempt ${attempt}`);
+    useGemmThreads(1);
+  }
+  assert.ok(helperChunks() > before, 'the helpers never computed a chunk');
+});
 
 test('activity-sparse products split over 1, 2 and 3 threads give the dense single-thread bits', async () => {
   await startGemmThreads(3);

@@ -27,8 +27,8 @@
  */
 import { availableParallelism } from 'node:os';
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
-import type { SimdGemm, SparseArgs, WasmMemory } from './model-js-simd.js';
-import { B, BOARD_SIZE, MAX_GEMM_THREADS, OP, SPARSE_UNITS, claim, closeClaims, openClaims, runChunk } from './gemm-job.js';
+import type { SimdGemm, KernelJob, WasmMemory } from './model-js-simd.js';
+import { B, BOARD_SIZE, MAX_GEMM_THREADS, OP, JOB_UNITS, claim, closeClaims, openClaims, runChunk } from './gemm-job.js';
 
 /** A helper thread failed, exited or did not start; the product's result is not usable. */
 export class GemmThreadError extends Error {
@@ -269,21 +269,21 @@ export function parallelGemm(
 }
 
 /**
- * One activity-sparse product (SimdGemm.spFwdArgs, spBwdArgs or spDwArgs), split into chunks of
- * whole units (column slabs or columns) over the threads allowed now when `k` is shared and the
- * product has at least {@link PARALLEL_MIN_MACS} multiply-adds (`macs`, an estimate). Same bits
- * as one call: each output belongs to one unit.
+ * One kernel job (SimdGemm.spFwdJob, spBwdJob, spDwJob, actJob, bwdJob), split into chunks of
+ * whole units (column slabs, columns or rows) over the threads allowed now when `k` is shared and
+ * the job's `work` (multiply-adds or a like estimate) is at least {@link PARALLEL_MIN_MACS}. Same
+ * bits as one call: each output belongs to one unit.
  * @throws GemmThreadError when a helper thread exited or a chunk failed (all helpers are then stopped)
  */
-export function parallelSparse(k: SimdGemm, job: SparseArgs, macs: number): void {
-  const p = k.shared && macs >= PARALLEL_MIN_MACS ? allowed(k.helperScratch.length + 1) : 1;
+export function parallelKernel(k: SimdGemm, job: KernelJob, work: number): void {
+  const p = k.shared && work >= PARALLEL_MIN_MACS ? allowed(k.helperScratch.length + 1) : 1;
   if (p <= 1) {
-    k.sparseAt(job, 0, job.units);
+    k.runAt(job, 0, job.units);
     return;
   }
-  const chunks = Math.max(1, Math.min(job.units, CHUNKS_PER_THREAD * p, Math.floor(macs / MIN_CHUNK_MACS)));
+  const chunks = Math.max(1, Math.min(job.units, CHUNKS_PER_THREAD * p, Math.floor(work / MIN_CHUNK_MACS)));
   const args = [...job.args];
-  while (args.length < SPARSE_UNITS - B.args) args.push(0);
+  while (args.length < JOB_UNITS - B.args) args.push(0);
   args.push(job.units);
   runJob(k, p, OP[job.kind], chunks, args, false, 1);
 }
