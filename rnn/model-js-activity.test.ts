@@ -79,7 +79,7 @@ test('activity-sparse products give the dense products\' bits (each arithmetic, 
       const dense = grads('never', cfg, params, batch);
       resetActivityCounts();
       const always = grads('always', cfg, params, batch);
-      assert.deepEqual(activityProducts(), { forward: c.T - 1, backward: c.T - 1, weights: 1 }, `${arith} ${JSON.stringify(c)}: every product sparse`);
+      assert.deepEqual(activityProducts(), { forward: c.T - 1, backward: c.T - 1, weights: 1, pruned: 0 }, `${arith} ${JSON.stringify(c)}: every product sparse`);
       resetActivityCounts();
       const auto = grads('auto', cfg, params, batch);
       const what = `${arith} N=${c.N} B=${c.B} T=${c.T} th=${c.th} ${c.rule}/${c.head}`;
@@ -106,8 +106,8 @@ test('activity-sparse products: silent and fully active states (empty and full l
 
 test('auto mode takes the sparse kernels exactly for products at most ACTIVITY_MAX_DENSITY active, from N = ACTIVITY_MIN_N on', { skip: !simdSupported() }, () => {
   // Threshold 10: no unit is ever active, every product qualifies; threshold -10: all are, none does.
-  const none = { forward: 0, backward: 0, weights: 0 };
-  for (const [N, th, expect] of [[ACTIVITY_MIN_N, 10, { forward: 3, backward: 3, weights: 1 }], [ACTIVITY_MIN_N, -10, none], [ACTIVITY_MIN_N - 8, 10, none]] as const) {
+  const none = { forward: 0, backward: 0, weights: 0, pruned: 0 };
+  for (const [N, th, expect] of [[ACTIVITY_MIN_N, 10, { ...none, forward: 3, backward: 3, weights: 1 }], [ACTIVITY_MIN_N, -10, none], [ACTIVITY_MIN_N - 8, 10, none]] as const) {
     const { cfg, params, batch } = makeCase({ N, B: 4, T: 4, th, rule: 'dale', head: 'linear' });
     resetActivityCounts();
     grads('auto', cfg, params, batch);
@@ -129,7 +129,7 @@ test('where the activity-sparse kernels cannot run (non-rectifying rule, odd B, 
     const dense = grads('never', cfg, params, batch);
     resetActivityCounts();
     const always = grads('always', cfg, params, batch);
-    assert.deepEqual(activityProducts(), { forward: 0, backward: 0, weights: 0 }, JSON.stringify(c));
+    assert.deepEqual(activityProducts(), { forward: 0, backward: 0, weights: 0, pruned: 0 }, JSON.stringify(c));
     assertSameBits(always.g, dense.g, JSON.stringify(c));
   }
   setSimdEnabled(true);
@@ -250,4 +250,36 @@ test('the transpose and copy2d kernels copy exactly, at offsets and strides; tra
   const out = k.alloc(rows * 16).fill(3);
   k.copy2d(src, 4, ls, out, 0, 16, rows, 12);
   for (let r = 0; r < rows; r++) for (let c = 0; c < 16; c++) assert.ok(Object.is(out[r * 16 + c], c < 12 ? src[4 + r * ls + c] : 3));
+});
+
+test('the sparse (pruned) path restricted to the active units gives the unrestricted bits (CSR products and masked gradient)', () => {
+  for (const simd of simdSupported() ? [true, false] : [false]) {
+    setSimdEnabled(simd);
+    for (const [N, B, T, th] of [[64, 6, 5, 0.1], [45, 3, 4, 0]] as const) {
+      const { cfg, params, batch } = makeCase({ N, B, T, th, rule: 'dale', head: 'linear' });
+      // A pruned model: ~10 % of W_hh kept, the mask passed as the training loop does.
+      const rng = new Rng(8, 'test:pruned-activity');
+      const mask = new Float32Array(N * N).map(() => (rng.uniform() < 0.1 ? 1 : 0));
+      for (let i = 0; i < mask.length; i++) if (mask[i] === 0) params.wHh[i] = 0;
+      const run = (mode: ActivityMode): { loss: number; g: Params; ev: number } => {
+        setActivityMode(mode);
+        const g = zerosLike(params);
+        const loss = jsBackend.lossAndGrad(cfg, params, batch, g, { recurrent: mask }).loss;
+        const ev = jsBackend.evaluate(cfg, params, batch).loss;
+        setActivityMode('auto');
+        return { loss, g, ev };
+      };
+      const full = run('never');
+      resetActivityCounts();
+      const restricted = run('auto');
+      const what = `simd=${simd} N=${N} B=${B} T=${T} th=${th}`;
+      // Forward and backward CSR products of steps 1 … T − 1 (forward twice: gradient and evaluation),
+      // and the masked gradient's per-step products with the SIMD kernels.
+      assert.equal(activityProducts().pruned, (simd ? 4 : 3) * (T - 1), `${what}: restricted products`);
+      assert.equal(restricted.loss, full.loss, what);
+      assert.equal(restricted.ev, full.ev, what);
+      assertSameBits(restricted.g, full.g, what);
+    }
+  }
+  setSimdEnabled(true);
 });

@@ -108,12 +108,12 @@ const OP = {
   block: 0x02, loop: 0x03, end: 0x0b, br: 0x0c, brIf: 0x0d, select: 0x1b,
   localGet: 0x20, localSet: 0x21, localTee: 0x22,
   i32Load: 0x28, f32Load: 0x2a, f32Store: 0x38, i32Const: 0x41, f32Const: 0x43,
-  i32LtS: 0x48, i32GtS: 0x4a, i32GeS: 0x4e, i32Add: 0x6a, i32Sub: 0x6b, i32Mul: 0x6c, i32And: 0x71, i32Shl: 0x74, i32ShrU: 0x76, f32Add: 0x92,
+  if: 0x04, i32Eqz: 0x45, i32LtS: 0x48, i32GtS: 0x4a, i32GeS: 0x4e, i32Popcnt: 0x69, i32Add: 0x6a, i32Sub: 0x6b, i32Mul: 0x6c, i32And: 0x71, i32Shl: 0x74, i32ShrU: 0x76, f32Add: 0x92,
   simd: 0xfd,
 } as const;
 const SIMD = {
   load: 0x00, load32Splat: 0x09, store: 0x0b, const: 0x0c, shuffle: 0x0d, extractF32: 0x1f,
-  f32x4Eq: 0x41, f32x4Gt: 0x44, f32x4Lt: 0x43, and: 0x4e, andnot: 0x4f, or: 0x50, bitselect: 0x52, absF32x4: 0xe0, pminF32x4: 0xea, pmaxF32x4: 0xeb,
+  f32x4Eq: 0x41, f32x4Ne: 0x42, f32x4Gt: 0x44, i32x4Bitmask: 0xa4, f32x4Lt: 0x43, and: 0x4e, andnot: 0x4f, or: 0x50, bitselect: 0x52, absF32x4: 0xe0, pminF32x4: 0xea, pmaxF32x4: 0xeb,
   addF32x4: 0xe4, subF32x4: 0xe5, mulF32x4: 0xe6, divF32x4: 0xe7,
   f32x4Splat: 0x13, relaxedMadd: 0x105,
 } as const;
@@ -914,6 +914,99 @@ function transposeBody(): number[] {
   return f.encode();
 }
 
+/**
+ * nnzCount(m, n, out): i32 out[0] = how many of the n floats at m (n a multiple of 4) are not 0
+ * (f32 ≠: −0 counts as 0, NaN as nonzero, as JavaScript's `!== 0`).
+ */
+function nnzCountBody(): number[] {
+  const P = { m: 0, n: 1, out: 2 } as const;
+  const f = new Body(3, 3);
+  const L = { p: f.i(0), end: f.i(1), c: f.i(2) };
+  f.v128(0);
+  f.get(P.m); f.set(L.p);
+  f.get(P.m); f.get(P.n); f.i32c(2); f.op(OP.i32Shl, OP.i32Add); f.set(L.end);
+  f.i32c(0); f.set(L.c);
+  f.loop(L.p, L.end, 16, () => {
+    f.get(L.c);
+    f.get(L.p); f.vload(); f.vconst(0); f.simd(SIMD.f32x4Ne); f.simd(SIMD.i32x4Bitmask); f.op(OP.i32Popcnt);
+    f.op(OP.i32Add); f.set(L.c);
+  });
+  f.get(P.out); f.get(L.c); f.op(0x36, 2, 0); // i32.store
+  return f.encode();
+}
+
+/**
+ * csrRows(m, N, Bp, rp, cols, vals, withVals): the CSR of the [N, N] matrix at m (N a multiple of
+ * 4): for each row i in order, its entries ≠ 0 in increasing j, cols[e] = j·Bp, vals[e] = the value
+ * (when withVals ≠ 0); rp[i + 1] = entries so far, rp[0] = 0. Four columns tested at once.
+ */
+function csrRowsBody(): number[] {
+  const P = { m: 0, N: 1, Bp: 2, rp: 3, cols: 4, vals: 5, withVals: 6 } as const;
+  const f = new Body(7, 8);
+  const L = { i: f.i(0), p: f.i(1), rowEnd: f.i(2), e: f.i(3), bm: f.i(4), cb: f.i(5), prp: f.i(6), n4: f.i(7) };
+  const V = f.v128(1);
+  f.get(P.N); f.i32c(2); f.op(OP.i32Shl); f.set(L.n4);
+  f.get(P.rp); f.i32c(0); f.op(0x36, 2, 0);
+  f.get(P.rp); f.set(L.prp);
+  f.get(P.m); f.set(L.p);
+  f.i32c(0); f.set(L.e);
+  f.i32c(0); f.set(L.i);
+  f.loop(L.i, P.N, 1, () => {
+    f.get(L.p); f.get(L.n4); f.op(OP.i32Add); f.set(L.rowEnd);
+    f.i32c(0); f.set(L.cb);
+    f.loop(L.p, L.rowEnd, 16, () => {
+      f.get(L.p); f.vload(); f.set(V);
+      f.get(V); f.vconst(0); f.simd(SIMD.f32x4Ne); f.simd(SIMD.i32x4Bitmask); f.set(L.bm);
+      f.get(L.bm); f.op(OP.if, VOID);
+      for (let l = 0; l < 4; l++) {
+        f.get(L.bm); f.i32c(1 << l); f.op(OP.i32And); f.op(OP.if, VOID);
+        // cols[e] = cb + l·Bp
+        f.get(P.cols); f.get(L.e); f.i32c(2); f.op(OP.i32Shl, OP.i32Add);
+        f.get(L.cb); if (l > 0) { f.get(P.Bp); f.i32c(l); f.op(OP.i32Mul, OP.i32Add); }
+        f.op(0x36, 2, 0);
+        f.get(P.withVals); f.op(OP.if, VOID);
+        f.get(P.vals); f.get(L.e); f.i32c(2); f.op(OP.i32Shl, OP.i32Add);
+        f.get(V); f.simd(SIMD.extractF32, l);
+        f.op(OP.f32Store, 2, 0);
+        f.op(OP.end);
+        f.inc(L.e, 1);
+        f.op(OP.end);
+      }
+      f.op(OP.end);
+      f.get(L.cb); f.get(P.Bp); f.i32c(2); f.op(OP.i32Shl, OP.i32Add); f.set(L.cb);
+    });
+    f.inc(L.prp, 4);
+    f.get(L.prp); f.get(L.e); f.op(0x36, 2, 0);
+  });
+  return f.encode();
+}
+
+/**
+ * orActive(a, B, N, th, mark): i32 mark[j] = −1 where a[b·N + j] > th for some row b < B, else 0
+ * (N a multiple of 4).
+ */
+function orActiveBody(): number[] {
+  const P = { a: 0, B: 1, N: 2, th: 3, mark: 4 } as const;
+  const f = new Body(5, 5);
+  const L = { j: f.i(0), b: f.i(1), p: f.i(2), n4: f.i(3), pm: f.i(4) };
+  const ACC = f.v128(2);
+  const TH = ACC + 1;
+  f.get(P.th); f.simd(SIMD.f32x4Splat); f.set(TH);
+  f.get(P.N); f.i32c(2); f.op(OP.i32Shl); f.set(L.n4);
+  f.i32c(0); f.set(L.j);
+  f.loop(L.j, L.n4, 16, () => {
+    f.vconst(0); f.set(ACC);
+    f.get(P.a); f.get(L.j); f.op(OP.i32Add); f.set(L.p);
+    f.i32c(0); f.set(L.b);
+    f.loop(L.b, P.B, 1, () => {
+      f.get(ACC); f.get(L.p); f.vload(); f.get(TH); f.simd(SIMD.f32x4Gt); f.simd(SIMD.or); f.set(ACC);
+      f.addTo(L.p, L.p, L.n4);
+    });
+    f.get(P.mark); f.get(L.j); f.op(OP.i32Add); f.get(ACC); f.vstore();
+  });
+  return f.encode();
+}
+
 /** copy2d(src, ls, dst, ld, rows, wb): rows of wb bytes (a multiple of 16) from src (row stride ls) to dst (ld). */
 function copy2dBody(): number[] {
   const P = { src: 0, ls: 1, dst: 2, ld: 3, rows: 4, wb: 5 } as const;
@@ -956,6 +1049,9 @@ function kernelFunctions(fma: boolean): [string, number[], number[]][] {
     ['spBwd', new Array<number>(8).fill(I32), spBwdBody(fma)],
     ['copy2d', new Array<number>(6).fill(I32), copy2dBody()],
     ['transpose', new Array<number>(6).fill(I32), transposeBody()],
+    ['nnzCount', [I32, I32, I32], nnzCountBody()],
+    ['csrRows', new Array<number>(7).fill(I32), csrRowsBody()],
+    ['orActive', [I32, I32, I32, F32, I32], orActiveBody()],
   ];
   for (let V = 1; V <= SPFWD_SLAB / 4; V++) fns.push([`spFwd${V}`, new Array<number>(8).fill(I32), spFwdBody(V, fma)]);
   for (let V = 1; V <= SPDW_BLOCK / 4; V++) fns.push([`spDw${V}`, new Array<number>(12).fill(I32), spDwBody(V, fma)]);
@@ -1270,6 +1366,9 @@ export class SimdGemm {
   private readonly spBwdFn: WasmI32 | null = null;
   private readonly copy2dFn: WasmI32 | null = null;
   private readonly transposeFn: WasmI32 | null = null;
+  private readonly nnzCountFn: WasmI32 | null = null;
+  private readonly csrRowsFn: WasmI32 | null = null;
+  private readonly orActiveFn: WasmI32 | null = null;
   private readonly spDwFns: WasmI32[] = [];
   private used = 0;
 
@@ -1309,6 +1408,9 @@ export class SimdGemm {
     this.spBwdFn = ex.spBwd as WasmI32;
     this.copy2dFn = ex.copy2d as WasmI32;
     this.transposeFn = ex.transpose as WasmI32;
+    this.nnzCountFn = ex.nnzCount as WasmI32;
+    this.csrRowsFn = ex.csrRows as WasmI32;
+    this.orActiveFn = ex.orActive as WasmI32;
     for (let V = 1; V <= SPDW_BLOCK / 4; V++) this.spDwFns.push(ex[`spDw${V}`] as WasmI32);
   }
 
@@ -1643,6 +1745,33 @@ export class SimdGemm {
   transpose(src: Float32Array, sOff: number, ls: number, dst: Float32Array, dOff: number, ld: number, rows: number, cols: number): boolean {
     if (((rows | cols | ls | ld | sOff | dOff) & 3) !== 0 || !this.inMem(src, dst)) return false;
     this.transposeFn!(src.byteOffset + 4 * sOff, 4 * ls, dst.byteOffset + 4 * dOff, 4 * ld, rows, cols);
+    return true;
+  }
+
+  /**
+   * The CSR of the [N, N] matrix `m` (rows i, entries ≠ 0 in increasing j as cols = j·Bp, with
+   * their values when `vals` is given) in the SIMD kernels, unless it has more than `cap` entries
+   * (then nothing is written and the result is false). Null (nothing done) when the kernels cannot
+   * run it: N not a multiple of 4, or an array outside this memory. `count` is an int32 cell in
+   * this memory.
+   */
+  csr(m: Float32Array, N: number, Bp: number, cap: number, rp: Int32Array, cols: Int32Array, vals: Float32Array | null, count: Int32Array): boolean | null {
+    if ((N & 3) !== 0 || !this.inMem(m, rp, cols, count) || (vals !== null && !this.inMem(vals, m))) return null;
+    if (cap < N * N) {
+      this.nnzCountFn!(m.byteOffset, N * N, count.byteOffset);
+      if (count[0] > cap) return false;
+    }
+    this.csrRowsFn!(m.byteOffset, N, Bp, rp.byteOffset, cols.byteOffset, vals === null ? 0 : vals.byteOffset, vals === null ? 0 : 1);
+    return true;
+  }
+
+  /**
+   * mark[mOff + j] = −1 where a[off + b·N + j] > th for some b < B, else 0, in the SIMD kernel;
+   * false (nothing done) when N is not a multiple of 4 or an array lies outside this memory.
+   */
+  markActive(a: Float32Array, off: number, B: number, N: number, th: number, mark: Int32Array, mOff: number): boolean {
+    if ((N & 3) !== 0 || (off & 3) !== 0 || (mOff & 3) !== 0 || !this.inMem(a, mark)) return false;
+    this.orActiveFn!(a.byteOffset + 4 * off, B, N, th, mark.byteOffset + 4 * mOff);
     return true;
   }
 

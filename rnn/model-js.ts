@@ -265,10 +265,36 @@ interface Workspace {
   gvals: Float32Array;
   /** Scratch counters [N + 1] (JS memory). */
   next: Int32Array;
+  /** A recurrent mask hint copied into the kernel memory [N, N], and an int32 cell for the CSR builder. */
+  mStage: Float32Array;
+  count: Int32Array;
   /** Whether the last forward pass used the CSR of W_eff. */
   sparse: boolean;
   /** Buffers of the activity-sparse products (null when they cannot run: see {@link activityEligible}). */
   act: ActivityBuffers | null;
+  /** Buffers of the sparse (pruned) path's products restricted to the active units (rectifying rules; else null). */
+  pact: PrunedActivityBuffers | null;
+}
+
+/**
+ * The sparse path's products restricted to each step's active units: per step t < T − 1 the
+ * units active in some row (`mark`, ≠ 0 where active; `nU` of them), and CSRs filtered to them: of
+ * W_eff (columns j active at t − 1: the other columns of r_{t-1} are 0), of W_effᵀ (rows j active:
+ * the backward step reads dr_{t-1} nowhere else) and of the recurrent mask (entries whose column
+ * is active; `map` takes a filtered entry to its original one, `gF` its per-step gradient).
+ */
+interface PrunedActivityBuffers {
+  mark: Int32Array;
+  /** One step's marks at the column offsets j·Bp of the CSRs, [N·Bp] (JS memory). */
+  markBp: Int32Array;
+  nU: Int32Array;
+  rp: Int32Array;
+  cols: Int32Array;
+  vals: Float32Array;
+  mrp: Int32Array;
+  mcols: Int32Array;
+  gF: Float32Array;
+  map: Int32Array;
 }
 
 /**
@@ -354,8 +380,10 @@ export interface ActivityCounts {
   backward: number;
   /** W_hh gradients. */
   weights: number;
+  /** Products of the sparse (pruned) path restricted to the active units (forward, backward, masked gradient per step). */
+  pruned: number;
 }
-const activityCounts: ActivityCounts = { forward: 0, backward: 0, weights: 0 };
+const activityCounts: ActivityCounts = { forward: 0, backward: 0, weights: 0, pruned: 0 };
 
 /** How many products took the activity-sparse kernels since the last reset (a copy). */
 export function activityProducts(): ActivityCounts {
@@ -377,6 +405,7 @@ export function resetActivityCounts(): void {
   activityCounts.forward = 0;
   activityCounts.backward = 0;
   activityCounts.weights = 0;
+  activityCounts.pruned = 0;
 }
 
 /** Whether a product over `nnz` active of `total` units takes the activity-sparse kernel (counted). */
@@ -451,12 +480,14 @@ function workspace(cfg: ModelConfig, B: number, T: number): Workspace {
   const NN = N * N;
   const actOn = activityEligible(rect, N, B);
   const nC = Math.ceil(((T - 1) * B) / TN_CHUNK);
+  const pactSizes = rect ? [T * N, N + 1, NN, NN, N + 1, NN, NN] : [];
   const actSizes = actOn ? [NN, TBN, TBN, T * (4 * B + 1), B * N, N + 1, Math.max(0, TBN - B * N), Math.max(0, TBN - B * N), nC * N + 1, (T - 1) * B * SPDW_ROWS, N * SPDW_ROWS] : [];
   const sizes = [
     ...actSizes,
+    ...pactSizes,
     TB * nIn, TB * nInP, (nIn + 1) * TB, (nIn + 1) * N, TBN, rect ? TBN : 0, TBN, B * N, NN, NN,
     nOutP4 * N, zRows * nOutP4, zRows * nOutP8, N * nOutP8, N * nInP, NN,
-    T * N * Bp, T * N * Bp, N + 1, NN, NN, N + 1, NN, NN, N + 1, NN, NN,
+    T * N * Bp, T * N * Bp, N + 1, NN, NN, N + 1, NN, NN, N + 1, NN, NN, useSimd ? NN : 0, 4,
     tnScratchFloats(Math.max(N, nInP, nOutP8)),
   ];
   const helperScratch = (tnScratchFloats(Math.max(N, nInP, nOutP8)) + 3) & ~3;
@@ -506,6 +537,8 @@ function workspace(cfg: ModelConfig, B: number, T: number): Workspace {
     mcols: k.allocI32(NN),
     gvals: k.alloc(NN),
     next: new Int32Array(N + 1),
+    mStage: k.alloc(useSimd ? NN : 0),
+    count: k.allocI32(4),
     sparse: false,
     act: actOn
       ? {
@@ -523,6 +556,20 @@ function workspace(cfg: ModelConfig, B: number, T: number): Workspace {
         panel: k.alloc((T - 1) * B * SPDW_ROWS),
         outP: k.alloc(N * SPDW_ROWS),
         pos: new Int32Array(Math.max(N, nC * N)),
+      }
+      : null,
+    pact: rect
+      ? {
+        mark: k.allocI32(T * N),
+        markBp: new Int32Array(N * Bp),
+        nU: new Int32Array(T),
+        rp: k.allocI32(N + 1),
+        cols: k.allocI32(NN),
+        vals: k.alloc(NN),
+        mrp: k.allocI32(N + 1),
+        mcols: k.allocI32(NN),
+        gF: k.alloc(NN),
+        map: new Int32Array(NN),
       }
       : null,
   };
@@ -562,11 +609,14 @@ function sparseCap(N: number): number {
 /**
  * CSR (rows i, cols j·Bp) of the entries of the [N, N] matrix `m` that are nonzero, into rp /
  * cols / vals (vals = m[i, j] when given). Returns false (CSR unusable) when there are more than
- * `cap` of them.
+ * `cap` of them. `count` is an int32 cell of the kernel memory.
  */
-function buildCsr(m: Float32Array, N: number, Bp: number, cap: number, rp: Int32Array, cols: Int32Array, vals: Float32Array | null): boolean {
-  // Count first, then write (a dense W_eff at N = 1440 is refused after ~0.4 M compares, not
-  // 0.4 M writes: that was 3 % of a one-thread CelltypeRNN step, on the calling thread only).
+function buildCsr(kern: SimdGemm, m: Float32Array, N: number, Bp: number, cap: number, rp: Int32Array, cols: Int32Array, vals: Float32Array | null, count: Int32Array): boolean {
+  // In the SIMD kernels when they can (a pruned CelltypeRNN: 9 ms per CSR in JavaScript, twice
+  // per step), else here. Count first, then write (a dense W_eff at N = 1440 is refused after
+  // ~0.4 M compares, not 0.4 M writes: that was 3 % of a one-thread CelltypeRNN step).
+  const done = kern.csr(m, N, Bp, cap, rp, cols, vals, count);
+  if (done !== null) return done;
   if (cap < N * N) {
     let nnz = 0;
     for (let k = 0; k < N * N; k++) if (m[k] !== 0 && ++nnz > cap) return false;
@@ -603,6 +653,69 @@ function transposeCsr(ws: Workspace, N: number): void {
       colsT[pos] = i * Bp;
       valsT[pos] = vals[e];
     }
+  }
+}
+
+/**
+ * mark[mOff + j] ≠ 0 (−1) where a[off + b·N + j] > th for some row b < B, else 0 (the SIMD kernel
+ * when it can); returns how many units are marked.
+ */
+function markActive(kern: SimdGemm, a: Float32Array, off: number, B: number, N: number, th: number, mark: Int32Array, mOff: number): number {
+  if (!kern.markActive(a, off, B, N, th, mark, mOff)) {
+    mark.fill(0, mOff, mOff + N);
+    for (let b = 0; b < B; b++) {
+      const o = off + b * N;
+      for (let j = 0; j < N; j++) if (a[o + j] > th) mark[mOff + j] = -1;
+    }
+  }
+  let n = 0;
+  for (let j = 0; j < N; j++) if (mark[mOff + j] !== 0) n++;
+  return n;
+}
+
+/**
+ * The CSR (rp, cols = j·Bp, vals) restricted to the entries whose column j is marked
+ * (markBp[j·Bp] ≠ 0: the marks spread to the column offsets, so that no entry needs a division),
+ * into (rpF, colsF, valsF), each row's entries in their order; with `map`, map[f] = the original
+ * index of filtered entry f (and valsF may be null).
+ */
+function filterColumns(
+  rp: Int32Array, cols: Int32Array, vals: Float32Array | null, N: number, markBp: Int32Array,
+  rpF: Int32Array, colsF: Int32Array, valsF: Float32Array | null, map: Int32Array | null,
+): void {
+  let f = 0;
+  rpF[0] = 0;
+  for (let i = 0; i < N; i++) {
+    for (let e = rp[i]; e < rp[i + 1]; e++) {
+      const c = cols[e];
+      if (markBp[c] !== 0) {
+        colsF[f] = c;
+        if (vals !== null && valsF !== null) valsF[f] = vals[e];
+        if (map !== null) map[f] = e;
+        f++;
+      }
+    }
+    rpF[i + 1] = f;
+  }
+}
+
+/** markBp[j·Bp] = mark[mOff + j] for j < N (the other entries of markBp stay 0). */
+function spreadMarks(pact: PrunedActivityBuffers, mOff: number, N: number, Bp: number): void {
+  for (let j = 0; j < N; j++) pact.markBp[j * Bp] = pact.mark[mOff + j];
+}
+
+/** The CSR (rp, cols, vals) with the rows i not marked emptied, into (rpF, colsF, valsF). */
+function filterRows(rp: Int32Array, cols: Int32Array, vals: Float32Array, N: number, mark: Int32Array, mOff: number, rpF: Int32Array, colsF: Int32Array, valsF: Float32Array): void {
+  let f = 0;
+  rpF[0] = 0;
+  for (let i = 0; i < N; i++) {
+    if (mark[mOff + i] !== 0) {
+      for (let e = rp[i]; e < rp[i + 1]; e++) {
+        colsF[f] = cols[e];
+        valsF[f++] = vals[e];
+      }
+    }
+    rpF[i + 1] = f;
   }
 }
 
@@ -657,16 +770,19 @@ function forward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, withG
   wOutP.set(p.wOut);
   const Bp = ws.Bp;
   const NBp = N * Bp;
-  ws.sparse = T > 1 && sparseMode !== 'never' && buildCsr(weff, N, Bp, sparseCap(N), ws.rp, ws.cols, ws.vals);
+  ws.sparse = T > 1 && sparseMode !== 'never' && buildCsr(kern, weff, N, Bp, sparseCap(N), ws.rp, ws.cols, ws.vals, ws.count);
   const needRT = ws.sparse || keepRT;
   const perStepHead = cfg.head !== 'softmax-last';
   // Activity lists of steps 0 … T − 2 (for the next step's product and the backward pass).
   const listing = activityMode === 'always' || (activityMode === 'auto' && N >= ACTIVITY_MIN_N);
   const act = ws.act !== null && kern.simd && !ws.sparse && listing ? ws.act : null;
   if (ws.act !== null) ws.act.listed = act !== null;
+  if (ws.pact !== null) ws.pact.nU.fill(N); // (no marks: every unit counts as active)
   const S = 4 * B + 1;
   let packedW = false;
   ws.weffTFresh = false;
+  // Units active in some row, per step, for the sparse path's products (restricted to them).
+  const pact = ws.pact !== null && (ws.sparse || keepRT) && activityMode !== 'never' ? ws.pact : null;
 
   // Input projection and biases of all steps in one product: a [T·B, N] = xa·wInAᵀ, in the
   // outer-product form over the nIn + 1 input columns (no horizontal sums for the short inner dimension).
@@ -674,7 +790,13 @@ function forward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, withG
   for (let t = 0; t < T; t++) {
     const at = t * BN;
     if (t > 0) {
-      if (ws.sparse) kern.spmm(ws.rp, ws.cols, ws.vals, N, ws.rT, (t - 1) * NBp, B, a, at, N, true);
+      if (ws.sparse && pact !== null && pact.nU[t - 1] < N) {
+        // Only the entries of active columns: the others multiply a row of rT that is all 0.
+        spreadMarks(pact, (t - 1) * N, N, Bp);
+        filterColumns(ws.rp, ws.cols, ws.vals, N, pact.markBp, pact.rp, pact.cols, pact.vals, null);
+        activityCounts.pruned++;
+        kern.spmm(pact.rp, pact.cols, pact.vals, N, ws.rT, (t - 1) * NBp, B, a, at, N, true);
+      } else if (ws.sparse) kern.spmm(ws.rp, ws.cols, ws.vals, N, ws.rT, (t - 1) * NBp, B, a, at, N, true);
       else if (act !== null && activityPays(act.nnz[t - 1], BN, ACTIVITY_MAX_DENSITY.forward, 'forward')) {
         if (!packedW) {
           transposeInto(kern, weff, 0, N, N, ws.weffT, 0, N);
@@ -701,6 +823,7 @@ function forward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, withG
       for (let k = at + done; k < at + BN; k++) a[k] = fastTanh(a[k]);
     }
     if (needRT && t < T - 1) transposeInto(kern, r, at, B, N, ws.rT, t * NBp, Bp);
+    if (pact !== null && t < T - 1) pact.nU[t] = markActive(kern, a, at, B, N, th, pact.mark, t * N);
     if (act !== null && t < T - 1) act.nnz[t] = buildRowLists(a, r, at, B, N, th, act.rowIdx, act.rowVals, t * BN, act.rowStarts, t * S);
     // Per-step readout z_t = a_t·W_outᵀ while a_t is in cache (one product over all T·B rows
     // afterwards would stream a [T, B, N] from L3 again).
@@ -826,6 +949,7 @@ function backward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, g: P
   // Activity lists the forward pass made (r_{t-1} is 0 where a_{t-1} ≤ th: dr_{t-1} is only read
   // where a_{t-1} > th, and only those samples add to the W_hh gradient).
   const act = ws.act !== null && ws.act.listed && !sparse ? ws.act : null;
+  const pact = ws.pact !== null && activityMode !== 'never' ? ws.pact : null; // (nU = N for steps the forward pass did not mark)
   const S = 4 * B + 1;
   for (let t = T - 1; t >= 0; t--) {
     const at = t * BN;
@@ -853,7 +977,12 @@ function backward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, g: P
     }
     if (t > 0 && (sparse || sparseGrad)) transposeInto(kern, dPre, at, B, N, ws.dPreT, t * NBp, Bp);
     if (t > 0) {
-      if (sparse) kern.spmm(ws.rpT, ws.colsT, ws.valsT, N, ws.dPreT, t * NBp, B, dr, 0, N, false);
+      if (sparse && pact !== null && pact.nU[t - 1] < N) {
+        // dr_{t-1} at the active units only (the next step reads no other): the other rows emptied.
+        filterRows(ws.rpT, ws.colsT, ws.valsT, N, pact.mark, (t - 1) * N, pact.rp, pact.cols, pact.vals);
+        activityCounts.pruned++;
+        kern.spmm(pact.rp, pact.cols, pact.vals, N, ws.dPreT, t * NBp, B, dr, 0, N, false);
+      } else if (sparse) kern.spmm(ws.rpT, ws.colsT, ws.valsT, N, ws.dPreT, t * NBp, B, dr, 0, N, false);
       else if (act !== null && activityPays(act.nnz[t - 1], BN, ACTIVITY_MAX_DENSITY.backward, 'backward')) {
         buildColumnLists(act.rowIdx, (t - 1) * BN, act.rowStarts, (t - 1) * S, B, N, act.colIdx, act.colCs, act.pos);
         parallelKernel(kern, kern.spBwdJob(weffT, act.colIdx, act.colCs, dPre, at, dr, N), act.nnz[t - 1] * N);
@@ -885,7 +1014,21 @@ function backward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, g: P
     const { mrp, mcols, gvals } = ws;
     const nnz = mrp[N];
     gvals.fill(0, 0, nnz);
-    for (let t = 1; t < T; t++) kern.sddmm(mrp, mcols, gvals, N, ws.dPreT, t * NBp, Bp, ws.rT, (t - 1) * NBp);
+    for (let t = 1; t < T; t++) {
+      if (pact !== null && pact.nU[t - 1] < N && kern.simd) {
+        // Only the entries of active columns (the others add a dot product with a zero row of rT),
+        // each step's float32 sums added to their entries in order (SIMD kernel only: the scalar
+        // one adds its float64 sum, which a float32 partial would round twice).
+        spreadMarks(pact, (t - 1) * N, N, Bp);
+        filterColumns(mrp, mcols, null, N, pact.markBp, pact.mrp, pact.mcols, null, pact.map);
+        const nF = pact.mrp[N];
+        const { gF, map } = pact;
+        gF.fill(0, 0, nF);
+        activityCounts.pruned++;
+        kern.sddmm(pact.mrp, pact.mcols, gF, N, ws.dPreT, t * NBp, Bp, ws.rT, (t - 1) * NBp);
+        for (let f = 0; f < nF; f++) gvals[map[f]] += gF[f];
+      } else kern.sddmm(mrp, mcols, gvals, N, ws.dPreT, t * NBp, Bp, ws.rT, (t - 1) * NBp);
+    }
     const gw = g.wHh;
     gw.fill(0);
     for (let i = 0; i < N; i++) {
@@ -947,7 +1090,10 @@ export const jsBackend: Backend = {
     const m = masks?.recurrent;
     if (m !== undefined && m.length !== N * N) throw new ShapeError(`masks.recurrent has length ${m.length}, expected ${N * N} for config N=${N}`);
     // Weight gradient at the mask entries only (sampled product), when the mask is sparse enough.
-    const sparseGrad = m !== undefined && batch.T > 1 && sparseMode !== 'never' && buildCsr(m, N, ws.Bp, sparseCap(N), ws.mrp, ws.mcols, null);
+    // The mask is the caller's array: staged into the kernel memory for the SIMD CSR builder.
+    if (m !== undefined && ws.k.simd) ws.mStage.set(m);
+    const mk = m !== undefined && ws.k.simd ? ws.mStage : m;
+    const sparseGrad = mk !== undefined && batch.T > 1 && sparseMode !== 'never' && buildCsr(ws.k, mk, N, ws.Bp, sparseCap(N), ws.mrp, ws.mcols, null, ws.count);
     const res = forward(cfg, params, batch, ws, true, sparseGrad);
     backward(cfg, params, batch, ws, grads, sparseGrad);
     return res;
