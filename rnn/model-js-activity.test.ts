@@ -283,3 +283,48 @@ test('the sparse (pruned) path restricted to the active units gives the unrestri
   }
   setSimdEnabled(true);
 });
+
+test('the CSR and active-unit kernels write what their definitions say (−0 is zero, NaN is not; over the cap nothing)', { skip: !simdSupported() }, () => {
+  const N = 12, Bp = 8;
+  const k = new SimdGemm(4 * N * N + 64, gemmNT);
+  const m = k.alloc(N * N);
+  const rng = new Rng(6, 'test:csr');
+  for (let i = 0; i < N * N; i++) m[i] = rng.uniform() < 0.3 ? rng.normal() : 0;
+  m[5] = -0;
+  m[7] = NaN;
+  m[N * N - 1] = 2;
+  const rp = k.allocI32(N + 1), cols = k.allocI32(N * N), vals = k.alloc(N * N), count = k.allocI32(4);
+  assert.equal(k.csr(m, N, Bp, N * N, rp, cols, vals, count), true);
+  let e = 0;
+  for (let i = 0; i < N; i++) {
+    for (let j = 0; j < N; j++) {
+      const v = m[i * N + j];
+      if (v !== 0) {
+        assert.equal(cols[e], j * Bp, `entry ${e}`);
+        assert.ok(Object.is(vals[e], v), `entry ${e}`);
+        e++;
+      }
+    }
+    assert.equal(rp[i + 1], e, `row ${i}`);
+  }
+  assert.equal(rp[0], 0);
+  rp.fill(-7);
+  assert.equal(k.csr(m, N, Bp, e - 1, rp, cols, vals, count), false, 'over the cap');
+  assert.equal(rp[0], -7, 'nothing written');
+  assert.equal(k.csr(m, N, Bp, e, rp, cols, null, count), true, 'at the cap, no values');
+  assert.equal(rp[N], e);
+  assert.equal(k.csr(m, 10, Bp, 100, rp, cols, null, count), null, 'N not a multiple of 4');
+  // Active units: any row above the threshold.
+  const B = 3;
+  const a = k.alloc(B * N);
+  for (let i = 0; i < B * N; i++) a[i] = rng.uniform() - 0.8;
+  a[2 * N + 4] = NaN;
+  const mark = k.allocI32(N + 4).fill(9);
+  assert.equal(k.markActive(a, 0, B, N, 0, mark, 4), true);
+  for (let j = 0; j < N; j++) {
+    let any = false;
+    for (let b = 0; b < B; b++) if (a[b * N + j] > 0) any = true;
+    assert.equal(mark[4 + j], any ? -1 : 0, `unit ${j}`);
+  }
+  assert.equal(mark[0], 9, 'before the offset untouched');
+});
