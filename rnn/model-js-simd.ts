@@ -107,7 +107,7 @@ function str(s: string): number[] {
 const OP = {
   block: 0x02, loop: 0x03, end: 0x0b, br: 0x0c, brIf: 0x0d, select: 0x1b,
   localGet: 0x20, localSet: 0x21, localTee: 0x22,
-  i32Load: 0x28, f32Load: 0x2a, f32Store: 0x38, i32Const: 0x41, f32Const: 0x43,
+  i32Load: 0x28, f32Load: 0x2a, i32Store: 0x36, f32Store: 0x38, i32Const: 0x41, f32Const: 0x43,
   if: 0x04, i32Eqz: 0x45, i32LtS: 0x48, i32GtS: 0x4a, i32GeS: 0x4e, i32Popcnt: 0x69, i32Add: 0x6a, i32Sub: 0x6b, i32Mul: 0x6c, i32And: 0x71, i32Shl: 0x74, i32ShrU: 0x76, f32Add: 0x92,
   simd: 0xfd,
 } as const;
@@ -931,7 +931,7 @@ function nnzCountBody(): number[] {
     f.get(L.p); f.vload(); f.vconst(0); f.simd(SIMD.f32x4Ne); f.simd(SIMD.i32x4Bitmask); f.op(OP.i32Popcnt);
     f.op(OP.i32Add); f.set(L.c);
   });
-  f.get(P.out); f.get(L.c); f.op(0x36, 2, 0); // i32.store
+  f.get(P.out); f.get(L.c); f.op(OP.i32Store, 2, 0);
   return f.encode();
 }
 
@@ -946,7 +946,7 @@ function csrRowsBody(): number[] {
   const L = { i: f.i(0), p: f.i(1), rowEnd: f.i(2), e: f.i(3), bm: f.i(4), cb: f.i(5), prp: f.i(6), n4: f.i(7) };
   const V = f.v128(1);
   f.get(P.N); f.i32c(2); f.op(OP.i32Shl); f.set(L.n4);
-  f.get(P.rp); f.i32c(0); f.op(0x36, 2, 0);
+  f.get(P.rp); f.i32c(0); f.op(OP.i32Store, 2, 0);
   f.get(P.rp); f.set(L.prp);
   f.get(P.m); f.set(L.p);
   f.i32c(0); f.set(L.e);
@@ -963,7 +963,7 @@ function csrRowsBody(): number[] {
         // cols[e] = cb + l·Bp
         f.get(P.cols); f.get(L.e); f.i32c(2); f.op(OP.i32Shl, OP.i32Add);
         f.get(L.cb); if (l > 0) { f.get(P.Bp); f.i32c(l); f.op(OP.i32Mul, OP.i32Add); }
-        f.op(0x36, 2, 0);
+        f.op(OP.i32Store, 2, 0);
         f.get(P.withVals); f.op(OP.if, VOID);
         f.get(P.vals); f.get(L.e); f.i32c(2); f.op(OP.i32Shl, OP.i32Add);
         f.get(V); f.simd(SIMD.extractF32, l);
@@ -976,7 +976,7 @@ function csrRowsBody(): number[] {
       f.get(L.cb); f.get(P.Bp); f.i32c(2); f.op(OP.i32Shl, OP.i32Add); f.set(L.cb);
     });
     f.inc(L.prp, 4);
-    f.get(L.prp); f.get(L.e); f.op(0x36, 2, 0);
+    f.get(L.prp); f.get(L.e); f.op(OP.i32Store, 2, 0);
   });
   return f.encode();
 }
