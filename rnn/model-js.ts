@@ -34,7 +34,11 @@
  * W_hh gradient sums only the active samples of each column (spDw). Each output keeps the dense
  * kernel's summation order with the zero terms left out, so the results are the dense path's
  * bits (tested; adding ±0 changes a float32 sum only when the sum is −0, i.e. after an earlier
- * product underflowed to −0), and the choice is a matter of speed only. Buffers are cached
+ * product underflowed to −0), and the choice is a matter of speed only. On the sparse path the
+ * same holds per step: the CSRs of W_eff, W_effᵀ and of the mask's gradient entries are filtered
+ * to the units active in some row (marked by a WASM kernel). For large models the sparse products
+ * and the per-step elementwise passes are split over helper threads like the dense products
+ * (rnn/parallel-gemm.ts), each output computed by one thread. Buffers are cached
  * per (shape, B, T) and reused. Everything runs on
  * WebAssembly SIMD kernels (rnn/model-js-simd.ts) when the runtime has them, else on scalar
  * JavaScript (float64 accumulation) with the same semantics. All loops are sequential, so the
