@@ -10,10 +10,8 @@ import assert from 'node:assert/strict';
 import {
   ACTIVITY_MAX_DENSITY, ACTIVITY_MIN_N, activityProducts, jsBackend, resetActivityCounts, setActivityMode, setSimdEnabled, type ActivityMode,
 } from './model-js.js';
-import {
-  SimdGemm, TN_CHUNK, buildColumnLists, buildRowLists, buildSampleLists, fmaSupported, kernelArithmetic, setKernelArithmetic, simdSupported,
-  type Arithmetic,
-} from './model-js-simd.js';
+import { SimdGemm, TN_CHUNK, fmaSupported, kernelArithmetic, setKernelArithmetic, simdSupported, type Arithmetic } from './model-js-simd.js';
+import { buildColumnLists, buildRowLists, buildSampleLists } from './activity-lists.js';
 import { gemmNT } from './model-js.js';
 import { defaultModelConfig, initParams, zerosLike } from './init.js';
 import { Rng } from './rng.js';

@@ -52,10 +52,8 @@
  * of what the SIMD kernels compute.
  */
 import type { Backend, Batch, LossResult, ModelConfig, ModelMasks, Params } from './types.js';
-import {
-  GRAD_FLUSH, SimdGemm, TN_CHUNK, buildColumnLists, buildRowLists, buildSampleLists, gemmTN, kernelArithmetic, sharedSimdSupported,
-  simdSupported, tnScratchFloats,
-} from './model-js-simd.js';
+import { GRAD_FLUSH, SimdGemm, TN_CHUNK, gemmTN, kernelArithmetic, sharedSimdSupported, simdSupported, tnScratchFloats } from './model-js-simd.js';
+import { buildColumnLists, buildRowLists, buildSampleLists } from './activity-lists.js';
 import { PARALLEL_MIN_N, gemmThreadCap, parallelGemm, parallelKernel } from './parallel-gemm.js';
 
 export { gemmTN };

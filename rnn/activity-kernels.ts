@@ -1,0 +1,373 @@
+/**
+ * WebAssembly kernels of the activity-sparse products of the `js` backend (rnn/model-js.ts) and
+ * of the data movement they need, emitted with rnn/wasm-asm.ts and bound by SimdGemm
+ * (rnn/model-js-simd.ts, whose methods agree with them on the argument layouts): the forward
+ * product over each row's active units (`spFwd`), the backward product at the active units
+ * (`spBwd`), the W_hh gradient over each column's active samples (`spDw`), and transpose, 2-D
+ * copy, CSR building and active-unit marks.
+ */
+import { EVEN_LANES, ODD_LANES, OP, SIMD, VOID, Body, emitMadd, uleb } from './wasm-asm.js';
+
+// Each computes, for the outputs it writes, the very sums of the dense kernel it replaces (gemmNT
+// or gemmTN), term by term in the same order, with the terms whose state factor is exactly 0
+// left out. Adding such a term (±0) to a float32 sum leaves it unchanged unless the sum is −0,
+// which needs an earlier product to underflow to −0: so the results are those of the dense
+// kernels, bit for bit (rnn/model-js-activity.test.ts compares them).
+
+/** Output columns of one packed slab of W_effᵀ in the activity-sparse forward product. */
+export const SPFWD_SLAB = 24;
+/** Output rows (i) per register block of the activity-sparse weight-gradient product. */
+export const SPDW_BLOCK = 24;
+
+/**
+ * spFwd(pk, idx, starts, dv, B, a, ld, sc): a[b, c] += Σ_k r[b, k] · W[c, k] for the 4V columns c
+ * of one slab, with W's slab packed as pk[k·4V + c] and only the k listed for row b: idx holds
+ * byte offsets 4k and, dv bytes further, the values r[b, k]; row b's entries with k ≡ l (mod 4)
+ * are idx[starts[4b + l] … starts[4b + l + 1]), each list in increasing k. The gemmNT order: lane
+ * l of the dense kernel's accumulator sums the k ≡ l (mod 4) in increasing k, then
+ * a += (s0 + s1) + (s2 + s3). Here each list is summed on its own into V accumulators (V
+ * independent chains), s0 + s1 and s2 kept in the scratch sc (2V vectors) until s3 is done.
+ * Pointers in bytes; ld = row stride of a in bytes.
+ */
+export function spFwdBody(V: number, fma: boolean): number[] {
+  const P = { pk: 0, idx: 1, st: 2, dv: 3, B: 4, a: 5, ld: 6, sc: 7 } as const;
+  const f = new Body(8, 7);
+  const L = { b: f.i(0), pst: f.i(1), pa: f.i(2), p: f.i(3), n: f.i(4), k4: f.i(5), t: f.i(6) };
+  const ACC = f.v128(V + 2);
+  const X = ACC + V;
+  const Y = X + 1;
+  f.get(P.st); f.set(L.pst);
+  f.get(P.a); f.set(L.pa);
+  f.i32c(0); f.set(L.b);
+  f.loop(L.b, P.B, 1, () => {
+    for (let l = 0; l < 4; l++) {
+      f.get(P.idx); f.get(L.pst); f.op(OP.i32Load, 2, ...uleb(4 * l)); f.i32c(2); f.op(OP.i32Shl, OP.i32Add); f.set(L.p);
+      f.get(P.idx); f.get(L.pst); f.op(OP.i32Load, 2, ...uleb(4 * l + 4)); f.i32c(2); f.op(OP.i32Shl, OP.i32Add); f.set(L.n);
+      for (let v = 0; v < V; v++) { f.vconst(0); f.set(ACC + v); }
+      f.loop(L.p, L.n, 4, () => {
+        f.get(L.p); f.op(OP.i32Load, 2, 0); f.set(L.k4);
+        f.get(L.p); f.get(P.dv); f.op(OP.i32Add); f.simd(SIMD.load32Splat, 2, 0); f.set(X);
+        f.get(P.pk); f.get(L.k4); f.i32c(4 * V); f.op(OP.i32Mul, OP.i32Add); f.set(L.t);
+        for (let v = 0; v < V; v++) {
+          f.get(L.t); f.vload(16 * v); f.set(Y);
+          emitMadd(f, ACC + v, X, Y, fma);
+        }
+      });
+      // sc[0] = s0, then s0 + s1; sc[1] = s2; after s3: a += (s0 + s1) + (s2 + s3).
+      for (let v = 0; v < V; v++) {
+        if (l === 0 || l === 2) {
+          f.get(P.sc); f.get(ACC + v); f.vstore(16 * (v + (l === 2 ? V : 0)));
+        } else if (l === 1) {
+          f.get(P.sc); f.get(P.sc); f.vload(16 * v); f.get(ACC + v); f.simd(SIMD.addF32x4); f.vstore(16 * v);
+        } else {
+          f.get(L.pa);
+          f.get(L.pa); f.vload(16 * v);
+          f.get(P.sc); f.vload(16 * v);
+          f.get(P.sc); f.vload(16 * (v + V)); f.get(ACC + v); f.simd(SIMD.addF32x4);
+          f.simd(SIMD.addF32x4);
+          f.simd(SIMD.addF32x4);
+          f.vstore(16 * v);
+        }
+      }
+    }
+    f.inc(L.pst, 16);
+    f.addTo(L.pa, L.pa, P.ld);
+  });
+  return f.encode();
+}
+
+/** Outputs (rows b of one column j) per register block of the output-sampled backward product. */
+const SPBWD_GROUP = 6;
+
+/**
+ * spBwd(wT, idx, cs, j0, j1, dPre, dr, K4): dr[b, j] = Σ_k dPre[b, k] · wT[j, k] for j0 ≤ j < j1 and
+ * only the rows b listed for j: idx[cs[j] … cs[j + 1]) holds the byte offsets b·K4 of those rows
+ * (in dPre and dr alike); K4 = row length in bytes (a multiple of 16). The gemmNT order: one f32x4
+ * accumulator per output over 16-byte steps of k, then (l0 + l1) + (l2 + l3); outputs in groups of
+ * {@link SPBWD_GROUP} rows (independent chains sharing each load of wT; V8 hoists a loop's loads
+ * to its top, so a wider block spills), then 4, then 1. Pointers in bytes.
+ */
+export function spBwdBody(fma: boolean): number[] {
+  const P = { wT: 0, idx: 1, cs: 2, j0: 3, j1: 4, dPre: 5, dr: 6, K4: 7 } as const;
+  const f = new Body(8, 15);
+  const L = { j: f.i(0), pw: f.i(1), e: f.i(2), end: f.i(3), pdr: f.i(4), k: f.i(5), t: f.i(6), q0: f.i(7) };
+  const A0 = f.v128(13); // 8 accumulators, then X, Y, Y2 and two sums
+  const X = A0 + 8;
+  const Y = A0 + 9;
+  const Y2 = A0 + 10;
+  const W0 = A0 + 11;
+  const W1 = A0 + 12;
+  const pairSum = (u: number, v: number, dst: number): void => {
+    f.get(u); f.get(v); f.simd(SIMD.shuffle, ...EVEN_LANES);
+    f.get(u); f.get(v); f.simd(SIMD.shuffle, ...ODD_LANES);
+    f.simd(SIMD.addF32x4); f.set(dst);
+  };
+  const group = (G: number): void => {
+    f.op(OP.block, VOID, OP.loop, VOID);
+    f.get(L.e); f.i32c(4 * G); f.op(OP.i32Add); f.get(L.end); f.op(OP.i32GtS, OP.brIf, 1);
+    for (let g = 0; g < G; g++) {
+      f.get(P.dPre); f.get(L.e); f.op(OP.i32Load, 2, ...uleb(4 * g)); f.op(OP.i32Add); f.set(L.q0 + g);
+      f.vconst(0); f.set(A0 + g);
+    }
+    f.i32c(0); f.set(L.k);
+    f.loop(L.k, P.K4, 16, () => {
+      f.get(L.pw); f.get(L.k); f.op(OP.i32Add); f.vload(0); f.set(Y);
+      for (let g = 0; g < G; g++) {
+        f.get(L.q0 + g); f.get(L.k); f.op(OP.i32Add); f.vload(0); f.set(X);
+        emitMadd(f, A0 + g, X, Y, fma);
+      }
+    });
+    // Horizontal sums of 4 accumulators at once (as gemmNT): W = [(l0 + l1) + (l2 + l3) of each].
+    for (let h = 0; h < G; h += 4) {
+      const n = Math.min(4, G - h);
+      const at = (x: number): number => A0 + h + Math.min(x, n - 1);
+      pairSum(at(0), at(1), X);
+      pairSum(at(2), at(3), Y);
+      pairSum(X, Y, h === 0 ? W0 : W1);
+    }
+    for (let g = 0; g < G; g++) {
+      f.get(L.pdr); f.get(L.e); f.op(OP.i32Load, 2, ...uleb(4 * g)); f.op(OP.i32Add);
+      f.get(g < 4 ? W0 : W1); f.simd(SIMD.extractF32, g & 3);
+      f.op(OP.f32Store, 2, 0);
+    }
+    f.inc(L.e, 4 * G);
+    f.op(OP.br, 0, OP.end, OP.end);
+  };
+  f.get(P.j0); f.set(L.j);
+  f.loop(L.j, P.j1, 1, () => {
+    f.get(P.wT); f.get(L.j); f.get(P.K4); f.op(OP.i32Mul, OP.i32Add); f.set(L.pw);
+    f.get(P.dr); f.get(L.j); f.i32c(2); f.op(OP.i32Shl, OP.i32Add); f.set(L.pdr);
+    f.get(P.cs); f.get(L.j); f.i32c(2); f.op(OP.i32Shl, OP.i32Add); f.set(L.t);
+    f.get(P.idx); f.get(L.t); f.op(OP.i32Load, 2, 0); f.i32c(2); f.op(OP.i32Shl, OP.i32Add); f.set(L.e);
+    f.get(P.idx); f.get(L.t); f.op(OP.i32Load, 2, 4); f.i32c(2); f.op(OP.i32Shl, OP.i32Add); f.set(L.end);
+    group(SPBWD_GROUP);
+    group(4);
+    group(1);
+  });
+  return f.encode();
+}
+
+/**
+ * spDw(idx, cs, nC, nJ, j0, j1, ib0, ib1, dv, panel, out, ldp): out[j, i] = Σ_q panel[q, i] · r[q, j]
+ * for j0 ≤ j < j1 (of nJ columns) and the byte range [ib0, ib1) of i within a row (a multiple of 16V), over only the
+ * samples q listed for column j: idx holds byte offsets q·ldp of rows of the panel (ldp = row
+ * bytes of panel and out) and, dv bytes further, the values r[q, j]; the entries of column j in
+ * sample chunk c (TN_CHUNK samples each) are idx[cs[c·nJ + j] … cs[c·nJ + j + 1]), in increasing q.
+ * The gemmTN order: each chunk's sum in increasing q (V accumulators, V independent chains), the
+ * first chunk's sum stored, each later one added. Chunk by chunk (the chunk's rows of the panel
+ * stay in L1), each chunk over all columns j. Pointers in bytes.
+ */
+export function spDwBody(V: number, fma: boolean): number[] {
+  const P = { idx: 0, cs: 1, nC: 2, nJ: 3, j0: 4, j1: 5, i0: 6, i1: 7, dv: 8, panel: 9, out: 10, ldp: 11 } as const;
+  const f = new Body(12, 10);
+  const L = { c: f.i(0), j: f.i(1), pc: f.i(2), ib: f.i(3), e0: f.i(4), e: f.i(5), end: f.i(6), q: f.i(7), t: f.i(8), po: f.i(9) };
+  const S0 = f.v128(V + 2);
+  const X = S0 + V;
+  const Y = X + 1;
+  const columns = (first: boolean): void => {
+    // pc = cs + 4·(c·nJ + j0), po = out + j0·ldp
+    f.get(P.cs); f.get(L.c); f.get(P.nJ); f.op(OP.i32Mul); f.get(P.j0); f.op(OP.i32Add); f.i32c(2); f.op(OP.i32Shl, OP.i32Add); f.set(L.pc);
+    f.get(P.out); f.get(P.j0); f.get(P.ldp); f.op(OP.i32Mul, OP.i32Add); f.set(L.po);
+    f.get(P.j0); f.set(L.j);
+    f.loop(L.j, P.j1, 1, () => {
+      f.get(P.idx); f.get(L.pc); f.op(OP.i32Load, 2, 0); f.i32c(2); f.op(OP.i32Shl, OP.i32Add); f.set(L.e0);
+      f.get(P.idx); f.get(L.pc); f.op(OP.i32Load, 2, 4); f.i32c(2); f.op(OP.i32Shl, OP.i32Add); f.set(L.end);
+      f.get(P.i0); f.set(L.ib);
+      f.loop(L.ib, P.i1, 16 * V, () => {
+        for (let v = 0; v < V; v++) { f.vconst(0); f.set(S0 + v); }
+        f.get(L.e0); f.set(L.e);
+        f.loop(L.e, L.end, 4, () => {
+          f.get(L.e); f.op(OP.i32Load, 2, 0); f.set(L.q);
+          f.get(L.e); f.get(P.dv); f.op(OP.i32Add); f.simd(SIMD.load32Splat, 2, 0); f.set(X);
+          f.get(P.panel); f.get(L.q); f.op(OP.i32Add); f.get(L.ib); f.op(OP.i32Add); f.set(L.t);
+          for (let v = 0; v < V; v++) {
+            f.get(L.t); f.vload(16 * v); f.set(Y);
+            emitMadd(f, S0 + v, X, Y, fma);
+          }
+        });
+        f.get(L.po); f.get(L.ib); f.op(OP.i32Add); f.set(L.t);
+        for (let v = 0; v < V; v++) {
+          f.get(L.t);
+          if (first) f.get(S0 + v); else { f.get(L.t); f.vload(16 * v); f.get(S0 + v); f.simd(SIMD.addF32x4); }
+          f.vstore(16 * v);
+        }
+      });
+      f.inc(L.pc, 4);
+      f.addTo(L.po, L.po, P.ldp);
+    });
+  };
+  f.i32c(0); f.set(L.c);
+  columns(true);
+  f.i32c(1); f.set(L.c);
+  f.loop(L.c, P.nC, 1, () => columns(false));
+  return f.encode();
+}
+
+/** Columns per block of the transpose kernel (its destination rows stay in L1 and the TLB). */
+const TRANSPOSE_BLOCK = 64;
+
+/**
+ * transpose(src, ls, dst, ld, rows, cols): dst[c·ld + r] = src[r·ls + c] for r < rows, c < cols
+ * (both multiples of 4; strides in bytes), in 4 × 4 tiles transposed by lane shuffles, column
+ * blocks of {@link TRANSPOSE_BLOCK} outermost. Pure copies: bit-exact.
+ */
+export function transposeBody(): number[] {
+  const P = { src: 0, ls: 1, dst: 2, ld: 3, rows: 4, cols: 5 } as const;
+  const f = new Body(6, 7);
+  const L = { cb: f.i(0), cEnd: f.i(1), r: f.i(2), c: f.i(3), ps: f.i(4), pd: f.i(5), ld4: f.i(6) };
+  const V0 = f.v128(8);
+  const T0 = V0 + 4;
+  const lanes = (x: number[]): number[] => x.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]);
+  f.get(P.ld); f.i32c(2); f.op(OP.i32Shl); f.set(L.ld4);
+  f.i32c(0); f.set(L.cb);
+  f.loop(L.cb, P.cols, TRANSPOSE_BLOCK, () => {
+    // cEnd = min(cb + BLOCK, cols)
+    f.get(L.cb); f.i32c(TRANSPOSE_BLOCK); f.op(OP.i32Add); f.set(L.cEnd);
+    f.get(L.cEnd); f.get(P.cols); f.get(L.cEnd); f.get(P.cols); f.op(OP.i32LtS, OP.select); f.set(L.cEnd);
+    f.i32c(0); f.set(L.r);
+    f.loop(L.r, P.rows, 4, () => {
+      f.get(L.cb); f.set(L.c);
+      f.loop(L.c, L.cEnd, 4, () => {
+        // ps = src + r·ls + 4c; pd = dst + c·ld + 4r
+        f.get(P.src); f.get(L.r); f.get(P.ls); f.op(OP.i32Mul, OP.i32Add); f.get(L.c); f.i32c(2); f.op(OP.i32Shl, OP.i32Add); f.set(L.ps);
+        for (let i = 0; i < 4; i++) {
+          f.get(L.ps); f.vload(); f.set(V0 + i);
+          f.get(L.ps); f.get(P.ls); f.op(OP.i32Add); f.set(L.ps);
+        }
+        const shuf = (x: number, y: number, sel: number[], dst: number): void => {
+          f.get(x); f.get(y); f.simd(SIMD.shuffle, ...lanes(sel)); f.set(dst);
+        };
+        shuf(V0, V0 + 1, [0, 4, 1, 5], T0);
+        shuf(V0, V0 + 1, [2, 6, 3, 7], T0 + 1);
+        shuf(V0 + 2, V0 + 3, [0, 4, 1, 5], T0 + 2);
+        shuf(V0 + 2, V0 + 3, [2, 6, 3, 7], T0 + 3);
+        shuf(T0, T0 + 2, [0, 1, 4, 5], V0);
+        shuf(T0, T0 + 2, [2, 3, 6, 7], V0 + 1);
+        shuf(T0 + 1, T0 + 3, [0, 1, 4, 5], V0 + 2);
+        shuf(T0 + 1, T0 + 3, [2, 3, 6, 7], V0 + 3);
+        f.get(P.dst); f.get(L.c); f.get(P.ld); f.op(OP.i32Mul, OP.i32Add); f.get(L.r); f.i32c(2); f.op(OP.i32Shl, OP.i32Add); f.set(L.pd);
+        for (let i = 0; i < 4; i++) {
+          f.get(L.pd); f.get(V0 + i); f.vstore();
+          f.get(L.pd); f.get(P.ld); f.op(OP.i32Add); f.set(L.pd);
+        }
+      });
+    });
+  });
+  return f.encode();
+}
+
+/**
+ * nnzCount(m, n, out): i32 out[0] = how many of the n floats at m (n a multiple of 4) are not 0
+ * (f32 ≠: −0 counts as 0, NaN as nonzero, as JavaScript's `!== 0`).
+ */
+export function nnzCountBody(): number[] {
+  const P = { m: 0, n: 1, out: 2 } as const;
+  const f = new Body(3, 3);
+  const L = { p: f.i(0), end: f.i(1), c: f.i(2) };
+  f.v128(0);
+  f.get(P.m); f.set(L.p);
+  f.get(P.m); f.get(P.n); f.i32c(2); f.op(OP.i32Shl, OP.i32Add); f.set(L.end);
+  f.i32c(0); f.set(L.c);
+  f.loop(L.p, L.end, 16, () => {
+    f.get(L.c);
+    f.get(L.p); f.vload(); f.vconst(0); f.simd(SIMD.f32x4Ne); f.simd(SIMD.i32x4Bitmask); f.op(OP.i32Popcnt);
+    f.op(OP.i32Add); f.set(L.c);
+  });
+  f.get(P.out); f.get(L.c); f.op(OP.i32Store, 2, 0);
+  return f.encode();
+}
+
+/**
+ * csrRows(m, N, Bp, rp, cols, vals, withVals): the CSR of the [N, N] matrix at m (N a multiple of
+ * 4): for each row i in order, its entries ≠ 0 in increasing j, cols[e] = j·Bp, vals[e] = the value
+ * (when withVals ≠ 0); rp[i + 1] = entries so far, rp[0] = 0. Four columns tested at once.
+ */
+export function csrRowsBody(): number[] {
+  const P = { m: 0, N: 1, Bp: 2, rp: 3, cols: 4, vals: 5, withVals: 6 } as const;
+  const f = new Body(7, 8);
+  const L = { i: f.i(0), p: f.i(1), rowEnd: f.i(2), e: f.i(3), bm: f.i(4), cb: f.i(5), prp: f.i(6), n4: f.i(7) };
+  const V = f.v128(1);
+  f.get(P.N); f.i32c(2); f.op(OP.i32Shl); f.set(L.n4);
+  f.get(P.rp); f.i32c(0); f.op(OP.i32Store, 2, 0);
+  f.get(P.rp); f.set(L.prp);
+  f.get(P.m); f.set(L.p);
+  f.i32c(0); f.set(L.e);
+  f.i32c(0); f.set(L.i);
+  f.loop(L.i, P.N, 1, () => {
+    f.get(L.p); f.get(L.n4); f.op(OP.i32Add); f.set(L.rowEnd);
+    f.i32c(0); f.set(L.cb);
+    f.loop(L.p, L.rowEnd, 16, () => {
+      f.get(L.p); f.vload(); f.set(V);
+      f.get(V); f.vconst(0); f.simd(SIMD.f32x4Ne); f.simd(SIMD.i32x4Bitmask); f.set(L.bm);
+      f.get(L.bm); f.op(OP.if, VOID);
+      for (let l = 0; l < 4; l++) {
+        f.get(L.bm); f.i32c(1 << l); f.op(OP.i32And); f.op(OP.if, VOID);
+        // cols[e] = cb + l·Bp
+        f.get(P.cols); f.get(L.e); f.i32c(2); f.op(OP.i32Shl, OP.i32Add);
+        f.get(L.cb); if (l > 0) { f.get(P.Bp); f.i32c(l); f.op(OP.i32Mul, OP.i32Add); }
+        f.op(OP.i32Store, 2, 0);
+        f.get(P.withVals); f.op(OP.if, VOID);
+        f.get(P.vals); f.get(L.e); f.i32c(2); f.op(OP.i32Shl, OP.i32Add);
+        f.get(V); f.simd(SIMD.extractF32, l);
+        f.op(OP.f32Store, 2, 0);
+        f.op(OP.end);
+        f.inc(L.e, 1);
+        f.op(OP.end);
+      }
+      f.op(OP.end);
+      f.get(L.cb); f.get(P.Bp); f.i32c(2); f.op(OP.i32Shl, OP.i32Add); f.set(L.cb);
+    });
+    f.inc(L.prp, 4);
+    f.get(L.prp); f.get(L.e); f.op(OP.i32Store, 2, 0);
+  });
+  return f.encode();
+}
+
+/**
+ * orActive(a, B, N, th, mark): i32 mark[j] = −1 where a[b·N + j] > th for some row b < B, else 0
+ * (N a multiple of 4).
+ */
+export function orActiveBody(): number[] {
+  const P = { a: 0, B: 1, N: 2, th: 3, mark: 4 } as const;
+  const f = new Body(5, 5);
+  const L = { j: f.i(0), b: f.i(1), p: f.i(2), n4: f.i(3), pm: f.i(4) };
+  const ACC = f.v128(2);
+  const TH = ACC + 1;
+  f.get(P.th); f.simd(SIMD.f32x4Splat); f.set(TH);
+  f.get(P.N); f.i32c(2); f.op(OP.i32Shl); f.set(L.n4);
+  f.i32c(0); f.set(L.j);
+  f.loop(L.j, L.n4, 16, () => {
+    f.vconst(0); f.set(ACC);
+    f.get(P.a); f.get(L.j); f.op(OP.i32Add); f.set(L.p);
+    f.i32c(0); f.set(L.b);
+    f.loop(L.b, P.B, 1, () => {
+      f.get(ACC); f.get(L.p); f.vload(); f.get(TH); f.simd(SIMD.f32x4Gt); f.simd(SIMD.or); f.set(ACC);
+      f.addTo(L.p, L.p, L.n4);
+    });
+    f.get(P.mark); f.get(L.j); f.op(OP.i32Add); f.get(ACC); f.vstore();
+  });
+  return f.encode();
+}
+
+/** copy2d(src, ls, dst, ld, rows, wb): rows of wb bytes (a multiple of 16) from src (row stride ls) to dst (ld). */
+export function copy2dBody(): number[] {
+  const P = { src: 0, ls: 1, dst: 2, ld: 3, rows: 4, wb: 5 } as const;
+  const f = new Body(6, 4);
+  const L = { r: f.i(0), k: f.i(1), ps: f.i(2), pd: f.i(3) };
+  f.v128(0);
+  f.get(P.src); f.set(L.ps);
+  f.get(P.dst); f.set(L.pd);
+  f.i32c(0); f.set(L.r);
+  f.loop(L.r, P.rows, 1, () => {
+    f.i32c(0); f.set(L.k);
+    f.loop(L.k, P.wb, 16, () => {
+      f.get(L.pd); f.get(L.k); f.op(OP.i32Add);
+      f.get(L.ps); f.get(L.k); f.op(OP.i32Add); f.vload();
+      f.vstore();
+    });
+    f.addTo(L.ps, L.ps, P.ls);
+    f.addTo(L.pd, L.pd, P.ld);
+  });
+  return f.encode();
+}
+
