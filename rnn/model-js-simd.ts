@@ -1047,11 +1047,7 @@ export class SimdGemm {
     head: boolean, rec: boolean, rect: boolean, flush: number,
   ): boolean {
     if ((N & 3) !== 0 || !this.inMem(dPre, a, dr, dz, wOut)) return false;
-    const flags = (head ? 1 : 0) | (rec ? 2 : 0) | (rect ? 4 : 0);
-    this.bwdFns[flags](
-      dPre.byteOffset + 4 * off, a.byteOffset + 4 * off, dr.byteOffset, dz.byteOffset + 4 * dzOff, dzStride,
-      wOut.byteOffset, rows, N, nOut, th, flush,
-    );
+    this.runAt(this.bwdJob(dPre, a, off, dr, dz, dzOff, dzStride, wOut, rows, N, nOut, th, head, rec, rect, flush), 0, rows);
     return true;
   }
   /**
@@ -1125,7 +1121,7 @@ export class SimdGemm {
   /**
    * Output-sampled dr[b, j] = Σ_k dPre[dPreOff + b·N + k] · wT[j·N + k] (the sums of
    * {@link SimdGemm.gemm} with A = dPre, B = wT, bit for bit) for the rows listed for column j:
-   * idx[cs[j] … cs[j + 1]) holds b·N·4 (see {@link buildColumnLists}); other entries of dr are
+   * idx[cs[j] … cs[j + 1]) holds b·N·4 (see buildColumnLists, rnn/activity-lists.ts); other entries of dr are
    * left as they are. Returns the arguments of {@link SimdGemm.runAt} (units: columns j).
    * N a multiple of 4; arrays in this memory.
    */
@@ -1138,7 +1134,7 @@ export class SimdGemm {
    * {@link SimdGemm.copy2d}: panel[q·ldp + i] = dPre[q + 1 step, i0 + i]): out[j·ldp + i] =
    * Σ_q panel[q·ldp + i] · r[q, j] for i < w (a multiple of 4) and j < nJ, over the samples q
    * listed for column j in chunks of {@link TN_CHUNK}, with r[q, j] in `vals` beside `idx` (see
-   * {@link buildSampleLists}, made with row bytes 4·ldp): the sums of {@link SimdGemm.gemmTN} (acc
+   * buildSampleLists in rnn/activity-lists.ts, made with row bytes 4·ldp): the sums of {@link SimdGemm.gemmTN} (acc
    * false) with A = dPre, B = r, bit for bit. Returns the arguments of {@link SimdGemm.runAt}
    * (units: columns j). Arrays in this memory.
    */
