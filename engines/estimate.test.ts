@@ -11,16 +11,17 @@ import { planSweep } from '../sweeps/plan.js';
 import { parseSpec } from '../sweeps/spec.js';
 import type { Plan } from '../sweeps/types.js';
 import { estimatePlan, formatDuration, formatPlanEstimate, shapeKey, STAGE_OVERHEAD_SECONDS, stageDurations, storedSecondsByShape } from './estimate.js';
+import { ACTIVITY_MIN_N } from '../rnn/model-js.js';
 
-function tinyPlan(seeds: number[], codeVersion = 'v-test'): Plan {
+function tinyPlan(seeds: number[], codeVersion = 'v-test', nHidden = 8, rule = 'dale'): Plan {
   const text = [
     'name: est',
-    'fixed: { backend: js, nHidden: 8, lr: 0.001, optimizer: adam }',
+    `fixed: { backend: js, nHidden: ${nHidden}, lr: 0.001, optimizer: adam }`,
     'tasks:',
     '  flipflop: { epochs: 4, batchSize: 10, nTrain: 100, nTest: 20 }',
     'axes:',
     '  task: [flipflop]',
-    '  rule: [dale]',
+    `  rule: [${rule}]`,
     '  pruning: [random]',
     '  sparsity: [0.5]',
     `  seed: [${seeds.join(', ')}]`,
@@ -65,6 +66,21 @@ test('stageDurations: complete stages cost 0, stored durations come before calib
   // Nothing known: no estimate.
   const none = stageDurations(plan, new Set(), new Map(), new Map());
   assert.ok(none.source.filter((s, i) => plan.stages[i].kind !== 'prune').every((s) => s === 'none'));
+});
+
+test('stageDurations: calibrated training of rectifying js models from N = ACTIVITY_MIN_N on counts as an upper bound, and plan says so', () => {
+  const count = (N: number, rule: string): number => {
+    const plan = tinyPlan([0], 'v-test', N, rule);
+    const train = plan.stages.find((s) => s.kind === 'train')!;
+    return stageDurations(plan, new Set(), new Map(), new Map([[kindKey(train.config as KindConfig), timing(0.01, 0.004)]])).upperBounds;
+  };
+  assert.equal(count(ACTIVITY_MIN_N, 'dale'), 2, 'train and fine-tune');
+  assert.equal(count(ACTIVITY_MIN_N - 8, 'dale'), 0);
+  assert.equal(count(ACTIVITY_MIN_N, 'conventional'), 0);
+  // Stored durations are what the stages took: no upper bound.
+  const plan = tinyPlan([0], 'v-test', ACTIVITY_MIN_N);
+  const stored = new Map(plan.stages.filter((s) => shapeKey(s.config) !== null).map((s) => [shapeKey(s.config)!, { seconds: 1 }]));
+  assert.equal(stageDurations(plan, new Set(), stored, new Map()).upperBounds, 0);
 });
 
 test('storedSecondsByShape: training-like stages per epoch run (a resumed stage counts its own epochs), medians', () => {
@@ -122,6 +138,9 @@ test('estimatePlan: stages complete in the store cost 0, same-shape stored durat
   assert.ok(e.idle.stageSeconds! < e.stageSeconds!);
   const lines = formatPlanEstimate(e);
   assert.equal(lines.length, 4);
+  assert.equal(e.stages.upperBounds, 0, 'nHidden 8: no silent units skipped');
+  assert.doesNotMatch(lines[3], /upper bound/);
+  assert.match(formatPlanEstimate({ ...e, stages: { ...e.stages, upperBounds: 2 } })[3], /; upper bounds for 2 training stages of rectifying models \(N ≥ \d+\): timed from initial weights/);
   assert.match(lines[0], /^estimated wall time: .+ on this machine \(2 cores, local engine, concurrency 2\); critical path .+, .+ of stage time$/);
   assert.match(lines[1], /^on an idle machine \(calibration CPU time instead of wall time\): .+; with K workers 1: .+, 3: .+$/);
   assert.match(lines[2], /^with K Temporal workers .*: 1: .+, 3: .+$/);

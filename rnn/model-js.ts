@@ -67,7 +67,7 @@ export class ShapeError extends Error {
 }
 
 /** True when the rule feeds back the rectified state r = a·[a > threshold]. */
-export function rectifiesState(cfg: ModelConfig): boolean {
+export function rectifiesState(cfg: Pick<ModelConfig, 'rule' | 'fidelity'>): boolean {
   return cfg.rule === 'dale' || (cfg.rule === 'rectified' && cfg.fidelity === 'corrected');
 }
 
