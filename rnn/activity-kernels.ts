@@ -371,3 +371,70 @@ export function copy2dBody(): number[] {
   return f.encode();
 }
 
+
+/**
+ * rowLists(a, r, B, N, th, idx, vals, starts, out): for each row b < B of the [B, N] block at a
+ * (N a multiple of 4; row stride 4N bytes), the columns k with a[b, k] > th grouped by k mod 4,
+ * each group in increasing k: byte offsets 4k at idx (int32) and the states r[b, k] at vals, group
+ * l of row b at entries [starts[4b + l], starts[4b + l + 1]); starts[4B] and out[0] = the number of
+ * entries. A first pass counts each residue (lane l of an i32x4 counter), the second writes through
+ * four cursors. The SIMD form of buildRowLists (rnn/activity-lists.ts).
+ */
+export function rowListsBody(): number[] {
+  const P = { a: 0, r: 1, B: 2, N: 3, th: 4, idx: 5, vals: 6, st: 7, out: 8 } as const;
+  const f = new Body(9, 13);
+  const L = { b: f.i(0), k: f.i(1), n4: f.i(2), pa: f.i(3), pr: f.i(4), e: f.i(5), bm: f.i(6), pst: f.i(7), c0: f.i(8) };
+  // c0..c3: cursors (entry indices) of the four residue groups; L.c0 + l.
+  const V = f.v128(3);
+  const TH = V + 1;
+  const CNT = V + 2;
+  f.get(P.th); f.simd(SIMD.f32x4Splat); f.set(TH);
+  f.get(P.N); f.i32c(2); f.op(OP.i32Shl); f.set(L.n4);
+  f.get(P.a); f.set(L.pa);
+  f.get(P.r); f.set(L.pr);
+  f.get(P.st); f.set(L.pst);
+  f.i32c(0); f.set(L.e);
+  f.i32c(0); f.set(L.b);
+  f.loop(L.b, P.B, 1, () => {
+    // Count per residue.
+    f.vconst(0); f.set(CNT);
+    f.i32c(0); f.set(L.k);
+    f.loop(L.k, L.n4, 16, () => {
+      f.get(CNT);
+      f.get(L.pa); f.get(L.k); f.op(OP.i32Add); f.vload(); f.get(TH); f.simd(SIMD.f32x4Gt);
+      f.simd(SIMD.i32x4Sub); f.set(CNT);
+    });
+    // Group starts: c_l = e + counts of the groups before; starts[4b + l] = c_l.
+    for (let l = 0; l < 4; l++) {
+      if (l === 0) f.get(L.e);
+      else { f.get(L.c0 + l - 1); f.get(CNT); f.simd(SIMD.extractI32, l - 1); f.op(OP.i32Add); }
+      f.set(L.c0 + l);
+      f.get(L.pst); f.get(L.c0 + l); f.op(OP.i32Store, 2, ...uleb(4 * l));
+    }
+    f.get(L.c0 + 3); f.get(CNT); f.simd(SIMD.extractI32, 3); f.op(OP.i32Add); f.set(L.e);
+    // Write through the four cursors.
+    f.i32c(0); f.set(L.k);
+    f.loop(L.k, L.n4, 16, () => {
+      f.get(L.pa); f.get(L.k); f.op(OP.i32Add); f.vload(); f.get(TH); f.simd(SIMD.f32x4Gt); f.simd(SIMD.i32x4Bitmask); f.set(L.bm);
+      f.get(L.bm); f.op(OP.if, VOID);
+      for (let l = 0; l < 4; l++) {
+        f.get(L.bm); f.i32c(1 << l); f.op(OP.i32And); f.op(OP.if, VOID);
+        f.get(P.idx); f.get(L.c0 + l); f.i32c(2); f.op(OP.i32Shl, OP.i32Add);
+        f.get(L.k); if (l > 0) { f.i32c(4 * l); f.op(OP.i32Add); }
+        f.op(OP.i32Store, 2, 0);
+        f.get(P.vals); f.get(L.c0 + l); f.i32c(2); f.op(OP.i32Shl, OP.i32Add);
+        f.get(L.pr); f.get(L.k); f.op(OP.i32Add); f.op(OP.f32Load, 2, ...uleb(4 * l));
+        f.op(OP.f32Store, 2, 0);
+        f.inc(L.c0 + l, 1);
+        f.op(OP.end);
+      }
+      f.op(OP.end);
+    });
+    f.addTo(L.pa, L.pa, L.n4);
+    f.addTo(L.pr, L.pr, L.n4);
+    f.inc(L.pst, 16);
+  });
+  f.get(L.pst); f.get(L.e); f.op(OP.i32Store, 2, 0);
+  f.get(P.out); f.get(L.e); f.op(OP.i32Store, 2, 0);
+  return f.encode();
+}

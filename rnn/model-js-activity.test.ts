@@ -326,3 +326,25 @@ test('the CSR and active-unit kernels write what their definitions say (−0 is 
   }
   assert.equal(mark[0], 9, 'before the offset untouched');
 });
+
+test('the row-list kernel writes what buildRowLists writes (at offsets, thresholds of both signs, NaN silent)', { skip: !simdSupported() }, () => {
+  const B = 7, N = 44;
+  const k = new SimdGemm(16 * B * N + 512, gemmNT);
+  const rng = new Rng(12, 'test:rowlists');
+  for (const th of [0.2, 0, -0.3]) {
+    const a = k.alloc(8 + B * N);
+    for (let i = 0; i < a.length; i++) a[i] = rng.uniform() * 2 - 1;
+    a[8 + 3] = NaN;
+    const r = k.alloc(8 + B * N);
+    for (let i = 0; i < a.length; i++) r[i] = a[i] > th ? a[i] : 0;
+    const S = 4 * B + 1;
+    const idx1 = new Int32Array(4 + B * N), vals1 = new Float32Array(4 + B * N), st1 = new Int32Array(2 + S);
+    const n1 = buildRowLists(a, r, 8, B, N, th, idx1, vals1, 4, st1, 2);
+    const idx2 = k.allocI32(4 + B * N), vals2 = k.alloc(4 + B * N), st2 = k.allocI32(2 + S), count = k.allocI32(4);
+    assert.equal(k.rowLists(a, r, 8, B, N, th, idx2, vals2, 4, st2, 2, count), n1, `threshold ${th}: entries`);
+    assert.deepEqual(Array.from(st2), Array.from(st1), `threshold ${th}: starts`);
+    assert.deepEqual(Array.from(idx2.subarray(0, 4 + n1)), Array.from(idx1.subarray(0, 4 + n1)), `threshold ${th}: columns`);
+    assert.deepEqual(Array.from(vals2.subarray(0, 4 + n1)), Array.from(vals1.subarray(0, 4 + n1)), `threshold ${th}: states`);
+  }
+  assert.equal(k.rowLists(k.alloc(12), k.alloc(12), 0, 2, 6, 0, k.allocI32(12), k.alloc(12), 0, k.allocI32(9), 0, k.allocI32(4)), null, 'N not a multiple of 4');
+});

@@ -41,7 +41,7 @@ import {
   EVEN_LANES, F32, I32, ODD_LANES, OP, SIMD, V128, Body, emitMadd, moduleBytes, uleb, type Arithmetic,
 } from './wasm-asm.js';
 import {
-  SPDW_BLOCK, SPFWD_SLAB, copy2dBody, csrRowsBody, nnzCountBody, orActiveBody, spBwdBody, spDwBody, spFwdBody, transposeBody,
+  SPDW_BLOCK, SPFWD_SLAB, copy2dBody, csrRowsBody, nnzCountBody, orActiveBody, rowListsBody, spBwdBody, spDwBody, spFwdBody, transposeBody,
 } from './activity-kernels.js';
 
 export type { Arithmetic };
@@ -537,6 +537,7 @@ function kernelFunctions(fma: boolean): [string, number[], number[]][] {
     ['nnzCount', [I32, I32, I32], nnzCountBody()],
     ['csrRows', new Array<number>(7).fill(I32), csrRowsBody()],
     ['orActive', [I32, I32, I32, F32, I32], orActiveBody()],
+    ['rowLists', [I32, I32, I32, I32, F32, I32, I32, I32, I32], rowListsBody()],
   ];
   for (let V = 1; V <= SPFWD_SLAB / 4; V++) fns.push([`spFwd${V}`, new Array<number>(8).fill(I32), spFwdBody(V, fma)]);
   for (let V = 1; V <= SPDW_BLOCK / 4; V++) fns.push([`spDw${V}`, new Array<number>(12).fill(I32), spDwBody(V, fma)]);
@@ -829,6 +830,7 @@ export class SimdGemm {
   private readonly nnzCountFn: WasmI32 | null = null;
   private readonly csrRowsFn: WasmI32 | null = null;
   private readonly orActiveFn: WasmI32 | null = null;
+  private readonly rowListsFn: WasmI32 | null = null;
   private readonly spDwFns: WasmI32[] = [];
   private used = 0;
 
@@ -871,6 +873,7 @@ export class SimdGemm {
     this.nnzCountFn = ex.nnzCount as WasmI32;
     this.csrRowsFn = ex.csrRows as WasmI32;
     this.orActiveFn = ex.orActive as WasmI32;
+    this.rowListsFn = ex.rowLists as WasmI32;
     for (let V = 1; V <= SPDW_BLOCK / 4; V++) this.spDwFns.push(ex[`spDw${V}`] as WasmI32);
   }
 
@@ -1219,6 +1222,20 @@ export class SimdGemm {
     }
     this.csrRowsFn!(m.byteOffset, N, Bp, rp.byteOffset, cols.byteOffset, vals === null ? 0 : vals.byteOffset, vals === null ? 0 : 1);
     return true;
+  }
+
+  /**
+   * buildRowLists (rnn/activity-lists.ts) in the SIMD kernel: the same lists, the number of
+   * entries returned; null (nothing done) when N is not a multiple of 4 or an array lies outside
+   * this memory. `count` is an int32 cell in this memory.
+   */
+  rowLists(
+    a: Float32Array, r: Float32Array, off: number, B: number, N: number, th: number,
+    idx: Int32Array, vals: Float32Array, idxOff: number, starts: Int32Array, stOff: number, count: Int32Array,
+  ): number | null {
+    if ((N & 3) !== 0 || !this.inMem(a, r, idx, vals, starts) || !this.inMem(count, a)) return null;
+    this.rowListsFn!(a.byteOffset + 4 * off, r.byteOffset + 4 * off, B, N, th, idx.byteOffset + 4 * idxOff, vals.byteOffset + 4 * idxOff, starts.byteOffset + 4 * stOff, count.byteOffset);
+    return count[0];
   }
 
   /**

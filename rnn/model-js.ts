@@ -826,7 +826,10 @@ function forward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, withG
     }
     if (needRT && t < T - 1) transposeInto(kern, r, at, B, N, ws.rT, t * NBp, Bp);
     if (pact !== null && t < T - 1) pact.nU[t] = markActive(kern, a, at, B, N, th, pact.mark, t * N);
-    if (act !== null && t < T - 1) act.nnz[t] = buildRowLists(a, r, at, B, N, th, act.rowIdx, act.rowVals, t * BN, act.rowStarts, t * S);
+    if (act !== null && t < T - 1) {
+      act.nnz[t] = kern.rowLists(a, r, at, B, N, th, act.rowIdx, act.rowVals, t * BN, act.rowStarts, t * S, ws.count)
+        ?? buildRowLists(a, r, at, B, N, th, act.rowIdx, act.rowVals, t * BN, act.rowStarts, t * S);
+    }
     // Per-step readout z_t = a_t·W_outᵀ while a_t is in cache (one product over all T·B rows
     // afterwards would stream a [T, B, N] from L3 again).
     if (perStepHead) parallelGemm(kern, 'nt', B, nOutP4, N, a, at, N, wOutP, 0, N, z, t * B * nOutP4, nOutP4, false);
