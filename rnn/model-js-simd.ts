@@ -34,7 +34,8 @@
  * rnn/activity-kernels.ts and the lists they read rnn/activity-lists.ts. Why this file is still
  * over ~450 lines: the dense kernel bodies and the {@link SimdGemm} class that instantiates every
  * kernel and binds the scalar edges are one unit: the kernels' argument layouts, the export names
- * and the memory plan are agreed between them line by line. */
+ * and the memory plan are agreed between them line by line.
+ */
 
 import { setFlagsFromString } from 'node:v8';
 import {
@@ -45,7 +46,6 @@ import {
 } from './activity-kernels.js';
 
 export type { Arithmetic };
-export { SPDW_BLOCK, SPFWD_SLAB };
 
 type ScalarGemm = (
   M: number, Nc: number, K: number,
@@ -581,7 +581,7 @@ export interface KernelJob {
 const bitsF = new Float32Array(1);
 const bitsI = new Int32Array(bitsF.buffer);
 /** The bits of the float32 nearest `x`, as an int32 (how a {@link KernelJob} carries a float). */
-export function f32Bits(x: number): number {
+function f32Bits(x: number): number {
   bitsF[0] = x;
   return bitsI[0];
 }

@@ -465,7 +465,10 @@ function workspace(cfg: ModelConfig, B: number, T: number): Workspace {
   const rect = rectifiesState(cfg);
   // Large models get a shared memory with gemmTN scratch for each helper thread (rnn/parallel-gemm.ts).
   const helpers = useSimd && N >= PARALLEL_MIN_N && sharedSimdSupported() ? gemmThreadCap() - 1 : 0;
-  const key = `${N}/${nIn}/${nOut}/${rect ? 1 : 0}/${cfg.head}/${B}/${T}/${useSimd ? kernelArithmetic() : 'scalar'}/${helpers}`;
+  // The activity buffers only where the products may use them (auto mode lists no units below
+  // ACTIVITY_MIN_N: a flip-flop workspace would carry ~20 MB it never reads).
+  const actOn = activityEligible(rect, N, B) && (activityMode !== 'auto' || N >= ACTIVITY_MIN_N);
+  const key = `${N}/${nIn}/${nOut}/${rect ? 1 : 0}/${cfg.head}/${B}/${T}/${useSimd ? kernelArithmetic() : 'scalar'}/${helpers}/${actOn ? 1 : 0}`;
   const hit = cache.get(key);
   if (hit !== undefined) {
     cache.delete(key);
@@ -480,7 +483,6 @@ function workspace(cfg: ModelConfig, B: number, T: number): Workspace {
   const zRows = cfg.head === 'softmax-last' ? B : TB;
   const Bp = roundUp(B, 4);
   const NN = N * N;
-  const actOn = activityEligible(rect, N, B);
   const nC = Math.ceil(((T - 1) * B) / TN_CHUNK);
   const pactSizes = rect ? [T * N, N + 1, NN, NN, N + 1, NN, NN] : [];
   const actSizes = actOn ? [NN, TBN, TBN, T * (4 * B + 1), B * N, N + 1, Math.max(0, TBN - B * N), Math.max(0, TBN - B * N), nC * N + 1, (T - 1) * B * SPDW_ROWS, N * SPDW_ROWS] : [];
