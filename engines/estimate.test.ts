@@ -11,12 +11,11 @@ import { planSweep } from '../sweeps/plan.js';
 import { parseSpec } from '../sweeps/spec.js';
 import type { Plan } from '../sweeps/types.js';
 import { estimatePlan, formatDuration, formatPlanEstimate, shapeKey, STAGE_OVERHEAD_SECONDS, stageDurations, storedSecondsByShape } from './estimate.js';
-import { ACTIVITY_MIN_N } from '../rnn/model-js.js';
 
-function tinyPlan(seeds: number[], codeVersion = 'v-test', nHidden = 8, rule = 'dale'): Plan {
+function tinyPlan(seeds: number[], codeVersion = 'v-test', nHidden = 8, rule = 'dale', backend = 'js'): Plan {
   const text = [
     'name: est',
-    `fixed: { backend: js, nHidden: ${nHidden}, lr: 0.001, optimizer: adam }`,
+    `fixed: { backend: ${backend}, nHidden: ${nHidden}, lr: 0.001, optimizer: adam }`,
     'tasks:',
     '  flipflop: { epochs: 4, batchSize: 10, nTrain: 100, nTest: 20 }',
     'axes:',
@@ -68,17 +67,19 @@ test('stageDurations: complete stages cost 0, stored durations come before calib
   assert.ok(none.source.filter((s, i) => plan.stages[i].kind !== 'prune').every((s) => s === 'none'));
 });
 
-test('stageDurations: calibrated training of rectifying js models from N = ACTIVITY_MIN_N on counts as an upper bound, and plan says so', () => {
-  const count = (N: number, rule: string): number => {
-    const plan = tinyPlan([0], 'v-test', N, rule);
+test('stageDurations: calibrated training of rectifying js models counts as an upper bound', () => {
+  const count = (N: number, rule: string, backend = 'js'): number => {
+    const plan = tinyPlan([0], 'v-test', N, rule, backend);
     const train = plan.stages.find((s) => s.kind === 'train')!;
     return stageDurations(plan, new Set(), new Map(), new Map([[kindKey(train.config as KindConfig), timing(0.01, 0.004)]])).upperBounds;
   };
-  assert.equal(count(ACTIVITY_MIN_N, 'dale'), 2, 'train and fine-tune');
-  assert.equal(count(ACTIVITY_MIN_N - 8, 'dale'), 0);
-  assert.equal(count(ACTIVITY_MIN_N, 'conventional'), 0);
+  assert.equal(count(1440, 'dale'), 2, 'train and fine-tune');
+  assert.equal(count(128, 'dale'), 2, 'small models too');
+  assert.equal(count(128, 'rectified'), 2);
+  assert.equal(count(128, 'conventional'), 0, 'tanh state: no silent units');
+  assert.equal(count(128, 'dale', 'tfjs'), 0, 'other backends compute every unit');
   // Stored durations are what the stages took: no upper bound.
-  const plan = tinyPlan([0], 'v-test', ACTIVITY_MIN_N);
+  const plan = tinyPlan([0], 'v-test', 128);
   const stored = new Map(plan.stages.filter((s) => shapeKey(s.config) !== null).map((s) => [shapeKey(s.config)!, { seconds: 1 }]));
   assert.equal(stageDurations(plan, new Set(), stored, new Map()).upperBounds, 0);
 });
@@ -138,9 +139,9 @@ test('estimatePlan: stages complete in the store cost 0, same-shape stored durat
   assert.ok(e.idle.stageSeconds! < e.stageSeconds!);
   const lines = formatPlanEstimate(e);
   assert.equal(lines.length, 4);
-  assert.equal(e.stages.upperBounds, 0, 'nHidden 8: no silent units skipped');
-  assert.doesNotMatch(lines[3], /upper bound/);
-  assert.match(formatPlanEstimate({ ...e, stages: { ...e.stages, upperBounds: 2 } })[3], /; upper bounds for 2 training stages of rectifying models \(N ≥ \d+\): timed from initial weights/);
+  assert.equal(e.stages.upperBounds, 2, 'the calibrated train and fine-tune stages of a Dale model');
+  assert.match(lines[3], /; upper bounds for 2 training stages of rectifying models: timed from initial weights, they run faster as units fall silent/);
+  assert.doesNotMatch(formatPlanEstimate({ ...e, stages: { ...e.stages, upperBounds: 0 } })[3], /upper bound/);
   assert.match(lines[0], /^estimated wall time: .+ on this machine \(2 cores, local engine, concurrency 2\); critical path .+, .+ of stage time$/);
   assert.match(lines[1], /^on an idle machine \(calibration CPU time instead of wall time\): .+; with K workers 1: .+, 3: .+$/);
   assert.match(lines[2], /^with K Temporal workers .*: 1: .+, 3: .+$/);
@@ -169,7 +170,7 @@ test('estimatePlan: a store that cannot be read leaves the estimate to calibrati
     throw new StoreError('s3://bucket: connection refused');
   };
   const calibration = { dir: join(dir, 'cache'), machine: { hostname: 'h', cpuModel: 'c', cores: 2 }, measureKind: async (): Promise<KindTiming> => timing(0.01, 0.004) };
-  const e = await estimatePlan(tinyPlan([0]), { codeVersion: 'v-test', store: broken, measure: true, cores: 2, calibration });
+  const e = await estimatePlan(tinyPlan([0], 'v-test', 8, 'conventional'), { codeVersion: 'v-test', store: broken, measure: true, cores: 2, calibration });
   assert.equal(e.store?.error, 's3://bucket: connection refused');
   assert.equal(e.stages.complete, 0);
   assert.ok(e.local.seconds! > 0);

@@ -278,6 +278,28 @@ export function nnzCountBody(): number[] {
 }
 
 /**
+ * aboveCount(a, n, th, out): i32 out[0] = how many of the n floats at a (n a multiple of 4) are
+ * greater than th (f32 >: NaN is not): the entries {@link rowListsBody} would list.
+ */
+export function aboveCountBody(): number[] {
+  const P = { a: 0, n: 1, th: 2, out: 3 } as const;
+  const f = new Body(4, 3);
+  const L = { p: f.i(0), end: f.i(1), c: f.i(2) };
+  const TH = f.v128(1);
+  f.get(P.th); f.simd(SIMD.f32x4Splat); f.set(TH);
+  f.get(P.a); f.set(L.p);
+  f.get(P.a); f.get(P.n); f.i32c(2); f.op(OP.i32Shl, OP.i32Add); f.set(L.end);
+  f.i32c(0); f.set(L.c);
+  f.loop(L.p, L.end, 16, () => {
+    f.get(L.c);
+    f.get(L.p); f.vload(); f.get(TH); f.simd(SIMD.f32x4Gt); f.simd(SIMD.i32x4Bitmask); f.op(OP.i32Popcnt);
+    f.op(OP.i32Add); f.set(L.c);
+  });
+  f.get(P.out); f.get(L.c); f.op(OP.i32Store, 2, 0);
+  return f.encode();
+}
+
+/**
  * csrRows(m, N, Bp, rp, cols, vals, withVals): the CSR of the [N, N] matrix at m (N a multiple of
  * 4): for each row i in order, its entries ≠ 0 in increasing j, cols[e] = j·Bp, vals[e] = the value
  * (when withVals ≠ 0); rp[i + 1] = entries so far, rp[0] = 0. Four columns tested at once.

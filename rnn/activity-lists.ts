@@ -6,6 +6,13 @@
  */
 import { TN_CHUNK } from './model-js-simd.js';
 
+/** How many of the n floats a[off …] are greater than th: the entries {@link buildRowLists} would list. */
+export function countAbove(a: Float32Array, off: number, n: number, th: number): number {
+  let c = 0;
+  for (let k = off; k < off + n; k++) if (a[k] > th) c++;
+  return c;
+}
+
 /**
  * Row lists of the active units of one step for SimdGemm.spFwdJob: for each row b < B of
  * the [B, N] block of `a` at element offset `off`, the columns k with a[b, k] > th (where the

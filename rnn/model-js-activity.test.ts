@@ -8,10 +8,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  ACTIVITY_MIN_N, activityProducts, jsBackend, resetActivityCounts, setActivityMode, setSimdEnabled, type ActivityMode,
+  ACTIVITY_LARGE_N, activityProducts, jsBackend, lastActiveFraction, resetActivityCounts, setActivityMode, setSimdEnabled, type ActivityMode,
 } from './model-js.js';
 import { SimdGemm, TN_CHUNK, fmaSupported, kernelArithmetic, setKernelArithmetic, simdSupported, type Arithmetic } from './model-js-simd.js';
-import { buildColumnLists, buildRowLists, buildSampleLists } from './activity-lists.js';
+import { buildColumnLists, buildRowLists, buildSampleLists, countAbove } from './activity-lists.js';
 import { gemmNT } from './model-js.js';
 import { defaultModelConfig, initParams, zerosLike } from './init.js';
 import { Rng } from './rng.js';
@@ -102,14 +102,43 @@ test('activity-sparse products: silent and fully active states (empty and full l
   }
 });
 
-test('auto mode takes the sparse kernels exactly for products at most ACTIVITY_MAX_DENSITY active, from N = ACTIVITY_MIN_N on', { skip: !simdSupported() }, () => {
+test('auto mode lists a step and takes each sparse product exactly when few enough units are active, at every N', { skip: !simdSupported() }, () => {
   // Threshold 10: no unit is ever active, every product qualifies; threshold -10: all are, none does.
   const none = { forward: 0, backward: 0, weights: 0, pruned: 0 };
-  for (const [N, th, expect] of [[ACTIVITY_MIN_N, 10, { ...none, forward: 3, backward: 3, weights: 1 }], [ACTIVITY_MIN_N, -10, none], [ACTIVITY_MIN_N - 8, 10, none]] as const) {
-    const { cfg, params, batch } = makeCase({ N, B: 4, T: 4, th, rule: 'dale', head: 'linear' });
+  for (const N of [ACTIVITY_LARGE_N, 40]) {
+    for (const [th, expect] of [[10, { ...none, forward: 3, backward: 3, weights: 1 }], [-10, none]] as const) {
+      const { cfg, params, batch } = makeCase({ N, B: 4, T: 4, th, rule: 'dale', head: 'linear' });
+      resetActivityCounts();
+      grads('auto', cfg, params, batch);
+      assert.deepEqual(activityProducts(), expect, `N ${N}, threshold ${th}`);
+      assert.equal(lastActiveFraction(), th > 0 ? 0 : 1, `N ${N}, threshold ${th}: active fraction`);
+    }
+  }
+});
+
+test('auto mode with dense and sparse steps mixed: only the listed steps take the sparse products, the gradient stays dense, same bits', { skip: !simdSupported() }, () => {
+  // Input weights all positive and a weak recurrence: an input of +2 makes every unit active,
+  // one of -2 silences every unit. Steps 0, 2 and 3 silent (listed), step 1 active (not listed).
+  const T = 5;
+  const B = 4;
+  for (const N of [ACTIVITY_LARGE_N, 40]) {
+    const { cfg, params } = makeCase({ N, B, T, th: 0, rule: 'dale', head: 'linear' });
+    for (let i = 0; i < params.wIn.length; i++) params.wIn[i] = 1 + (i % 3) * 0.1;
+    for (let i = 0; i < params.wHh.length; i++) params.wHh[i] *= 0.01;
+    params.bIn.fill(0);
+    params.bHh.fill(0);
+    const x = new Float32Array(B * T * cfg.nInput);
+    for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) for (let q = 0; q < cfg.nInput; q++) x[(b * T + t) * cfg.nInput + q] = t === 1 ? 2 : -2;
+    const target = new Rng(1, 'test:mixed').fillUniform(new Float32Array(B * T * cfg.nOutput), -1, 1);
+    const batch: Batch = { B, T, x, target };
+    const dense = grads('never', cfg, params, batch);
     resetActivityCounts();
-    grads('auto', cfg, params, batch);
-    assert.deepEqual(activityProducts(), expect, `N ${N}, threshold ${th}`);
+    const auto = grads('auto', cfg, params, batch);
+    // Forward products of steps 1, 3, 4 read the listed steps 0, 2, 3; the backward ones likewise.
+    assert.deepEqual(activityProducts(), { forward: 3, backward: 3, weights: 0, pruned: 0 }, `N ${N}`);
+    assert.equal(lastActiveFraction(), 1 / (T - 1), `N ${N}: active fraction`);
+    assert.equal(auto.loss, dense.loss);
+    assertSameBits(auto.g, dense.g, `N ${N} mixed steps`);
   }
 });
 
@@ -326,7 +355,7 @@ test('the CSR and active-unit kernels write what their definitions say (−0 is 
   assert.equal(mark[0], 9, 'before the offset untouched');
 });
 
-test('the row-list kernel writes what buildRowLists writes (at offsets, thresholds of both signs, NaN silent)', { skip: !simdSupported() }, () => {
+test('the row-list and count kernels write what buildRowLists and countAbove write (at offsets, thresholds of both signs, NaN silent)', { skip: !simdSupported() }, () => {
   const B = 7, N = 44;
   const k = new SimdGemm(16 * B * N + 512, gemmNT);
   const rng = new Rng(12, 'test:rowlists');
@@ -344,6 +373,10 @@ test('the row-list kernel writes what buildRowLists writes (at offsets, threshol
     assert.deepEqual(Array.from(st2), Array.from(st1), `threshold ${th}: starts`);
     assert.deepEqual(Array.from(idx2.subarray(0, 4 + n1)), Array.from(idx1.subarray(0, 4 + n1)), `threshold ${th}: columns`);
     assert.deepEqual(Array.from(vals2.subarray(0, 4 + n1)), Array.from(vals1.subarray(0, 4 + n1)), `threshold ${th}: states`);
+    assert.equal(countAbove(a, 8, B * N, th), n1, `threshold ${th}: countAbove`);
+    assert.equal(k.countAbove(a, 8, B * N, th, count), n1, `threshold ${th}: count kernel`);
+    assert.equal(k.countAbove(a, 8, 12, th, count), countAbove(a, 8, 12, th), `threshold ${th}: count kernel, one row part`);
   }
+  assert.equal(k.countAbove(k.alloc(12), 2, 8, 0, k.allocI32(4)), null, 'offset not a multiple of 4');
   assert.equal(k.rowLists(k.alloc(12), k.alloc(12), 0, 2, 6, 0, k.allocI32(12), k.alloc(12), 0, k.allocI32(9), 0, k.allocI32(4)), null, 'N not a multiple of 4');
 });

@@ -42,7 +42,7 @@ import {
   EVEN_LANES, F32, I32, ODD_LANES, OP, SIMD, V128, Body, emitMadd, moduleBytes, uleb, type Arithmetic,
 } from './wasm-asm.js';
 import {
-  SPDW_BLOCK, SPFWD_SLAB, copy2dBody, csrRowsBody, nnzCountBody, orActiveBody, rowListsBody, spBwdBody, spDwBody, spFwdBody, transposeBody,
+  SPDW_BLOCK, SPFWD_SLAB, aboveCountBody, copy2dBody, csrRowsBody, nnzCountBody, orActiveBody, rowListsBody, spBwdBody, spDwBody, spFwdBody, transposeBody,
 } from './activity-kernels.js';
 
 export type { Arithmetic };
@@ -535,6 +535,7 @@ function kernelFunctions(fma: boolean): [string, number[], number[]][] {
     ['copy2d', new Array<number>(6).fill(I32), copy2dBody()],
     ['transpose', new Array<number>(6).fill(I32), transposeBody()],
     ['nnzCount', [I32, I32, I32], nnzCountBody()],
+    ['aboveCount', [I32, I32, F32, I32], aboveCountBody()],
     ['csrRows', new Array<number>(7).fill(I32), csrRowsBody()],
     ['orActive', [I32, I32, I32, F32, I32], orActiveBody()],
     ['rowLists', [I32, I32, I32, I32, F32, I32, I32, I32, I32], rowListsBody()],
@@ -828,6 +829,7 @@ export class SimdGemm {
   private readonly copy2dFn: WasmI32 | null = null;
   private readonly transposeFn: WasmI32 | null = null;
   private readonly nnzCountFn: WasmI32 | null = null;
+  private readonly aboveCountFn: WasmI32 | null = null;
   private readonly csrRowsFn: WasmI32 | null = null;
   private readonly orActiveFn: WasmI32 | null = null;
   private readonly rowListsFn: WasmI32 | null = null;
@@ -871,6 +873,7 @@ export class SimdGemm {
     this.copy2dFn = ex.copy2d as WasmI32;
     this.transposeFn = ex.transpose as WasmI32;
     this.nnzCountFn = ex.nnzCount as WasmI32;
+    this.aboveCountFn = ex.aboveCount as WasmI32;
     this.csrRowsFn = ex.csrRows as WasmI32;
     this.orActiveFn = ex.orActive as WasmI32;
     this.rowListsFn = ex.rowLists as WasmI32;
@@ -1222,6 +1225,17 @@ export class SimdGemm {
     }
     this.csrRowsFn!(m.byteOffset, N, Bp, rp.byteOffset, cols.byteOffset, vals === null ? 0 : vals.byteOffset, vals === null ? 0 : 1);
     return true;
+  }
+
+  /**
+   * How many of the n floats a[off …] are greater than th (countAbove of rnn/activity-lists.ts),
+   * in the SIMD kernel; null (nothing done) when n or off is not a multiple of 4 or an array lies
+   * outside this memory. `count` is an int32 cell in this memory.
+   */
+  countAbove(a: Float32Array, off: number, n: number, th: number, count: Int32Array): number | null {
+    if (((n | off) & 3) !== 0 || !this.inMem(a, count)) return null;
+    this.aboveCountFn!(a.byteOffset + 4 * off, n, th, count.byteOffset);
+    return count[0];
   }
 
   /**

@@ -27,9 +27,10 @@
  *
  * Activity-sparse path (rectifying rules, dense W_eff): r_t is exactly 0 wherever a_t ≤ threshold,
  * which is 80-97 % of the units of a CelltypeRNN after one epoch (and 64-73 % of trained Dale
- * flip-flop models). The forward pass lists each step's active units per row (buildRowLists);
- * when at most {@link ACTIVITY_MAX_DENSITY} of a step's units are active, r_{t-1}·W_effᵀ sums only
- * their terms (spFwd, over W_effᵀ packed in column slabs), dr_{t-1} = dPre_t·W_eff is computed
+ * flip-flop models). The forward pass counts each step's active units and, when at most
+ * {@link activityMaxDensity} of them are active, lists them per row (buildRowLists); then
+ * r_{t-1}·W_effᵀ sums only their terms (spFwd, over W_effᵀ packed in column slabs), dr_{t-1} =
+ * dPre_t·W_eff is computed
  * only where a_{t-1} > threshold, the only entries the next backward step reads (spBwd), and the
  * W_hh gradient sums only the active samples of each column (spDw). Each output keeps the dense
  * kernel's summation order with the zero terms left out, so the results are the dense path's
@@ -53,7 +54,7 @@
  */
 import type { Backend, Batch, LossResult, ModelConfig, ModelMasks, Params } from './types.js';
 import { GRAD_FLUSH, SimdGemm, TN_CHUNK, gemmTN, kernelArithmetic, sharedSimdSupported, simdSupported, tnScratchFloats } from './model-js-simd.js';
-import { buildColumnLists, buildRowLists, buildSampleLists } from './activity-lists.js';
+import { buildColumnLists, buildRowLists, buildSampleLists, countAbove } from './activity-lists.js';
 import { PARALLEL_MIN_N, gemmThreadCap, parallelGemm, parallelKernel } from './parallel-gemm.js';
 
 export { gemmTN };
@@ -311,10 +312,10 @@ interface ActivityBuffers {
   rowIdx: Int32Array;
   rowVals: Float32Array;
   rowStarts: Int32Array;
-  /** Entries of each step's row lists (valid for the steps the last forward pass listed). */
+  /** Active units (a > threshold) of each step of the last forward pass that counted them. */
   nnz: Int32Array;
-  /** Whether the last forward pass listed its steps (the backward pass may use them). */
-  listed: boolean;
+  /** 1 for the steps whose row lists the last forward pass made (the backward pass may use them), else 0. */
+  listed: Uint8Array;
   /** Column lists of one step (buildColumnLists): [B·N] entries, [N + 1] starts. */
   colIdx: Int32Array;
   colCs: Int32Array;
@@ -348,21 +349,34 @@ export function setSparseMode(mode: SparseMode): void {
   sparseMode = mode;
 }
 
-/**
- * Largest fraction of active units (a > threshold) of a step for which the forward product
- * r_{t-1}·W_effᵀ, the backward product dPre_t·W_eff and the weight gradient Σ dPre_tᵀ r_{t-1}
- * skip the inactive ones in `auto` mode (activity-sparse kernels, same bits as the dense ones).
- */
-export const ACTIVITY_MAX_DENSITY = { forward: 0.6, backward: 0.6, weights: 0.6 } as const;
+/** Largest fractions of active units for which each activity-sparse product is used (see {@link activityMaxDensity}). */
+export interface ActivityDensities {
+  /** The forward product r_{t-1}·W_effᵀ of a step. */
+  forward: number;
+  /** The backward product dPre_t·W_eff of a step. */
+  backward: number;
+  /** The weight gradient Σ_t dPre_tᵀ r_{t-1}, over all steps. */
+  weights: number;
+}
+
+/** From this N on, {@link activityMaxDensity} gives the large models' fractions. */
+export const ACTIVITY_LARGE_N = 256;
+
+const ACTIVITY_DENSITY_LARGE: ActivityDensities = { forward: 0.6, backward: 0.6, weights: 0.6 };
+const ACTIVITY_DENSITY_SMALL: ActivityDensities = { forward: 0.5, backward: 0.4, weights: 0.4 };
 
 /**
- * Smallest N at which `auto` mode lists active units at all: below it, listing costs more than
- * the sparse products save (flip-flop, N = 128, 64-73 % of units silent after training: 24.6 →
- * 29.3 ms per step with them, on the 2-core Xeon VM).
+ * Largest fraction of active units (a > threshold) of a step (of all steps, for the weight
+ * gradient) for which `auto` mode lists them and the products skip the inactive ones
+ * (activity-sparse kernels, same bits as the dense ones). Measured on the 2-core Xeon VM: at
+ * N = 1440, B = 200 (bench/celltype.ts) for N ≥ {@link ACTIVITY_LARGE_N}, at N = 128 (trained
+ * flip-flop models) below it.
  */
-export const ACTIVITY_MIN_N = 256;
+export function activityMaxDensity(N: number): ActivityDensities {
+  return N >= ACTIVITY_LARGE_N ? ACTIVITY_DENSITY_LARGE : ACTIVITY_DENSITY_SMALL;
+}
 
-/** When the activity-sparse products are used: by density (`auto`, N ≥ {@link ACTIVITY_MIN_N}), always, or never. */
+/** When the activity-sparse products are used: by density (`auto`), always, or never. */
 export type ActivityMode = SparseMode;
 let activityMode: ActivityMode = 'auto';
 
@@ -465,9 +479,8 @@ function workspace(cfg: ModelConfig, B: number, T: number): Workspace {
   const rect = rectifiesState(cfg);
   // Large models get a shared memory with gemmTN scratch for each helper thread (rnn/parallel-gemm.ts).
   const helpers = useSimd && N >= PARALLEL_MIN_N && sharedSimdSupported() ? gemmThreadCap() - 1 : 0;
-  // The activity buffers only where the products may use them (auto mode lists no units below
-  // ACTIVITY_MIN_N: a flip-flop workspace would carry ~20 MB it never reads).
-  const actOn = activityEligible(rect, N, B) && (activityMode !== 'auto' || N >= ACTIVITY_MIN_N);
+  // The activity buffers only where the products may use them.
+  const actOn = activityEligible(rect, N, B) && activityMode !== 'never';
   const key = `${N}/${nIn}/${nOut}/${rect ? 1 : 0}/${cfg.head}/${B}/${T}/${useSimd ? kernelArithmetic() : 'scalar'}/${helpers}/${actOn ? 1 : 0}`;
   const hit = cache.get(key);
   if (hit !== undefined) {
@@ -551,7 +564,7 @@ function workspace(cfg: ModelConfig, B: number, T: number): Workspace {
         rowVals: k.alloc(TBN),
         rowStarts: k.allocI32(T * (4 * B + 1)),
         nnz: new Int32Array(T),
-        listed: false,
+        listed: new Uint8Array(T),
         colIdx: k.allocI32(B * N),
         colCs: k.allocI32(N + 1),
         smpIdx: k.allocI32(Math.max(0, TBN - B * N)),
@@ -777,10 +790,13 @@ function forward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, withG
   ws.sparse = T > 1 && sparseMode !== 'never' && buildCsr(kern, weff, N, Bp, sparseCap(N), ws.rp, ws.cols, ws.vals, ws.count);
   const needRT = ws.sparse || keepRT;
   const perStepHead = cfg.head !== 'softmax-last';
-  // Activity lists of steps 0 … T − 2 (for the next step's product and the backward pass).
-  const listing = activityMode === 'always' || (activityMode === 'auto' && N >= ACTIVITY_MIN_N);
-  const act = ws.act !== null && kern.simd && !ws.sparse && listing ? ws.act : null;
-  if (ws.act !== null) ws.act.listed = act !== null;
+  // Activity lists of steps 0 … T − 2 (for the next step's product and the backward pass): each
+  // step's active units are counted (one cheap pass), and listed when few enough are active for
+  // a sparse product to pay (always, in 'always' mode).
+  const act = ws.act !== null && kern.simd && !ws.sparse && activityMode !== 'never' ? ws.act : null;
+  if (ws.act !== null) ws.act.listed.fill(0);
+  const dens = activityMaxDensity(N);
+  const listMax = activityMode === 'always' ? BN : Math.max(dens.forward, dens.backward, dens.weights) * BN;
   if (ws.pact !== null) ws.pact.nU.fill(N); // (no marks: every unit counts as active)
   const S = 4 * B + 1;
   let packedW = false;
@@ -801,7 +817,7 @@ function forward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, withG
         activityCounts.pruned++;
         kern.spmm(pact.rp, pact.cols, pact.vals, N, ws.rT, (t - 1) * NBp, B, a, at, N, true);
       } else if (ws.sparse) kern.spmm(ws.rp, ws.cols, ws.vals, N, ws.rT, (t - 1) * NBp, B, a, at, N, true);
-      else if (act !== null && activityPays(act.nnz[t - 1], BN, ACTIVITY_MAX_DENSITY.forward, 'forward')) {
+      else if (act !== null && act.listed[t - 1] === 1 && activityPays(act.nnz[t - 1], BN, dens.forward, 'forward')) {
         if (!packedW) {
           transposeInto(kern, weff, 0, N, N, ws.weffT, 0, N);
           ws.weffTFresh = true;
@@ -829,8 +845,13 @@ function forward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, withG
     if (needRT && t < T - 1) transposeInto(kern, r, at, B, N, ws.rT, t * NBp, Bp);
     if (pact !== null && t < T - 1) pact.nU[t] = markActive(kern, a, at, B, N, th, pact.mark, t * N);
     if (act !== null && t < T - 1) {
-      act.nnz[t] = kern.rowLists(a, r, at, B, N, th, act.rowIdx, act.rowVals, t * BN, act.rowStarts, t * S, ws.count)
-        ?? buildRowLists(a, r, at, B, N, th, act.rowIdx, act.rowVals, t * BN, act.rowStarts, t * S);
+      const n = kern.countAbove(a, at, BN, th, ws.count) ?? countAbove(a, at, BN, th);
+      act.nnz[t] = n;
+      if (n <= listMax) {
+        kern.rowLists(a, r, at, B, N, th, act.rowIdx, act.rowVals, t * BN, act.rowStarts, t * S, ws.count)
+          ?? buildRowLists(a, r, at, B, N, th, act.rowIdx, act.rowVals, t * BN, act.rowStarts, t * S);
+        act.listed[t] = 1;
+      }
     }
     // Per-step readout z_t = a_t·W_outᵀ while a_t is in cache (one product over all T·B rows
     // afterwards would stream a [T, B, N] from L3 again).
@@ -955,7 +976,8 @@ function backward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, g: P
   const flush = gradFlush ? GRAD_FLUSH : 0;
   // Activity lists the forward pass made (r_{t-1} is 0 where a_{t-1} ≤ th: dr_{t-1} is only read
   // where a_{t-1} > th, and only those samples add to the W_hh gradient).
-  const act = ws.act !== null && ws.act.listed && !sparse ? ws.act : null;
+  const act = ws.act !== null && !sparse ? ws.act : null;
+  const dens = activityMaxDensity(N);
   const pact = ws.pact !== null && activityMode !== 'never' ? ws.pact : null; // (nU = N for steps the forward pass did not mark)
   const S = 4 * B + 1;
   for (let t = T - 1; t >= 0; t--) {
@@ -990,7 +1012,7 @@ function backward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, g: P
         activityCounts.pruned++;
         kern.spmm(pact.rp, pact.cols, pact.vals, N, ws.dPreT, t * NBp, B, dr, 0, N, false);
       } else if (sparse) kern.spmm(ws.rpT, ws.colsT, ws.valsT, N, ws.dPreT, t * NBp, B, dr, 0, N, false);
-      else if (act !== null && activityPays(act.nnz[t - 1], BN, ACTIVITY_MAX_DENSITY.backward, 'backward')) {
+      else if (act !== null && act.listed[t - 1] === 1 && activityPays(act.nnz[t - 1], BN, dens.backward, 'backward')) {
         buildColumnLists(act.rowIdx, (t - 1) * BN, act.rowStarts, (t - 1) * S, B, N, act.colIdx, act.colCs, act.pos);
         parallelKernel(kern, kern.spBwdJob(weffT, act.colIdx, act.colCs, dPre, at, dr, N), act.nnz[t - 1] * N);
       } else parallelGemm(kern, 'nt', B, N, N, dPre, at, N, weffT, 0, N, dr, 0, N, false);
@@ -1043,9 +1065,11 @@ function backward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, g: P
       for (let e = mrp[i]; e < mrp[i + 1]; e++) gw[o + mcols[e] / Bp] = gvals[e];
     }
   } else if (T > 1) {
+    // (the sample lists are made of every step's row lists)
     let nnz = 0;
-    if (act !== null) for (let t = 0; t < T - 1; t++) nnz += act.nnz[t];
-    if (act !== null && activityPays(nnz, (T - 1) * BN, ACTIVITY_MAX_DENSITY.weights, 'weights')) {
+    let all = act !== null;
+    if (act !== null) for (let t = 0; t < T - 1; t++) { nnz += act.nnz[t]; all &&= act.listed[t] === 1; }
+    if (act !== null && all && activityPays(nnz, (T - 1) * BN, dens.weights, 'weights')) {
       // Per panel of SPDW_ROWS rows i: dPre's columns copied side by side (the panel stays in L2
       // and its rows share TLB pages), the gradient computed transposed, then stored in place.
       const W = SPDW_ROWS;
