@@ -300,6 +300,93 @@ export function aboveCountBody(): number[] {
 }
 
 /**
+ * colCount(a, Q, N, th, chunk, cs): for the Q rows q of the [Q, N] block at a (N a multiple of 4;
+ * row stride 4N bytes), in chunks of `chunk` rows c = ⌊q / chunk⌋, adds to the int32
+ * cs[1 + c·N + j] the number of rows of chunk c with a[q, j] > th (the caller zeroes cs first and
+ * then takes the prefix sums: the starts of {@link colScatterBody}'s lists). Four columns at once.
+ */
+export function colCountBody(): number[] {
+  const P = { a: 0, Q: 1, N: 2, th: 3, chunk: 4, cs: 5 } as const;
+  const f = new Body(6, 6);
+  const L = { q: f.i(0), k: f.i(1), n4: f.i(2), pa: f.i(3), cb: f.i(4), qc: f.i(5) };
+  const TH = f.v128(1);
+  f.get(P.th); f.simd(SIMD.f32x4Splat); f.set(TH);
+  f.get(P.N); f.i32c(2); f.op(OP.i32Shl); f.set(L.n4);
+  f.get(P.a); f.set(L.pa);
+  f.get(P.cs); f.i32c(4); f.op(OP.i32Add); f.set(L.cb);
+  f.i32c(0); f.set(L.qc);
+  f.i32c(0); f.set(L.q);
+  f.loop(L.q, P.Q, 1, () => {
+    f.i32c(0); f.set(L.k);
+    f.loop(L.k, L.n4, 16, () => {
+      f.get(L.cb); f.get(L.k); f.op(OP.i32Add);
+      f.get(L.cb); f.get(L.k); f.op(OP.i32Add); f.vload();
+      f.get(L.pa); f.get(L.k); f.op(OP.i32Add); f.vload(); f.get(TH); f.simd(SIMD.f32x4Gt);
+      f.simd(SIMD.i32x4Sub); f.vstore();
+    });
+    f.addTo(L.pa, L.pa, L.n4);
+    f.inc(L.qc, 1);
+    f.get(L.qc); f.get(P.chunk); f.op(OP.i32GeS, OP.if, VOID);
+    f.i32c(0); f.set(L.qc);
+    f.addTo(L.cb, L.cb, L.n4);
+    f.op(OP.end);
+  });
+  return f.encode();
+}
+
+/**
+ * colScatter(a, r, Q, N, th, chunk, rowBytes, out, vals, pos) (`withVals`: the states too): for
+ * each row q of the [Q, N] block at a in order and each column j with a[q, j] > th, writes
+ * q·rowBytes at out[pos[c·N + j]] (c = ⌊q / chunk⌋), with r[q, j] at the same entry of vals, and
+ * advances that cursor: with pos set to the starts from {@link colCountBody}, each chunk's column
+ * j lists its active rows in increasing q.
+ */
+export function colScatterBody(withVals: boolean): number[] {
+  const P = { a: 0, r: 1, Q: 2, N: 3, th: 4, chunk: 5, rowBytes: 6, out: 7, vals: 8, pos: 9 } as const;
+  const f = new Body(10, 10);
+  const L = { q: f.i(0), k: f.i(1), n4: f.i(2), pa: f.i(3), pr: f.i(4), pb: f.i(5), qc: f.i(6), row: f.i(7), bm: f.i(8), slot: f.i(9) };
+  const TH = f.v128(1);
+  f.get(P.th); f.simd(SIMD.f32x4Splat); f.set(TH);
+  f.get(P.N); f.i32c(2); f.op(OP.i32Shl); f.set(L.n4);
+  f.get(P.a); f.set(L.pa);
+  f.get(P.r); f.set(L.pr);
+  f.get(P.pos); f.set(L.pb);
+  f.i32c(0); f.set(L.row);
+  f.i32c(0); f.set(L.qc);
+  f.i32c(0); f.set(L.q);
+  f.loop(L.q, P.Q, 1, () => {
+    f.i32c(0); f.set(L.k);
+    f.loop(L.k, L.n4, 16, () => {
+      f.get(L.pa); f.get(L.k); f.op(OP.i32Add); f.vload(); f.get(TH); f.simd(SIMD.f32x4Gt); f.simd(SIMD.i32x4Bitmask); f.set(L.bm);
+      f.get(L.bm); f.op(OP.if, VOID);
+      for (let l = 0; l < 4; l++) {
+        f.get(L.bm); f.i32c(1 << l); f.op(OP.i32And); f.op(OP.if, VOID);
+        // slot = pos[c·N + k + l]; out[slot] = row; vals[slot] = r[q, k + l]; pos[…] = slot + 1
+        f.get(L.pb); f.get(L.k); f.op(OP.i32Add); f.op(OP.i32Load, 2, ...uleb(4 * l)); f.set(L.slot);
+        f.get(P.out); f.get(L.slot); f.i32c(2); f.op(OP.i32Shl, OP.i32Add); f.get(L.row); f.op(OP.i32Store, 2, 0);
+        if (withVals) {
+          f.get(P.vals); f.get(L.slot); f.i32c(2); f.op(OP.i32Shl, OP.i32Add);
+          f.get(L.pr); f.get(L.k); f.op(OP.i32Add); f.op(OP.f32Load, 2, ...uleb(4 * l));
+          f.op(OP.f32Store, 2, 0);
+        }
+        f.get(L.pb); f.get(L.k); f.op(OP.i32Add); f.get(L.slot); f.i32c(1); f.op(OP.i32Add); f.op(OP.i32Store, 2, ...uleb(4 * l));
+        f.op(OP.end);
+      }
+      f.op(OP.end);
+    });
+    f.addTo(L.pa, L.pa, L.n4);
+    f.addTo(L.pr, L.pr, L.n4);
+    f.get(L.row); f.get(P.rowBytes); f.op(OP.i32Add); f.set(L.row);
+    f.inc(L.qc, 1);
+    f.get(L.qc); f.get(P.chunk); f.op(OP.i32GeS, OP.if, VOID);
+    f.i32c(0); f.set(L.qc);
+    f.addTo(L.pb, L.pb, L.n4);
+    f.op(OP.end);
+  });
+  return f.encode();
+}
+
+/**
  * csrRows(m, N, Bp, rp, cols, vals, withVals): the CSR of the [N, N] matrix at m (N a multiple of
  * 4): for each row i in order, its entries ≠ 0 in increasing j, cols[e] = j·Bp, vals[e] = the value
  * (when withVals ≠ 0); rp[i + 1] = entries so far, rp[0] = 0. Four columns tested at once.

@@ -11,7 +11,7 @@ import {
   ACTIVITY_LARGE_N, activityProducts, jsBackend, lastActiveFraction, resetActivityCounts, setActivityMode, setSimdEnabled, type ActivityMode,
 } from './model-js.js';
 import { SimdGemm, TN_CHUNK, fmaSupported, kernelArithmetic, setKernelArithmetic, simdSupported, type Arithmetic } from './model-js-simd.js';
-import { buildColumnLists, buildRowLists, buildSampleLists, countAbove } from './activity-lists.js';
+import { buildRowLists, countAbove } from './activity-lists.js';
 import { gemmNT } from './model-js.js';
 import { defaultModelConfig, initParams, zerosLike } from './init.js';
 import { Rng } from './rng.js';
@@ -116,7 +116,7 @@ test('auto mode lists a step and takes each sparse product exactly when few enou
   }
 });
 
-test('auto mode with dense and sparse steps mixed: only the listed steps take the sparse products, the gradient stays dense, same bits', { skip: !simdSupported() }, () => {
+test('auto mode with dense and sparse steps mixed: each product by its own step\'s count (the gradient by all steps\'), same bits', { skip: !simdSupported() }, () => {
   // Input weights all positive and a weak recurrence: an input of +2 makes every unit active,
   // one of -2 silences every unit. Steps 0, 2 and 3 silent (listed), step 1 active (not listed).
   const T = 5;
@@ -134,8 +134,9 @@ test('auto mode with dense and sparse steps mixed: only the listed steps take th
     const dense = grads('never', cfg, params, batch);
     resetActivityCounts();
     const auto = grads('auto', cfg, params, batch);
-    // Forward products of steps 1, 3, 4 read the listed steps 0, 2, 3; the backward ones likewise.
-    assert.deepEqual(activityProducts(), { forward: 3, backward: 3, weights: 0, pruned: 0 }, `N ${N}`);
+    // Forward products of steps 1, 3, 4 read the listed steps 0, 2, 3; the backward ones likewise;
+    // the gradient sums over 1 active step of 4 (25 %, sparse).
+    assert.deepEqual(activityProducts(), { forward: 3, backward: 3, weights: 1, pruned: 0 }, `N ${N}`);
     assert.equal(lastActiveFraction(), 1 / (T - 1), `N ${N}: active fraction`);
     assert.equal(auto.loss, dense.loss);
     assertSameBits(auto.g, dense.g, `N ${N} mixed steps`);
@@ -177,7 +178,7 @@ test('training the cell-type model (N = 360) is bit-identical with and without t
   assertSameBits(always, dense, 'trained parameters');
 });
 
-test('buildRowLists, buildColumnLists and buildSampleLists list the active units as documented', () => {
+test('buildRowLists lists the active units of each row as documented', () => {
   const B = 6, N = 16, T = 5, th = 0.25, steps = T - 1;
   const rng = new Rng(9, 'test:lists');
   const a = rng.fillUniform(new Float32Array(T * B * N), -1, 1);
@@ -203,31 +204,42 @@ test('buildRowLists, buildColumnLists and buildSampleLists list the active units
       }
     }
     assert.equal(nnz, want);
-    // Column lists of this step: rows b (as b·N·4) in increasing b for each column j.
-    const out = new Int32Array(B * N);
-    const cs = new Int32Array(N + 1);
-    buildColumnLists(idx, t * B * N, starts, t * S, B, N, out, cs, new Int32Array(N));
-    for (let j = 0; j < N; j++) {
-      const exp: number[] = [];
-      for (let b = 0; b < B; b++) if (a[t * B * N + b * N + j] > th) exp.push(b * N * 4);
-      assert.deepEqual(Array.from(out.subarray(cs[j], cs[j + 1])), exp, `t=${t} column ${j}`);
-    }
   }
-  // Sample lists: per chunk c and column j, samples q = t·B + b of the chunk in increasing q.
-  const nC = Math.ceil((steps * B) / TN_CHUNK);
-  const sIdx = new Int32Array(steps * B * N);
-  const sVals = new Float32Array(steps * B * N);
-  const cs = new Int32Array(nC * N + 1);
-  assert.equal(buildSampleLists(idx, vals, starts, steps, B, N, 44, sIdx, sVals, cs, new Int32Array(nC * N)), nC);
-  for (let c = 0; c < nC; c++) {
-    for (let j = 0; j < N; j++) {
-      const exp: number[] = [];
-      const expV: number[] = [];
-      for (let q = c * TN_CHUNK; q < Math.min(steps * B, (c + 1) * TN_CHUNK); q++) {
-        if (a[q * N + j] > th) { exp.push(q * 44); expV.push(r[q * N + j]); }
+});
+
+test('the column-list kernels list each chunk\'s active rows per column in increasing order (offsets, both threshold signs, NaN silent)', { skip: !simdSupported() }, () => {
+  const N = 20, off = 8;
+  const k = new SimdGemm(200000, gemmNT);
+  const rng = new Rng(10, 'test:collists');
+  // Q = 6 in one chunk (a step's column lists, row bytes 4N), and Q = 300 in chunks of TN_CHUNK
+  // (the sample lists: two whole chunks and a short one) with their states.
+  for (const [Q, chunk, rowBytes, withVals] of [[6, 6, 4 * N, false], [300, TN_CHUNK, 44, true]] as const) {
+    for (const th of [0.25, 0, -0.3]) {
+      const a = rng.fillUniform(k.alloc(off + Q * N), -1, 1);
+      a[off + 2 * N + 3] = NaN;
+      const r = k.alloc(off + Q * N);
+      for (let i = 0; i < a.length; i++) r[i] = a[i] > th ? a[i] : 0;
+      const nC = Math.ceil(Q / chunk);
+      const out = k.allocI32(Q * N).fill(-7);
+      const vals = withVals ? k.alloc(Q * N) : null;
+      const cs = k.allocI32(nC * N + 1);
+      assert.equal(k.colLists(a, r, off, Q, N, th, chunk, rowBytes, out, vals, cs, k.allocI32(nC * N + 1)), nC);
+      let total = 0;
+      for (let c = 0; c < nC; c++) {
+        for (let j = 0; j < N; j++) {
+          const exp: number[] = [];
+          const expV: number[] = [];
+          for (let q = c * chunk; q < Math.min(Q, (c + 1) * chunk); q++) {
+            if (a[off + q * N + j] > th) { exp.push(q * rowBytes); expV.push(r[off + q * N + j]); }
+          }
+          const what = `Q ${Q} threshold ${th} chunk ${c} column ${j}`;
+          assert.deepEqual(Array.from(out.subarray(cs[c * N + j], cs[c * N + j + 1])), exp, what);
+          if (vals !== null) assert.deepEqual(Array.from(vals.subarray(cs[c * N + j], cs[c * N + j + 1])), expV, what);
+          total += exp.length;
+        }
       }
-      assert.deepEqual(Array.from(sIdx.subarray(cs[c * N + j], cs[c * N + j + 1])), exp, `chunk ${c} column ${j}`);
-      assert.deepEqual(Array.from(sVals.subarray(cs[c * N + j], cs[c * N + j + 1])), expV);
+      assert.equal(cs[nC * N], total, `Q ${Q} threshold ${th}: entries`);
+      assert.equal(total, countAbove(a, off, Q * N, th));
     }
   }
 });
@@ -242,13 +254,11 @@ test('spBwd writes only the listed outputs of dr, each with gemmNT\'s bits', { s
   k.gemm(B, N, N, dPre, 0, N, wT, 0, N, dense, 0, N, false);
   const active = Array.from({ length: B * N }, (_, i) => (i * 7) % 3 !== 0);
   const a = Float32Array.from(active, (x) => (x ? 1 : -1));
-  const idx = k.allocI32(B * N);
-  const vals = k.alloc(B * N);
-  const starts = k.allocI32(4 * B + 1);
-  buildRowLists(a, a, 0, B, N, 0, idx, vals, 0, starts, 0);
+  const aK = k.alloc(B * N);
+  aK.set(a);
   const cIdx = k.allocI32(B * N);
   const cs = k.allocI32(N + 1);
-  buildColumnLists(idx, 0, starts, 0, B, N, cIdx, cs, new Int32Array(N));
+  k.colLists(aK, aK, 0, B, N, 0, B, 4 * N, cIdx, null, cs, k.allocI32(N + 1));
   const dr = k.alloc(B * N).fill(42);
   k.runAt(k.spBwdJob(wT, cIdx, cs, dPre, 0, dr, N), 0, N);
   for (let i = 0; i < B * N; i++) {

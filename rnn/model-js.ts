@@ -54,7 +54,7 @@
  */
 import type { Backend, Batch, LossResult, ModelConfig, ModelMasks, Params } from './types.js';
 import { GRAD_FLUSH, SimdGemm, TN_CHUNK, gemmTN, kernelArithmetic, sharedSimdSupported, simdSupported, tnScratchFloats } from './model-js-simd.js';
-import { buildColumnLists, buildRowLists, buildSampleLists, countAbove } from './activity-lists.js';
+import { buildRowLists, countAbove } from './activity-lists.js';
 import { PARALLEL_MIN_N, gemmThreadCap, parallelGemm, parallelKernel } from './parallel-gemm.js';
 
 export { gemmTN };
@@ -314,19 +314,21 @@ interface ActivityBuffers {
   rowStarts: Int32Array;
   /** Active units (a > threshold) of each step of the last forward pass that counted them. */
   nnz: Int32Array;
-  /** 1 for the steps whose row lists the last forward pass made (the backward pass may use them), else 0. */
+  /** Whether the last forward pass counted its steps (the backward pass decides by the counts). */
+  counted: boolean;
+  /** 1 for the steps whose row lists the last forward pass made (the next step's forward product may use them), else 0. */
   listed: Uint8Array;
-  /** Column lists of one step (buildColumnLists): [B·N] entries, [N + 1] starts. */
+  /** Column lists of one step (SimdGemm.colLists): [B·N] entries, [N + 1] starts. */
   colIdx: Int32Array;
   colCs: Int32Array;
-  /** Sample lists of all steps (buildSampleLists): [(T − 1)·B·N] entries and states, [nC·N + 1] starts. */
+  /** Sample lists of all steps (SimdGemm.colLists in chunks): [(T − 1)·B·N] entries and states, [nC·N + 1] starts. */
   smpIdx: Int32Array;
   smpVals: Float32Array;
   smpCs: Int32Array;
   /** One panel of dPre's columns, [(T − 1)·B, SPDW_ROWS], and of the transposed W_hh gradient, [N, SPDW_ROWS]. */
   panel: Float32Array;
   outP: Float32Array;
-  /** Scratch counters (JS memory). */
+  /** Scratch cursors of the column lists, [nC·N + 1]. */
   pos: Int32Array;
 }
 
@@ -498,7 +500,7 @@ function workspace(cfg: ModelConfig, B: number, T: number): Workspace {
   const NN = N * N;
   const nC = Math.ceil(((T - 1) * B) / TN_CHUNK);
   const pactSizes = rect ? [T * N, N + 1, NN, NN, N + 1, NN, NN] : [];
-  const actSizes = actOn ? [NN, TBN, TBN, T * (4 * B + 1), B * N, N + 1, Math.max(0, TBN - B * N), Math.max(0, TBN - B * N), nC * N + 1, (T - 1) * B * SPDW_ROWS, N * SPDW_ROWS] : [];
+  const actSizes = actOn ? [NN, TBN, TBN, T * (4 * B + 1), B * N, N + 1, Math.max(0, TBN - B * N), Math.max(0, TBN - B * N), nC * N + 1, (T - 1) * B * SPDW_ROWS, N * SPDW_ROWS, Math.max(N, nC * N) + 1] : [];
   const sizes = [
     ...actSizes,
     ...pactSizes,
@@ -564,6 +566,7 @@ function workspace(cfg: ModelConfig, B: number, T: number): Workspace {
         rowVals: k.alloc(TBN),
         rowStarts: k.allocI32(T * (4 * B + 1)),
         nnz: new Int32Array(T),
+        counted: false,
         listed: new Uint8Array(T),
         colIdx: k.allocI32(B * N),
         colCs: k.allocI32(N + 1),
@@ -572,7 +575,7 @@ function workspace(cfg: ModelConfig, B: number, T: number): Workspace {
         smpCs: k.allocI32(nC * N + 1),
         panel: k.alloc((T - 1) * B * SPDW_ROWS),
         outP: k.alloc(N * SPDW_ROWS),
-        pos: new Int32Array(Math.max(N, nC * N)),
+        pos: k.allocI32(Math.max(N, nC * N) + 1),
       }
       : null,
     pact: rect
@@ -790,13 +793,16 @@ function forward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, withG
   ws.sparse = T > 1 && sparseMode !== 'never' && buildCsr(kern, weff, N, Bp, sparseCap(N), ws.rp, ws.cols, ws.vals, ws.count);
   const needRT = ws.sparse || keepRT;
   const perStepHead = cfg.head !== 'softmax-last';
-  // Activity lists of steps 0 … T − 2 (for the next step's product and the backward pass): each
-  // step's active units are counted (one cheap pass), and listed when few enough are active for
-  // a sparse product to pay (always, in 'always' mode).
+  // Activity lists of steps 0 … T − 2 for the next step's product: each step's active units are
+  // counted (one cheap pass; the backward pass decides by these counts too), and listed when few
+  // enough are active for the sparse product to pay (always, in 'always' mode).
   const act = ws.act !== null && kern.simd && !ws.sparse && activityMode !== 'never' ? ws.act : null;
-  if (ws.act !== null) ws.act.listed.fill(0);
+  if (ws.act !== null) {
+    ws.act.counted = act !== null;
+    ws.act.listed.fill(0);
+  }
   const dens = activityMaxDensity(N);
-  const listMax = activityMode === 'always' ? BN : Math.max(dens.forward, dens.backward, dens.weights) * BN;
+  const listMax = activityMode === 'always' ? BN : dens.forward * BN;
   if (ws.pact !== null) ws.pact.nU.fill(N); // (no marks: every unit counts as active)
   const S = 4 * B + 1;
   let packedW = false;
@@ -974,12 +980,11 @@ function backward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, g: P
   else if (!ws.weffTFresh) transposeInto(kern, weff, 0, N, N, weffT, 0, N); // (the forward pass may have made it)
 
   const flush = gradFlush ? GRAD_FLUSH : 0;
-  // Activity lists the forward pass made (r_{t-1} is 0 where a_{t-1} ≤ th: dr_{t-1} is only read
+  // Active units the forward pass counted (r_{t-1} is 0 where a_{t-1} ≤ th: dr_{t-1} is only read
   // where a_{t-1} > th, and only those samples add to the W_hh gradient).
-  const act = ws.act !== null && !sparse ? ws.act : null;
+  const act = ws.act !== null && ws.act.counted && !sparse ? ws.act : null;
   const dens = activityMaxDensity(N);
   const pact = ws.pact !== null && activityMode !== 'never' ? ws.pact : null; // (nU = N for steps the forward pass did not mark)
-  const S = 4 * B + 1;
   for (let t = T - 1; t >= 0; t--) {
     const at = t * BN;
     const head = perStep || t === T - 1;
@@ -1012,8 +1017,8 @@ function backward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, g: P
         activityCounts.pruned++;
         kern.spmm(pact.rp, pact.cols, pact.vals, N, ws.dPreT, t * NBp, B, dr, 0, N, false);
       } else if (sparse) kern.spmm(ws.rpT, ws.colsT, ws.valsT, N, ws.dPreT, t * NBp, B, dr, 0, N, false);
-      else if (act !== null && act.listed[t - 1] === 1 && activityPays(act.nnz[t - 1], BN, dens.backward, 'backward')) {
-        buildColumnLists(act.rowIdx, (t - 1) * BN, act.rowStarts, (t - 1) * S, B, N, act.colIdx, act.colCs, act.pos);
+      else if (act !== null && activityPays(act.nnz[t - 1], BN, dens.backward, 'backward')) {
+        kern.colLists(a, r, (t - 1) * BN, B, N, th, B, 4 * N, act.colIdx, null, act.colCs, act.pos);
         parallelKernel(kern, kern.spBwdJob(weffT, act.colIdx, act.colCs, dPre, at, dr, N), act.nnz[t - 1] * N);
       } else parallelGemm(kern, 'nt', B, N, N, dPre, at, N, weffT, 0, N, dr, 0, N, false);
     }
@@ -1065,15 +1070,13 @@ function backward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, g: P
       for (let e = mrp[i]; e < mrp[i + 1]; e++) gw[o + mcols[e] / Bp] = gvals[e];
     }
   } else if (T > 1) {
-    // (the sample lists are made of every step's row lists)
     let nnz = 0;
-    let all = act !== null;
-    if (act !== null) for (let t = 0; t < T - 1; t++) { nnz += act.nnz[t]; all &&= act.listed[t] === 1; }
-    if (act !== null && all && activityPays(nnz, (T - 1) * BN, dens.weights, 'weights')) {
+    if (act !== null) for (let t = 0; t < T - 1; t++) nnz += act.nnz[t];
+    if (act !== null && activityPays(nnz, (T - 1) * BN, dens.weights, 'weights')) {
       // Per panel of SPDW_ROWS rows i: dPre's columns copied side by side (the panel stays in L2
       // and its rows share TLB pages), the gradient computed transposed, then stored in place.
       const W = SPDW_ROWS;
-      const nC = buildSampleLists(act.rowIdx, act.rowVals, act.rowStarts, T - 1, B, N, 4 * W, act.smpIdx, act.smpVals, act.smpCs, act.pos);
+      const nC = kern.colLists(a, r, 0, (T - 1) * B, N, th, TN_CHUNK, 4 * W, act.smpIdx, act.smpVals, act.smpCs, act.pos);
       const { panel, outP } = act;
       const gw = ws.gWHh;
       for (let i0 = 0; i0 < N; i0 += W) {
