@@ -1,6 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { measure, resultFigures, resultTable, type ModelBenchResult, type ModelBenchSpec } from './model.js';
+import { TRAINED_EPOCHS, measure, resultFigures, resultTable, startParams, taskSetup, type ModelBenchResult, type ModelBenchSpec } from './model.js';
+import { initParams } from '../rnn/init.js';
+import { jsBackend, lastActiveFraction } from '../rnn/model-js.js';
+import { daleViolations } from '../rnn/rules.js';
+import { PARAM_NAMES } from '../rnn/types.js';
 import { formatTable } from './figures.js';
 
 const one = { warmup: 0, minSteps: 1, minSeconds: 0, maxSteps: 1 };
@@ -17,6 +21,27 @@ test('model bench: one js and one tfjs-wasm flip-flop step measure speed and mem
   assert.ok((tf.tfPeakTensorMB ?? 0) > 0);
   // Same initial parameters and batch: the first losses agree to float32 accuracy.
   assert.ok(Math.abs(js.lastLoss - tf.lastLoss) <= 1e-5 * js.lastLoss, `${js.lastLoss} vs ${tf.lastLoss}`);
+});
+
+test('the trained bench start: the flip-flop Dale model after TRAINED_EPOCHS epochs, most units silent, a fresh copy each time', async () => {
+  const { cfg, batch } = await taskSetup('flipflop');
+  const p = startParams('flipflop', cfg, 'trained');
+  const init = initParams(cfg, 0);
+  assert.ok(TRAINED_EPOCHS >= 1);
+  assert.ok(PARAM_NAMES.some((k) => p[k].some((v, i) => v !== init[k][i])), 'trained weights differ from the initial ones');
+  assert.equal(daleViolations(p.wHh, cfg.nHidden, cfg.nExc).count, 0);
+  jsBackend.evaluate(cfg, p, batch);
+  const active = lastActiveFraction();
+  assert.ok(active !== null && active < 0.5, `active fraction ${active}`);
+  jsBackend.evaluate(cfg, init, batch);
+  assert.ok(lastActiveFraction()! > 0.9, 'the initial weights: nearly every unit active');
+  const again = startParams('flipflop', cfg, 'trained');
+  assert.notEqual(again.wHh, p.wHh);
+  assert.deepEqual(Array.from(again.wHh), Array.from(p.wHh));
+  const js = await measure({ backend: 'js', task: 'flipflop', start: 'trained', ...one });
+  assert.ok(Number.isFinite(js.lastLoss));
+  const sm = (await taskSetup('smnist')).cfg;
+  assert.throws(() => startParams('smnist', sm, 'trained'), /defined for flipflop only/);
 });
 
 function fake(backend: ModelBenchSpec['backend'], task: ModelBenchSpec['task'], stepsPerSec: number): ModelBenchResult {

@@ -17,11 +17,13 @@ import { cpus } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { createBackend } from '../rnn/backends.js';
-import { defaultModelConfig, initParams, zerosLike } from '../rnn/init.js';
+import { cloneParams, defaultModelConfig, initParams, zerosLike } from '../rnn/init.js';
+import { jsBackend } from '../rnn/model-js.js';
 import { Adam } from '../rnn/optim.js';
 import { applyRuleProjection, ruleContext } from '../rnn/rules.js';
 import { simdSupported } from '../rnn/model-js-simd.js';
-import type { Batch, ModelConfig } from '../rnn/types.js';
+import { train } from '../rnn/train.js';
+import type { Batch, ModelConfig, Params } from '../rnn/types.js';
 import { flipFlopDataset } from '../tasks/flipflop.js';
 import { smnistTask } from '../tasks/smnist.js';
 import { celltypeTask } from '../tasks/celltype.js';
@@ -34,10 +36,18 @@ export type ModelBenchTask = 'flipflop' | 'smnist' | 'celltype';
 /** Column of the benchmark: the js backend or tfjs on one engine. */
 export type ModelBenchBackend = 'js' | 'tfjs-wasm' | 'tfjs-cpu' | 'tfjs-node' | 'tfjs-node-gpu';
 
+/**
+ * Where a measurement starts: the initial weights `initParams(cfg, 0)`, or the flip-flop model
+ * after {@link TRAINED_EPOCHS} epochs of training (see {@link startParams}).
+ */
+export type BenchStart = 'init' | 'trained';
+
 /** One measurement (one child process). */
 export interface ModelBenchSpec {
   backend: ModelBenchBackend;
   task: ModelBenchTask;
+  /** @default 'init' */
+  start?: BenchStart;
   /** Untimed steps first. */
   warmup: number;
   /** Timed steps: at least minSteps and minSeconds, at most maxSteps. */
@@ -98,11 +108,38 @@ export async function taskSetup(task: ModelBenchTask): Promise<{ cfg: ModelConfi
   return { cfg, batch: smnistTask(0, { nTrain: B, nTest: 1 }).train.batch(idx) };
 }
 
+/**
+ * Epochs of training behind the `trained` start: the flip-flop train set (6,000 sequences,
+ * batch 200, seed 0, the js backend); the Dale model then has about a third of its units active
+ * at each step (the rest exactly 0, which the js backend's activity-sparse products skip).
+ */
+export const TRAINED_EPOCHS = 20;
+
+const trainedParams = new Map<ModelBenchTask, Params>();
+
+/**
+ * The weights a measurement of `task` starts from (a fresh copy): initParams(cfg, 0), or for
+ * `trained` (flip-flop only) those after {@link TRAINED_EPOCHS} epochs, trained once per process
+ * (~15 s).
+ * @throws RangeError for `trained` with another task
+ */
+export function startParams(task: ModelBenchTask, cfg: ModelConfig, start: BenchStart): Params {
+  if (start === 'init') return initParams(cfg, 0);
+  if (task !== 'flipflop') throw new RangeError(`bench start 'trained' is defined for flipflop only, got ${task}`);
+  let p = trainedParams.get(task);
+  if (p === undefined) {
+    const data = flipFlopDataset(0, 'train', { n: 6000, T: 50 });
+    p = train({ cfg, backend: jsBackend, batchSize: 200, seed: 0, train: data, params: initParams(cfg, 0), epochs: TRAINED_EPOCHS }).params;
+    trainedParams.set(task, p);
+  }
+  return cloneParams(p);
+}
+
 /** Run one measurement in this process. */
 export async function measure(spec: ModelBenchSpec): Promise<ModelBenchResult> {
   const { cfg, batch } = await taskSetup(spec.task);
   const backend = await createBackend(spec.backend === 'tfjs-wasm' ? 'tfjs' : spec.backend);
-  const params = initParams(cfg, 0);
+  const params = startParams(spec.task, cfg, spec.start ?? 'init');
   const grads = zerosLike(params);
   const opt = new Adam(params);
   const ctx = ruleContext(cfg);

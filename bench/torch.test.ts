@@ -7,8 +7,8 @@ import { readNpySync } from '../io/npy.js';
 import { initParams } from '../rnn/init.js';
 import { jsBackend } from '../rnn/model-js.js';
 import { PARAM_NAMES } from '../rnn/types.js';
-import { taskSetup } from './model.js';
-import { exportTorchCase, run, summarize, torchAvailable, TorchServer, TORCH_CHECK_TOLERANCE, type TorchRound } from './torch.js';
+import { startParams, taskSetup } from './model.js';
+import { exportTorchCase, run, summarize, torchAvailable, TorchServer, TORCH_CASES, TORCH_CHECK_TOLERANCE, type TorchRound } from './torch.js';
 
 function withTmp(f: (dir: string) => Promise<void> | void): () => Promise<void> {
   return async () => {
@@ -62,6 +62,18 @@ test(
       const w = readNpySync(join(ex.dir, 'js', 'step', 'wHh.npy')).data as Float32Array;
       for (let i = 0; i < N; i++) for (let j = 0; j < N; j++) assert.ok(j < cfg.nExc ? w[i * N + j] >= 0 : w[i * N + j] <= 0);
     }
+  }),
+);
+
+test(
+  'exportTorchCase with the trained start writes the trained weights as the case\'s start, and the js step from them',
+  withTmp(async (dir) => {
+    const ex = await exportTorchCase('flipflop', join(dir, 'trained'), 'trained');
+    const p = startParams('flipflop', ex.cfg, 'trained');
+    for (const k of PARAM_NAMES) assert.deepEqual(Array.from(readNpySync(join(ex.dir, 'init', `${k}.npy`)).data as Float32Array), Array.from(p[k]), k);
+    const { batch } = await taskSetup('flipflop');
+    assert.equal(ex.jsLoss, jsBackend.evaluate(ex.cfg, p, batch).loss);
+    assert.deepEqual(TORCH_CASES.map((c) => c.key), ['flipflop', 'flipflop-trained', 'smnist']);
   }),
 );
 

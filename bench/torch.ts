@@ -7,6 +7,9 @@
  *   flip-flop:         N=128, T=50, B=200, nIn=1,  nOut=1,  head tanh,         rule dale
  *   sequential MNIST:  N=128, T=28, B=200, nIn=28, nOut=10, head softmax-last, rule dale
  *
+ * and the flip-flop model also from its weights after {@link TRAINED_EPOCHS} epochs of training
+ * (case `flipflop-trained`, see {@link TORCH_CASES}).
+ *
  * One step = loss and gradients + Adam + Dale's projection on both sides. Before timing, one step
  * from the initial weights is checked against the js backend's exported step: loss, updated
  * weights and gradients must agree within {@link TORCH_CHECK_TOLERANCE} (relative; Frobenius norm
@@ -30,14 +33,14 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { encodeNpy } from '../io/npy.js';
-import { cloneParams, initParams, zerosLike } from '../rnn/init.js';
+import { cloneParams, zerosLike } from '../rnn/init.js';
 import { jsBackend } from '../rnn/model-js.js';
 import { kernelArithmetic } from '../rnn/model-js-simd.js';
 import { Adam } from '../rnn/optim.js';
 import { applyRuleProjection, ruleContext } from '../rnn/rules.js';
 import { PARAM_NAMES, type ModelConfig, type Params } from '../rnn/types.js';
 import { formatTable, isQuick, printJsonLines, type Figure } from './figures.js';
-import { measure, taskSetup, type ModelBenchTask } from './model.js';
+import { TRAINED_EPOCHS, measure, startParams, taskSetup, type BenchStart, type ModelBenchTask } from './model.js';
 
 export const name = 'torch';
 
@@ -72,7 +75,7 @@ function shapes(cfg: ModelConfig): Record<(typeof PARAM_NAMES)[number], number[]
  * docstring): config.json, init/<param>.npy, batch/{x,target|labels}.npy, and the js backend's
  * gradients (js/grad) and weights after one step (js/step: lossAndGrad, Adam, rule projection).
  */
-export async function exportTorchCase(task: ModelBenchTask, dir: string): Promise<TorchCaseExport> {
+export async function exportTorchCase(task: ModelBenchTask, dir: string, start: BenchStart = 'init'): Promise<TorchCaseExport> {
   const { cfg, batch } = await taskSetup(task);
   const { B, T } = batch;
   const sh = shapes(cfg);
@@ -80,7 +83,7 @@ export async function exportTorchCase(task: ModelBenchTask, dir: string): Promis
   const saveParams = (sub: string, p: Params): void => {
     for (const k of PARAM_NAMES) writeFileSync(join(dir, sub, `${k}.npy`), encodeNpy({ data: p[k], shape: sh[k] }));
   };
-  const params0 = initParams(cfg, 0);
+  const params0 = startParams(task, cfg, start);
   saveParams('init', params0);
   writeFileSync(join(dir, 'batch', 'x.npy'), encodeNpy({ data: batch.x, shape: [B, T, cfg.nInput] }));
   if (cfg.head === 'softmax-last') writeFileSync(join(dir, 'batch', 'labels.npy'), encodeNpy({ data: batch.labels!, shape: [B] }));
@@ -170,12 +173,27 @@ export class TorchServer {
   }
 }
 
+/**
+ * The cases of the side-by-side: each task from its initial weights, and the flip-flop Dale model
+ * from its weights after {@link TRAINED_EPOCHS} epochs (the state most of a run's steps start
+ * from: a third of its units active, the rest skipped by the js backend; PyTorch computes them
+ * all). Both sides start each timing from the case's weights with a fresh Adam.
+ */
+export const TORCH_CASES = [
+  { key: 'flipflop', task: 'flipflop', start: 'init' },
+  { key: 'flipflop-trained', task: 'flipflop', start: 'trained' },
+  { key: 'smnist', task: 'smnist', start: 'init' },
+] as const satisfies readonly { key: string; task: ModelBenchTask; start: BenchStart }[];
+
+/** A case of {@link TORCH_CASES}, by its key. */
+export type TorchCaseKey = (typeof TORCH_CASES)[number]['key'];
+
 /** Torch modes checked against js (timed also with subnormals flushed: see {@link TORCH_COLUMNS}). */
 export type TorchMode = 'eager' | 'compile';
 
 /** The one-step agreement check of a (task, mode). */
 export interface TorchCheck {
-  task: ModelBenchTask;
+  task: TorchCaseKey;
   mode: TorchMode;
   lossRelDiff: number;
   gradRelDiff: Record<string, number>;
@@ -191,7 +209,7 @@ export interface TorchCheck {
 
 /** steps/s of each column in one round of one task (an undefined torch column: skipped). */
 export interface TorchRound {
-  task: ModelBenchTask;
+  task: TorchCaseKey;
   js: number;
   eager: number;
   /** The eager loop with `torch.set_flush_denormal(True)` (undefined: not measured). */
@@ -212,7 +230,7 @@ export const TORCH_COLUMNS = [
 /** A torch column's field in {@link TorchRound}. */
 export type TorchColumnKey = (typeof TORCH_COLUMNS)[number]['key'];
 /** Why columns were skipped, per task and column. */
-export type TorchSkipped = Partial<Record<ModelBenchTask, Partial<Record<TorchColumnKey, string>>>>;
+export type TorchSkipped = Partial<Record<TorchCaseKey, Partial<Record<TorchColumnKey, string>>>>;
 
 /** Which clock a figure divides by: wall time, or the measuring process's CPU time (user + system). */
 export type TorchClock = 'wall' | 'cpu';
@@ -238,7 +256,7 @@ export function summarize(rounds: TorchRound[], skipped: TorchSkipped = {}, cloc
   const figures: Figure[] = [];
   const rows: string[][] = [];
   const unit = clock === 'wall' ? 'steps/s' : 'steps/cpu-s';
-  for (const task of ['flipflop', 'smnist'] as const) {
+  for (const { key: task } of TORCH_CASES) {
     const rs = rounds.filter((r) => r.task === task);
     if (rs.length === 0) continue;
     const med = (f: (r: TorchRound) => number | undefined): number | undefined => {
@@ -291,15 +309,15 @@ export async function run(opts: TorchBenchOptions = {}): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'dalesweep-torch-bench-'));
   const server = new TorchServer(python);
   try {
-    const tasks = ['flipflop', 'smnist'] as const;
+    const tasks = TORCH_CASES.map((c) => c.key);
     let info: Reply | undefined;
-    for (const task of tasks) info = await server.must({ cmd: 'load', task, dir: (await exportTorchCase(task, join(dir, task))).dir });
+    for (const c of TORCH_CASES) info = await server.must({ cmd: 'load', task: c.key, dir: (await exportTorchCase(c.task, join(dir, c.key), c.start)).dir });
     log(`torch: one step = loss and gradients + Adam + Dale's projection; PyTorch ${String(info?.torch)}, ${String(info?.threads)} thread; js 1 thread (${kernelArithmetic()} kernels); ${rounds} interleaved rounds${quick ? ' (quick)' : ''}`);
     log(`  machine: ${cpus().length} x ${cpus()[0]?.model ?? 'unknown CPU'}, node ${process.version}, load average ${loadavg().map((v) => v.toFixed(2)).join(' ')}`);
     const checks: TorchCheck[] = [];
     // Columns skipped per task, with the reason (a failed torch.compile, a CPU that cannot flush).
     const skipped: TorchSkipped = {};
-    const skip = (task: ModelBenchTask, key: TorchColumnKey, why: string): void => {
+    const skip = (task: TorchCaseKey, key: TorchColumnKey, why: string): void => {
       (skipped[task] ??= {})[key] = why;
       log(`  ${task} ${key}: skipped (${why})`);
     };
@@ -327,8 +345,8 @@ export async function run(opts: TorchBenchOptions = {}): Promise<void> {
     }
     const results: Record<TorchClock, TorchRound[]> = { wall: [], cpu: [] };
     for (let round = 0; round < rounds; round++) {
-      for (const task of tasks) {
-        const js = await measure({ backend: 'js', task, ...timing });
+      for (const { key: task, task: model, start } of TORCH_CASES) {
+        const js = await measure({ backend: 'js', task: model, start, ...timing });
         const wall: TorchRound = { task, js: js.stepsPerSec, eager: NaN };
         const cpu: TorchRound = { task, js: js.stepsPerCpuSec, eager: NaN };
         for (const c of TORCH_COLUMNS) {
@@ -367,7 +385,7 @@ export async function run(opts: TorchBenchOptions = {}): Promise<void> {
   }
 }
 
-function toCheck(task: ModelBenchTask, mode: TorchMode, r: Reply): TorchCheck {
+function toCheck(task: TorchCaseKey, mode: TorchMode, r: Reply): TorchCheck {
   const lossRelDiff = r.lossRelDiff as number;
   const gradRelDiff = r.gradRelDiff as Record<string, number>;
   const paramRelDiff = r.paramRelDiff as Record<string, number>;
