@@ -299,6 +299,15 @@ export function aboveCountBody(): number[] {
   return f.encode();
 }
 
+/** qc += 1; when qc reaches chunk: qc = 0 and base += n4 (the next chunk's counters). */
+function nextRowOfChunk(f: Body, qc: number, chunk: number, base: number, n4: number): void {
+  f.inc(qc, 1);
+  f.get(qc); f.get(chunk); f.op(OP.i32GeS, OP.if, VOID);
+  f.i32c(0); f.set(qc);
+  f.addTo(base, base, n4);
+  f.op(OP.end);
+}
+
 /**
  * colCount(a, Q, N, th, chunk, cs): for the Q rows q of the [Q, N] block at a (N a multiple of 4;
  * row stride 4N bytes), in chunks of `chunk` rows c = ⌊q / chunk⌋, adds to the int32
@@ -325,11 +334,7 @@ export function colCountBody(): number[] {
       f.simd(SIMD.i32x4Sub); f.vstore();
     });
     f.addTo(L.pa, L.pa, L.n4);
-    f.inc(L.qc, 1);
-    f.get(L.qc); f.get(P.chunk); f.op(OP.i32GeS, OP.if, VOID);
-    f.i32c(0); f.set(L.qc);
-    f.addTo(L.cb, L.cb, L.n4);
-    f.op(OP.end);
+    nextRowOfChunk(f, L.qc, P.chunk, L.cb, L.n4);
   });
   return f.encode();
 }
@@ -377,11 +382,7 @@ export function colScatterBody(withVals: boolean): number[] {
     f.addTo(L.pa, L.pa, L.n4);
     f.addTo(L.pr, L.pr, L.n4);
     f.get(L.row); f.get(P.rowBytes); f.op(OP.i32Add); f.set(L.row);
-    f.inc(L.qc, 1);
-    f.get(L.qc); f.get(P.chunk); f.op(OP.i32GeS, OP.if, VOID);
-    f.i32c(0); f.set(L.qc);
-    f.addTo(L.pb, L.pb, L.n4);
-    f.op(OP.end);
+    nextRowOfChunk(f, L.qc, P.chunk, L.pb, L.n4);
   });
   return f.encode();
 }
