@@ -28,14 +28,15 @@
  * Activity-sparse path (rectifying rules, dense W_eff): r_t is exactly 0 wherever a_t ≤ threshold,
  * which is 80-97 % of the units of a CelltypeRNN after one epoch (and 64-73 % of trained Dale
  * flip-flop models). The forward pass counts each step's active units and, when at most
- * {@link activityMaxDensity} of them are active, lists them per row (buildRowLists); then
- * r_{t-1}·W_effᵀ sums only their terms (spFwd, over W_effᵀ packed in column slabs), dr_{t-1} =
- * dPre_t·W_eff is computed
- * only where a_{t-1} > threshold, the only entries the next backward step reads (spBwd), and the
- * W_hh gradient sums only the active samples of each column (spDw). Each output keeps the dense
- * kernel's summation order with the zero terms left out, so the results are the dense path's
- * bits (tested; adding ±0 changes a float32 sum only when the sum is −0, i.e. after an earlier
- * product underflowed to −0), and the choice is a matter of speed only. On the sparse path the
+ * {@link activityMaxDensity} of them are active, lists them per row (a WASM kernel, or
+ * buildRowLists); then r_{t-1}·W_effᵀ sums only their terms (spFwd, over W_effᵀ packed in column
+ * slabs). By the same counts, dr_{t-1} = dPre_t·W_eff is computed only where a_{t-1} > threshold,
+ * the only entries the next backward step reads (spBwd), and the W_hh gradient sums only the
+ * active samples of each column (spDw), both over column lists made from the states by a WASM
+ * kernel (SimdGemm.colLists). Each output keeps the dense kernel's summation order with the zero
+ * terms left out, so the results are the dense path's bits (tested; adding ±0 changes a float32
+ * sum only when the sum is −0, i.e. after an earlier product underflowed to −0), and the choice is
+ * a matter of speed only. On the sparse path the
  * same holds per step: the CSRs of W_eff, W_effᵀ and of the mask's gradient entries are filtered
  * to the units active in some row (marked by a WASM kernel). For large models the sparse products
  * and the per-step elementwise passes are split over helper threads like the dense products
