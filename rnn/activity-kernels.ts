@@ -309,81 +309,81 @@ function nextRowOfChunk(f: Body, qc: number, chunk: number, base: number, n4: nu
 }
 
 /**
- * colCount(a, Q, N, th, chunk, cs): for the Q rows q of the [Q, N] block at a (N a multiple of 4;
- * row stride 4N bytes), in chunks of `chunk` rows c = ⌊q / chunk⌋, adds to the int32
- * cs[1 + c·N + j] the number of rows of chunk c with a[q, j] > th (the caller zeroes cs first and
- * then takes the prefix sums: the starts of {@link colScatterBody}'s lists). Four columns at once.
+ * Loops over the rows q = t·B + b (t < steps, b < B) of row lists made by {@link rowListsBody}
+ * (step t's entries at idx + t·stepBytes, its starts at st + t·(4B + 1)·4), in chunks of `chunk`
+ * rows, calling `entry` for each entry (local `p`: its address in idx) and `row` after each row;
+ * `cb` starts at `base` and advances by 4N bytes per chunk.
  */
-export function colCountBody(): number[] {
-  const P = { a: 0, Q: 1, N: 2, th: 3, chunk: 4, cs: 5 } as const;
-  const f = new Body(6, 6);
-  const L = { q: f.i(0), k: f.i(1), n4: f.i(2), pa: f.i(3), cb: f.i(4), qc: f.i(5) };
-  const TH = f.v128(1);
-  f.get(P.th); f.simd(SIMD.f32x4Splat); f.set(TH);
+function overListedRows(
+  f: Body, P: { idx: number; st: number; steps: number; B: number; N: number; chunk: number; stepBytes: number },
+  L: { t: number; b: number; pidx: number; pst: number; p: number; pend: number; cb: number; qc: number; n4: number },
+  base: () => void, entry: () => void, row: () => void,
+): void {
   f.get(P.N); f.i32c(2); f.op(OP.i32Shl); f.set(L.n4);
-  f.get(P.a); f.set(L.pa);
-  f.get(P.cs); f.i32c(4); f.op(OP.i32Add); f.set(L.cb);
+  f.get(P.idx); f.set(L.pidx);
+  f.get(P.st); f.set(L.pst);
+  base(); f.set(L.cb);
   f.i32c(0); f.set(L.qc);
-  f.i32c(0); f.set(L.q);
-  f.loop(L.q, P.Q, 1, () => {
-    f.i32c(0); f.set(L.k);
-    f.loop(L.k, L.n4, 16, () => {
-      f.get(L.cb); f.get(L.k); f.op(OP.i32Add);
-      f.get(L.cb); f.get(L.k); f.op(OP.i32Add); f.vload();
-      f.get(L.pa); f.get(L.k); f.op(OP.i32Add); f.vload(); f.get(TH); f.simd(SIMD.f32x4Gt);
-      f.simd(SIMD.i32x4Sub); f.vstore();
+  f.i32c(0); f.set(L.t);
+  f.loop(L.t, P.steps, 1, () => {
+    f.i32c(0); f.set(L.b);
+    f.loop(L.b, P.B, 1, () => {
+      // entries [st[4b], st[4b + 4]) of the step
+      f.get(L.pidx); f.get(L.pst); f.op(OP.i32Load, 2, 0); f.i32c(2); f.op(OP.i32Shl, OP.i32Add); f.set(L.p);
+      f.get(L.pidx); f.get(L.pst); f.op(OP.i32Load, 2, 16); f.i32c(2); f.op(OP.i32Shl, OP.i32Add); f.set(L.pend);
+      f.loop(L.p, L.pend, 4, entry);
+      row();
+      f.inc(L.pst, 16);
+      nextRowOfChunk(f, L.qc, P.chunk, L.cb, L.n4);
     });
-    f.addTo(L.pa, L.pa, L.n4);
-    nextRowOfChunk(f, L.qc, P.chunk, L.cb, L.n4);
+    f.inc(L.pst, 4); // (past the step's total, starts[4B])
+    f.get(L.pidx); f.get(P.stepBytes); f.op(OP.i32Add); f.set(L.pidx);
   });
+}
+
+/**
+ * listCount(idx, st, steps, B, N, chunk, stepBytes, cs): from row lists ({@link rowListsBody}) of
+ * `steps` steps, adds to the int32 cs[1 + c·N + k] the number of rows q of chunk c = ⌊q / chunk⌋
+ * that list unit k (the caller zeroes cs first and then takes the prefix sums: the starts of
+ * {@link listScatterBody}'s lists). Touches only the listed entries.
+ */
+export function listCountBody(): number[] {
+  const P = { idx: 0, st: 1, steps: 2, B: 3, N: 4, chunk: 5, stepBytes: 6, cs: 7 } as const;
+  const f = new Body(8, 10);
+  const L = { t: f.i(0), b: f.i(1), pidx: f.i(2), pst: f.i(3), p: f.i(4), pend: f.i(5), cb: f.i(6), qc: f.i(7), n4: f.i(8), at: f.i(9) };
+  overListedRows(f, P, L, () => { f.get(P.cs); f.i32c(4); f.op(OP.i32Add); }, () => {
+    // cs[1 + c·N + k] += 1, the entry holding 4k
+    f.get(L.cb); f.get(L.p); f.op(OP.i32Load, 2, 0); f.op(OP.i32Add); f.set(L.at);
+    f.get(L.at); f.get(L.at); f.op(OP.i32Load, 2, 0); f.i32c(1); f.op(OP.i32Add); f.op(OP.i32Store, 2, 0);
+  }, () => undefined);
   return f.encode();
 }
 
 /**
- * colScatter(a, r, Q, N, th, chunk, rowBytes, out, vals, pos) (`withVals`: the states too): for
- * each row q of the [Q, N] block at a in order and each column j with a[q, j] > th, writes
- * q·rowBytes at out[pos[c·N + j]] (c = ⌊q / chunk⌋), with r[q, j] at the same entry of vals, and
- * advances that cursor: with pos set to the starts from {@link colCountBody}, each chunk's column
- * j lists its active rows in increasing q.
+ * listScatter(idx, st, steps, B, N, chunk, stepBytes, rowBytes, out, dv, outVals, pos)
+ * (`withVals`: the states too): for each row q of the row lists in order and each unit k it
+ * lists, writes q·rowBytes at out[pos[c·N + k]] (c = ⌊q / chunk⌋) and advances that cursor; with
+ * `withVals` also the state beside the entry (dv bytes after it in idx's memory) at the same
+ * entry of outVals. With pos set to the starts from {@link listCountBody}, each chunk's unit k
+ * lists its active rows in increasing q.
  */
-export function colScatterBody(withVals: boolean): number[] {
-  const P = { a: 0, r: 1, Q: 2, N: 3, th: 4, chunk: 5, rowBytes: 6, out: 7, vals: 8, pos: 9 } as const;
-  const f = new Body(10, 10);
-  const L = { q: f.i(0), k: f.i(1), n4: f.i(2), pa: f.i(3), pr: f.i(4), pb: f.i(5), qc: f.i(6), row: f.i(7), bm: f.i(8), slot: f.i(9) };
-  const TH = f.v128(1);
-  f.get(P.th); f.simd(SIMD.f32x4Splat); f.set(TH);
-  f.get(P.N); f.i32c(2); f.op(OP.i32Shl); f.set(L.n4);
-  f.get(P.a); f.set(L.pa);
-  f.get(P.r); f.set(L.pr);
-  f.get(P.pos); f.set(L.pb);
+export function listScatterBody(withVals: boolean): number[] {
+  const P = { idx: 0, st: 1, steps: 2, B: 3, N: 4, chunk: 5, stepBytes: 6, rowBytes: 7, out: 8, dv: 9, outVals: 10, pos: 11 } as const;
+  const f = new Body(12, 12);
+  const L = { t: f.i(0), b: f.i(1), pidx: f.i(2), pst: f.i(3), p: f.i(4), pend: f.i(5), cb: f.i(6), qc: f.i(7), n4: f.i(8), at: f.i(9), slot: f.i(10), row: f.i(11) };
   f.i32c(0); f.set(L.row);
-  f.i32c(0); f.set(L.qc);
-  f.i32c(0); f.set(L.q);
-  f.loop(L.q, P.Q, 1, () => {
-    f.i32c(0); f.set(L.k);
-    f.loop(L.k, L.n4, 16, () => {
-      f.get(L.pa); f.get(L.k); f.op(OP.i32Add); f.vload(); f.get(TH); f.simd(SIMD.f32x4Gt); f.simd(SIMD.i32x4Bitmask); f.set(L.bm);
-      f.get(L.bm); f.op(OP.if, VOID);
-      for (let l = 0; l < 4; l++) {
-        f.get(L.bm); f.i32c(1 << l); f.op(OP.i32And); f.op(OP.if, VOID);
-        // slot = pos[c·N + k + l]; out[slot] = row; vals[slot] = r[q, k + l]; pos[…] = slot + 1
-        f.get(L.pb); f.get(L.k); f.op(OP.i32Add); f.op(OP.i32Load, 2, ...uleb(4 * l)); f.set(L.slot);
-        f.get(P.out); f.get(L.slot); f.i32c(2); f.op(OP.i32Shl, OP.i32Add); f.get(L.row); f.op(OP.i32Store, 2, 0);
-        if (withVals) {
-          f.get(P.vals); f.get(L.slot); f.i32c(2); f.op(OP.i32Shl, OP.i32Add);
-          f.get(L.pr); f.get(L.k); f.op(OP.i32Add); f.op(OP.f32Load, 2, ...uleb(4 * l));
-          f.op(OP.f32Store, 2, 0);
-        }
-        f.get(L.pb); f.get(L.k); f.op(OP.i32Add); f.get(L.slot); f.i32c(1); f.op(OP.i32Add); f.op(OP.i32Store, 2, ...uleb(4 * l));
-        f.op(OP.end);
-      }
-      f.op(OP.end);
-    });
-    f.addTo(L.pa, L.pa, L.n4);
-    f.addTo(L.pr, L.pr, L.n4);
-    f.get(L.row); f.get(P.rowBytes); f.op(OP.i32Add); f.set(L.row);
-    nextRowOfChunk(f, L.qc, P.chunk, L.pb, L.n4);
-  });
+  overListedRows(f, P, L, () => f.get(P.pos), () => {
+    // slot = pos[c·N + k]; out[slot] = row (and outVals[slot] = the state); pos[c·N + k] = slot + 1
+    f.get(L.cb); f.get(L.p); f.op(OP.i32Load, 2, 0); f.op(OP.i32Add); f.set(L.at);
+    f.get(L.at); f.op(OP.i32Load, 2, 0); f.set(L.slot);
+    f.get(P.out); f.get(L.slot); f.i32c(2); f.op(OP.i32Shl, OP.i32Add); f.get(L.row); f.op(OP.i32Store, 2, 0);
+    if (withVals) {
+      f.get(P.outVals); f.get(L.slot); f.i32c(2); f.op(OP.i32Shl, OP.i32Add);
+      f.get(L.p); f.get(P.dv); f.op(OP.i32Add); f.op(OP.f32Load, 2, 0);
+      f.op(OP.f32Store, 2, 0);
+    }
+    f.get(L.at); f.get(L.slot); f.i32c(1); f.op(OP.i32Add); f.op(OP.i32Store, 2, 0);
+  }, () => { f.get(L.row); f.get(P.rowBytes); f.op(OP.i32Add); f.set(L.row); });
   return f.encode();
 }
 

@@ -1,8 +1,9 @@
 /**
  * The JavaScript forms of the activity-sparse products' list kernels (rnn/model-js.ts,
  * rnn/activity-kernels.ts): each step's active units counted, and listed per row by residue (the
- * forward product). (The column lists of the backward product and the W_hh gradient are made by
- * SimdGemm.colLists only: the activity-sparse path runs on the SIMD kernels.)
+ * forward product). (The column lists of the backward product and the W_hh gradient are made
+ * from the row lists by SimdGemm.columnLists only: the activity-sparse path runs on the SIMD
+ * kernels.)
  */
 
 /** How many of the n floats a[off …] are greater than th: the entries {@link buildRowLists} would list. */

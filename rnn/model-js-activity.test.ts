@@ -116,7 +116,7 @@ test('auto mode lists a step and takes each sparse product exactly when few enou
   }
 });
 
-test('auto mode with dense and sparse steps mixed: each product by its own step\'s count (the gradient by all steps\'), same bits', { skip: !simdSupported() }, () => {
+test('auto mode with dense and sparse steps mixed: only the listed steps take the sparse products, the gradient stays dense, same bits', { skip: !simdSupported() }, () => {
   // Input weights all positive and a weak recurrence: an input of +2 makes every unit active,
   // one of -2 silences every unit. Steps 0, 2 and 3 silent (listed), step 1 active (not listed).
   const T = 5;
@@ -135,8 +135,8 @@ test('auto mode with dense and sparse steps mixed: each product by its own step\
     resetActivityCounts();
     const auto = grads('auto', cfg, params, batch);
     // Forward products of steps 1, 3, 4 read the listed steps 0, 2, 3; the backward ones likewise;
-    // the gradient sums over 1 active step of 4 (25 %, sparse).
-    assert.deepEqual(activityProducts(), { forward: 3, backward: 3, weights: 1, pruned: 0 }, `N ${N}`);
+    // the gradient (25 % active over the steps) needs every step's lists.
+    assert.deepEqual(activityProducts(), { forward: 3, backward: 3, weights: 0, pruned: 0 }, `N ${N}`);
     assert.equal(lastActiveFraction(), 1 / (T - 1), `N ${N}: active fraction`);
     assert.equal(auto.loss, dense.loss);
     assertSameBits(auto.g, dense.g, `N ${N} mixed steps`);
@@ -207,39 +207,42 @@ test('buildRowLists lists the active units of each row as documented', () => {
   }
 });
 
-test('the column-list kernels list each chunk\'s active rows per column in increasing order (offsets, both threshold signs, NaN silent)', { skip: !simdSupported() }, () => {
-  const N = 20, off = 8;
-  const k = new SimdGemm(200000, gemmNT);
-  const rng = new Rng(10, 'test:collists');
-  // Q = 6 in one chunk (a step's column lists, row bytes 4N), and Q = 300 in chunks of TN_CHUNK
-  // (the sample lists: two whole chunks and a short one) with their states.
-  for (const [Q, chunk, rowBytes, withVals] of [[6, 6, 4 * N, false], [300, TN_CHUNK, 44, true]] as const) {
+test('the column-list kernels list each chunk\'s rows per unit in increasing order, from the row lists (offsets, both threshold signs, NaN silent)', { skip: !simdSupported() }, () => {
+  const N = 20, B = 6;
+  const k = new SimdGemm(300000, gemmNT);
+  const rng = new Rng(10, 'test:columnlists');
+  // One step in one chunk (a step's column lists, row bytes 4N), and 50 steps of 6 rows in chunks
+  // of TN_CHUNK (the sample lists: two whole chunks and a short one) with their states.
+  for (const [steps, chunk, rowBytes, withVals] of [[1, B, 4 * N, false], [50, TN_CHUNK, 44, true]] as const) {
     for (const th of [0.25, 0, -0.3]) {
-      const a = rng.fillUniform(k.alloc(off + Q * N), -1, 1);
-      a[off + 2 * N + 3] = NaN;
-      const r = k.alloc(off + Q * N);
+      const Q = steps * B, S = 4 * B + 1, stOff = 3, idxOff = 8;
+      const a = rng.fillUniform(k.alloc(Q * N), -1, 1);
+      a[2 * N + 3] = NaN;
+      const r = k.alloc(Q * N);
       for (let i = 0; i < a.length; i++) r[i] = a[i] > th ? a[i] : 0;
+      const idx = k.allocI32(idxOff + Q * N), vals = k.alloc(idxOff + Q * N), starts = k.allocI32(stOff + steps * S), count = k.allocI32(4);
+      for (let t = 0; t < steps; t++) k.rowLists(a, r, t * B * N, B, N, th, idx, vals, idxOff + t * B * N, starts, stOff + t * S, count);
       const nC = Math.ceil(Q / chunk);
       const out = k.allocI32(Q * N).fill(-7);
-      const vals = withVals ? k.alloc(Q * N) : null;
+      const outVals = withVals ? k.alloc(Q * N) : null;
       const cs = k.allocI32(nC * N + 1);
-      assert.equal(k.colLists(a, r, off, Q, N, th, chunk, rowBytes, out, vals, cs, k.allocI32(nC * N + 1)), nC);
+      assert.equal(k.columnLists(idx, idxOff, withVals ? vals : null, starts, stOff, steps, B, N, chunk, rowBytes, out, outVals, cs, k.allocI32(nC * N + 1)), nC);
       let total = 0;
       for (let c = 0; c < nC; c++) {
         for (let j = 0; j < N; j++) {
           const exp: number[] = [];
           const expV: number[] = [];
           for (let q = c * chunk; q < Math.min(Q, (c + 1) * chunk); q++) {
-            if (a[off + q * N + j] > th) { exp.push(q * rowBytes); expV.push(r[off + q * N + j]); }
+            if (a[q * N + j] > th) { exp.push(q * rowBytes); expV.push(r[q * N + j]); }
           }
-          const what = `Q ${Q} threshold ${th} chunk ${c} column ${j}`;
+          const what = `${steps} steps, threshold ${th}, chunk ${c}, unit ${j}`;
           assert.deepEqual(Array.from(out.subarray(cs[c * N + j], cs[c * N + j + 1])), exp, what);
-          if (vals !== null) assert.deepEqual(Array.from(vals.subarray(cs[c * N + j], cs[c * N + j + 1])), expV, what);
+          if (outVals !== null) assert.deepEqual(Array.from(outVals.subarray(cs[c * N + j], cs[c * N + j + 1])), expV, what);
           total += exp.length;
         }
       }
-      assert.equal(cs[nC * N], total, `Q ${Q} threshold ${th}: entries`);
-      assert.equal(total, countAbove(a, off, Q * N, th));
+      assert.equal(cs[nC * N], total, `${steps} steps, threshold ${th}: entries`);
+      assert.equal(total, countAbove(a, 0, Q * N, th));
     }
   }
 });
@@ -256,9 +259,12 @@ test('spBwd writes only the listed outputs of dr, each with gemmNT\'s bits', { s
   const a = Float32Array.from(active, (x) => (x ? 1 : -1));
   const aK = k.alloc(B * N);
   aK.set(a);
+  const idx = k.allocI32(B * N);
+  const starts = k.allocI32(4 * B + 1);
+  k.rowLists(aK, aK, 0, B, N, 0, idx, k.alloc(B * N), 0, starts, 0, k.allocI32(4));
   const cIdx = k.allocI32(B * N);
   const cs = k.allocI32(N + 1);
-  k.colLists(aK, aK, 0, B, N, 0, B, 4 * N, cIdx, null, cs, k.allocI32(N + 1));
+  k.columnLists(idx, 0, null, starts, 0, 1, B, N, B, 4 * N, cIdx, null, cs, k.allocI32(N + 1));
   const dr = k.alloc(B * N).fill(42);
   k.runAt(k.spBwdJob(wT, cIdx, cs, dPre, 0, dr, N), 0, N);
   for (let i = 0; i < B * N; i++) {

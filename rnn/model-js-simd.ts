@@ -42,7 +42,7 @@ import {
   EVEN_LANES, F32, I32, ODD_LANES, OP, SIMD, V128, Body, emitMadd, moduleBytes, uleb, type Arithmetic,
 } from './wasm-asm.js';
 import {
-  SPDW_BLOCK, SPFWD_SLAB, aboveCountBody, colCountBody, colScatterBody, copy2dBody, csrRowsBody, nnzCountBody, orActiveBody, rowListsBody, spBwdBody, spDwBody, spFwdBody, transposeBody,
+  SPDW_BLOCK, SPFWD_SLAB, aboveCountBody, copy2dBody, csrRowsBody, listCountBody, listScatterBody, nnzCountBody, orActiveBody, rowListsBody, spBwdBody, spDwBody, spFwdBody, transposeBody,
 } from './activity-kernels.js';
 
 export type { Arithmetic };
@@ -536,9 +536,9 @@ function kernelFunctions(fma: boolean): [string, number[], number[]][] {
     ['transpose', new Array<number>(6).fill(I32), transposeBody()],
     ['nnzCount', [I32, I32, I32], nnzCountBody()],
     ['aboveCount', [I32, I32, F32, I32], aboveCountBody()],
-    ['colCount', [I32, I32, I32, F32, I32, I32], colCountBody()],
-    ['colScatter', [I32, I32, I32, I32, F32, I32, I32, I32, I32, I32], colScatterBody(false)],
-    ['colScatterVals', [I32, I32, I32, I32, F32, I32, I32, I32, I32, I32], colScatterBody(true)],
+    ['listCount', new Array<number>(8).fill(I32), listCountBody()],
+    ['listScatter', new Array<number>(12).fill(I32), listScatterBody(false)],
+    ['listScatterVals', new Array<number>(12).fill(I32), listScatterBody(true)],
     ['csrRows', new Array<number>(7).fill(I32), csrRowsBody()],
     ['orActive', [I32, I32, I32, F32, I32], orActiveBody()],
     ['rowLists', [I32, I32, I32, I32, F32, I32, I32, I32, I32], rowListsBody()],
@@ -833,8 +833,8 @@ export class SimdGemm {
   private readonly transposeFn: WasmI32 | null = null;
   private readonly nnzCountFn: WasmI32 | null = null;
   private readonly aboveCountFn: WasmI32 | null = null;
-  private readonly colCountFn: WasmI32 | null = null;
-  private readonly colScatterFns: WasmI32[] = [];
+  private readonly listCountFn: WasmI32 | null = null;
+  private readonly listScatterFns: WasmI32[] = [];
   private readonly csrRowsFn: WasmI32 | null = null;
   private readonly orActiveFn: WasmI32 | null = null;
   private readonly rowListsFn: WasmI32 | null = null;
@@ -879,8 +879,8 @@ export class SimdGemm {
     this.transposeFn = ex.transpose as WasmI32;
     this.nnzCountFn = ex.nnzCount as WasmI32;
     this.aboveCountFn = ex.aboveCount as WasmI32;
-    this.colCountFn = ex.colCount as WasmI32;
-    this.colScatterFns = [ex.colScatter as WasmI32, ex.colScatterVals as WasmI32];
+    this.listCountFn = ex.listCount as WasmI32;
+    this.listScatterFns = [ex.listScatter as WasmI32, ex.listScatterVals as WasmI32];
     this.csrRowsFn = ex.csrRows as WasmI32;
     this.orActiveFn = ex.orActive as WasmI32;
     this.rowListsFn = ex.rowLists as WasmI32;
@@ -1134,7 +1134,7 @@ export class SimdGemm {
   /**
    * Output-sampled dr[b, j] = Σ_k dPre[dPreOff + b·N + k] · wT[j·N + k] (the sums of
    * {@link SimdGemm.gemm} with A = dPre, B = wT, bit for bit) for the rows listed for column j:
-   * idx[cs[j] … cs[j + 1]) holds b·N·4 (see {@link SimdGemm.colLists}); other entries of dr are
+   * idx[cs[j] … cs[j + 1]) holds b·N·4 (see {@link SimdGemm.columnLists}); other entries of dr are
    * left as they are. Returns the arguments of {@link SimdGemm.runAt} (units: columns j).
    * N a multiple of 4; arrays in this memory.
    */
@@ -1147,7 +1147,7 @@ export class SimdGemm {
    * {@link SimdGemm.copy2d}: panel[q·ldp + i] = dPre[q + 1 step, i0 + i]): out[j·ldp + i] =
    * Σ_q panel[q·ldp + i] · r[q, j] for i < w (a multiple of 4) and j < nJ, over the samples q
    * listed for column j in chunks of {@link TN_CHUNK}, with r[q, j] in `vals` beside `idx` (see
-   * {@link SimdGemm.colLists} in chunks of TN_CHUNK, made with row bytes 4·ldp): the sums of {@link SimdGemm.gemmTN} (acc
+   * {@link SimdGemm.columnLists} in chunks of TN_CHUNK, made with row bytes 4·ldp): the sums of {@link SimdGemm.gemmTN} (acc
    * false) with A = dPre, B = r, bit for bit. Returns the arguments of {@link SimdGemm.runAt}
    * (units: columns j). Arrays in this memory.
    */
@@ -1246,25 +1246,30 @@ export class SimdGemm {
   }
 
   /**
-   * Column lists of the active units of the Q rows of the [Q, N] block a[off …] (N and off
-   * multiples of 4), in chunks of `chunk` rows: for chunk c = ⌊q / chunk⌋ and column j, the rows q
-   * with a[q, j] > th in increasing q, as q·rowBytes at out[cs[c·N + j] … cs[c·N + j + 1]) and, with
-   * `vals`, the states r[off + q·N + j] beside them in vals. One chunk of B rows with row bytes
-   * 4N: the lists of {@link SimdGemm.spBwdJob}; chunks of {@link TN_CHUNK}: those of
-   * {@link SimdGemm.spDwJob}. `cs` and `pos` (scratch) have nC·N + 1 entries. Returns nC, the
-   * number of chunks. Arrays in this memory.
+   * Column lists from the row lists of `steps` steps (made by {@link SimdGemm.rowLists}: step t's
+   * entries at idx[idxOff + t·B·N …], its starts at starts[stOff + t·(4B + 1) …]), over the rows
+   * q = t·B + b in chunks of `chunk` rows: for chunk c = ⌊q / chunk⌋ and unit k, the rows q that
+   * list k in increasing q, as q·rowBytes at out[cs[c·N + k] … cs[c·N + k + 1]), with the listed
+   * states (vals beside idx) at the same entries of outVals when both are given. One step in one
+   * chunk with row bytes 4N: the lists of {@link SimdGemm.spBwdJob}; chunks of {@link TN_CHUNK}:
+   * those of {@link SimdGemm.spDwJob}. Touches only the listed entries. `cs` and `pos` (scratch)
+   * have nC·N + 1 entries at least. Returns nC, the number of chunks. Arrays in this memory.
    */
-  colLists(
-    a: Float32Array, r: Float32Array, off: number, Q: number, N: number, th: number, chunk: number, rowBytes: number,
-    out: Int32Array, vals: Float32Array | null, cs: Int32Array, pos: Int32Array,
+  columnLists(
+    idx: Int32Array, idxOff: number, vals: Float32Array | null, starts: Int32Array, stOff: number,
+    steps: number, B: number, N: number, chunk: number, rowBytes: number,
+    out: Int32Array, outVals: Float32Array | null, cs: Int32Array, pos: Int32Array,
   ): number {
-    const nC = Math.ceil(Q / chunk);
+    const nC = Math.ceil((steps * B) / chunk);
     const n = nC * N;
     cs.fill(0, 0, n + 1);
-    this.colCountFn!(a.byteOffset + 4 * off, Q, N, th, chunk, cs.byteOffset);
+    const pi = idx.byteOffset + 4 * idxOff;
+    const ps = starts.byteOffset + 4 * stOff;
+    this.listCountFn!(pi, ps, steps, B, N, chunk, 4 * B * N, cs.byteOffset);
     for (let x = 0; x < n; x++) cs[x + 1] += cs[x];
     pos.set(cs.subarray(0, n));
-    this.colScatterFns[vals === null ? 0 : 1](a.byteOffset + 4 * off, r.byteOffset + 4 * off, Q, N, th, chunk, rowBytes, out.byteOffset, vals === null ? 0 : vals.byteOffset, pos.byteOffset);
+    const withVals = vals !== null && outVals !== null;
+    this.listScatterFns[withVals ? 1 : 0](pi, ps, steps, B, N, chunk, 4 * B * N, rowBytes, out.byteOffset, withVals ? vals.byteOffset - idx.byteOffset : 0, withVals ? outVals.byteOffset : 0, pos.byteOffset);
     return nC;
   }
 

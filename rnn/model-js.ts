@@ -32,8 +32,8 @@
  * buildRowLists); then r_{t-1}·W_effᵀ sums only their terms (spFwd, over W_effᵀ packed in column
  * slabs). By the same counts, dr_{t-1} = dPre_t·W_eff is computed only where a_{t-1} > threshold,
  * the only entries the next backward step reads (spBwd), and the W_hh gradient sums only the
- * active samples of each column (spDw), both over column lists made from the states by a WASM
- * kernel (SimdGemm.colLists). Each output keeps the dense kernel's summation order with the zero
+ * active samples of each column (spDw), both over column lists made from the row lists by a WASM
+ * kernel (SimdGemm.columnLists). Each output keeps the dense kernel's summation order with the zero
  * terms left out, so the results are the dense path's bits (tested; adding ±0 changes a float32
  * sum only when the sum is −0, i.e. after an earlier product underflowed to −0), and the choice is
  * a matter of speed only. On the sparse path the
@@ -319,10 +319,10 @@ interface ActivityBuffers {
   counted: boolean;
   /** 1 for the steps whose row lists the last forward pass made (the next step's forward product may use them), else 0. */
   listed: Uint8Array;
-  /** Column lists of one step (SimdGemm.colLists): [B·N] entries, [N + 1] starts. */
+  /** Column lists of one step (SimdGemm.columnLists): [B·N] entries, [N + 1] starts. */
   colIdx: Int32Array;
   colCs: Int32Array;
-  /** Sample lists of all steps (SimdGemm.colLists in chunks): [(T − 1)·B·N] entries and states, [nC·N + 1] starts. */
+  /** Sample lists of all steps (SimdGemm.columnLists in chunks): [(T − 1)·B·N] entries and states, [nC·N + 1] starts. */
   smpIdx: Int32Array;
   smpVals: Float32Array;
   smpCs: Int32Array;
@@ -794,9 +794,10 @@ function forward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, withG
   ws.sparse = T > 1 && sparseMode !== 'never' && buildCsr(kern, weff, N, Bp, sparseCap(N), ws.rp, ws.cols, ws.vals, ws.count);
   const needRT = ws.sparse || keepRT;
   const perStepHead = cfg.head !== 'softmax-last';
-  // Activity lists of steps 0 … T − 2 for the next step's product: each step's active units are
-  // counted (one cheap pass; the backward pass decides by these counts too), and listed when few
-  // enough are active for the sparse product to pay (always, in 'always' mode).
+  // Activity lists of steps 0 … T − 2 (for the next step's product and the backward pass): each
+  // step's active units are counted (one cheap pass; the backward pass decides by these counts
+  // too) and listed when few enough are active for the forward product to pay (always, in
+  // 'always' mode; the backward products and the gradient take lower densities).
   const act = ws.act !== null && kern.simd && !ws.sparse && activityMode !== 'never' ? ws.act : null;
   if (ws.act !== null) {
     ws.act.counted = act !== null;
@@ -981,11 +982,12 @@ function backward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, g: P
   else if (!ws.weffTFresh) transposeInto(kern, weff, 0, N, N, weffT, 0, N); // (the forward pass may have made it)
 
   const flush = gradFlush ? GRAD_FLUSH : 0;
-  // Active units the forward pass counted (r_{t-1} is 0 where a_{t-1} ≤ th: dr_{t-1} is only read
-  // where a_{t-1} > th, and only those samples add to the W_hh gradient).
+  // Active units the forward pass counted and listed (r_{t-1} is 0 where a_{t-1} ≤ th: dr_{t-1} is
+  // only read where a_{t-1} > th, and only those samples add to the W_hh gradient).
   const act = ws.act !== null && ws.act.counted && !sparse ? ws.act : null;
   const dens = activityMaxDensity(N);
   const pact = ws.pact !== null && activityMode !== 'never' ? ws.pact : null; // (nU = N for steps the forward pass did not mark)
+  const S = 4 * B + 1;
   for (let t = T - 1; t >= 0; t--) {
     const at = t * BN;
     const head = perStep || t === T - 1;
@@ -1018,8 +1020,8 @@ function backward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, g: P
         activityCounts.pruned++;
         kern.spmm(pact.rp, pact.cols, pact.vals, N, ws.dPreT, t * NBp, B, dr, 0, N, false);
       } else if (sparse) kern.spmm(ws.rpT, ws.colsT, ws.valsT, N, ws.dPreT, t * NBp, B, dr, 0, N, false);
-      else if (act !== null && activityPays(act.nnz[t - 1], BN, dens.backward, 'backward')) {
-        kern.colLists(a, r, (t - 1) * BN, B, N, th, B, 4 * N, act.colIdx, null, act.colCs, act.pos);
+      else if (act !== null && act.listed[t - 1] === 1 && activityPays(act.nnz[t - 1], BN, dens.backward, 'backward')) {
+        kern.columnLists(act.rowIdx, (t - 1) * BN, null, act.rowStarts, (t - 1) * S, 1, B, N, B, 4 * N, act.colIdx, null, act.colCs, act.pos);
         parallelKernel(kern, kern.spBwdJob(weffT, act.colIdx, act.colCs, dPre, at, dr, N), act.nnz[t - 1] * N);
       } else parallelGemm(kern, 'nt', B, N, N, dPre, at, N, weffT, 0, N, dr, 0, N, false);
     }
@@ -1071,13 +1073,15 @@ function backward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, g: P
       for (let e = mrp[i]; e < mrp[i + 1]; e++) gw[o + mcols[e] / Bp] = gvals[e];
     }
   } else if (T > 1) {
+    // (the sample lists are made from every step's row lists)
     let nnz = 0;
-    if (act !== null) for (let t = 0; t < T - 1; t++) nnz += act.nnz[t];
-    if (act !== null && activityPays(nnz, (T - 1) * BN, dens.weights, 'weights')) {
+    let all = act !== null;
+    if (act !== null) for (let t = 0; t < T - 1; t++) { nnz += act.nnz[t]; all &&= act.listed[t] === 1; }
+    if (act !== null && all && activityPays(nnz, (T - 1) * BN, dens.weights, 'weights')) {
       // Per panel of SPDW_ROWS rows i: dPre's columns copied side by side (the panel stays in L2
       // and its rows share TLB pages), the gradient computed transposed, then stored in place.
       const W = SPDW_ROWS;
-      const nC = kern.colLists(a, r, 0, (T - 1) * B, N, th, TN_CHUNK, 4 * W, act.smpIdx, act.smpVals, act.smpCs, act.pos);
+      const nC = kern.columnLists(act.rowIdx, 0, act.rowVals, act.rowStarts, 0, T - 1, B, N, TN_CHUNK, 4 * W, act.smpIdx, act.smpVals, act.smpCs, act.pos);
       const { panel, outP } = act;
       const gw = ws.gWHh;
       for (let i0 = 0; i0 < N; i0 += W) {
