@@ -11,7 +11,7 @@
  * (case `flipflop-trained`, see {@link TORCH_CASES}).
  *
  * One step = loss and gradients + Adam + Dale's projection on both sides. Before timing, one step
- * from the initial weights is checked against the js backend's exported step: loss, updated
+ * from the case's start weights is checked against the js backend's exported step: loss, updated
  * weights and gradients must agree within {@link TORCH_CHECK_TOLERANCE} (relative; Frobenius norm
  * for tensors). Timing is interleaved: each round measures js and the {@link TORCH_COLUMNS}
  * (torch eager and torch.compile, each also with subnormals flushed to zero,
@@ -61,7 +61,7 @@ export interface TorchCaseExport {
   cfg: ModelConfig;
   B: number;
   T: number;
-  /** Loss of the js backend at the initial weights. */
+  /** Loss of the js backend at the start weights (the initial ones, or the trained ones). */
   jsLoss: number;
 }
 

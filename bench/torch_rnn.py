@@ -10,12 +10,12 @@ with these (A B A B under the same load):
   {"cmd": "load", "task": "flipflop", "dir": "/tmp/x/flipflop"}
       -> {"ok": true, "torch": "2.15.0", "threads": 1}
   {"cmd": "check", "task": "flipflop", "mode": "eager" | "compile"}
-      one training step from the initial weights, compared with the js backend's exported step:
+      one training step from the case's start weights (init/), compared with the js backend's exported step:
       -> {"ok": true, "loss": .., "lossRelDiff": .., "gradRelDiff": {name: ..}, "paramRelDiff": {..},
           "seconds": ..}   (seconds: wall time of the step, i.e. the compile time for "compile")
   {"cmd": "time", "task": "flipflop", "mode": "eager" | "eager-ftz" | "compile" | "compile-ftz",
    "warmup": 2, "minSteps": 5, "minSeconds": 3, "maxSteps": 500}
-      restarts from the initial weights and a fresh Adam, then times training steps ("-ftz": with
+      restarts from the start weights and a fresh Adam, then times training steps ("-ftz": with
       torch.set_flush_denormal(True), i.e. subnormals flushed to zero, as the js kernels flush tiny
       BPTT gradients; reset afterwards)
       -> {"ok": true, "steps": .., "seconds": .., "stepsPerSec": .., "stepsPerCpuSec": .., "lastLoss": ..}
@@ -30,7 +30,7 @@ Export layout (written by bench/torch.ts exportTorchCase), float32 row-major, [p
   init/<name>.npy             wIn [N,nIn], bIn [N], wHh [N,N], bHh [N], wOut [nOut,N], bOut [nOut]
   batch/x.npy                 [B, T, nIn]
   batch/target.npy            [B, T, nOut] (per-step heads) | batch/labels.npy int32 [B] (softmax-last)
-  js/grad/<name>.npy          the js backend's gradients at the initial weights on the batch
+  js/grad/<name>.npy          the js backend's gradients at the start weights on the batch
   js/step/<name>.npy          the js weights after one step (lossAndGrad, Adam, rule projection)
 
 One step = loss and gradients + torch.optim.Adam (defaults: betas 0.9/0.999, eps 1e-8) + the

@@ -797,7 +797,8 @@ function forward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, withG
   // Activity lists of steps 0 … T − 2 (for the next step's product and the backward pass): each
   // step's active units are counted (one cheap pass; the backward pass decides by these counts
   // too) and listed when few enough are active for the forward product to pay (always, in
-  // 'always' mode; the backward products and the gradient take lower densities).
+  // 'always' mode). The backward products and the gradient use a step's lists only when it was
+  // listed, and their densities are at most the forward one's.
   const act = ws.act !== null && kern.simd && !ws.sparse && activityMode !== 'never' ? ws.act : null;
   if (ws.act !== null) {
     ws.act.counted = act !== null;
