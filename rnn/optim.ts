@@ -3,6 +3,7 @@
  * semantics, allocation-free per step, with serialisable state for checkpoints.
  */
 import { PARAM_NAMES, type ParamName, type Params } from './types.js';
+import { UpdateMemory } from './update-kernels.js';
 
 /** Optimiser kind. */
 export type OptimizerName = 'adam' | 'sgd';
@@ -70,6 +71,12 @@ export interface Optimizer {
    * (their state too).
    */
   step(params: Params, grads: Params, frozen?: ReadonlySet<ParamName>): void;
+  /**
+   * Where the optimiser updates fastest: a copy of `params` and zeroed gradients shaped like it,
+   * both in the optimiser's own memory (then {@link Optimizer.step} copies nothing). Optional;
+   * the views stay valid while the optimiser lives.
+   */
+  placeParams?(params: Params): { params: Params; grads: Params };
   /** A deep copy of the current state. */
   getState(): OptimizerState;
   /** Replace the state by a deep copy of `state`. @throws OptimizerStateError on mismatch */
@@ -79,7 +86,9 @@ export interface Optimizer {
 /**
  * Adam (Kingma & Ba) as in `torch.optim.Adam` without weight decay:
  * m ← β1 m + (1-β1) g; v ← β2 v + (1-β2) g²; p ← p − (lr / (1-β1^t)) · m / (√v / √(1-β2^t) + ε).
- * Moments are stored in float32 like PyTorch's; arithmetic is done in float64.
+ * Moments are stored in float32 like PyTorch's; arithmetic is done in float64, by the f64x2
+ * kernel of rnn/update-kernels.ts where WebAssembly SIMD runs (the same operations in the same
+ * order as the loop here, so the same bits; about 2× faster at 2 M parameters).
  */
 export class Adam implements Optimizer {
   readonly kind = 'adam' as const;
@@ -88,16 +97,44 @@ export class Adam implements Optimizer {
   readonly beta2: number;
   readonly eps: number;
   private t = 0;
-  private m: Slots;
-  private v: Slots;
+  private readonly m: Slots;
+  private readonly v: Slots;
+  /** The moments' memory with the update kernel (null: the JavaScript loop runs). */
+  private readonly mem: UpdateMemory | null;
+  /**
+   * Parameter and gradient storage in `mem`: handed out by {@link Adam.placeParams}, or else where
+   * step() copies parameters and gradients that are not views of `mem` (null until needed).
+   */
+  private io: { p: Slots; g: Slots } | null = null;
+  private placed = false;
 
   constructor(template: Params, opts: OptimizerOptions = {}) {
     this.lr = opts.lr ?? 1e-3;
     this.beta1 = opts.beta1 ?? 0.9;
     this.beta2 = opts.beta2 ?? 0.999;
     this.eps = opts.eps ?? 1e-8;
-    this.m = zeroSlots(template);
-    this.v = zeroSlots(template);
+    let floats = 0;
+    for (const k of PARAM_NAMES) floats += template[k].length;
+    // m, v, and the parameters and gradients (placed or staged).
+    this.mem = UpdateMemory.create(4 * floats, 4 * PARAM_NAMES.length);
+    this.m = this.slots(template);
+    this.v = this.slots(template);
+  }
+
+  private slots(template: Params): Slots {
+    const mem = this.mem;
+    if (mem === null) return zeroSlots(template);
+    const s = {} as Slots;
+    for (const k of PARAM_NAMES) s[k] = mem.alloc(template[k].length);
+    return s;
+  }
+
+  placeParams(params: Params): { params: Params; grads: Params } {
+    if (this.mem === null || this.io !== null) return { params: copySlots(params), grads: zeroSlots(params) };
+    this.io = { p: this.slots(params), g: this.slots(params) };
+    this.placed = true;
+    for (const k of PARAM_NAMES) this.io.p[k].set(params[k]);
+    return { params: this.io.p, grads: this.io.g };
   }
 
   step(params: Params, grads: Params, frozen?: ReadonlySet<ParamName>): void {
@@ -108,13 +145,26 @@ export class Adam implements Optimizer {
     const bc2sqrt = Math.sqrt(1 - Math.pow(b2, this.t));
     const stepSize = this.lr / bc1;
     const eps = this.eps;
+    const mem = this.mem;
     for (const k of PARAM_NAMES) {
       if (frozen !== undefined && frozen.has(k)) continue;
-      const p = params[k];
-      const g = grads[k];
+      const out = params[k];
+      let p = out;
+      let g = grads[k];
       const m = this.m[k];
       const v = this.v[k];
-      for (let i = 0; i < p.length; i++) {
+      let from = 0;
+      if (mem !== null && !(mem.holds(p) && mem.holds(g)) && !this.placed) {
+        // Copied into the kernel's memory (the placed storage is never overwritten).
+        this.io ??= { p: this.slots(params), g: this.slots(params) };
+        p = this.io.p[k];
+        p.set(out);
+        this.io.g[k].set(g);
+        g = this.io.g[k];
+      }
+      // The kernel (the same bits as the loop) on views of its memory; the loop does the rest.
+      if (mem !== null && mem.holds(p) && mem.holds(g)) from = mem.adam(p, g, m, v, b1, b2, stepSize, bc2sqrt, eps);
+      for (let i = from; i < p.length; i++) {
         const gi = g[i];
         const mi = b1 * m[i] + (1 - b1) * gi;
         const vi = b2 * v[i] + (1 - b2) * gi * gi;
@@ -122,6 +172,7 @@ export class Adam implements Optimizer {
         v[i] = vi;
         p[i] -= (stepSize * m[i]) / (Math.sqrt(v[i]) / bc2sqrt + eps);
       }
+      if (p !== out) out.set(p);
     }
   }
 
@@ -140,8 +191,10 @@ export class Adam implements Optimizer {
     checkSlots(state.m, this.m, 'm');
     checkSlots(state.v, this.v, 'v');
     this.t = state.step;
-    this.m = copySlots(state.m);
-    this.v = copySlots(state.v);
+    for (const k of PARAM_NAMES) {
+      this.m[k].set(state.m[k]);
+      this.v[k].set(state.v[k]);
+    }
   }
 }
 

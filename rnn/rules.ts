@@ -3,6 +3,7 @@
  * fixed pruning / input / readout masks (SCIENCE.md §3).
  */
 import type { ModelConfig, ModelMasks, Params } from './types.js';
+import { updateKernelsOf } from './update-kernels.js';
 
 /** Thrown when a mask or sign matrix does not have the shape of the tensor it applies to. */
 export class MaskShapeError extends Error {
@@ -35,10 +36,13 @@ export function daleViolations(w: ArrayLike<number>, N: number, nExc: number): {
 /**
  * Dale's projection in place on W [N, N] row-major [post, pre]: excitatory columns
  * (j < nExc) become max(0, w), inhibitory columns min(0, w). Per entry this is the nearest
- * feasible value, so the result is the Frobenius-closest matrix of the feasible orthant.
+ * feasible value, so the result is the Frobenius-closest matrix of the feasible orthant. −0 and
+ * NaN entries stay as they are. When w lives in an optimiser's kernel memory (rnn/update-kernels.ts)
+ * and N and nExc are multiples of 4, a SIMD kernel does the same (6.3 → ~0.6 ms at N = 1440).
  */
 export function daleProject(w: Float32Array, N: number, nExc: number): Float32Array {
   if (w.length !== N * N) throw new MaskShapeError(`daleProject: w has length ${w.length}, expected N*N = ${N * N}`);
+  if (updateKernelsOf(w)?.dale(w, N, nExc) === true) return w;
   for (let i = 0; i < N; i++) {
     const o = i * N;
     for (let j = 0; j < nExc; j++) if (w[o + j] < 0) w[o + j] = 0;

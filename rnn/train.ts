@@ -183,12 +183,14 @@ function validate(o: TrainOptions): void {
 export function train(opts: TrainOptions): TrainResult {
   validate(opts);
   const { cfg, backend, masks } = opts;
-  const params = cloneParams(opts.params);
-  applyMasks(params, masks);
-  const grads = zerosLike(params);
   const baseLr = opts.lr ?? 1e-3;
   const schedule: LrSchedule = opts.lrSchedule ?? { kind: 'constant' };
-  const opt = makeOptimizer(params, { kind: opts.optimizer ?? 'adam', lr: baseLr, momentum: opts.momentum ?? 0 });
+  const opt = makeOptimizer(opts.params, { kind: opts.optimizer ?? 'adam', lr: baseLr, momentum: opts.momentum ?? 0 });
+  // Parameters and gradients where the optimiser updates them without copies (its kernel memory).
+  const placed = opt.placeParams?.(opts.params);
+  const params = placed?.params ?? cloneParams(opts.params);
+  applyMasks(params, masks);
+  const grads = placed?.grads ?? zerosLike(params);
   if (opts.optimizerState !== undefined) opt.setState(opts.optimizerState);
   const frozen = new Set<ParamName>(opts.frozen ?? []);
   const ctx = ruleContext(cfg);
@@ -229,5 +231,6 @@ export function train(opts: TrainOptions): TrainResult {
     records.push(record);
     opts.onEpoch?.(record, params, { epochsDone: epoch, epochs: opts.epochs, optimizerState: () => opt.getState() });
   }
-  return { params, records, optimizerState: opt.getState() };
+  // A copy: views of the optimiser's memory would keep it alive and clone all of it when posted.
+  return { params: placed === undefined ? params : cloneParams(params), records, optimizerState: opt.getState() };
 }

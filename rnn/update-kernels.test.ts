@@ -1,0 +1,140 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Adam } from './optim.js';
+import { daleProject } from './rules.js';
+import { train } from './train.js';
+import { jsBackend } from './model-js.js';
+import { defaultModelConfig, initParams } from './init.js';
+import { flipFlopDataset } from '../tasks/flipflop.js';
+import { PARAM_NAMES, type Backend, type Params } from './types.js';
+import { UpdateMemory, setUpdateKernelsEnabled, updateKernelsOf } from './update-kernels.js';
+
+const bytes = (a: Float32Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+const sameBits = (a: Params, b: Params): boolean => PARAM_NAMES.every((k) => bytes(a[k]).equals(bytes(b[k])));
+
+/** Deterministic values of many magnitudes and signs, with zeros of both signs, subnormals and huge values. */
+function values(n: number, seed: number, scale: number): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+    const u = s / 4294967296 - 0.5;
+    out[i] = u * scale * Math.pow(10, (s % 7) - 3);
+    if (i % 17 === 3) out[i] = 0;
+    if (i % 19 === 5) out[i] = -0;
+    if (i % 23 === 7) out[i] = u * 1e-40; // subnormal float32
+  }
+  return out;
+}
+
+/** Parameters shaped like a small model with odd tensor lengths (the kernel does pairs, the loop the last one). */
+function shaped(seed: number, scale: number): Params {
+  return {
+    wIn: values(12 * 3, seed, scale), bIn: values(12, seed + 1, scale), wHh: values(12 * 12, seed + 2, scale),
+    bHh: values(12, seed + 3, scale), wOut: values(3 * 12 + 1, seed + 4, scale), bOut: values(3, seed + 5, scale),
+  };
+}
+
+function adamRun(kernels: boolean, placed: boolean): { params: Params; m: Params; v: Params } {
+  setUpdateKernelsEnabled(kernels);
+  try {
+    const start = shaped(1, 0.5);
+    const opt = new Adam(start, { lr: 3e-3 });
+    const io = placed ? opt.placeParams(start) : { params: shaped(1, 0.5), grads: shaped(9, 1e-3) };
+    assert.equal(updateKernelsOf(io.params.wHh) !== null, kernels && placed);
+    for (let step = 0; step < 7; step++) {
+      const g = shaped(100 + step, step === 3 ? 1e3 : 1e-3);
+      for (const k of PARAM_NAMES) io.grads[k].set(g[k]);
+      opt.step(io.params, io.grads, new Set(['bOut']));
+    }
+    const st = opt.getState();
+    return { params: io.params, m: st.m!, v: st.v! };
+  } finally {
+    setUpdateKernelsEnabled(true);
+  }
+}
+
+test('the Adam kernel gives the JavaScript loop\'s bits, placed or copied, over steps of very different gradients', () => {
+  const ref = adamRun(false, false);
+  assert.ok(PARAM_NAMES.some((k) => !bytes(ref.params[k]).equals(bytes(shaped(1, 0.5)[k]))), 'the steps changed the parameters');
+  assert.ok(bytes(ref.params.bOut).equals(bytes(shaped(1, 0.5).bOut)), 'frozen tensor unchanged');
+  for (const [kernels, placed] of [[true, true], [true, false], [false, true]] as const) {
+    const got = adamRun(kernels, placed);
+    assert.ok(sameBits(got.params, ref.params), `params, kernels=${kernels} placed=${placed}`);
+    assert.ok(sameBits(got.m, ref.m) && sameBits(got.v, ref.v), `moments, kernels=${kernels} placed=${placed}`);
+  }
+});
+
+test('Adam\'s state round-trips through the kernel memory (setState copies in, getState copies out)', () => {
+  const p = shaped(3, 0.5);
+  const a = new Adam(p);
+  const io = a.placeParams(p);
+  for (const k of PARAM_NAMES) io.grads[k].set(shaped(4, 1e-2)[k]);
+  a.step(io.params, io.grads);
+  const st = a.getState();
+  assert.equal(updateKernelsOf(st.m!.wHh), null, 'state is a plain copy');
+  const b = new Adam(p);
+  b.setState(st);
+  const q = b.placeParams(io.params);
+  for (const k of PARAM_NAMES) q.grads[k].set(io.grads[k]);
+  a.step(io.params, io.grads);
+  b.step(q.params, q.grads);
+  assert.ok(sameBits(io.params, q.params));
+});
+
+test('the Dale kernel gives daleProject\'s loop bits (−0 and NaN kept, +0 written) at any nExc, and N not a multiple of 4 falls back', () => {
+  for (const [N, nExc] of [[16, 12], [20, 8], [12, 9], [16, 13], [8, 7], [8, 0], [8, 8], [10, 8]] as const) {
+    const w0 = values(N * N, N + nExc, 1);
+    w0[1] = Number.NaN;
+    w0[N * N - 1] = -Number.NaN;
+    w0[2] = -1e-45;
+    w0[N - 1] = 1e-45;
+    const ref = daleProject(w0.slice(), N, nExc);
+    const mem = UpdateMemory.create(N * N, 1);
+    assert.ok(mem !== null);
+    const w = mem.alloc(N * N);
+    w.set(w0);
+    assert.equal(mem.dale(w, N, nExc), N % 4 === 0);
+    const viaRule = mem.alloc(N * N);
+    viaRule.set(w0);
+    daleProject(viaRule, N, nExc);
+    assert.ok(bytes(viaRule).equals(bytes(ref)), `N=${N} nExc=${nExc}`);
+    if (N % 4 === 0) assert.ok(bytes(w).equals(bytes(ref)), `kernel N=${N} nExc=${nExc}`);
+    assert.ok(Number.isNaN(ref[1]));
+    if (nExc > 2) assert.ok(Object.is(ref[2], 0), 'a negative excitatory weight becomes +0');
+    if (nExc < N) assert.ok(Object.is(ref[N - 1], 0), 'a positive inhibitory weight becomes +0');
+  }
+});
+
+test('train() gives the same bits with and without the update kernels, and returns plain arrays', () => {
+  const cfg = defaultModelConfig({ nHidden: 16, nInput: 1, nOutput: 1, head: 'tanh', rule: 'dale' });
+  assert.equal(cfg.nExc % 4, 1, 'the straddling vector is used');
+  const ds = flipFlopDataset(2, 'train', { n: 64, T: 10 });
+  const run = (kernels: boolean): { params: Params; inKernelMemory: boolean[] } => {
+    const inKernelMemory: boolean[] = [];
+    const backend: Backend = {
+      name: 'js',
+      lossAndGrad(c, params, batch, grads) {
+        inKernelMemory.push(updateKernelsOf(params.wHh) !== null && updateKernelsOf(grads.wHh) !== null);
+        return jsBackend.lossAndGrad(c, params, batch, grads);
+      },
+      evaluate: (c, params, batch) => jsBackend.evaluate(c, params, batch),
+    };
+    setUpdateKernelsEnabled(kernels);
+    try {
+      return { params: train({ cfg, params: initParams(cfg, 3), backend, train: ds, epochs: 3, batchSize: 16, seed: 3 }).params, inKernelMemory };
+    } finally {
+      setUpdateKernelsEnabled(true);
+    }
+  };
+  const withK = run(true);
+  const without = run(false);
+  assert.deepEqual(new Set(withK.inKernelMemory), new Set([true]));
+  assert.deepEqual(new Set(without.inKernelMemory), new Set([false]));
+  assert.ok(sameBits(withK.params, without.params));
+  assert.ok(!sameBits(withK.params, initParams(cfg, 3)), 'training changed the weights');
+  for (const k of PARAM_NAMES) {
+    assert.equal(updateKernelsOf(withK.params[k]), null, `${k} is not a view of the optimiser's memory`);
+    assert.equal(withK.params[k].buffer.byteLength, withK.params[k].byteLength, `${k} owns its buffer`);
+  }
+});
