@@ -7,7 +7,7 @@ import { jsBackend } from './model-js.js';
 import { defaultModelConfig, initParams } from './init.js';
 import { flipFlopDataset } from '../tasks/flipflop.js';
 import { PARAM_NAMES, type Backend, type Params } from './types.js';
-import { UpdateMemory, setUpdateKernelsEnabled, updateKernelsOf } from './update-kernels.js';
+import { MAX_UPDATE_BYTES, UpdateMemory, setUpdateKernelsEnabled, updateKernelsOf } from './update-kernels.js';
 
 const bytes = (a: Float32Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 const sameBits = (a: Params, b: Params): boolean => PARAM_NAMES.every((k) => bytes(a[k]).equals(bytes(b[k])));
@@ -137,4 +137,9 @@ test('train() gives the same bits with and without the update kernels, and retur
     assert.equal(updateKernelsOf(withK.params[k]), null, `${k} is not a view of the optimiser's memory`);
     assert.equal(withK.params[k].buffer.byteLength, withK.params[k].byteLength, `${k} owns its buffer`);
   }
+});
+
+test('a model too large for a 32-bit WebAssembly memory gets no kernel memory (the loops run)', () => {
+  assert.equal(UpdateMemory.create(MAX_UPDATE_BYTES / 4, 1), null);
+  assert.notEqual(UpdateMemory.create(1024, 1), null);
 });

@@ -139,6 +139,9 @@ export function setUpdateKernelsEnabled(on: boolean): void {
   enabled = on;
 }
 
+/** Largest {@link UpdateMemory} made (bytes): 2 GiB, half of what a 32-bit WebAssembly memory can address (a model of ~130 M parameters). */
+export const MAX_UPDATE_BYTES = 2 ** 31;
+
 /** Each memory's kernels, by its buffer (how {@link updateKernelsOf} finds them). */
 const byBuffer = new WeakMap<ArrayBuffer, UpdateMemory>();
 
@@ -162,11 +165,13 @@ export class UpdateMemory {
 
   /**
    * A memory for `floats` float32 values in arrays of `count` (each rounded up to 4 floats), or
-   * null where the kernels are off or this runtime lacks WebAssembly SIMD.
+   * null where the kernels are off, this runtime lacks WebAssembly SIMD, or the arrays would not
+   * fit a 32-bit WebAssembly memory (over {@link MAX_UPDATE_BYTES}; the callers' loops then run).
    */
   static create(floats: number, count: number): UpdateMemory | null {
     const mod = enabled ? updateModule() : null;
-    return mod === null || WA === undefined ? null : new UpdateMemory(floats + 3 * count, mod, WA);
+    const n = floats + 3 * count;
+    return mod === null || WA === undefined || 4 * n > MAX_UPDATE_BYTES ? null : new UpdateMemory(n, mod, WA);
   }
 
   /** A zeroed float32 array of `n` elements in this memory (16-byte aligned). */
