@@ -80,7 +80,10 @@ export interface TrainOptions {
   masks?: ModelMasks;
   /** Tensors never updated (e.g. the cell-type model's frozen readouts). */
   frozen?: readonly ParamName[];
-  /** Called after each epoch with its record and the current parameters (do not mutate). */
+  /**
+   * Called after each epoch with its record and the current parameters (do not mutate; they may
+   * be views of the optimiser's memory, updated in place by the next step: copy what is kept).
+   */
   onEpoch?: (record: EpochRecord, params: Params, progress: EpochProgress) => void;
   /** Epochs already completed (resume from a checkpoint taken at that epoch). @default 0 */
   startEpoch?: number;
@@ -90,6 +93,7 @@ export interface TrainOptions {
 
 /** Result of {@link train}. */
 export interface TrainResult {
+  /** The trained parameters (arrays of their own, never views of the optimiser's memory). */
   params: Params;
   /** Records of the epochs run by this call (startEpoch+1 .. epochs). */
   records: EpochRecord[];
