@@ -10,17 +10,22 @@
  *
  * {@link runThreads} measures dense training with 1 and 2 threads per stage (rnn/parallel-gemm.ts)
  * in interleaved rounds; {@link runTrained} the same from a trained state (most rectified units
- * silent: the activity-sparse products), beside the dense products only.
+ * silent: the activity-sparse products), beside the dense products only; {@link runUpdate} the
+ * per-step parameter update (Adam, Dale's projection) with the update kernels and the loops.
  *
  *   node dist/bench/celltype.js [--steps 3] [--scale 16] [--rounds 3] [--warm-epochs 2]   (or through bench/main.ts)
  */
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
-import { effectiveRecurrent, zerosLike } from '../rnn/init.js';
+import { cloneParams, effectiveRecurrent, zerosLike } from '../rnn/init.js';
 import { jsBackend, lastActiveFraction, setActivityMode, type ActivityMode } from '../rnn/model-js.js';
 import { gemmThreadsUsed, resetGemmThreadsUsed, shutdownGemmThreads, startGemmThreads, useGemmThreads } from '../rnn/parallel-gemm.js';
 import { train } from '../rnn/train.js';
-import type { Params } from '../rnn/types.js';
+import { makeOptimizer } from '../rnn/optim.js';
+import { Rng } from '../rnn/rng.js';
+import { applyRuleProjection, ruleContext } from '../rnn/rules.js';
+import { PARAM_NAMES, type Params } from '../rnn/types.js';
+import { setUpdateKernelsEnabled } from '../rnn/update-kernels.js';
 import { celltypeTask } from '../tasks/celltype.js';
 
 export const name = 'celltype';
@@ -286,10 +291,82 @@ export async function runTrained(opts: { warmEpochs?: number; rounds?: number; s
   }
 }
 
+/** The per-step parameter update of the cell-type model (Adam's step, then Dale's projection), with and without the update kernels. */
+export interface UpdateResult {
+  N: number;
+  /** Parameters updated per step (the frozen readouts excluded). */
+  params: number;
+  rounds: number;
+  stepsPerRound: number;
+  /** Median milliseconds per update (Adam + projection) with the WebAssembly kernels (rnn/update-kernels.ts) and with the JavaScript loops. */
+  kernelMs: number;
+  loopMs: number;
+  /** Whether both gave the same parameter and moment bytes in every round. */
+  identical: boolean;
+}
+
+/**
+ * Milliseconds of one training step's parameter update of the cell-type model (Adam's step on
+ * the trainable tensors, then Dale's projection of W_hh), with the update kernels (parameters
+ * and gradients in the optimizer's memory, as `train` places them) and with the JavaScript loops
+ * (`setUpdateKernelsEnabled(false)`), in interleaved rounds of `steps` updates from the same
+ * initial weights and fixed synthetic gradients.
+ * @param opts.rounds rounds @default 5
+ * @param opts.steps updates per measurement @default 5
+ * @param opts.latentScaling population scaling (16 = paper, N = 1440) @default 16
+ */
+export async function runUpdate(opts: { rounds?: number; steps?: number; latentScaling?: number } = {}): Promise<UpdateResult> {
+  const rounds = opts.rounds ?? 5;
+  const steps = opts.steps ?? 5;
+  const t = await celltypeTask({ condition: 'familiar_change_full', seed: 0, dataSource: 'synthetic', syntheticSamples: 10, latentScaling: opts.latentScaling ?? 16 });
+  const init = t.initParams();
+  const frozen = new Set(t.frozen);
+  const ctx = ruleContext(t.cfg);
+  // Gradients of every sign and a few magnitudes, fixed across runs.
+  const grads = zerosLike(init);
+  const rng = new Rng(0, 'bench:update');
+  for (const k of PARAM_NAMES) for (let i = 0; i < grads[k].length; i++) grads[k][i] = (rng.uniform() - 0.5) * 1e-3;
+  const measure = (kernels: boolean): { ms: number; bytes: Buffer } => {
+    setUpdateKernelsEnabled(kernels);
+    try {
+      const opt = makeOptimizer(init, { kind: 'adam', lr: 1e-3 });
+      const io = opt.placeParams?.(init) ?? { params: cloneParams(init), grads: zerosLike(init) };
+      for (const k of PARAM_NAMES) io.grads[k].set(grads[k]);
+      opt.step(io.params, io.grads, frozen); // warm-up: first touch of the pages, JIT
+      applyRuleProjection(t.cfg, io.params, ctx);
+      const t0 = performance.now();
+      for (let s = 0; s < steps; s++) {
+        opt.step(io.params, io.grads, frozen);
+        applyRuleProjection(t.cfg, io.params, ctx);
+      }
+      const ms = (performance.now() - t0) / steps;
+      const st = opt.getState();
+      const all = [io.params, st.m!, st.v!].flatMap((p) => PARAM_NAMES.map((k) => Buffer.from(p[k].buffer, p[k].byteOffset, p[k].byteLength)));
+      return { ms, bytes: Buffer.concat(all) };
+    } finally {
+      setUpdateKernelsEnabled(true);
+    }
+  };
+  const kern: number[] = [], loop: number[] = [];
+  let identical = true;
+  for (let i = 0; i < rounds; i++) {
+    const a = measure(true);
+    const b = measure(false);
+    kern.push(a.ms); loop.push(b.ms);
+    identical &&= a.bytes.equals(b.bytes);
+  }
+  const med = (x: number[]): number => { const s = [...x].sort((p, q) => p - q); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+  let n = 0;
+  for (const k of PARAM_NAMES) if (!frozen.has(k)) n += init[k].length;
+  const r2 = (x: number): number => Math.round(x * 100) / 100;
+  return { N: t.cfg.nHidden, params: n, rounds, stepsPerRound: steps, kernelMs: r2(med(kern)), loopMs: r2(med(loop)), identical };
+}
+
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const args = process.argv.slice(2);
   const arg = (k: string): number | undefined => (args.includes(k) ? Number(args[args.indexOf(k) + 1]) : undefined);
   console.log(JSON.stringify(await run({ steps: arg('--steps'), latentScaling: arg('--scale') }), null, 2));
   console.log(JSON.stringify(await runThreads({ rounds: arg('--rounds'), steps: arg('--steps'), latentScaling: arg('--scale') }), null, 2));
   console.log(JSON.stringify(await runTrained({ rounds: arg('--rounds'), steps: arg('--steps'), latentScaling: arg('--scale'), warmEpochs: arg('--warm-epochs') }), null, 2));
+  console.log(JSON.stringify(await runUpdate({ rounds: arg('--rounds'), latentScaling: arg('--scale') }), null, 2));
 }

@@ -86,7 +86,7 @@ async function temporalBench(): Promise<void> {
 
 /** The 1440-neuron cell-type model: steps/s and the estimated time of one condition. */
 async function celltypeBench(): Promise<void> {
-  const { run, runThreads, runTrained } = await import('./celltype.js');
+  const { run, runThreads, runTrained, runUpdate } = await import('./celltype.js');
   const r = await run(isQuick() ? { steps: 2 } : {});
   console.log(JSON.stringify(r, null, 2));
   const th = await runThreads(isQuick() ? { rounds: 1 } : {});
@@ -115,6 +115,12 @@ async function celltypeBench(): Promise<void> {
       note: 'dense epochs as dense_epochs_s, their evaluations at the trained rate, 50 fine-tuning epochs at the rates above',
     },
     { bench: 'celltype', figure: 'trained_same_bytes', value: tr.identical ? 1 : 0, unit: 'bool', note: 'activity-sparse vs dense products, 1 vs 2 threads' },
+  ]);
+  const up = await runUpdate(isQuick() ? { rounds: 1 } : {});
+  printJsonLines([
+    { bench: 'celltype', figure: 'update_ms', value: up.kernelMs, unit: 'ms', params: up.params, code: 'update kernels (default)', rounds: up.rounds },
+    { bench: 'celltype', figure: 'update_ms', value: up.loopMs, unit: 'ms', params: up.params, code: 'JavaScript loops', rounds: up.rounds },
+    { bench: 'celltype', figure: 'update_same_bytes', value: up.identical ? 1 : 0, unit: 'bool', note: 'Adam + Dale projection, kernels vs loops' },
   ]);
 }
 
