@@ -74,7 +74,7 @@ export interface Optimizer {
   /**
    * Where the optimiser updates fastest: a copy of `params` and zeroed gradients shaped like it,
    * both in the optimiser's own memory (then {@link Optimizer.step} copies nothing). Optional;
-   * the views stay valid while the optimiser lives.
+   * the views stay valid while the optimiser lives. Placed once: a second call returns plain copies.
    */
   placeParams?(params: Params): { params: Params; grads: Params };
   /** A deep copy of the current state. */
@@ -88,7 +88,7 @@ export interface Optimizer {
  * m ← β1 m + (1-β1) g; v ← β2 v + (1-β2) g²; p ← p − (lr / (1-β1^t)) · m / (√v / √(1-β2^t) + ε).
  * Moments are stored in float32 like PyTorch's; arithmetic is done in float64, by the f64x2
  * kernel of rnn/update-kernels.ts where WebAssembly SIMD runs (the same operations in the same
- * order as the loop here, so the same bits; about 2× faster at 2 M parameters).
+ * order as the loop here, so the same bits; 13.5 → 7.7 ms at 2.1 M parameters).
  */
 export class Adam implements Optimizer {
   readonly kind = 'adam' as const;
