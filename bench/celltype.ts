@@ -27,6 +27,7 @@ import { applyRuleProjection, ruleContext } from '../rnn/rules.js';
 import { PARAM_NAMES, type Params } from '../rnn/types.js';
 import { setUpdateKernelsEnabled } from '../rnn/update-kernels.js';
 import { celltypeTask } from '../tasks/celltype.js';
+import { median } from './figures.js';
 
 export const name = 'celltype';
 
@@ -180,13 +181,12 @@ export async function runThreads(opts: { rounds?: number; steps?: number; latent
       if (b.mainCpu !== null) { main2.push(b.mainCpu); pred.push(a.cpu / b.mainCpu); }
       identical &&= a.bytes.equals(b.bytes);
     }
-    const med = (x: number[]): number => { const s = [...x].sort((p, q) => p - q); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
     const r3 = (x: number): number => Math.round(x * 1000) / 1000;
     return {
       N: t.cfg.nHidden, rounds, stepsPerRound: steps, threadsUsed: used,
-      stepsPerSec1: r3(med(one)), stepsPerSec2: r3(med(two)), speedup: r3(med(ratio)),
-      cpuSecPerStep1: r3(med(cpu1)), cpuSecPerStep2: r3(med(cpu2)),
-      mainCpuSecPerStep2: main2.length > 0 ? r3(med(main2)) : null, cpuPredictedSpeedup: pred.length > 0 ? r3(med(pred)) : null, identical,
+      stepsPerSec1: r3(median(one)), stepsPerSec2: r3(median(two)), speedup: r3(median(ratio)),
+      cpuSecPerStep1: r3(median(cpu1)), cpuSecPerStep2: r3(median(cpu2)),
+      mainCpuSecPerStep2: main2.length > 0 ? r3(median(main2)) : null, cpuPredictedSpeedup: pred.length > 0 ? r3(median(pred)) : null, identical,
     };
   } finally {
     useGemmThreads(1);
@@ -277,13 +277,12 @@ export async function runTrained(opts: { warmEpochs?: number; rounds?: number; s
       a.push(x.sps); d.push(y.sps); two.push(z.sps);
       identical &&= x.bytes.equals(y.bytes) && x.bytes.equals(z.bytes);
     }
-    const med = (x: number[]): number => { const s = [...x].sort((p, q) => p - q); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
     const r3 = (x: number): number => Math.round(x * 1000) / 1000;
     return {
       N: t.cfg.nHidden, warmEpochs, rounds, stepsPerRound: steps, activeFraction: r3(activeFraction),
-      initStepsPerSec: r3(init), trainedStepsPerSec: r3(med(a)), trainedDenseStepsPerSec: r3(med(d)), trainedStepsPerSec2: r3(med(two)),
+      initStepsPerSec: r3(init), trainedStepsPerSec: r3(median(a)), trainedDenseStepsPerSec: r3(median(d)), trainedStepsPerSec2: r3(median(two)),
       trainedEvalBatchesPerSec: r3(evalBps),
-      threadsUsed: used, identical, denseEpochsSeconds: Math.round(10 / init + (99 * 10) / med(a)),
+      threadsUsed: used, identical, denseEpochsSeconds: Math.round(10 / init + (99 * 10) / median(a)),
     };
   } finally {
     useGemmThreads(1);
@@ -355,11 +354,10 @@ export async function runUpdate(opts: { rounds?: number; steps?: number; latentS
     kern.push(a.ms); loop.push(b.ms);
     identical &&= a.bytes.equals(b.bytes);
   }
-  const med = (x: number[]): number => { const s = [...x].sort((p, q) => p - q); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
   let n = 0;
   for (const k of PARAM_NAMES) if (!frozen.has(k)) n += init[k].length;
   const r2 = (x: number): number => Math.round(x * 100) / 100;
-  return { N: t.cfg.nHidden, params: n, rounds, stepsPerRound: steps, kernelMs: r2(med(kern)), loopMs: r2(med(loop)), identical };
+  return { N: t.cfg.nHidden, params: n, rounds, stepsPerRound: steps, kernelMs: r2(median(kern)), loopMs: r2(median(loop)), identical };
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

@@ -41,3 +41,10 @@ export function jsonLine(f: Figure): string {
 export function printJsonLines(figures: Figure[]): void {
   for (const f of figures) console.log(jsonLine(f));
 }
+
+/** Median of a non-empty list (the mean of the two middle values for an even length). */
+export function median(v: number[]): number {
+  const s = [...v].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
+}

@@ -11,7 +11,7 @@
  */
 import { cpus } from 'node:os';
 import { TFJS_NODE_PACKAGES, isPackageInstalled } from '../rnn/backend-tfjs.js';
-import { formatTable, isQuick, printJsonLines, type Figure } from './figures.js';
+import { formatTable, isQuick, median, printJsonLines, type Figure } from './figures.js';
 import { TASK_LABEL, measureInChild, type ModelBenchResult, type ModelBenchSpec, type ModelBenchTask } from './model.js';
 
 export const name = 'tfnode';
@@ -30,11 +30,6 @@ const COLUMNS: Column[] = [
 ];
 const TASKS: ModelBenchTask[] = ['flipflop', 'smnist', 'celltype'];
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 
 /** Steps/s per (task, column) over rounds, and the per-round ratios to js. */
 export interface TfnodeRow {

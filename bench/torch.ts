@@ -39,7 +39,7 @@ import { kernelArithmetic } from '../rnn/model-js-simd.js';
 import { Adam } from '../rnn/optim.js';
 import { applyRuleProjection, ruleContext } from '../rnn/rules.js';
 import { PARAM_NAMES, type ModelConfig, type Params } from '../rnn/types.js';
-import { formatTable, isQuick, printJsonLines, type Figure } from './figures.js';
+import { formatTable, isQuick, median, printJsonLines, type Figure } from './figures.js';
 import { TRAINED_EPOCHS, measure, startParams, taskSetup, type BenchStart, type ModelBenchTask } from './model.js';
 
 export const name = 'torch';
@@ -234,13 +234,6 @@ export type TorchSkipped = Partial<Record<TorchCaseKey, Partial<Record<TorchColu
 
 /** Which clock a figure divides by: wall time, or the measuring process's CPU time (user + system). */
 export type TorchClock = 'wall' | 'cpu';
-
-/** Median of a non-empty list. */
-export function median(v: number[]): number {
-  const s = [...v].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 
 const r3 = (v: number): number => Math.round(v * 1000) / 1000;
 
