@@ -12,31 +12,41 @@
  *   wrong job (a claim is a compare-and-swap that checks the generation);
  * - `done`: chunks finished (computed or failed) of the current job;
  * - `error`: 0, or 1 + the index of the first thread whose chunk threw;
- * - `op` (1 nt, 2 tn, 3-7 the kernel jobs spFwd, spBwd, spDw, act, bwd), `workers` (threads allowed,
+ * - `op` (1 nt, 2 tn, 3-10 the kernel jobs spFwd, spBwd, spDw, act, bwd, copy, transpose, pack), `workers` (threads allowed,
  *   the caller included: helper w joins only when w < workers), `chunks`, `byCols`, `unit`, then
  *   the product's arguments: for nt and tn M, Nc, K, aOff, lda, bOff, ldb, cOff, ldc (float32
  *   element offsets from the start of the shared memory), acc; for a kernel job its integer
  *   arguments (SimdGemm.runAt) and, at {@link JOB_UNITS}, its unit count;
+ * - `cuts`: 0 when a kernel job's units are cut evenly ({@link blockBounds}), 1 when chunk i is
+ *   units [bounds[i], bounds[i + 1]) (cut by cost, see rnn/parallel-gemm.ts);
  * - per helper w (1-based): `chunksDone[w]` (chunks it computed, all jobs), `exited[w]`, `crash[w]`
- *   (1: exit as if crashed, a test hook; 2: leave quietly), `ready[w]` (its modules are loaded).
+ *   (1: exit as if crashed, a test hook; 2: leave quietly), `ready[w]` (its modules are loaded);
+ * - `bounds`: {@link MAX_CUT_CHUNKS} + 1 unit indices.
  */
 import type { SimdGemm, KernelKind } from './model-js-simd.js';
 
 /** Most threads (caller + helpers) one product uses. */
 export const MAX_GEMM_THREADS = 16;
 
+/** Most chunks of a kernel job cut by cost (the size of the board's `bounds`). */
+export const MAX_CUT_CHUNKS = 128;
+/** Most integer arguments of a kernel job (see {@link SimdGemm.runAt}). */
+export const MAX_JOB_ARGS = 12;
+const PER_HELPER = 24;
 export const B = {
   seq: 0, next: 1, done: 2, error: 3, op: 4, workers: 5, chunks: 6, byCols: 7, unit: 8, args: 9,
-  chunksDone: 20, exited: 20 + MAX_GEMM_THREADS, crash: 20 + 2 * MAX_GEMM_THREADS, ready: 20 + 3 * MAX_GEMM_THREADS,
+  cuts: 10 + MAX_JOB_ARGS,
+  chunksDone: PER_HELPER, exited: PER_HELPER + MAX_GEMM_THREADS, crash: PER_HELPER + 2 * MAX_GEMM_THREADS, ready: PER_HELPER + 3 * MAX_GEMM_THREADS,
+  bounds: PER_HELPER + 4 * MAX_GEMM_THREADS,
 } as const;
 /** Elements of the board. */
-export const BOARD_SIZE = 20 + 4 * MAX_GEMM_THREADS;
+export const BOARD_SIZE = B.bounds + MAX_CUT_CHUNKS + 1;
 /** Board `op` values. */
-export const OP = { nt: 1, tn: 2, spFwd: 3, spBwd: 4, spDw: 5, act: 6, bwd: 7 } as const;
-/** Board slot of a kernel job's unit count (after its arguments, at most 10, see {@link SimdGemm.runAt}). */
-export const JOB_UNITS = B.args + 10;
-const JOB_OPS: Record<number, KernelKind> = { [OP.spFwd]: 'spFwd', [OP.spBwd]: 'spBwd', [OP.spDw]: 'spDw', [OP.act]: 'act', [OP.bwd]: 'bwd' };
-const JOB_ARGC: Record<KernelKind, number> = { spFwd: 7, spBwd: 6, spDw: 9, act: 5, bwd: 10 };
+export const OP = { nt: 1, tn: 2, spFwd: 3, spBwd: 4, spDw: 5, act: 6, bwd: 7, copy: 8, transpose: 9, pack: 10 } as const;
+/** Board slot of a kernel job's unit count (after its arguments). */
+export const JOB_UNITS = B.args + MAX_JOB_ARGS;
+const JOB_OPS: Record<number, KernelKind> = { [OP.spFwd]: 'spFwd', [OP.spBwd]: 'spBwd', [OP.spDw]: 'spDw', [OP.act]: 'act', [OP.bwd]: 'bwd', [OP.copy]: 'copy', [OP.transpose]: 'transpose', [OP.pack]: 'pack' };
+const JOB_ARGC: Record<KernelKind, number> = { spFwd: 7, spBwd: 6, spDw: 11, act: 5, bwd: 10, copy: 5, transpose: 5, pack: 3 };
 
 const GEN_SHIFT = 16;
 const IDX_MASK = (1 << GEN_SHIFT) - 1;
@@ -91,8 +101,8 @@ export function runChunk(board: Int32Array, k: SimdGemm, F: Float32Array, i: num
   const kind = JOB_OPS[board[B.op]];
   if (kind !== undefined) {
     const units = board[JOB_UNITS];
-    const [lo, hi] = blockBounds(units, board[B.chunks], 1, i);
-    k.runAt({ kind, units, args: Array.from(board.subarray(a, a + JOB_ARGC[kind])) }, lo, hi);
+    const [lo, hi] = board[B.cuts] === 1 ? [board[B.bounds + i], board[B.bounds + i + 1]] : blockBounds(units, board[B.chunks], 1, i);
+    if (lo < hi) k.runAt({ kind, units, args: Array.from(board.subarray(a, a + JOB_ARGC[kind])) }, lo, hi);
     return;
   }
   const M = board[a];

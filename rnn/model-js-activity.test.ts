@@ -273,6 +273,34 @@ test('spBwd writes only the listed outputs of dr, each with gemmNT\'s bits', { s
   }
 });
 
+test('spDw stores each column range of the weight gradient transposed with gemmTN\'s bits, at aligned and unaligned cuts', { skip: !simdSupported() }, () => {
+  // 50 steps of 6 rows (3 chunks of TN_CHUNK samples), a panel of w = 28 rows i (a 24-row block and a 4-row tail).
+  const N = 40, B = 6, steps = 50, Q = steps * B, w = 28, ldp = 32, gOff = 4;
+  const k = new SimdGemm(40 * Q * N, gemmNT);
+  const rng = new Rng(6, 'test:spdw');
+  const a = rng.fillUniform(k.alloc(Q * N), -1, 1);
+  const r = k.alloc(Q * N);
+  for (let i = 0; i < a.length; i++) r[i] = a[i] > 0.2 ? a[i] : 0;
+  const S = 4 * B + 1;
+  const idx = k.allocI32(Q * N), vals = k.alloc(Q * N), starts = k.allocI32(steps * S);
+  for (let t = 0; t < steps; t++) k.rowLists(a, r, t * B * N, B, N, 0.2, idx, vals, t * B * N, starts, t * S, k.allocI32(4));
+  const nC = Math.ceil(Q / TN_CHUNK);
+  const sIdx = k.allocI32(Q * N), sVals = k.alloc(Q * N), cs = k.allocI32(nC * N + 1);
+  k.columnLists(idx, 0, vals, starts, 0, steps, B, N, TN_CHUNK, 4 * ldp, sIdx, sVals, cs, k.allocI32(nC * N + 1));
+  const panel = rng.fillUniform(k.alloc(Q * ldp), -1, 1);
+  const want = k.alloc(w * N);
+  k.gemmTN(w, N, Q, panel, 0, ldp, r, 0, N, want, 0, N, false);
+  const out = k.alloc(N * ldp);
+  const g = k.alloc(gOff + w * N + 8).fill(42);
+  const job = k.spDwJob(sIdx, sVals, cs, nC, N, w, panel, out, ldp, g, gOff, N);
+  // [0, 5) and [5, 16): the scalar store; [16, 40): the transpose kernel.
+  for (const [lo, hi] of [[0, 5], [5, 16], [16, N]]) k.runAt(job, lo, hi);
+  for (let i = 0; i < w; i++) {
+    for (let j = 0; j < N; j++) assert.ok(Object.is(g[gOff + i * N + j], want[i * N + j]), `g[${i}, ${j}]: ${g[gOff + i * N + j]} vs ${want[i * N + j]}`);
+  }
+  for (const e of [0, 1, 2, 3, gOff + w * N, gOff + w * N + 7]) assert.equal(g[e], 42, `entry ${e} outside the gradient stays`);
+});
+
 test('the transpose and copy2d kernels copy exactly, at offsets and strides; transpose refuses what it cannot do', { skip: !simdSupported() }, () => {
   const k = new SimdGemm(20000, gemmNT);
   const rng = new Rng(4, 'test:transpose');

@@ -570,17 +570,20 @@ type WasmAct = (a: number, r: number, n: number, th: number) => void;
 type WasmPackIn = (x: number, xa: number, xaT: number, B: number, T: number, nIn: number, nInP: number) => void;
 type WasmI32 = (...args: number[]) => void;
 
-/** Which kernel a {@link KernelJob} runs: an activity-sparse product or a per-step elementwise pass. */
-export type KernelKind = 'spFwd' | 'spBwd' | 'spDw' | 'act' | 'bwd';
+/** Which kernel a {@link KernelJob} runs: an activity-sparse product, a per-step elementwise pass or a copy. */
+export type KernelKind = 'spFwd' | 'spBwd' | 'spDw' | 'act' | 'bwd' | 'copy' | 'transpose' | 'pack';
 /**
  * One kernel call that splits into units whose outputs are disjoint (column slabs, columns, rows):
  * its kernel, how many units, its integer arguments (byte pointers; float32 values as their bits,
- * see {@link f32Bits}).
+ * see {@link f32Bits}), and optionally what each unit costs, so that threads get chunks of equal
+ * cost rather than of equal unit counts (how the units are cut changes no bit).
  */
 export interface KernelJob {
   kind: KernelKind;
   units: number;
   args: number[];
+  /** prefix[u]: the cost of units [0, u) (units + 1 nondecreasing entries); cuts fall on multiples of `align` units. */
+  cost?: { prefix: ArrayLike<number>; align: number };
 }
 const bitsF = new Float32Array(1);
 const bitsI = new Int32Array(bitsF.buffer);
@@ -1118,7 +1121,7 @@ export class SimdGemm {
 
   /**
    * Activity-sparse a_t += r·W_effᵀ (the sums of {@link SimdGemm.gemm} with A = r, B = W_eff, bit
-   * for bit), from W_effᵀ packed by {@link SimdGemm.packSlabs} and row lists made by buildRowLists (rnn/activity-lists.ts):
+   * for bit), from W_effᵀ packed by {@link SimdGemm.packJob} and row lists made by buildRowLists (rnn/activity-lists.ts):
    * for b < B, a[aOff + b·N + c] += Σ over the listed k of r[b, k] · W_eff[c, k], c < N, with
    * r[b, k] from `vals` beside `idx`. `idxOff` and `stOff` are element offsets of this step's
    * lists. Returns the arguments of {@link SimdGemm.runAt} (`spFwd`, units: the column slabs
@@ -1148,14 +1151,39 @@ export class SimdGemm {
    * Σ_q panel[q·ldp + i] · r[q, j] for i < w (a multiple of 4) and j < nJ, over the samples q
    * listed for column j in chunks of {@link TN_CHUNK}, with r[q, j] in `vals` beside `idx` (see
    * {@link SimdGemm.columnLists} in chunks of TN_CHUNK, made with row bytes 4·ldp): the sums of {@link SimdGemm.gemmTN} (acc
-   * false) with A = dPre, B = r, bit for bit. Returns the arguments of {@link SimdGemm.runAt}
-   * (units: columns j). Arrays in this memory.
+   * false) with A = dPre, B = r, bit for bit; then each chunk of columns stores its part
+   * transposed, g[gOff + i·ldg + j] = out[j·ldp + i], while it is still in cache. Returns the
+   * arguments of {@link SimdGemm.runAt} (units: columns j). Arrays in this memory.
    */
   spDwJob(
     idx: Int32Array, vals: Float32Array, cs: Int32Array, nChunks: number, nJ: number, w: number,
-    panel: Float32Array, out: Float32Array, ldp: number,
+    panel: Float32Array, out: Float32Array, ldp: number, g: Float32Array, gOff: number, ldg: number,
   ): KernelJob {
-    return { kind: 'spDw', units: nJ, args: [idx.byteOffset, cs.byteOffset, nChunks, nJ, w, vals.byteOffset - idx.byteOffset, panel.byteOffset, out.byteOffset, ldp] };
+    return { kind: 'spDw', units: nJ, args: [idx.byteOffset, cs.byteOffset, nChunks, nJ, w, vals.byteOffset - idx.byteOffset, panel.byteOffset, out.byteOffset, ldp, g.byteOffset + 4 * gOff, ldg] };
+  }
+
+  /** {@link SimdGemm.copy2d} as a {@link KernelJob} (units: rows). */
+  copyJob(src: Float32Array, sOff: number, ls: number, dst: Float32Array, dOff: number, ld: number, rows: number, w: number): KernelJob {
+    return { kind: 'copy', units: rows, args: [src.byteOffset + 4 * sOff, 4 * ls, dst.byteOffset + 4 * dOff, 4 * ld, 4 * w] };
+  }
+
+  /**
+   * {@link SimdGemm.transpose} as a {@link KernelJob} (units: groups of 4 rows of src), or null
+   * where the kernel cannot run it (then nothing is done).
+   */
+  transposeJob(src: Float32Array, sOff: number, ls: number, dst: Float32Array, dOff: number, ld: number, rows: number, cols: number): KernelJob | null {
+    if (((rows | cols | ls | ld | sOff | dOff) & 3) !== 0 || !this.inMem(src, dst)) return null;
+    return { kind: 'transpose', units: rows / 4, args: [src.byteOffset + 4 * sOff, 4 * ls, dst.byteOffset + 4 * dOff, 4 * ld, cols] };
+  }
+
+  /**
+   * W_effᵀ [N, N] (row k = column k of W_eff) packed in slabs of {@link SPFWD_SLAB} output columns
+   * for {@link SimdGemm.spFwdJob}, read from W_eff [N, N]: slab c0 (of width w) at pk[N·c0 …], row
+   * k of it at + k·w: pk[N·c0 + k·w + c − c0] = weff[c·N + k]; as a {@link KernelJob} (units:
+   * slabs). N a multiple of 4; arrays in this memory.
+   */
+  packJob(weff: Float32Array, N: number, pk: Float32Array): KernelJob {
+    return { kind: 'pack', units: Math.ceil(N / SPFWD_SLAB), args: [weff.byteOffset, N, pk.byteOffset] };
   }
 
   /**
@@ -1186,23 +1214,30 @@ export class SimdGemm {
     } else if (p.kind === 'spBwd') {
       const [wT, pi, pcs, pd, pdr, N] = x;
       this.spBwdFn!(wT, pi, pcs, lo, hi, pd, pdr, 4 * N);
-    } else {
-      const [pi, pcs, nC, nJ, w, dv, panel, out, ldp] = x;
+    } else if (p.kind === 'spDw') {
+      const [pi, pcs, nC, nJ, w, dv, panel, out, ldp, pg, ldg] = x;
       const iMain = Math.floor(w / SPDW_BLOCK) * SPDW_BLOCK;
       if (iMain > 0) this.spDwFns[SPDW_BLOCK / 4 - 1](pi, pcs, nC, nJ, lo, hi, 0, 4 * iMain, dv, panel, out, 4 * ldp);
       if (w > iMain) this.spDwFns[(w - iMain) / 4 - 1](pi, pcs, nC, nJ, lo, hi, 4 * iMain, 4 * w, dv, panel, out, 4 * ldp);
-    }
-  }
-
-  /**
-   * W_effᵀ [N, N] (row k = column k of W_eff) packed in slabs of {@link SPFWD_SLAB} output columns
-   * for {@link SimdGemm.spFwdJob}: slab c0 (of width w) at pk[N·c0 …], row k of it at + k·w:
-   * pk[N·c0 + k·w + c − c0] = weffT[k·N + c]. N a multiple of 4; arrays in this memory.
-   */
-  packSlabs(weffT: Float32Array, N: number, pk: Float32Array): void {
-    for (let c0 = 0; c0 < N; c0 += SPFWD_SLAB) {
-      const w = Math.min(SPFWD_SLAB, N - c0);
-      this.copy2d(weffT, c0, N, pk, N * c0, w, N, w);
+      // These columns' part of g, transposed while still in cache: g[i·ldg + j] = out[j·ldp + i].
+      if ((((hi - lo) | lo | ldp | ldg | (pg >> 2)) & 3) === 0) this.transposeFn!(out + 4 * lo * ldp, 4 * ldp, pg + 4 * lo, 4 * ldg, hi - lo, w);
+      else {
+        const F = new Float32Array(this.buffer!);
+        for (let i = 0; i < w; i++) for (let j = lo; j < hi; j++) F[(pg >> 2) + i * ldg + j] = F[(out >> 2) + j * ldp + i];
+      }
+    } else if (p.kind === 'copy') {
+      const [ps, ls, pd, ld, wb] = x;
+      this.copy2dFn!(ps + lo * ls, ls, pd + lo * ld, ld, hi - lo, wb);
+    } else if (p.kind === 'transpose') {
+      const [ps, ls, pd, ld, cols] = x;
+      this.transposeFn!(ps + 4 * lo * ls, ls, pd + 16 * lo, ld, 4 * (hi - lo), cols);
+    } else {
+      const [pw, N, pk] = x;
+      for (let s = lo; s < hi; s++) {
+        const c0 = s * SPFWD_SLAB;
+        const w = Math.min(SPFWD_SLAB, N - c0);
+        this.transposeFn!(pw + 4 * N * c0, 4 * N, pk + 4 * N * c0, 4 * w, w, N);
+      }
     }
   }
 
@@ -1212,8 +1247,9 @@ export class SimdGemm {
    * memory; returns false (nothing done) otherwise.
    */
   transpose(src: Float32Array, sOff: number, ls: number, dst: Float32Array, dOff: number, ld: number, rows: number, cols: number): boolean {
-    if (((rows | cols | ls | ld | sOff | dOff) & 3) !== 0 || !this.inMem(src, dst)) return false;
-    this.transposeFn!(src.byteOffset + 4 * sOff, 4 * ls, dst.byteOffset + 4 * dOff, 4 * ld, rows, cols);
+    const job = this.transposeJob(src, sOff, ls, dst, dOff, ld, rows, cols);
+    if (job === null) return false;
+    this.runAt(job, 0, job.units);
     return true;
   }
 
@@ -1302,6 +1338,7 @@ export class SimdGemm {
    * offsets multiples of 4; arrays in this memory).
    */
   copy2d(src: Float32Array, sOff: number, ls: number, dst: Float32Array, dOff: number, ld: number, rows: number, w: number): void {
-    this.copy2dFn!(src.byteOffset + 4 * sOff, 4 * ls, dst.byteOffset + 4 * dOff, 4 * ld, rows, 4 * w);
+    const job = this.copyJob(src, sOff, ls, dst, dOff, ld, rows, w);
+    this.runAt(job, 0, job.units);
   }
 }

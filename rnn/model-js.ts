@@ -307,7 +307,7 @@ interface PrunedActivityBuffers {
  * except `pos` and `nnz`.
  */
 interface ActivityBuffers {
-  /** W_effᵀ in slabs of output columns (SimdGemm.packSlabs), [N·N]. */
+  /** W_effᵀ in slabs of output columns (SimdGemm.packJob), [N·N]. */
   pk: Float32Array;
   /** Row lists of the active units of steps 0 … T − 2 (buildRowLists): [T, B, N] entries and states, [T, 4B + 1] starts. */
   rowIdx: Int32Array;
@@ -326,6 +326,8 @@ interface ActivityBuffers {
   smpIdx: Int32Array;
   smpVals: Float32Array;
   smpCs: Int32Array;
+  /** Cost of the weight gradient's columns j < u (the cuts of its chunks over threads), [N + 1]. */
+  smpCost: Int32Array;
   /** One panel of dPre's columns, [(T − 1)·B, SPDW_ROWS], and of the transposed W_hh gradient, [N, SPDW_ROWS]. */
   panel: Float32Array;
   outP: Float32Array;
@@ -454,6 +456,30 @@ const ELEMENTWISE_WORK = 32;
 const SPDW_ROWS = 96;
 
 /**
+ * Columns per cut of an activity-sparse product's chunks over threads: 16 floats, a cache line of
+ * each output row, so no two threads write one line.
+ */
+const CUT_ALIGN = 16;
+
+/** Cost of a column of the activity-sparse weight gradient beyond its listed samples (its transposed store), in samples. */
+const SPDW_COLUMN_COST = 2;
+
+/**
+ * out[u] = Σ over columns j < u of (their entries in all nC chunks of the column lists with starts
+ * cs, [nC·N + 1], see SimdGemm.columnLists) + perColumn): the cost prefix of an spDw job's units.
+ * Returns out ([N + 1]).
+ */
+function columnCosts(cs: Int32Array, nC: number, N: number, perColumn: number, out: Int32Array): Int32Array {
+  out[0] = 0;
+  for (let j = 0; j < N; j++) {
+    let n = perColumn;
+    for (let c = 0; c < nC; c++) n += cs[c * N + j + 1] - cs[c * N + j];
+    out[j + 1] = out[j] + n;
+  }
+  return out;
+}
+
+/**
  * Choose the kernels of newly made work buffers: WebAssembly SIMD (default, when available) or
  * scalar JavaScript. Clears the buffer cache. For tests and benchmarks.
  */
@@ -574,6 +600,7 @@ function workspace(cfg: ModelConfig, B: number, T: number): Workspace {
         smpIdx: k.allocI32(Math.max(0, TBN - B * N)),
         smpVals: k.alloc(Math.max(0, TBN - B * N)),
         smpCs: k.allocI32(nC * N + 1),
+        smpCost: new Int32Array(N + 1),
         panel: k.alloc((T - 1) * B * SPDW_ROWS),
         outP: k.alloc(N * SPDW_ROWS),
         pos: k.allocI32(Math.max(N, nC * N) + 1),
@@ -742,10 +769,15 @@ function filterRows(rp: Int32Array, cols: Int32Array, vals: Float32Array, N: num
 
 /**
  * dst[dOff + i·ldd + b] = src[sOff + b·N + i] for b < B, i < N: the SIMD kernel's 4 × 4 tiles
- * where it applies (SimdGemm.transpose), else 32 × 32 tiles in JavaScript.
+ * where it applies (SimdGemm.transposeJob; split over the threads when large), else 32 × 32
+ * tiles in JavaScript.
  */
 function transposeInto(kern: SimdGemm, src: Float32Array, sOff: number, B: number, N: number, dst: Float32Array, dOff: number, ldd: number): void {
-  if (kern.transpose(src, sOff, N, dst, dOff, ldd, B, N)) return;
+  const job = kern.simd ? kern.transposeJob(src, sOff, N, dst, dOff, ldd, B, N) : null;
+  if (job !== null) {
+    parallelKernel(kern, job, ELEMENTWISE_WORK * B * N);
+    return;
+  }
   for (let b0 = 0; b0 < B; b0 += 32) {
     const b1 = Math.min(B, b0 + 32);
     for (let i0 = 0; i0 < N; i0 += 32) {
@@ -830,7 +862,7 @@ function forward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, withG
         if (!packedW) {
           transposeInto(kern, weff, 0, N, N, ws.weffT, 0, N);
           ws.weffTFresh = true;
-          kern.packSlabs(ws.weffT, N, act.pk);
+          parallelKernel(kern, kern.packJob(weff, N, act.pk), ELEMENTWISE_WORK * N * N);
         }
         packedW = true;
         parallelKernel(kern, kern.spFwdJob(act.pk, act.rowIdx, act.rowVals, (t - 1) * BN, act.rowStarts, (t - 1) * S, B, a, at, N), act.nnz[t - 1] * N);
@@ -1023,7 +1055,9 @@ function backward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, g: P
       } else if (sparse) kern.spmm(ws.rpT, ws.colsT, ws.valsT, N, ws.dPreT, t * NBp, B, dr, 0, N, false);
       else if (act !== null && act.listed[t - 1] === 1 && activityPays(act.nnz[t - 1], BN, dens.backward, 'backward')) {
         kern.columnLists(act.rowIdx, (t - 1) * BN, null, act.rowStarts, (t - 1) * S, 1, B, N, B, 4 * N, act.colIdx, null, act.colCs, act.pos);
-        parallelKernel(kern, kern.spBwdJob(weffT, act.colIdx, act.colCs, dPre, at, dr, N), act.nnz[t - 1] * N);
+        const job = kern.spBwdJob(weffT, act.colIdx, act.colCs, dPre, at, dr, N);
+        job.cost = { prefix: act.colCs, align: CUT_ALIGN };
+        parallelKernel(kern, job, act.nnz[t - 1] * N);
       } else parallelGemm(kern, 'nt', B, N, N, dPre, at, N, weffT, 0, N, dr, 0, N, false);
     }
   }
@@ -1084,14 +1118,13 @@ function backward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, g: P
       const W = SPDW_ROWS;
       const nC = kern.columnLists(act.rowIdx, 0, act.rowVals, act.rowStarts, 0, T - 1, B, N, TN_CHUNK, 4 * W, act.smpIdx, act.smpVals, act.smpCs, act.pos);
       const { panel, outP } = act;
-      const gw = ws.gWHh;
+      const cost = { prefix: columnCosts(act.smpCs, nC, N, SPDW_COLUMN_COST, act.smpCost), align: CUT_ALIGN };
       for (let i0 = 0; i0 < N; i0 += W) {
         const w = Math.min(W, N - i0);
-        kern.copy2d(dPre, BN + i0, N, panel, 0, W, (T - 1) * B, w);
-        parallelKernel(kern, kern.spDwJob(act.smpIdx, act.smpVals, act.smpCs, nC, N, w, panel, outP, W), nnz * w);
-        if (!kern.transpose(outP, 0, W, gw, i0 * N, N, N, w)) {
-          for (let i = 0; i < w; i++) for (let j = 0; j < N; j++) gw[(i0 + i) * N + j] = outP[j * W + i];
-        }
+        parallelKernel(kern, kern.copyJob(dPre, BN + i0, N, panel, 0, W, (T - 1) * B, w), ELEMENTWISE_WORK * (T - 1) * B * w);
+        const job = kern.spDwJob(act.smpIdx, act.smpVals, act.smpCs, nC, N, w, panel, outP, W, ws.gWHh, i0 * N, N);
+        job.cost = cost;
+        parallelKernel(kern, job, nnz * w);
       }
     } else parallelGemm(kern, 'tn', N, N, (T - 1) * B, dPre, BN, N, r, 0, N, ws.gWHh, 0, N, false);
     g.wHh.set(ws.gWHh);

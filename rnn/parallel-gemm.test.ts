@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { SimdGemm, fmaSupported, kernelArithmetic, type Arithmetic } from './model-js-simd.js';
 import { activityProducts, clearWorkspaceCache, gemmNT, jsBackend, resetActivityCounts, setActivityMode } from './model-js.js';
 import {
-  GemmThreadError, PARALLEL_MIN_MACS, helperChunks, ThreadCountError, gemmThreadCap, gemmThreadsUsed, liveGemmThreads,
+  GemmThreadError, PARALLEL_MIN_MACS, costCuts, helperChunks, ThreadCountError, gemmThreadCap, gemmThreadsUsed, liveGemmThreads,
   parallelGemm, parallelKernel, resetGemmThreadsUsed, shutdownGemmThreads, simulateHelperExit, startGemmThreads, useGemmThreads,
 } from './parallel-gemm.js';
 import { blockBounds } from './gemm-job.js';
@@ -32,6 +32,71 @@ test('blockBounds cuts at multiples of the unit, tiles [0, n) and gives the rema
     }
     assert.equal(blockBounds(n, p, u, p - 1)[1], n);
   }
+});
+
+test('costCuts tiles [0, units) at multiples of align into chunks of about equal cost', () => {
+  const out = new Int32Array(17);
+  // Uniform cost: even cuts.
+  const uniform = Int32Array.from({ length: 1441 }, (_, u) => 5 + 3 * u);
+  assert.deepEqual([...costCuts(uniform, 1440, 4, 16, out).subarray(0, 5)], [0, 368, 720, 1088, 1440]);
+  // All the cost in the last 100 units: the first chunk takes the free units, the rest split the costly ones.
+  const skewed = Int32Array.from({ length: 1001 }, (_, u) => Math.max(0, u - 900) * 7);
+  const c = [...costCuts(skewed, 1000, 4, 4, out).subarray(0, 5)];
+  assert.deepEqual(c, [0, 924, 952, 976, 1000]);
+  // Random costs: cuts nondecreasing, aligned (or the end), each chunk within a unit's cost + an alignment's of its share.
+  const rng = new Rng(3, 'test:cuts');
+  for (const [units, chunks, align] of [[1440, 16, 16], [333, 7, 4], [10, 16, 1], [64, 3, 16]]) {
+    const prefix = new Int32Array(units + 1);
+    for (let u = 0; u < units; u++) prefix[u + 1] = prefix[u] + Math.floor(rng.uniform() * 100);
+    const cuts = costCuts(prefix, units, chunks, align, out);
+    assert.equal(cuts[0], 0);
+    assert.equal(cuts[chunks], units);
+    for (let i = 1; i <= chunks; i++) {
+      assert.ok(cuts[i] >= cuts[i - 1], `cut ${i} after cut ${i - 1}`);
+      if (i < chunks) assert.ok(cuts[i] % align === 0 || cuts[i] === units, `cut ${i} = ${cuts[i]} is a multiple of ${align}`);
+      const share = prefix[cuts[i]] - prefix[cuts[i - 1]];
+      assert.ok(share <= prefix[units] / chunks + 100 * (align + 1), `chunk ${i - 1} costs ${share} of ${prefix[units]}`);
+    }
+  }
+});
+
+test('the copy, transpose and pack jobs split over 3 threads copy exactly what one call copies', async () => {
+  await startGemmThreads(3);
+  // Large enough for the helpers to wake up before the caller has copied everything.
+  const N = 1024, rows = N;
+  const k = sharedKernels(3 * N * N + 64, kernelArithmetic());
+  const rng = new Rng(12, 'test:copies');
+  const src = k.alloc(N * N);
+  for (let i = 0; i < src.length; i++) src[i] = rng.normal();
+  const f32 = (x: Float32Array): Buffer => Buffer.from(x.buffer, x.byteOffset, x.byteLength);
+  const one = k.alloc(N * N), three = k.alloc(N * N);
+  const jobs = [
+    () => k.copyJob(src, 4, N, one, 8, 40, rows, 36),
+    () => k.transposeJob(src, 0, N, one, 0, N, N, N)!,
+    () => k.packJob(src, N, one),
+  ];
+  const before = helperChunks();
+  for (let attempt = 0; attempt < 50 && helperChunks() === before; attempt++) {
+    for (const [i, make] of jobs.entries()) {
+      one.fill(0); three.fill(0);
+      const job = make();
+      k.runAt(job, 0, job.units);
+      const split = { ...job, args: job.args.map((a) => (a >= one.byteOffset && a < one.byteOffset + one.byteLength ? a - one.byteOffset + three.byteOffset : a)) };
+      useGemmThreads(3);
+      parallelKernel(k, split, 1e12);
+      useGemmThreads(1);
+      assert.ok(f32(one).equals(f32(three)), `job ${job.kind} (${i}), attempt ${attempt}`);
+    }
+  }
+  assert.ok(helperChunks() > before, 'the helpers never computed a chunk');
+  // What they copy: a transpose and the slab layout of spFwd.
+  const job = k.transposeJob(src, 0, N, one, 0, N, N, N)!;
+  k.runAt(job, 0, job.units);
+  assert.equal(one[3 * N + 7], src[7 * N + 3]);
+  const pack = k.packJob(src, N, one);
+  k.runAt(pack, 0, pack.units);
+  assert.equal(one[N * 24 + 5 * 24 + 2], src[(24 + 2) * N + 5]);
+  assert.equal(k.transposeJob(src, 1, N, one, 0, N, N, N), null);
 });
 
 test('training a few steps with 1, 2 and 3 threads gives the same weights byte for byte', async () => {

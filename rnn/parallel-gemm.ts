@@ -28,7 +28,7 @@
 import { availableParallelism } from 'node:os';
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import type { SimdGemm, KernelJob, WasmMemory } from './model-js-simd.js';
-import { B, BOARD_SIZE, MAX_GEMM_THREADS, OP, JOB_UNITS, claim, closeClaims, openClaims, runChunk } from './gemm-job.js';
+import { B, BOARD_SIZE, MAX_CUT_CHUNKS, MAX_GEMM_THREADS, OP, JOB_UNITS, claim, closeClaims, openClaims, runChunk } from './gemm-job.js';
 
 /** A helper thread failed, exited or did not start; the product's result is not usable. */
 export class GemmThreadError extends Error {
@@ -269,10 +269,12 @@ export function parallelGemm(
 }
 
 /**
- * One kernel job (SimdGemm.spFwdJob, spBwdJob, spDwJob, actJob, bwdJob), split into chunks of
- * whole units (column slabs, columns or rows) over the threads allowed now when `k` is shared and
- * the job's `work` (multiply-adds or a like estimate) is at least {@link PARALLEL_MIN_MACS}. Same
- * bits as one call: each output belongs to one unit.
+ * One kernel job (SimdGemm.spFwdJob, spBwdJob, spDwJob, actJob, bwdJob, copyJob, transposeJob,
+ * packJob), split into chunks of whole units (column slabs, columns or rows) over the threads
+ * allowed now when `k` is shared and the job's `work` (multiply-adds or a like estimate) is at
+ * least {@link PARALLEL_MIN_MACS}: chunks of equal cost when the job says what its units cost
+ * ({@link costCuts}), else of equal unit counts. Same bits as one call: each output belongs to one
+ * unit.
  * @throws GemmThreadError when a helper thread exited or a chunk failed (all helpers are then stopped)
  */
 export function parallelKernel(k: SimdGemm, job: KernelJob, work: number): void {
@@ -281,11 +283,43 @@ export function parallelKernel(k: SimdGemm, job: KernelJob, work: number): void 
     k.runAt(job, 0, job.units);
     return;
   }
-  const chunks = Math.max(1, Math.min(job.units, CHUNKS_PER_THREAD * p, Math.floor(work / MIN_CHUNK_MACS)));
+  let chunks = Math.max(1, Math.min(job.units, CHUNKS_PER_THREAD * p, Math.floor(work / MIN_CHUNK_MACS)));
   const args = [...job.args];
   while (args.length < JOB_UNITS - B.args) args.push(0);
   args.push(job.units);
-  runJob(k, p, OP[job.kind], chunks, args, false, 1);
+  let bounds: Int32Array | null = null;
+  if (job.cost !== undefined) {
+    chunks = Math.min(chunks, MAX_CUT_CHUNKS);
+    bounds = costCuts(job.cost.prefix, job.units, chunks, job.cost.align, cutScratch);
+  }
+  runJob(k, p, OP[job.kind], chunks, args, false, 1, bounds);
+}
+
+const cutScratch = new Int32Array(MAX_CUT_CHUNKS + 1);
+
+/**
+ * Cuts units [0, units) into `chunks` consecutive chunks of about equal cost: out[i] is where
+ * chunk i starts (out[0] = 0, out[chunks] = units), the first unit u (a multiple of `align`, or
+ * `units`) at which the cost so far, prefix[u] − prefix[0], reaches i/chunks of the total. Chunks
+ * may be empty. `prefix` has units + 1 nondecreasing entries. Returns `out`.
+ */
+export function costCuts(prefix: ArrayLike<number>, units: number, chunks: number, align: number, out: Int32Array): Int32Array {
+  const base = prefix[0];
+  const total = prefix[units] - base;
+  out[0] = 0;
+  for (let i = 1; i < chunks; i++) {
+    const target = base + (total * i) / chunks;
+    let lo = out[i - 1];
+    let hi = units;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (prefix[mid] < target) lo = mid + 1;
+      else hi = mid;
+    }
+    out[i] = Math.max(out[i - 1], Math.min(units, Math.round(lo / align) * align));
+  }
+  out[chunks] = units;
+  return out;
 }
 
 /**
@@ -293,7 +327,7 @@ export function parallelKernel(k: SimdGemm, job: KernelJob, work: number): void 
  * computes chunks on this thread too and returns when all are done.
  * @throws GemmThreadError when a helper thread exited or a chunk failed (all helpers are then stopped)
  */
-function runJob(k: SimdGemm, p: number, op: number, chunks: number, args: number[], byCols: boolean, unit: number): void {
+function runJob(k: SimdGemm, p: number, op: number, chunks: number, args: number[], byCols: boolean, unit: number, bounds: Int32Array | null = null): void {
   for (let w = 1; w < p; w++) {
     if (helpers.length < w) helpers.push(startHelper(w));
     if (Atomics.load(board, B.exited + w) === 1) fail(describe(w, helpers[w - 1], 'has exited'));
@@ -321,6 +355,8 @@ function runJob(k: SimdGemm, p: number, op: number, chunks: number, args: number
   board[B.chunks] = chunks;
   board[B.byCols] = byCols ? 1 : 0;
   board[B.unit] = unit;
+  board[B.cuts] = bounds === null ? 0 : 1;
+  if (bounds !== null) for (let i = 0; i <= chunks; i++) board[B.bounds + i] = bounds[i];
   board[B.error] = 0;
   Atomics.store(board, B.done, 0);
   Atomics.store(board, B.seq, g);
