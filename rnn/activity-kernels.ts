@@ -14,6 +14,9 @@ import { EVEN_LANES, ODD_LANES, OP, SIMD, VOID, Body, emitMadd, uleb } from './w
 // which needs an earlier product to underflow to −0: so the results are those of the dense
 // kernels, bit for bit (rnn/model-js-activity.test.ts compares them).
 
+/** Emits tanh of the v128 locals `vs` in place, with one scratch local per value in each of x2s, ps, cs (rnn/model-js-simd.ts). */
+export type TanhEmitter = (f: Body, vs: number[], x2s: number[], ps: number[], cs: number[], fma: boolean) => void;
+
 /** Output columns of one packed slab of W_effᵀ in the activity-sparse forward product. */
 export const SPFWD_SLAB = 24;
 /** Output rows (i) per register block of the activity-sparse weight-gradient product. */
@@ -28,14 +31,23 @@ export const SPDW_BLOCK = 24;
  * a += (s0 + s1) + (s2 + s3). Here each list is summed on its own into V accumulators (V
  * independent chains), s0 + s1 and s2 kept in the scratch sc (2V vectors) until s3 is done.
  * Pointers in bytes; ld = row stride of a in bytes.
+ *
+ * With `tanh` (an emitter of the act kernel's tanh), spFwdAct(…, rd, th): the finished sums get
+ * the act kernel's nonlinearity before they are stored, a = tanh(sum) and, rd bytes from each a,
+ * r = a > th ? a : 0, the same operations on the same float32 values as act after spFwd, so the
+ * same bits, without another pass over a.
  */
-export function spFwdBody(V: number, fma: boolean): number[] {
-  const P = { pk: 0, idx: 1, st: 2, dv: 3, B: 4, a: 5, ld: 6, sc: 7 } as const;
-  const f = new Body(8, 7);
+export function spFwdBody(V: number, fma: boolean, tanh?: TanhEmitter): number[] {
+  const P = { pk: 0, idx: 1, st: 2, dv: 3, B: 4, a: 5, ld: 6, sc: 7, rd: 8, th: 9 } as const;
+  const f = new Body(tanh === undefined ? 8 : 10, 7);
   const L = { b: f.i(0), pst: f.i(1), pa: f.i(2), p: f.i(3), n: f.i(4), k4: f.i(5), t: f.i(6) };
-  const ACC = f.v128(V + 2);
+  // V accumulators, X, Y, then with tanh its scratch (two values at a time, as in act) and the threshold.
+  const ACC = f.v128(V + 2 + (tanh === undefined ? 0 : 7));
   const X = ACC + V;
   const Y = X + 1;
+  const S = Y + 1;
+  const TH = S + 6;
+  if (tanh !== undefined) { f.get(P.th); f.simd(SIMD.f32x4Splat); f.set(TH); }
   f.get(P.st); f.set(L.pst);
   f.get(P.a); f.set(L.pa);
   f.i32c(0); f.set(L.b);
@@ -59,7 +71,7 @@ export function spFwdBody(V: number, fma: boolean): number[] {
           f.get(P.sc); f.get(ACC + v); f.vstore(16 * (v + (l === 2 ? V : 0)));
         } else if (l === 1) {
           f.get(P.sc); f.get(P.sc); f.vload(16 * v); f.get(ACC + v); f.simd(SIMD.addF32x4); f.vstore(16 * v);
-        } else {
+        } else if (tanh === undefined) {
           f.get(L.pa);
           f.get(L.pa); f.vload(16 * v);
           f.get(P.sc); f.vload(16 * v);
@@ -67,7 +79,25 @@ export function spFwdBody(V: number, fma: boolean): number[] {
           f.simd(SIMD.addF32x4);
           f.simd(SIMD.addF32x4);
           f.vstore(16 * v);
+        } else {
+          f.get(L.pa); f.vload(16 * v);
+          f.get(P.sc); f.vload(16 * v);
+          f.get(P.sc); f.vload(16 * (v + V)); f.get(ACC + v); f.simd(SIMD.addF32x4);
+          f.simd(SIMD.addF32x4);
+          f.simd(SIMD.addF32x4);
+          f.set(ACC + v);
         }
+      }
+    }
+    if (tanh !== undefined) {
+      for (let v0 = 0; v0 < V; v0 += 2) {
+        const vs = v0 + 1 < V ? [ACC + v0, ACC + v0 + 1] : [ACC + v0];
+        tanh(f, vs, [S, S + 1].slice(0, vs.length), [S + 2, S + 3].slice(0, vs.length), [S + 4, S + 5].slice(0, vs.length), fma);
+        vs.forEach((x, j) => {
+          const off = 16 * (v0 + j);
+          f.get(L.pa); f.get(x); f.vstore(off);
+          f.get(L.pa); f.get(P.rd); f.op(OP.i32Add); f.get(x); f.get(x); f.get(TH); f.simd(SIMD.f32x4Gt); f.simd(SIMD.and); f.vstore(off);
+        });
       }
     }
     f.inc(L.pst, 16);

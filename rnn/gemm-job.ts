@@ -46,7 +46,7 @@ export const OP = { nt: 1, tn: 2, spFwd: 3, spBwd: 4, spDw: 5, act: 6, bwd: 7, c
 /** Board slot of a kernel job's unit count (after its arguments). */
 export const JOB_UNITS = B.args + MAX_JOB_ARGS;
 const JOB_OPS: Record<number, KernelKind> = { [OP.spFwd]: 'spFwd', [OP.spBwd]: 'spBwd', [OP.spDw]: 'spDw', [OP.act]: 'act', [OP.bwd]: 'bwd', [OP.copy]: 'copy', [OP.transpose]: 'transpose', [OP.pack]: 'pack' };
-const JOB_ARGC: Record<KernelKind, number> = { spFwd: 7, spBwd: 6, spDw: 11, act: 5, bwd: 10, copy: 5, transpose: 5, pack: 3 };
+const JOB_ARGC: Record<KernelKind, number> = { spFwd: 10, spBwd: 6, spDw: 11, act: 5, bwd: 10, copy: 5, transpose: 5, pack: 3 };
 
 const GEN_SHIFT = 16;
 const IDX_MASK = (1 << GEN_SHIFT) - 1;

@@ -546,6 +546,7 @@ function kernelFunctions(fma: boolean): [string, number[], number[]][] {
   for (let V = 1; V <= SPFWD_SLAB / 4; V++) fns.push([`spFwd${V}`, new Array<number>(8).fill(I32), spFwdBody(V, fma)]);
   for (let V = 1; V <= SPDW_BLOCK / 4; V++) fns.push([`spDw${V}`, new Array<number>(12).fill(I32), spDwBody(V, fma)]);
   for (let flags = 0; flags < 8; flags++) fns.push([`bwd${flags}`, [...I32X9, F32, F32], bwdBody((flags & 1) !== 0, (flags & 2) !== 0, (flags & 4) !== 0)]);
+  for (let V = 1; V <= SPFWD_SLAB / 4; V++) fns.push([`spFwdAct${V}`, [...new Array<number>(9).fill(I32), F32], spFwdBody(V, fma, emitTanh)]);
   return fns;
 }
 
@@ -831,6 +832,7 @@ export class SimdGemm {
   private readonly packInFn: WasmPackIn | null = null;
   /** Activity-sparse kernels: spFwd by slab width V (index V − 1), spBwd, spDw by block width V. */
   private readonly spFwdFns: WasmI32[] = [];
+  private readonly spFwdActFns: WasmI32[] = [];
   private readonly spBwdFn: WasmI32 | null = null;
   private readonly copy2dFn: WasmI32 | null = null;
   private readonly transposeFn: WasmI32 | null = null;
@@ -877,6 +879,7 @@ export class SimdGemm {
     this.sddmmFn = ex.sddmm as WasmGemm;
     this.packInFn = ex.packIn as WasmPackIn;
     for (let V = 1; V <= SPFWD_SLAB / 4; V++) this.spFwdFns.push(ex[`spFwd${V}`] as WasmI32);
+    for (let V = 1; V <= SPFWD_SLAB / 4; V++) this.spFwdActFns.push(ex[`spFwdAct${V}`] as WasmI32);
     this.spBwdFn = ex.spBwd as WasmI32;
     this.copy2dFn = ex.copy2d as WasmI32;
     this.transposeFn = ex.transpose as WasmI32;
@@ -1124,14 +1127,21 @@ export class SimdGemm {
    * for bit), from W_effᵀ packed by {@link SimdGemm.packJob} and row lists made by buildRowLists (rnn/activity-lists.ts):
    * for b < B, a[aOff + b·N + c] += Σ over the listed k of r[b, k] · W_eff[c, k], c < N, with
    * r[b, k] from `vals` beside `idx`. `idxOff` and `stOff` are element offsets of this step's
-   * lists. Returns the arguments of {@link SimdGemm.runAt} (`spFwd`, units: the column slabs
-   * of {@link SPFWD_SLAB}) for the whole product. Arrays in this memory; N a multiple of 4.
+   * lists. With `act`, each finished sum then gets {@link SimdGemm.act}'s nonlinearity with
+   * rectification before it is stored (a = tanh, r[aOff + …] = a > th ? a : 0): the bits of act
+   * after the product, in the same pass. Returns the arguments of {@link SimdGemm.runAt} (`spFwd`,
+   * units: the column slabs of {@link SPFWD_SLAB}) for the whole product. Arrays in this memory;
+   * N a multiple of 4.
    */
   spFwdJob(
     pk: Float32Array, idx: Int32Array, vals: Float32Array, idxOff: number, starts: Int32Array, stOff: number,
-    B: number, a: Float32Array, aOff: number, N: number,
+    B: number, a: Float32Array, aOff: number, N: number, act?: { r: Float32Array; th: number },
   ): KernelJob {
-    return { kind: 'spFwd', units: Math.ceil(N / SPFWD_SLAB), args: [pk.byteOffset, idx.byteOffset + 4 * idxOff, starts.byteOffset + 4 * stOff, vals.byteOffset - idx.byteOffset, B, a.byteOffset + 4 * aOff, N] };
+    const rd = act === undefined ? 0 : act.r.byteOffset - a.byteOffset;
+    return {
+      kind: 'spFwd', units: Math.ceil(N / SPFWD_SLAB),
+      args: [pk.byteOffset, idx.byteOffset + 4 * idxOff, starts.byteOffset + 4 * stOff, vals.byteOffset - idx.byteOffset, B, a.byteOffset + 4 * aOff, N, act === undefined ? 0 : 1, rd, f32Bits(act?.th ?? 0)],
+    };
   }
 
   /**
@@ -1197,12 +1207,13 @@ export class SimdGemm {
   runAt(p: KernelJob, lo: number, hi: number): void {
     const x = p.args;
     if (p.kind === 'spFwd') {
-      const [pk, pi, ps, dv, B, pa, N] = x;
+      const [pk, pi, ps, dv, B, pa, N, fused, rd, th] = x;
       const sc = this.scratch(2 * SPFWD_SLAB);
       for (let s = lo; s < hi; s++) {
         const c0 = s * SPFWD_SLAB;
         const w = Math.min(SPFWD_SLAB, N - c0);
-        this.spFwdFns[w / 4 - 1](pk + 4 * N * c0, pi, ps, dv, B, pa + 4 * c0, 4 * N, sc);
+        if (fused === 1) this.spFwdActFns[w / 4 - 1](pk + 4 * N * c0, pi, ps, dv, B, pa + 4 * c0, 4 * N, sc, rd, bitsF32(th));
+        else this.spFwdFns[w / 4 - 1](pk + 4 * N * c0, pi, ps, dv, B, pa + 4 * c0, 4 * N, sc);
       }
     } else if (p.kind === 'act') {
       const [pa, pr, N, th, rect] = x;

@@ -850,6 +850,7 @@ function forward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, withG
   parallelGemm(kern, 'tn', TB, N, nIn + 1, xaT, 0, TB, wInAT, 0, N, a, 0, N, false);
   for (let t = 0; t < T; t++) {
     const at = t * BN;
+    let actDone = false;
     if (t > 0) {
       if (ws.sparse && pact !== null && pact.nU[t - 1] < N) {
         // Only the entries of active columns: the others multiply a row of rT that is all 0.
@@ -865,12 +866,15 @@ function forward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, withG
           parallelKernel(kern, kern.packJob(weff, N, act.pk), ELEMENTWISE_WORK * N * N);
         }
         packedW = true;
-        parallelKernel(kern, kern.spFwdJob(act.pk, act.rowIdx, act.rowVals, (t - 1) * BN, act.rowStarts, (t - 1) * S, B, a, at, N), act.nnz[t - 1] * N);
+        // (with the nonlinearity: activity-sparse products only run for rectifying rules)
+        parallelKernel(kern, kern.spFwdJob(act.pk, act.rowIdx, act.rowVals, (t - 1) * BN, act.rowStarts, (t - 1) * S, B, a, at, N, { r, th }), act.nnz[t - 1] * N);
+        actDone = true;
       } else parallelGemm(kern, 'nt', B, N, N, r, at - BN, N, weff, 0, N, a, at, N, true);
     }
     // Split over the helper threads as rows (a large model's act is ~0.4 ms per step at N = 1440).
     let done = 0;
-    if (kern.simd && (N & 3) === 0 && kern.shared) {
+    if (actDone) done = BN;
+    else if (kern.simd && (N & 3) === 0 && kern.shared) {
       parallelKernel(kern, kern.actJob(a, r, at, B, N, th, rect), ELEMENTWISE_WORK * BN);
       done = BN;
     } else done = kern.act(a, r, at, BN, th, rect);
