@@ -60,6 +60,8 @@ const NT_BLOCK_BYTES = 196608;
 
 /** Number of samples s per gemmTN chunk (partial sums per chunk, then added to C). */
 export const TN_CHUNK = 128;
+/** Int32 entries per unit of a {@link SimdGemm.listsJob}'s description ({@link SimdGemm.describeLists}). */
+export const LIST_DESC = 11;
 
 /**
  * Pre-activation gradients smaller in magnitude than this (2^-100 ≈ 7.9e-31) are stored as 0 by
@@ -572,7 +574,7 @@ type WasmPackIn = (x: number, xa: number, xaT: number, B: number, T: number, nIn
 type WasmI32 = (...args: number[]) => void;
 
 /** Which kernel a {@link KernelJob} runs: an activity-sparse product, a per-step elementwise pass or a copy. */
-export type KernelKind = 'spFwd' | 'spBwd' | 'spDw' | 'act' | 'bwd' | 'copy' | 'transpose' | 'pack';
+export type KernelKind = 'spFwd' | 'spBwd' | 'spDw' | 'act' | 'bwd' | 'copy' | 'transpose' | 'pack' | 'lists';
 /**
  * One kernel call that splits into units whose outputs are disjoint (column slabs, columns, rows):
  * its kernel, how many units, its integer arguments (byte pointers; float32 values as their bits,
@@ -1236,6 +1238,10 @@ export class SimdGemm {
         const F = new Float32Array(this.buffer!);
         for (let i = 0; i < w; i++) for (let j = lo; j < hi; j++) F[(pg >> 2) + i * ldg + j] = F[(out >> 2) + j * ldp + i];
       }
+    } else if (p.kind === 'lists') {
+      const [pd, B, N] = x;
+      const d = new Int32Array(this.buffer!, pd + 4 * LIST_DESC * lo, LIST_DESC * (hi - lo));
+      for (let o = 0; o < d.length; o += LIST_DESC) this.listsAt(d[o], d[o + 1], d[o + 2], B, N, d[o + 3], d[o + 4], d[o + 5], d[o + 6], d[o + 7], d[o + 8], d[o + 9], d[o + 10]);
     } else if (p.kind === 'copy') {
       const [ps, ls, pd, ld, wb] = x;
       this.copy2dFn!(ps + lo * ls, ls, pd + lo * ld, ld, hi - lo, wb);
@@ -1307,17 +1313,62 @@ export class SimdGemm {
     steps: number, B: number, N: number, chunk: number, rowBytes: number,
     out: Int32Array, outVals: Float32Array | null, cs: Int32Array, pos: Int32Array,
   ): number {
-    const nC = Math.ceil((steps * B) / chunk);
-    const n = nC * N;
-    cs.fill(0, 0, n + 1);
-    const pi = idx.byteOffset + 4 * idxOff;
-    const ps = starts.byteOffset + 4 * stOff;
-    this.listCountFn!(pi, ps, steps, B, N, chunk, 4 * B * N, cs.byteOffset);
-    for (let x = 0; x < n; x++) cs[x + 1] += cs[x];
-    pos.set(cs.subarray(0, n));
     const withVals = vals !== null && outVals !== null;
-    this.listScatterFns[withVals ? 1 : 0](pi, ps, steps, B, N, chunk, 4 * B * N, rowBytes, out.byteOffset, withVals ? vals.byteOffset - idx.byteOffset : 0, withVals ? outVals.byteOffset : 0, pos.byteOffset);
-    return nC;
+    this.listsAt(
+      idx.byteOffset + 4 * idxOff, starts.byteOffset + 4 * stOff, steps, B, N, chunk, rowBytes, out.byteOffset,
+      withVals ? 1 : 0, withVals ? vals.byteOffset - idx.byteOffset : 0, withVals ? outVals.byteOffset : 0, cs.byteOffset, pos.byteOffset,
+    );
+    return Math.ceil((steps * B) / chunk);
+  }
+
+  /** {@link SimdGemm.columnLists} on byte pointers (withVals 0 or 1, dv: vals − idx in bytes). */
+  private listsAt(
+    pi: number, ps: number, steps: number, B: number, N: number, chunk: number, rowBytes: number,
+    pout: number, withVals: number, dv: number, pov: number, pcs: number, ppos: number,
+  ): void {
+    const buf = this.buffer!;
+    const n = Math.ceil((steps * B) / chunk) * N;
+    const cs = new Int32Array(buf, pcs, n + 1);
+    cs.fill(0);
+    this.listCountFn!(pi, ps, steps, B, N, chunk, 4 * B * N, pcs);
+    for (let e = 0; e < n; e++) cs[e + 1] += cs[e];
+    new Int32Array(buf, ppos, n).set(cs.subarray(0, n));
+    this.listScatterFns[withVals](pi, ps, steps, B, N, chunk, 4 * B * N, rowBytes, pout, dv, pov, ppos);
+  }
+
+  /**
+   * Writes unit u of a {@link SimdGemm.listsJob} into `desc` (int32, {@link LIST_DESC} entries a
+   * unit, in this memory): the column lists {@link SimdGemm.columnLists} makes with these
+   * arguments. Returns the number of chunks nC.
+   */
+  describeLists(
+    desc: Int32Array, u: number, idx: Int32Array, idxOff: number, vals: Float32Array | null, starts: Int32Array, stOff: number,
+    steps: number, B: number, chunk: number, rowBytes: number,
+    out: Int32Array, outVals: Float32Array | null, cs: Int32Array, pos: Int32Array,
+  ): number {
+    const withVals = vals !== null && outVals !== null;
+    const o = u * LIST_DESC;
+    desc[o] = idx.byteOffset + 4 * idxOff;
+    desc[o + 1] = starts.byteOffset + 4 * stOff;
+    desc[o + 2] = steps;
+    desc[o + 3] = chunk;
+    desc[o + 4] = rowBytes;
+    desc[o + 5] = out.byteOffset;
+    desc[o + 6] = withVals ? 1 : 0;
+    desc[o + 7] = withVals ? vals.byteOffset - idx.byteOffset : 0;
+    desc[o + 8] = withVals ? outVals.byteOffset : 0;
+    desc[o + 9] = cs.byteOffset;
+    desc[o + 10] = pos.byteOffset;
+    return Math.ceil((steps * B) / chunk);
+  }
+
+  /**
+   * Several {@link SimdGemm.columnLists} calls, described in `desc` by
+   * {@link SimdGemm.describeLists}, as a {@link KernelJob} (units: the calls; their outputs must
+   * not overlap). Arrays in this memory.
+   */
+  listsJob(desc: Int32Array, units: number, B: number, N: number): KernelJob {
+    return { kind: 'lists', units, args: [desc.byteOffset, B, N] };
   }
 
   /**

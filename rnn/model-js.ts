@@ -54,7 +54,7 @@
  * of what the SIMD kernels compute.
  */
 import type { Backend, Batch, LossResult, ModelConfig, ModelMasks, Params } from './types.js';
-import { GRAD_FLUSH, SimdGemm, TN_CHUNK, gemmTN, kernelArithmetic, sharedSimdSupported, simdSupported, tnScratchFloats } from './model-js-simd.js';
+import { GRAD_FLUSH, LIST_DESC, SimdGemm, TN_CHUNK, gemmTN, kernelArithmetic, sharedSimdSupported, simdSupported, tnScratchFloats } from './model-js-simd.js';
 import { buildRowLists, countAbove } from './activity-lists.js';
 import { PARALLEL_MIN_N, gemmThreadCap, parallelGemm, parallelKernel } from './parallel-gemm.js';
 
@@ -319,9 +319,14 @@ interface ActivityBuffers {
   counted: boolean;
   /** 1 for the steps whose row lists the last forward pass made (the next step's forward product may use them), else 0. */
   listed: Uint8Array;
-  /** Column lists of one step (SimdGemm.columnLists): [B·N] entries, [N + 1] starts. */
+  /** Column lists of steps 0 … T − 2 (SimdGemm.columnLists), step t's at [t·B·N] entries, [t·(N + 1)] starts. */
   colIdx: Int32Array;
   colCs: Int32Array;
+  /** The backward pass's column-list builds as one job (SimdGemm.listsJob): [T·LIST_DESC], and their cost prefix, [T + 1]. */
+  listDesc: Int32Array;
+  listCost: Int32Array;
+  /** 1 for the steps t whose dr product the backward pass computes at the active units only, [T]. */
+  bwdSteps: Uint8Array;
   /** Sample lists of all steps (SimdGemm.columnLists in chunks): [(T − 1)·B·N] entries and states, [nC·N + 1] starts. */
   smpIdx: Int32Array;
   smpVals: Float32Array;
@@ -331,7 +336,7 @@ interface ActivityBuffers {
   /** One panel of dPre's columns, [(T − 1)·B, SPDW_ROWS], and of the transposed W_hh gradient, [N, SPDW_ROWS]. */
   panel: Float32Array;
   outP: Float32Array;
-  /** Scratch cursors of the column lists, [nC·N + 1]. */
+  /** Scratch cursors of the column lists: the steps', [(T − 1)·(N + 1)], then the sample lists', [nC·N + 1]. */
   pos: Int32Array;
 }
 
@@ -461,6 +466,9 @@ const SPDW_ROWS = 96;
  */
 const CUT_ALIGN = 16;
 
+/** Work per list entry of the column lists (SimdGemm.listsJob), in multiply-adds for the threads' split threshold. */
+const LIST_WORK = 64;
+
 /** Cost of a column of the activity-sparse weight gradient beyond its listed samples (its transposed store), in samples. */
 const SPDW_COLUMN_COST = 2;
 
@@ -469,6 +477,39 @@ const SPDW_COLUMN_COST = 2;
  * cs, [nC·N + 1], see SimdGemm.columnLists) + perColumn): the cost prefix of an spDw job's units.
  * Returns out ([N + 1]).
  */
+/**
+ * The column lists the backward pass reads, from the forward pass's row lists, as one job over the
+ * threads: those of each step t marked in `steps` (the activity-sparse dr product of step t reads
+ * step t − 1's) and, when spDwNnz ≥ 0 (the entries over steps 0 … T − 2), the W_hh gradient's
+ * sample lists in chunks of TN_CHUNK rows. Returns their number of chunks nC (0 without them).
+ */
+function buildColumnLists(kern: SimdGemm, act: ActivityBuffers, steps: Uint8Array, spDwNnz: number, B: number, N: number, T: number): number {
+  const { listDesc: desc, listCost: cost } = act;
+  const S = 4 * B + 1;
+  let u = 0;
+  let nC = 0;
+  cost[0] = 0;
+  // The sample lists first: the largest unit, claimed first.
+  if (spDwNnz >= 0) {
+    nC = kern.describeLists(desc, u, act.rowIdx, 0, act.rowVals, act.rowStarts, 0, T - 1, B, TN_CHUNK, 4 * SPDW_ROWS, act.smpIdx, act.smpVals, act.smpCs, act.pos.subarray((T - 1) * (N + 1)));
+    cost[u + 1] = cost[u] + spDwNnz + nC * N;
+    u++;
+  }
+  for (let t = T - 1; t >= 1; t--) {
+    if (steps[t] !== 1) continue;
+    const s = t - 1;
+    kern.describeLists(desc, u, act.rowIdx, s * B * N, null, act.rowStarts, s * S, 1, B, B, 4 * N, act.colIdx.subarray(s * B * N), null, act.colCs.subarray(s * (N + 1)), act.pos.subarray(s * (N + 1)));
+    cost[u + 1] = cost[u] + act.nnz[s] + N;
+    u++;
+  }
+  if (u > 0) {
+    const job = kern.listsJob(desc, u, B, N);
+    job.cost = { prefix: cost, align: 1 };
+    parallelKernel(kern, job, LIST_WORK * cost[u]);
+  }
+  return nC;
+}
+
 function columnCosts(cs: Int32Array, nC: number, N: number, perColumn: number, out: Int32Array): Int32Array {
   out[0] = 0;
   for (let j = 0; j < N; j++) {
@@ -527,7 +568,12 @@ function workspace(cfg: ModelConfig, B: number, T: number): Workspace {
   const NN = N * N;
   const nC = Math.ceil(((T - 1) * B) / TN_CHUNK);
   const pactSizes = rect ? [T * N, N + 1, NN, NN, N + 1, NN, NN] : [];
-  const actSizes = actOn ? [NN, TBN, TBN, T * (4 * B + 1), B * N, N + 1, Math.max(0, TBN - B * N), Math.max(0, TBN - B * N), nC * N + 1, (T - 1) * B * SPDW_ROWS, N * SPDW_ROWS, Math.max(N, nC * N) + 1] : [];
+  const actSizes = actOn
+    ? [
+      NN, TBN, TBN, T * (4 * B + 1), Math.max(0, TBN - B * N), (T - 1) * (N + 1), T * LIST_DESC, Math.max(0, TBN - B * N), Math.max(0, TBN - B * N), nC * N + 1,
+      (T - 1) * B * SPDW_ROWS, N * SPDW_ROWS, (T - 1) * (N + 1) + nC * N + 1,
+    ]
+    : [];
   const sizes = [
     ...actSizes,
     ...pactSizes,
@@ -595,15 +641,18 @@ function workspace(cfg: ModelConfig, B: number, T: number): Workspace {
         nnz: new Int32Array(T),
         counted: false,
         listed: new Uint8Array(T),
-        colIdx: k.allocI32(B * N),
-        colCs: k.allocI32(N + 1),
+        colIdx: k.allocI32(Math.max(0, TBN - B * N)),
+        colCs: k.allocI32((T - 1) * (N + 1)),
+        listDesc: k.allocI32(T * LIST_DESC),
+        listCost: new Int32Array(T + 1),
+        bwdSteps: new Uint8Array(T),
         smpIdx: k.allocI32(Math.max(0, TBN - B * N)),
         smpVals: k.alloc(Math.max(0, TBN - B * N)),
         smpCs: k.allocI32(nC * N + 1),
         smpCost: new Int32Array(N + 1),
         panel: k.alloc((T - 1) * B * SPDW_ROWS),
         outP: k.alloc(N * SPDW_ROWS),
-        pos: k.allocI32(Math.max(N, nC * N) + 1),
+        pos: k.allocI32((T - 1) * (N + 1) + nC * N + 1),
       }
       : null,
     pact: rect
@@ -1025,6 +1074,21 @@ function backward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, g: P
   const dens = activityMaxDensity(N);
   const pact = ws.pact !== null && activityMode !== 'never' ? ws.pact : null; // (nU = N for steps the forward pass did not mark)
   const S = 4 * B + 1;
+  // Which steps take the activity-sparse dr product, and whether the W_hh gradient takes the
+  // activity-sparse kernel; the column lists of both are built up front, as one job.
+  const spBwdSteps = act?.bwdSteps ?? null;
+  if (act !== null) {
+    act.bwdSteps.fill(0);
+    for (let t = T - 1; t >= 1; t--) if (act.listed[t - 1] === 1 && activityPays(act.nnz[t - 1], BN, dens.backward, 'backward')) act.bwdSteps[t] = 1;
+  }
+  let spDwNnz = 0;
+  let spDwOn = false;
+  if (act !== null && T > 1 && !sparseGrad) {
+    let all = true;
+    for (let t = 0; t < T - 1; t++) { spDwNnz += act.nnz[t]; all &&= act.listed[t] === 1; }
+    spDwOn = all && activityPays(spDwNnz, (T - 1) * BN, dens.weights, 'weights');
+  }
+  const spDwChunks = act !== null ? buildColumnLists(kern, act, act.bwdSteps, spDwOn ? spDwNnz : -1, B, N, T) : 0;
   for (let t = T - 1; t >= 0; t--) {
     const at = t * BN;
     const head = perStep || t === T - 1;
@@ -1057,10 +1121,10 @@ function backward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, g: P
         activityCounts.pruned++;
         kern.spmm(pact.rp, pact.cols, pact.vals, N, ws.dPreT, t * NBp, B, dr, 0, N, false);
       } else if (sparse) kern.spmm(ws.rpT, ws.colsT, ws.valsT, N, ws.dPreT, t * NBp, B, dr, 0, N, false);
-      else if (act !== null && act.listed[t - 1] === 1 && activityPays(act.nnz[t - 1], BN, dens.backward, 'backward')) {
-        kern.columnLists(act.rowIdx, (t - 1) * BN, null, act.rowStarts, (t - 1) * S, 1, B, N, B, 4 * N, act.colIdx, null, act.colCs, act.pos);
-        const job = kern.spBwdJob(weffT, act.colIdx, act.colCs, dPre, at, dr, N);
-        job.cost = { prefix: act.colCs, align: CUT_ALIGN };
+      else if (act !== null && spBwdSteps !== null && spBwdSteps[t] === 1) {
+        const cs = act.colCs.subarray((t - 1) * (N + 1), t * (N + 1));
+        const job = kern.spBwdJob(weffT, act.colIdx.subarray((t - 1) * BN), cs, dPre, at, dr, N);
+        job.cost = { prefix: cs, align: CUT_ALIGN };
         parallelKernel(kern, job, act.nnz[t - 1] * N);
       } else parallelGemm(kern, 'nt', B, N, N, dPre, at, N, weffT, 0, N, dr, 0, N, false);
     }
@@ -1112,15 +1176,13 @@ function backward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, g: P
       for (let e = mrp[i]; e < mrp[i + 1]; e++) gw[o + mcols[e] / Bp] = gvals[e];
     }
   } else if (T > 1) {
-    // (the sample lists are made from every step's row lists)
-    let nnz = 0;
-    let all = act !== null;
-    if (act !== null) for (let t = 0; t < T - 1; t++) { nnz += act.nnz[t]; all &&= act.listed[t] === 1; }
-    if (act !== null && all && activityPays(nnz, (T - 1) * BN, dens.weights, 'weights')) {
+    // (the sample lists were made from every step's row lists, before the time loop)
+    if (act !== null && spDwOn) {
       // Per panel of SPDW_ROWS rows i: dPre's columns copied side by side (the panel stays in L2
       // and its rows share TLB pages), the gradient computed transposed, then stored in place.
       const W = SPDW_ROWS;
-      const nC = kern.columnLists(act.rowIdx, 0, act.rowVals, act.rowStarts, 0, T - 1, B, N, TN_CHUNK, 4 * W, act.smpIdx, act.smpVals, act.smpCs, act.pos);
+      const nC = spDwChunks;
+      const nnz = spDwNnz;
       const { panel, outP } = act;
       const cost = { prefix: columnCosts(act.smpCs, nC, N, SPDW_COLUMN_COST, act.smpCost), align: CUT_ALIGN };
       for (let i0 = 0; i0 < N; i0 += W) {
