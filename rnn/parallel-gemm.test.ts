@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { SimdGemm, fmaSupported, kernelArithmetic, type Arithmetic } from './model-js-simd.js';
+import { LIST_DESC, SimdGemm, TN_CHUNK, fmaSupported, kernelArithmetic, type Arithmetic } from './model-js-simd.js';
 import { activityProducts, clearWorkspaceCache, gemmNT, jsBackend, resetActivityCounts, setActivityMode } from './model-js.js';
 import {
   GemmThreadError, PARALLEL_MIN_MACS, costCuts, helperChunks, ThreadCountError, gemmThreadCap, gemmThreadsUsed, liveGemmThreads,
@@ -97,6 +97,41 @@ test('the copy, transpose and pack jobs split over 3 threads copy exactly what o
   k.runAt(pack, 0, pack.units);
   assert.equal(one[N * 24 + 5 * 24 + 2], src[(24 + 2) * N + 5]);
   assert.equal(k.transposeJob(src, 1, N, one, 0, N, N, N), null);
+});
+
+test('a lists job (column lists of several steps and chunked sample lists) split over 3 threads writes what columnLists writes', async () => {
+  await startGemmThreads(3);
+  const N = 512, B = 64, T = 9, S = 4 * B + 1, Q = (T - 1) * B;
+  const nC = Math.ceil(Q / TN_CHUNK);
+  const k = sharedKernels(16 * T * B * N + 8 * nC * N, kernelArithmetic());
+  const rng = new Rng(13, 'test:lists');
+  const a = rng.fillUniform(k.alloc(T * B * N), -1, 1);
+  const idx = k.allocI32(T * B * N), vals = k.alloc(T * B * N), starts = k.allocI32(T * S);
+  for (let t = 0; t < T - 1; t++) k.rowLists(a, a, t * B * N, B, N, 0.3, idx, vals, t * B * N, starts, t * S, k.allocI32(4));
+  // Outputs of both runs: each step's lists, then the sample lists (with states, row bytes 4·96).
+  const outputs = () => ({ col: k.allocI32(Q * N), cs: k.allocI32((T - 1) * (N + 1)), smp: k.allocI32(Q * N), smpV: k.alloc(Q * N), smpCs: k.allocI32(nC * N + 1), pos: k.allocI32((T - 1) * (N + 1) + nC * N + 1) });
+  const one = outputs(), three = outputs();
+  // (the lists touch only their entries: the rest stays -1 on both sides)
+  for (const x of [one.col, one.cs, one.smp, one.smpCs]) x.fill(-1);
+  one.smpV.fill(-1);
+  for (let t = 0; t < T - 1; t++) k.columnLists(idx, t * B * N, null, starts, t * S, 1, B, N, B, 4 * N, one.col.subarray(t * B * N), null, one.cs.subarray(t * (N + 1)), one.pos);
+  assert.equal(k.columnLists(idx, 0, vals, starts, 0, T - 1, B, N, TN_CHUNK, 384, one.smp, one.smpV, one.smpCs, one.pos), nC);
+  const desc = k.allocI32(T * LIST_DESC);
+  const o = three;
+  let u = 0;
+  assert.equal(k.describeLists(desc, u++, idx, 0, vals, starts, 0, T - 1, B, TN_CHUNK, 384, o.smp, o.smpV, o.smpCs, o.pos.subarray((T - 1) * (N + 1))), nC);
+  for (let t = 0; t < T - 1; t++) k.describeLists(desc, u++, idx, t * B * N, null, starts, t * S, 1, B, B, 4 * N, o.col.subarray(t * B * N), null, o.cs.subarray(t * (N + 1)), o.pos.subarray(t * (N + 1)));
+  const i32 = (x: Int32Array | Float32Array): Buffer => Buffer.from(x.buffer, x.byteOffset, x.byteLength);
+  const before = helperChunks();
+  for (let attempt = 0; attempt < 50 && helperChunks() === before; attempt++) {
+    for (const x of [o.col, o.cs, o.smp, o.smpCs]) x.fill(-1);
+    o.smpV.fill(-1);
+    useGemmThreads(3);
+    parallelKernel(k, k.listsJob(desc, u, B, N), 1e12);
+    useGemmThreads(1);
+    for (const key of ['col', 'cs', 'smp', 'smpV', 'smpCs'] as const) assert.ok(i32(one[key]).equals(i32(three[key])), `${key}, attempt ${attempt}`);
+  }
+  assert.ok(helperChunks() > before, 'the helpers never computed a chunk');
 });
 
 test('training a few steps with 1, 2 and 3 threads gives the same weights byte for byte', async () => {
