@@ -12,7 +12,8 @@
  *   wrong job (a claim is a compare-and-swap that checks the generation);
  * - `done`: chunks finished (computed or failed) of the current job;
  * - `error`: 0, or 1 + the index of the first thread whose chunk threw;
- * - `op` (1 nt, 2 tn, 3-11 the kernel jobs spFwd, spBwd, spDw, act, bwd, copy, transpose, pack, lists), `workers` (threads allowed,
+ * - `op` (1 nt, 2 tn, 3-11 the kernel jobs spFwd, spBwd, spDw, act, bwd, copy, transpose, pack, lists,
+ *   12-13 the update jobs adam, dale of rnn/update-kernels.ts), `workers` (threads allowed,
  *   the caller included: helper w joins only when w < workers), `chunks`, `byCols`, `unit`, then
  *   the product's arguments: for nt and tn M, Nc, K, aOff, lda, bOff, ldb, cOff, ldc (float32
  *   element offsets from the start of the shared memory), acc; for a kernel job its integer
@@ -24,6 +25,7 @@
  * - `bounds`: {@link MAX_CUT_CHUNKS} + 1 unit indices.
  */
 import type { SimdGemm, KernelKind } from './model-js-simd.js';
+import type { UpdateJob, UpdateMemory } from './update-kernels.js';
 
 /** Most threads (caller + helpers) one product uses. */
 export const MAX_GEMM_THREADS = 16;
@@ -42,7 +44,7 @@ export const B = {
 /** Elements of the board. */
 export const BOARD_SIZE = B.bounds + MAX_CUT_CHUNKS + 1;
 /** Board `op` values. */
-export const OP = { nt: 1, tn: 2, spFwd: 3, spBwd: 4, spDw: 5, act: 6, bwd: 7, copy: 8, transpose: 9, pack: 10, lists: 11 } as const;
+export const OP = { nt: 1, tn: 2, spFwd: 3, spBwd: 4, spDw: 5, act: 6, bwd: 7, copy: 8, transpose: 9, pack: 10, lists: 11, adam: 12, dale: 13 } as const;
 /** Board slot of a kernel job's unit count (after its arguments). */
 export const JOB_UNITS = B.args + MAX_JOB_ARGS;
 const JOB_OPS: Record<number, KernelKind> = { [OP.spFwd]: 'spFwd', [OP.spBwd]: 'spBwd', [OP.spDw]: 'spDw', [OP.act]: 'act', [OP.bwd]: 'bwd', [OP.copy]: 'copy', [OP.transpose]: 'transpose', [OP.pack]: 'pack', [OP.lists]: 'lists' };
@@ -90,6 +92,23 @@ export function blockBounds(n: number, parts: number, unit: number, i: number): 
   const lo = Math.floor((units * i) / parts) * unit;
   const hi = i === parts - 1 ? n : Math.floor((units * (i + 1)) / parts) * unit;
   return [lo, hi];
+}
+
+const UPDATE_OPS: Record<number, UpdateJob['kind']> = { [OP.adam]: 'adam', [OP.dale]: 'dale' };
+const UPDATE_ARGC: Record<UpdateJob['kind'], number> = { adam: 5, dale: 3 };
+
+/** Runs chunk `i` of the update job on the board (even cuts of its units) with the kernels of `u`. */
+export function runUpdateChunk(board: Int32Array, u: UpdateMemory, i: number): void {
+  const kind = UPDATE_OPS[board[B.op]];
+  if (kind === undefined) throw new Error(`board op ${board[B.op]} is not an update job`);
+  const units = board[JOB_UNITS];
+  const [lo, hi] = blockBounds(units, board[B.chunks], 1, i);
+  if (lo < hi) u.runAt({ kind, units, args: Array.from(board.subarray(B.args, B.args + UPDATE_ARGC[kind])) }, lo, hi);
+}
+
+/** Whether the board holds an update job (run by {@link runUpdateChunk}). */
+export function isUpdateJob(board: Int32Array): boolean {
+  return UPDATE_OPS[board[B.op]] !== undefined;
 }
 
 /**

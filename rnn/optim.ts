@@ -4,6 +4,12 @@
  */
 import { PARAM_NAMES, type ParamName, type Params } from './types.js';
 import { UpdateMemory } from './update-kernels.js';
+import { parallelUpdate } from './parallel-gemm.js';
+
+/** Parameters from which the optimiser's memory is shared, so that its update may split over threads. */
+const SHARED_UPDATE_MIN = 1 << 20;
+/** Work per parameter of Adam's update, in multiply-adds for the threads' split threshold (rnn/parallel-gemm.ts). */
+const ADAM_WORK = 16;
 
 /** Optimiser kind. */
 export type OptimizerName = 'adam' | 'sgd';
@@ -115,8 +121,9 @@ export class Adam implements Optimizer {
     this.eps = opts.eps ?? 1e-8;
     let floats = 0;
     for (const k of PARAM_NAMES) floats += template[k].length;
-    // m, v, and the parameters and gradients (placed or staged).
-    this.mem = UpdateMemory.create(4 * floats, 4 * PARAM_NAMES.length);
+    // m, v, and the parameters and gradients (placed or staged); shared for a large model, whose
+    // updates then split over the helper threads of its products.
+    this.mem = UpdateMemory.create(4 * floats, 4 * PARAM_NAMES.length, floats >= SHARED_UPDATE_MIN);
     this.m = this.slots(template);
     this.v = this.slots(template);
   }
@@ -163,7 +170,10 @@ export class Adam implements Optimizer {
         g = this.io.g[k];
       }
       // The kernel (the same bits as the loop) on views of its memory; the loop does the rest.
-      if (mem !== null && mem.holds(p) && mem.holds(g)) from = mem.adam(p, g, m, v, b1, b2, stepSize, bc2sqrt, eps);
+      if (mem !== null && mem.holds(p) && mem.holds(g)) {
+        parallelUpdate(mem, mem.adamJob(p, g, m, v, b1, b2, stepSize, bc2sqrt, eps), ADAM_WORK * p.length);
+        from = p.length & ~1;
+      }
       for (let i = from; i < p.length; i++) {
         const gi = g[i];
         const mi = b1 * m[i] + (1 - b1) * gi;

@@ -1,14 +1,16 @@
 /**
  * A helper thread of rnn/parallel-gemm.ts. It waits for a new job on the shared board
  * (rnn/gemm-job.ts, `Atomics.wait` on `seq`), binds the SIMD kernels to the shared memory the
- * caller last sent on its port, and claims and computes chunks of the product until none is left,
+ * caller last sent on its port (and the update kernels to the last update memory sent), and
+ * claims and computes chunks of the product (or update) until none is left,
  * counting each in `done` (`Atomics.notify`). A chunk that throws is counted too, with `error` set
  * and its message on the port; when the thread exits for any reason it sets `exited[index]`, so
  * the caller never waits for a dead helper.
  */
 import { receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
-import { B, claim, runChunk } from './gemm-job.js';
+import { B, claim, isUpdateJob, runChunk, runUpdateChunk } from './gemm-job.js';
 import { SimdGemm, type Arithmetic, type WasmMemory } from './model-js-simd.js';
+import { UpdateMemory, type UpdateWasmMemory } from './update-kernels.js';
 import { gemmNT } from './model-js.js';
 
 const { board, index, port } = workerData as { board: Int32Array; index: number; port: MessagePort };
@@ -19,6 +21,7 @@ process.on('exit', () => {
 });
 
 let k: SimdGemm | null = null;
+let u: UpdateMemory | null = null;
 let F: Float32Array = new Float32Array(0);
 let seen = -1; // join the job in flight, if any
 Atomics.store(board, B.ready + index, 1);
@@ -33,14 +36,19 @@ for (;;) {
   seen = g;
   // The memory (and scratch block) to bind to: the last one the caller sent.
   for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) {
-    const msg = m.message as { memory: WasmMemory; scratch: { byteOffset: number; floats: number }; arithmetic: Arithmetic };
-    k = new SimdGemm(0, gemmNT, true, { attach: msg });
-    F = k.wholeView()!;
+    const msg = m.message as { memory: WasmMemory; scratch: { byteOffset: number; floats: number }; arithmetic: Arithmetic } | { update: UpdateWasmMemory };
+    if ('update' in msg) u = UpdateMemory.attach(msg.update);
+    else {
+      k = new SimdGemm(0, gemmNT, true, { attach: msg });
+      F = k.wholeView()!;
+    }
   }
-  if (index >= Atomics.load(board, B.workers) || k === null) continue;
+  const update = isUpdateJob(board);
+  if (index >= Atomics.load(board, B.workers) || (update ? u === null : k === null)) continue;
   for (let i = claim(board, g); i >= 0; i = claim(board, g)) {
     try {
-      runChunk(board, k, F, i);
+      if (update) runUpdateChunk(board, u!, i);
+      else runChunk(board, k!, F, i);
     } catch (err) {
       const e = err as Error;
       port.postMessage(`${e.name}: ${e.message}`);

@@ -4,10 +4,11 @@ import { spawnSync } from 'node:child_process';
 import { LIST_DESC, SimdGemm, TN_CHUNK, fmaSupported, kernelArithmetic, type Arithmetic } from './model-js-simd.js';
 import { activityProducts, clearWorkspaceCache, gemmNT, jsBackend, resetActivityCounts, setActivityMode } from './model-js.js';
 import {
-  GemmThreadError, PARALLEL_MIN_MACS, costCuts, helperChunks, ThreadCountError, gemmThreadCap, gemmThreadsUsed, liveGemmThreads,
+  GemmThreadError, PARALLEL_MIN_MACS, costCuts, helperChunks, parallelUpdate, ThreadCountError, gemmThreadCap, gemmThreadsUsed, liveGemmThreads,
   parallelGemm, parallelKernel, resetGemmThreadsUsed, shutdownGemmThreads, simulateHelperExit, startGemmThreads, useGemmThreads,
 } from './parallel-gemm.js';
 import { blockBounds } from './gemm-job.js';
+import { UpdateMemory } from './update-kernels.js';
 import { train } from './train.js';
 import { defaultModelConfig, initParams, zerosLike } from './init.js';
 import { Rng } from './rng.js';
@@ -132,6 +133,42 @@ test('a lists job (column lists of several steps and chunked sample lists) split
     for (const key of ['col', 'cs', 'smp', 'smpV', 'smpCs'] as const) assert.ok(i32(one[key]).equals(i32(three[key])), `${key}, attempt ${attempt}`);
   }
   assert.ok(helperChunks() > before, 'the helpers never computed a chunk');
+});
+
+test('the update jobs (Adam, Dale\'s projection) on a shared update memory split over 3 threads give the one-call bits', async () => {
+  await startGemmThreads(3);
+  const n = 1030 * 1030 + 7, N = 1032, nExc = 517; // an odd tensor length (the loop's last element); nExc inside a vector
+  const run = (threads: number): { bytes: Buffer; helped: number } => {
+    const mem = UpdateMemory.create(4 * n + N * N, 8, true)!;
+    assert.equal(mem.shared, true);
+    const [p, g, m, v] = [0, 1, 2, 3].map(() => mem.alloc(n));
+    const w = mem.alloc(N * N);
+    const r = new Rng(15, 'test:update-values');
+    for (const x of [p, g, m, w]) for (let i = 0; i < x.length; i++) x[i] = r.normal();
+    for (let i = 0; i < v.length; i++) v[i] = Math.abs(r.normal()) * 1e-3;
+    const before = helperChunks();
+    useGemmThreads(threads);
+    for (let step = 1; step <= 3; step++) {
+      parallelUpdate(mem, mem.adamJob(p, g, m, v, 0.9, 0.999, 1e-3 / (1 - 0.9 ** step), Math.sqrt(1 - 0.999 ** step), 1e-8), 1e12);
+      parallelUpdate(mem, mem.daleJob(w, N, nExc)!, 1e12);
+    }
+    useGemmThreads(1);
+    // The projection did project: no excitatory weight < 0, no inhibitory one > 0.
+    for (let i = 0; i < w.length; i++) assert.ok(i % N < nExc ? !(w[i] < 0) : !(w[i] > 0), `weight ${i}`);
+    const bytes = Buffer.concat([p, m, v, w].map((x) => Buffer.from(x.buffer, x.byteOffset, x.byteLength)));
+    return { bytes, helped: helperChunks() - before };
+  };
+  const one = run(1);
+  assert.equal(one.helped, 0);
+  let helped = 0;
+  for (let attempt = 0; attempt < 10 && helped === 0; attempt++) {
+    const three = run(3);
+    assert.ok(three.bytes.equals(one.bytes), `3 threads differ from 1 (attempt ${attempt})`);
+    helped = three.helped;
+  }
+  assert.ok(helped > 0, 'the helpers never computed a chunk');
+  const mem = UpdateMemory.create(N * N, 1, true)!;
+  assert.equal(mem.daleJob(mem.alloc(1030 * 1030), 1030, nExc), null, 'N not a multiple of 4: no kernel job');
 });
 
 test('training a few steps with 1, 2 and 3 threads gives the same weights byte for byte', async () => {

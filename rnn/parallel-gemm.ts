@@ -28,7 +28,8 @@
 import { availableParallelism } from 'node:os';
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import type { SimdGemm, KernelJob, WasmMemory } from './model-js-simd.js';
-import { B, BOARD_SIZE, MAX_CUT_CHUNKS, MAX_GEMM_THREADS, OP, JOB_UNITS, claim, closeClaims, openClaims, runChunk } from './gemm-job.js';
+import type { UpdateJob, UpdateMemory, UpdateWasmMemory } from './update-kernels.js';
+import { B, BOARD_SIZE, MAX_CUT_CHUNKS, MAX_GEMM_THREADS, OP, JOB_UNITS, claim, closeClaims, openClaims, runChunk, runUpdateChunk } from './gemm-job.js';
 
 /** A helper thread failed, exited or did not start; the product's result is not usable. */
 export class GemmThreadError extends Error {
@@ -113,6 +114,8 @@ interface Helper {
   /** The memory and scratch block the helper's kernels are bound to (null: none yet). */
   memory: WasmMemory | null;
   scratch: Float32Array | null;
+  /** The update memory the helper's update kernels are bound to (null: none yet). */
+  update: UpdateWasmMemory | null;
   /** Why the helper is unusable (an 'error' or 'exit' event arrived), else null. */
   failed: string | null;
 }
@@ -145,7 +148,7 @@ function startHelper(w: number): Helper {
   }
   worker.unref();
   port1.unref();
-  const h: Helper = { worker, port: port1, memory: null, scratch: null, failed: null };
+  const h: Helper = { worker, port: port1, memory: null, scratch: null, update: null, failed: null };
   // Only seen when the event loop runs (between products): recorded for the next error message.
   worker.on('error', (err: Error) => { h.failed = `${err.name}: ${err.message}`; });
   const own = board;
@@ -265,7 +268,7 @@ export function parallelGemm(
   const perThread = kind === 'nt' ? CHUNKS_PER_THREAD : TN_CHUNKS_PER_THREAD;
   const chunks = Math.max(1, Math.min(units, perThread * p, Math.floor(macs / MIN_CHUNK_MACS)));
   const args = [M, Nc, K, (A.byteOffset >> 2) + aOff, lda, (Bm.byteOffset >> 2) + bOff, ldb, (C.byteOffset >> 2) + cOff, ldc, acc ? 1 : 0];
-  runJob(k, p, kind === 'nt' ? OP.nt : OP.tn, chunks, args, byCols, unit);
+  runJob(bindGemm(k, p), p, kind === 'nt' ? OP.nt : OP.tn, chunks, args, byCols, unit);
 }
 
 /**
@@ -292,7 +295,64 @@ export function parallelKernel(k: SimdGemm, job: KernelJob, work: number): void 
     chunks = Math.min(chunks, MAX_CUT_CHUNKS);
     bounds = costCuts(job.cost.prefix, job.units, chunks, job.cost.align, cutScratch);
   }
-  runJob(k, p, OP[job.kind], chunks, args, false, 1, bounds);
+  runJob(bindGemm(k, p), p, OP[job.kind], chunks, args, false, 1, bounds);
+}
+
+/**
+ * One update job (UpdateMemory.adamJob, daleJob: rnn/update-kernels.ts) split into chunks of
+ * whole units over the threads allowed now when the memory is shared and `work` (a multiply-add
+ * estimate) is at least {@link PARALLEL_MIN_MACS}; else one call. Same bits: each element belongs
+ * to one unit.
+ * @throws GemmThreadError when a helper thread exited or a chunk failed (all helpers are then stopped)
+ */
+export function parallelUpdate(mem: UpdateMemory, job: UpdateJob, work: number): void {
+  const p = mem.shared && work >= PARALLEL_MIN_MACS ? allowed(gemmThreadCap()) : 1;
+  if (p <= 1) {
+    mem.runAt(job, 0, job.units);
+    return;
+  }
+  const chunks = Math.max(1, Math.min(job.units, CHUNKS_PER_THREAD * p, Math.floor(work / MIN_CHUNK_MACS)));
+  const args = [...job.args];
+  while (args.length < JOB_UNITS - B.args) args.push(0);
+  args.push(job.units);
+  startHelpers(p);
+  for (let w = 1; w < p; w++) {
+    const h = helpers[w - 1];
+    if (h.update !== mem.memory) {
+      h.port.postMessage({ update: mem.memory });
+      h.update = mem.memory;
+    }
+  }
+  runJob((i) => runUpdateChunk(board, mem, i), p, OP[job.kind], chunks, args, false, 1);
+}
+
+/** Starts helpers 1 … p − 1 where missing; fails if one has exited. */
+function startHelpers(p: number): void {
+  for (let w = 1; w < p; w++) {
+    if (helpers.length < w) helpers.push(startHelper(w));
+    if (Atomics.load(board, B.exited + w) === 1) fail(describe(w, helpers[w - 1], 'has exited'));
+  }
+}
+
+/** Binds helpers 1 … p − 1 to k's memory (starting them where missing); returns how the caller runs chunk i. */
+function bindGemm(k: SimdGemm, p: number): (i: number) => void {
+  startHelpers(p);
+  let F = wholeViews.get(k);
+  if (F === undefined) {
+    F = k.wholeView()!;
+    wholeViews.set(k, F);
+  }
+  for (let w = 1; w < p; w++) {
+    const h = helpers[w - 1];
+    const scratch = k.helperScratch[w - 1];
+    if (h.memory !== k.memory || h.scratch !== scratch) {
+      h.port.postMessage({ memory: k.memory, scratch: { byteOffset: scratch.byteOffset, floats: scratch.length }, arithmetic: k.arithmetic });
+      h.memory = k.memory;
+      h.scratch = scratch;
+    }
+  }
+  const view = F;
+  return (i) => runChunk(board, k, view, i);
 }
 
 const cutScratch = new Int32Array(MAX_CUT_CHUNKS + 1);
@@ -327,25 +387,7 @@ export function costCuts(prefix: ArrayLike<number>, units: number, chunks: numbe
  * computes chunks on this thread too and returns when all are done.
  * @throws GemmThreadError when a helper thread exited or a chunk failed (all helpers are then stopped)
  */
-function runJob(k: SimdGemm, p: number, op: number, chunks: number, args: number[], byCols: boolean, unit: number, bounds: Int32Array | null = null): void {
-  for (let w = 1; w < p; w++) {
-    if (helpers.length < w) helpers.push(startHelper(w));
-    if (Atomics.load(board, B.exited + w) === 1) fail(describe(w, helpers[w - 1], 'has exited'));
-  }
-  let F = wholeViews.get(k);
-  if (F === undefined) {
-    F = k.wholeView()!;
-    wholeViews.set(k, F);
-  }
-  for (let w = 1; w < p; w++) {
-    const h = helpers[w - 1];
-    const scratch = k.helperScratch[w - 1];
-    if (h.memory !== k.memory || h.scratch !== scratch) {
-      h.port.postMessage({ memory: k.memory, scratch: { byteOffset: scratch.byteOffset, floats: scratch.length }, arithmetic: k.arithmetic });
-      h.memory = k.memory;
-      h.scratch = scratch;
-    }
-  }
+function runJob(run: (i: number) => void, p: number, op: number, chunks: number, args: number[], byCols: boolean, unit: number, bounds: Int32Array | null = null): void {
   // Open the new generation first: from here on no late thread can claim a chunk of the last job.
   const g = ++generation;
   Atomics.store(board, B.next, openClaims(g));
@@ -365,7 +407,7 @@ function runJob(k: SimdGemm, p: number, op: number, chunks: number, args: number
   let mine: unknown = null;
   for (let i = claim(board, g); i >= 0; i = claim(board, g)) {
     try {
-      runChunk(board, k, F, i);
+      run(i);
     } catch (err) {
       mine = err;
       break;

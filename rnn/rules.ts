@@ -4,6 +4,10 @@
  */
 import type { ModelConfig, ModelMasks, Params } from './types.js';
 import { updateKernelsOf } from './update-kernels.js';
+import { parallelUpdate } from './parallel-gemm.js';
+
+/** Work per weight of the projection, in multiply-adds for the threads' split threshold (rnn/parallel-gemm.ts). */
+const DALE_WORK = 8;
 
 /** Thrown when a mask or sign matrix does not have the shape of the tensor it applies to. */
 export class MaskShapeError extends Error {
@@ -42,7 +46,12 @@ export function daleViolations(w: ArrayLike<number>, N: number, nExc: number): {
  */
 export function daleProject(w: Float32Array, N: number, nExc: number): Float32Array {
   if (w.length !== N * N) throw new MaskShapeError(`daleProject: w has length ${w.length}, expected N*N = ${N * N}`);
-  if (updateKernelsOf(w)?.dale(w, N, nExc) === true) return w;
+  const mem = updateKernelsOf(w);
+  const job = mem?.daleJob(w, N, nExc) ?? null;
+  if (mem !== null && job !== null) {
+    parallelUpdate(mem, job, DALE_WORK * N * N);
+    return w;
+  }
   for (let i = 0; i < N; i++) {
     const o = i * N;
     for (let j = 0; j < nExc; j++) if (w[o + j] < 0) w[o + j] = 0;

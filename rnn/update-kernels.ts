@@ -10,7 +10,9 @@
  * optimiser keeps its moments there and hands out parameter and gradient storage there (so the
  * training loop's tensors need no copying); {@link updateKernelsOf} finds the memory an array
  * lives in. Without WebAssembly SIMD (or after {@link setUpdateKernelsEnabled}(false)) the
- * callers run their JavaScript loops.
+ * callers run their JavaScript loops. A large model's memory is shared: the update then splits
+ * into ranges of elements (Adam) or rows (the projection) over the helper threads of
+ * rnn/parallel-gemm.ts ({@link UpdateJob}), each element computed alike on any thread.
  */
 import { I32, OP, SIMD, Body, moduleBytes } from './wasm-asm.js';
 
@@ -113,24 +115,43 @@ interface UpdateExports {
   dale(w: number, rows: number, rowBytes: number, excBytes: number, rem: number): void;
 }
 
+/** A WebAssembly.Memory (its buffer is a SharedArrayBuffer when made with `shared: true`). */
+export interface UpdateWasmMemory { readonly buffer: ArrayBuffer | SharedArrayBuffer }
 interface WasmApi {
   validate(bytes: Uint8Array): boolean;
   Module: new (bytes: Uint8Array) => object;
-  Memory: new (desc: { initial: number; maximum: number }) => { readonly buffer: ArrayBuffer };
+  Memory: new (desc: { initial: number; maximum: number; shared?: boolean }) => UpdateWasmMemory;
   Instance: new (mod: object, imports: Record<string, Record<string, unknown>>) => { exports: Record<string, unknown> };
 }
 const WA: WasmApi | undefined = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
 
-let compiled: object | null | undefined;
-function updateModule(): object | null {
-  if (compiled === undefined) {
+/** The compiled kernels importing a plain [0] or a shared [1] memory (null: not available here). */
+const compiled: (object | null | undefined)[] = [undefined, undefined];
+function updateModule(shared: boolean): object | null {
+  const i = shared ? 1 : 0;
+  if (compiled[i] === undefined) {
     const bytes = moduleBytes([
       ['adam', [I32, I32, I32, I32, I32, F64, F64, F64, F64, F64, F64, F64], adamBody()],
       ['dale', [I32, I32, I32, I32, I32], daleBody()],
-    ]);
-    compiled = WA !== undefined && WA.validate(bytes) ? new WA.Module(bytes) : null;
+    ], shared);
+    compiled[i] = WA !== undefined && (!shared || typeof SharedArrayBuffer === 'function') && WA.validate(bytes) ? new WA.Module(bytes) : null;
   }
-  return compiled;
+  return compiled[i];
+}
+
+/** Elements per unit of an Adam {@link UpdateJob} (a multiple of 2: the kernel's float pairs). */
+export const ADAM_UNIT = 2048;
+
+/**
+ * One update kernel call that splits into units with disjoint outputs: Adam over
+ * {@link ADAM_UNIT} elements a unit (its hyperparameters in the memory, see
+ * {@link UpdateMemory.adamJob}), the projection over rows. Byte pointers, so that a helper thread
+ * bound to the same shared memory runs it alike ({@link UpdateMemory.runAt}).
+ */
+export interface UpdateJob {
+  kind: 'adam' | 'dale';
+  units: number;
+  args: number[];
 }
 
 let enabled = true;
@@ -143,21 +164,30 @@ export function setUpdateKernelsEnabled(on: boolean): void {
 export const MAX_UPDATE_BYTES = 2 ** 31;
 
 /** Each memory's kernels, by its buffer (how {@link updateKernelsOf} finds them). */
-const byBuffer = new WeakMap<ArrayBuffer, UpdateMemory>();
+const byBuffer = new WeakMap<ArrayBuffer | SharedArrayBuffer, UpdateMemory>();
+
+/** Float64 values of an Adam job's hyperparameters at the start of a memory (b1, c1, b2, c2, stepSize, bc2sqrt, eps). */
+const HYPER = 8;
 
 /**
  * A WebAssembly memory of fixed size with the update kernels bound to it; arrays handed to the
  * kernels must be views made by {@link UpdateMemory.alloc}.
  */
 export class UpdateMemory {
-  private readonly buffer: ArrayBuffer;
+  /** The WebAssembly memory (what helper threads attach to when shared). */
+  readonly memory: UpdateWasmMemory;
+  /** Whether the memory is shared (a SharedArrayBuffer): its updates may split over helper threads. */
+  readonly shared: boolean;
+  private readonly buffer: ArrayBuffer | SharedArrayBuffer;
   private readonly fns: UpdateExports;
-  private used = 0;
+  private readonly hyper: Float64Array;
+  private used = 2 * HYPER;
 
-  private constructor(floats: number, mod: object, api: WasmApi) {
-    const pages = Math.max(1, Math.ceil((4 * floats) / 65536));
-    const memory = new api.Memory({ initial: pages, maximum: pages });
+  private constructor(mod: object, memory: UpdateWasmMemory, shared: boolean, api: WasmApi) {
+    this.memory = memory;
+    this.shared = shared;
     this.buffer = memory.buffer;
+    this.hyper = new Float64Array(this.buffer, 0, HYPER);
     const ex = new api.Instance(mod, { env: { mem: memory } }).exports;
     this.fns = { adam: ex.adam as UpdateExports['adam'], dale: ex.dale as UpdateExports['dale'] };
     byBuffer.set(this.buffer, this);
@@ -167,11 +197,22 @@ export class UpdateMemory {
    * A memory for `floats` float32 values in arrays of `count` (each rounded up to 4 floats), or
    * null where the kernels are off, this runtime lacks WebAssembly SIMD, or the arrays would not
    * fit a 32-bit WebAssembly memory (over {@link MAX_UPDATE_BYTES}; the callers' loops then run).
+   * `shared`: a shared memory where this runtime has one (else a plain one).
    */
-  static create(floats: number, count: number): UpdateMemory | null {
-    const mod = enabled ? updateModule() : null;
-    const n = floats + 3 * count;
-    return mod === null || WA === undefined || 4 * n > MAX_UPDATE_BYTES ? null : new UpdateMemory(n, mod, WA);
+  static create(floats: number, count: number, shared = false): UpdateMemory | null {
+    const share = shared && enabled && updateModule(true) !== null;
+    const mod = enabled ? updateModule(share) : null;
+    const n = floats + 3 * count + 2 * HYPER;
+    if (mod === null || WA === undefined || 4 * n > MAX_UPDATE_BYTES) return null;
+    const pages = Math.max(1, Math.ceil((4 * n) / 65536));
+    return new UpdateMemory(mod, new WA.Memory({ initial: pages, maximum: pages, shared: share }), share, WA);
+  }
+
+  /** The kernels bound to a shared memory made by {@link UpdateMemory.create} in another thread (for running its jobs; allocates nothing). */
+  static attach(memory: UpdateWasmMemory): UpdateMemory {
+    const mod = updateModule(true);
+    if (mod === null || WA === undefined) throw new Error('UpdateMemory: cannot attach to a shared memory: this runtime lacks shared WebAssembly SIMD memory');
+    return new UpdateMemory(mod, memory, true, WA);
   }
 
   /** A zeroed float32 array of `n` elements in this memory (16-byte aligned). */
@@ -194,9 +235,20 @@ export class UpdateMemory {
    * does the odd last one).
    */
   adam(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, b1: number, b2: number, stepSize: number, bc2sqrt: number, eps: number): number {
+    const job = this.adamJob(p, g, m, v, b1, b2, stepSize, bc2sqrt, eps);
+    this.runAt(job, 0, job.units);
+    return p.length & ~1;
+  }
+
+  /**
+   * {@link UpdateMemory.adam} as an {@link UpdateJob} (units of {@link ADAM_UNIT} elements); the
+   * hyperparameters are stored in this memory until the next job is made.
+   */
+  adamJob(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, b1: number, b2: number, stepSize: number, bc2sqrt: number, eps: number): UpdateJob {
+    const h = this.hyper;
+    h[0] = b1; h[1] = 1 - b1; h[2] = b2; h[3] = 1 - b2; h[4] = stepSize; h[5] = bc2sqrt; h[6] = eps;
     const n2 = p.length & ~1;
-    this.fns.adam(p.byteOffset, g.byteOffset, m.byteOffset, v.byteOffset, 4 * n2, b1, 1 - b1, b2, 1 - b2, stepSize, bc2sqrt, eps);
-    return n2;
+    return { kind: 'adam', units: Math.ceil(n2 / ADAM_UNIT), args: [p.byteOffset, g.byteOffset, m.byteOffset, v.byteOffset, n2] };
   }
 
   /**
@@ -204,16 +256,37 @@ export class UpdateMemory {
    * columns excitatory) when N is a multiple of 4; returns false (nothing done) otherwise.
    */
   dale(w: Float32Array, N: number, nExc: number): boolean {
-    if ((N & 3) !== 0 || w.length !== N * N || !(nExc >= 0 && nExc <= N)) return false;
-    this.fns.dale(w.byteOffset, N, 4 * N, 16 * (nExc >> 2), nExc & 3);
+    const job = this.daleJob(w, N, nExc);
+    if (job === null) return false;
+    this.runAt(job, 0, job.units);
     return true;
+  }
+
+  /** {@link UpdateMemory.dale} as an {@link UpdateJob} (units: rows), or null where the kernel cannot run it. */
+  daleJob(w: Float32Array, N: number, nExc: number): UpdateJob | null {
+    if ((N & 3) !== 0 || w.length !== N * N || !(nExc >= 0 && nExc <= N)) return null;
+    return { kind: 'dale', units: N, args: [w.byteOffset, N, nExc] };
+  }
+
+  /** Runs units [lo, hi) of a job made by {@link UpdateMemory.adamJob} or {@link UpdateMemory.daleJob} for this memory (or, attached, another thread's). */
+  runAt(job: UpdateJob, lo: number, hi: number): void {
+    const x = job.args;
+    if (job.kind === 'adam') {
+      const [p, g, m, v, n2] = x;
+      const e0 = lo * ADAM_UNIT;
+      const bytes = 4 * (Math.min(n2, hi * ADAM_UNIT) - e0);
+      const h = this.hyper;
+      this.fns.adam(p + 4 * e0, g + 4 * e0, m + 4 * e0, v + 4 * e0, bytes, h[0], h[1], h[2], h[3], h[4], h[5], h[6]);
+    } else {
+      const [w, N, nExc] = x;
+      this.fns.dale(w + 4 * N * lo, hi - lo, 4 * N, 16 * (nExc >> 2), nExc & 3);
+    }
   }
 }
 
 /** The {@link UpdateMemory} that `a` is a view of, if any (and the kernels are enabled). */
 export function updateKernelsOf(a: Float32Array): UpdateMemory | null {
   if (!enabled) return null;
-  const buf = a.buffer;
-  return buf instanceof ArrayBuffer ? byBuffer.get(buf) ?? null : null;
+  return byBuffer.get(a.buffer) ?? null;
 }
 
