@@ -8,7 +8,7 @@
  * the caller never waits for a dead helper.
  */
 import { receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
-import { B, claim, isUpdateJob, runChunk, runUpdateChunk } from './gemm-job.js';
+import { B, awaitChange, claim, isUpdateJob, runChunk, runUpdateChunk } from './gemm-job.js';
 import { SimdGemm, type Arithmetic, type WasmMemory } from './model-js-simd.js';
 import { UpdateMemory, type UpdateWasmMemory } from './update-kernels.js';
 import { gemmNT } from './model-js.js';
@@ -24,10 +24,14 @@ let k: SimdGemm | null = null;
 let u: UpdateMemory | null = null;
 let F: Float32Array = new Float32Array(0);
 let seen = -1; // join the job in flight, if any
+let worked = false;
 Atomics.store(board, B.ready + index, 1);
 for (;;) {
   // With a timeout: the exit requests (crash flag) and termination take effect between waits.
-  Atomics.wait(board, B.seq, seen, 250);
+  // Polling first only after a job of its own (`worked`): an idle helper just sleeps.
+  if (worked) awaitChange(board, B.seq, seen, 250);
+  else Atomics.wait(board, B.seq, seen, 250);
+  worked = false;
   const crash = Atomics.load(board, B.crash + index);
   if (crash === 2) break;
   if (crash === 1) process.exit(3);
@@ -57,6 +61,7 @@ for (;;) {
       Atomics.notify(board, B.done);
       break;
     }
+    worked = true;
     Atomics.add(board, B.chunksDone + index, 1);
     Atomics.add(board, B.done, 1);
     Atomics.notify(board, B.done);

@@ -15,7 +15,8 @@
  * fewer chunks.
  *
  * The calling thread stays synchronous (training is a synchronous loop): it posts the job
- * (`Atomics.notify`), claims chunks itself, then waits (`Atomics.wait`) for the chunks the helpers
+ * (`Atomics.notify`), claims chunks itself, then waits (polls, then `Atomics.wait`: gemm-job.ts's
+ * `awaitChange`) for the chunks the helpers
  * claimed. A chunk that throws, or a helper that exits, surfaces as a {@link GemmThreadError}
  * (never a hang). Helpers start without blocking the caller and join once loaded; they are
  * `unref`ed (they never keep the process alive) and stopped by {@link shutdownGemmThreads}.
@@ -29,7 +30,7 @@ import { availableParallelism } from 'node:os';
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import type { SimdGemm, KernelJob, WasmMemory } from './model-js-simd.js';
 import type { UpdateJob, UpdateMemory, UpdateWasmMemory } from './update-kernels.js';
-import { B, BOARD_SIZE, MAX_CUT_CHUNKS, MAX_GEMM_THREADS, OP, JOB_UNITS, claim, closeClaims, openClaims, runChunk, runUpdateChunk } from './gemm-job.js';
+import { B, BOARD_SIZE, MAX_CUT_CHUNKS, MAX_GEMM_THREADS, OP, JOB_UNITS, awaitChange, claim, closeClaims, openClaims, runChunk, runUpdateChunk } from './gemm-job.js';
 
 /** A helper thread failed, exited or did not start; the product's result is not usable. */
 export class GemmThreadError extends Error {
@@ -421,7 +422,7 @@ function runJob(run: (i: number) => void, p: number, op: number, chunks: number,
     if (d >= claimed) break;
     const dead = exitedHelper(p);
     if (dead > 0) fail(describe(dead, helpers[dead - 1], 'exited during a product'));
-    Atomics.wait(board, B.done, d, 1000);
+    awaitChange(board, B.done, d, 1000);
   }
   if (mine !== null) fail(new GemmThreadError(`a block of a split product failed on the calling thread: ${(mine as Error).name}: ${(mine as Error).message}`));
   const bad = Atomics.load(board, B.error);
