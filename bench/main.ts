@@ -101,12 +101,13 @@ async function celltypeBench(): Promise<void> {
     { bench: 'celltype', figure: 'dense_same_bytes_1_vs_2_threads', value: th.identical ? 1 : 0, unit: 'bool' },
   ]);
   const tr = await runTrained(isQuick() ? { rounds: 1, warmEpochs: 1 } : {});
-  const at = { warm_epochs: tr.warmEpochs, rounds: tr.rounds };
+  const at = { warm_epochs: tr.warmEpochs, rounds: tr.rounds, steps_per_train_call: tr.stepsPerRound };
   printJsonLines([
     { bench: 'celltype', figure: 'trained_active_fraction', value: tr.activeFraction, unit: 'fraction', ...at },
     { bench: 'celltype', figure: 'trained_steps_per_s', value: tr.trainedStepsPerSec, unit: 'steps/s', threads: 1, products: 'activity-sparse (default)', ...at },
     { bench: 'celltype', figure: 'trained_steps_per_s', value: tr.trainedDenseStepsPerSec, unit: 'steps/s', threads: 1, products: 'dense only', ...at },
     { bench: 'celltype', figure: 'trained_steps_per_s', value: tr.trainedStepsPerSec2, unit: 'steps/s', threads: tr.threadsUsed, products: 'activity-sparse (default)', ...at },
+    { bench: 'celltype', figure: 'trained_speedup_2_threads', value: tr.trainedSpeedup2, unit: 'x', note: 'median of per-round ratios', ...at },
     { bench: 'celltype', figure: 'init_steps_per_s', value: tr.initStepsPerSec, unit: 'steps/s', threads: 1 },
     { bench: 'celltype', figure: 'dense_epochs_s', value: tr.denseEpochsSeconds, unit: 's', threads: 1, note: '100 epochs of 10 steps: the first at the initial rate, 99 at the trained rate' },
     {

@@ -384,6 +384,18 @@ test('the CSR and active-unit kernels write what their definitions say (−0 is 
   assert.equal(k.csr(m, N, Bp, e, rp, cols, null, count), true, 'at the cap, no values');
   assert.equal(rp[N], e);
   assert.equal(k.csr(m, 10, Bp, 100, rp, cols, null, count), null, 'N not a multiple of 4');
+  // Counted in blocks of 65536 entries (N = 260: two blocks): the cap decides exactly, whichever block crosses it.
+  {
+    const N2 = 260;
+    const big = new SimdGemm(8 * N2 * N2 + 64, gemmNT);
+    const w = big.alloc(N2 * N2);
+    for (let i = 0; i < w.length; i += 7) w[i] = 1;
+    const nnz = Math.ceil(w.length / 7);
+    const args = [big.allocI32(N2 + 1), big.allocI32(N2 * N2), null, big.allocI32(4)] as const;
+    for (const cap of [nnz, nnz - 1, 9000, 9362, 9363]) {
+      assert.equal(big.csr(w, N2, 8, cap, ...args), nnz <= cap, `cap ${cap} of ${nnz} entries`);
+    }
+  }
   // Active units: any row above the threshold.
   const B = 3;
   const a = k.alloc(B * N);

@@ -60,6 +60,8 @@ const NT_BLOCK_BYTES = 196608;
 
 /** Number of samples s per gemmTN chunk (partial sums per chunk, then added to C). */
 export const TN_CHUNK = 128;
+/** Entries per call of the nonzero count of {@link SimdGemm.csr} (a multiple of 4). */
+const CSR_COUNT_BLOCK = 1 << 16;
 /** Int32 entries per unit of a {@link SimdGemm.listsJob}'s description ({@link SimdGemm.describeLists}). */
 export const LIST_DESC = 11;
 
@@ -1280,8 +1282,13 @@ export class SimdGemm {
   csr(m: Float32Array, N: number, Bp: number, cap: number, rp: Int32Array, cols: Int32Array, vals: Float32Array | null, count: Int32Array): boolean | null {
     if ((N & 3) !== 0 || !this.inMem(m, rp, cols, count) || (vals !== null && !this.inMem(vals, m))) return null;
     if (cap < N * N) {
-      this.nnzCountFn!(m.byteOffset, N * N, count.byteOffset);
-      if (count[0] > cap) return false;
+      // Counted in blocks, so that a dense matrix is refused after cap / density entries, not N².
+      let nnz = 0;
+      for (let s = 0; s < N * N; s += CSR_COUNT_BLOCK) {
+        this.nnzCountFn!(m.byteOffset + 4 * s, Math.min(CSR_COUNT_BLOCK, N * N - s), count.byteOffset);
+        nnz += count[0];
+        if (nnz > cap) return false;
+      }
     }
     this.csrRowsFn!(m.byteOffset, N, Bp, rp.byteOffset, cols.byteOffset, vals === null ? 0 : vals.byteOffset, vals === null ? 0 : 1);
     return true;
