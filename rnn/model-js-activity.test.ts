@@ -273,6 +273,38 @@ test('spBwd writes only the listed outputs of dr, each with gemmNT\'s bits', { s
   }
 });
 
+test('spFwd with the nonlinearity fused gives spFwd then act, bit for bit (each arithmetic, full and partial slabs)', { skip: !simdSupported() }, () => {
+  for (const arithmetic of ARITHMETICS) {
+    for (const N of [48, 40, 28]) {
+      const B = 6, th = 0.1;
+      const k = new SimdGemm(40 * N * N + 40 * B * N, gemmNT, true, { arithmetic });
+      const rng = new Rng(7, 'test:spfwd-act');
+      const weff = rng.fillUniform(k.alloc(N * N), -1, 1);
+      const pk = k.alloc(N * N);
+      const pack = k.packJob(weff, N, pk);
+      k.runAt(pack, 0, pack.units);
+      // The previous state (rectified, a mix of silent and active units) and its row lists.
+      const prev = rng.fillUniform(k.alloc(B * N), -1, 1);
+      const rPrev = k.alloc(B * N);
+      for (let i = 0; i < prev.length; i++) rPrev[i] = prev[i] > th ? prev[i] : 0;
+      const idx = k.allocI32(B * N), vals = k.alloc(B * N), starts = k.allocI32(4 * B + 1);
+      k.rowLists(prev, rPrev, 0, B, N, th, idx, vals, 0, starts, 0, k.allocI32(4));
+      const input = rng.fillUniform(k.alloc(B * N), -3, 3);
+      const a1 = k.alloc(B * N), r1 = k.alloc(B * N), a2 = k.alloc(B * N), r2 = k.alloc(B * N);
+      a1.set(input); a2.set(input);
+      const plain = k.spFwdJob(pk, idx, vals, 0, starts, 0, B, a1, 0, N);
+      k.runAt(plain, 0, plain.units);
+      assert.equal(k.act(a1, r1, 0, B * N, th, true), B * N);
+      const fused = k.spFwdJob(pk, idx, vals, 0, starts, 0, B, a2, 0, N, { r: r2, th });
+      k.runAt(fused, 0, fused.units);
+      const bits = (x: Float32Array): Buffer => Buffer.from(x.buffer, x.byteOffset, x.byteLength);
+      assert.ok(bits(a1).equals(bits(a2)), `${arithmetic}, N = ${N}: a`);
+      assert.ok(bits(r1).equals(bits(r2)), `${arithmetic}, N = ${N}: r`);
+      assert.ok(r2.some((x) => x > 0) && r2.some((x) => x === 0), 'both active and silent units');
+    }
+  }
+});
+
 test('spDw stores each column range of the weight gradient transposed with gemmTN\'s bits, at aligned and unaligned cuts', { skip: !simdSupported() }, () => {
   // 50 steps of 6 rows (3 chunks of TN_CHUNK samples), a panel of w = 28 rows i (a 24-row block and a 4-row tail).
   const N = 40, B = 6, steps = 50, Q = steps * B, w = 28, ldp = 32, gOff = 4;

@@ -473,43 +473,59 @@ const LIST_WORK = 64;
 const SPDW_COLUMN_COST = 2;
 
 /**
- * out[u] = Σ over columns j < u of (their entries in all nC chunks of the column lists with starts
- * cs, [nC·N + 1], see SimdGemm.columnLists) + perColumn): the cost prefix of an spDw job's units.
- * Returns out ([N + 1]).
+ * Describes unit u of the backward pass's lists job: step s's column lists (the activity-sparse dr
+ * product of step s + 1 reads them), into region `at` of colIdx, colCs and pos.
  */
+function describeStepLists(kern: SimdGemm, act: ActivityBuffers, u: number, s: number, at: number, B: number, N: number): void {
+  kern.describeLists(act.listDesc, u, act.rowIdx, s * B * N, null, act.rowStarts, s * (4 * B + 1), 1, B, B, 4 * N, act.colIdx.subarray(at * B * N), null, act.colCs.subarray(at * (N + 1)), act.pos.subarray(at * (N + 1)));
+}
+
+/** Describes unit u: the W_hh gradient's sample lists over steps 0 … T − 2 in chunks of TN_CHUNK rows; returns their number of chunks nC. */
+function describeSampleLists(kern: SimdGemm, act: ActivityBuffers, u: number, B: number, N: number, T: number): number {
+  return kern.describeLists(act.listDesc, u, act.rowIdx, 0, act.rowVals, act.rowStarts, 0, T - 1, B, TN_CHUNK, 4 * SPDW_ROWS, act.smpIdx, act.smpVals, act.smpCs, act.pos.subarray((T - 1) * (N + 1)));
+}
+
+/** Builds the one list unit described first in act.listDesc, on this thread. */
+function buildListUnit(kern: SimdGemm, act: ActivityBuffers, B: number, N: number): void {
+  kern.runAt(kern.listsJob(act.listDesc, 1, B, N), 0, 1);
+}
+
 /**
  * The column lists the backward pass reads, from the forward pass's row lists, as one job over the
  * threads: those of each step t marked in `steps` (the activity-sparse dr product of step t reads
  * step t − 1's) and, when spDwNnz ≥ 0 (the entries over steps 0 … T − 2), the W_hh gradient's
- * sample lists in chunks of TN_CHUNK rows. Returns their number of chunks nC (0 without them).
+ * sample lists. Returns their number of chunks nC (0 without them).
  */
 function buildColumnLists(kern: SimdGemm, act: ActivityBuffers, steps: Uint8Array, spDwNnz: number, B: number, N: number, T: number): number {
-  const { listDesc: desc, listCost: cost } = act;
-  const S = 4 * B + 1;
+  const cost = act.listCost;
   let u = 0;
   let nC = 0;
   cost[0] = 0;
   // The sample lists first: the largest unit, claimed first.
   if (spDwNnz >= 0) {
-    nC = kern.describeLists(desc, u, act.rowIdx, 0, act.rowVals, act.rowStarts, 0, T - 1, B, TN_CHUNK, 4 * SPDW_ROWS, act.smpIdx, act.smpVals, act.smpCs, act.pos.subarray((T - 1) * (N + 1)));
+    nC = describeSampleLists(kern, act, u, B, N, T);
     cost[u + 1] = cost[u] + spDwNnz + nC * N;
     u++;
   }
   for (let t = T - 1; t >= 1; t--) {
     if (steps[t] !== 1) continue;
-    const s = t - 1;
-    kern.describeLists(desc, u, act.rowIdx, s * B * N, null, act.rowStarts, s * S, 1, B, B, 4 * N, act.colIdx.subarray(s * B * N), null, act.colCs.subarray(s * (N + 1)), act.pos.subarray(s * (N + 1)));
-    cost[u + 1] = cost[u] + act.nnz[s] + N;
+    describeStepLists(kern, act, u, t - 1, t - 1, B, N);
+    cost[u + 1] = cost[u] + act.nnz[t - 1] + N;
     u++;
   }
   if (u > 0) {
-    const job = kern.listsJob(desc, u, B, N);
+    const job = kern.listsJob(act.listDesc, u, B, N);
     job.cost = { prefix: cost, align: 1 };
     parallelKernel(kern, job, LIST_WORK * cost[u]);
   }
   return nC;
 }
 
+/**
+ * out[u] = Σ over columns j < u of (their entries in all nC chunks of the column lists with starts
+ * cs, [nC·N + 1], see SimdGemm.columnLists) + perColumn): the cost prefix of an spDw job's units.
+ * Returns out ([N + 1]).
+ */
 function columnCosts(cs: Int32Array, nC: number, N: number, perColumn: number, out: Int32Array): Int32Array {
   out[0] = 0;
   for (let j = 0; j < N; j++) {
@@ -915,9 +931,12 @@ function forward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, withG
           parallelKernel(kern, kern.packJob(weff, N, act.pk), ELEMENTWISE_WORK * N * N);
         }
         packedW = true;
-        // (with the nonlinearity: activity-sparse products only run for rectifying rules)
-        parallelKernel(kern, kern.spFwdJob(act.pk, act.rowIdx, act.rowVals, (t - 1) * BN, act.rowStarts, (t - 1) * S, B, a, at, N, { r, th }), act.nnz[t - 1] * N);
-        actDone = true;
+        // With the nonlinearity where the products split over threads (activity-sparse products only
+        // run for rectifying rules): one job less per step. On one thread it saves nothing at
+        // N = 1440 and costs ~15 % of the product at N = 128, where act runs on its own.
+        const fuse = kern.shared;
+        parallelKernel(kern, kern.spFwdJob(act.pk, act.rowIdx, act.rowVals, (t - 1) * BN, act.rowStarts, (t - 1) * S, B, a, at, N, fuse ? { r, th } : undefined), act.nnz[t - 1] * N);
+        actDone = fuse;
       } else parallelGemm(kern, 'nt', B, N, N, r, at - BN, N, weff, 0, N, a, at, N, true);
     }
     // Split over the helper threads as rows (a large model's act is ~0.4 ms per step at N = 1440).
@@ -1088,7 +1107,11 @@ function backward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, g: P
     for (let t = 0; t < T - 1; t++) { spDwNnz += act.nnz[t]; all &&= act.listed[t] === 1; }
     spDwOn = all && activityPays(spDwNnz, (T - 1) * BN, dens.weights, 'weights');
   }
-  const spDwChunks = act !== null ? buildColumnLists(kern, act, act.bwdSteps, spDwOn ? spDwNnz : -1, B, N, T) : 0;
+  // A model whose products split over threads builds them all up front, as one job; a small one
+  // builds each just before its product reads it, into one region that stays in cache (the lists
+  // of all 49 steps of a flip-flop batch outgrow the L2 cache).
+  const upFront = kern.shared;
+  const spDwChunks = act !== null && upFront ? buildColumnLists(kern, act, act.bwdSteps, spDwOn ? spDwNnz : -1, B, N, T) : 0;
   for (let t = T - 1; t >= 0; t--) {
     const at = t * BN;
     const head = perStep || t === T - 1;
@@ -1122,8 +1145,14 @@ function backward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, g: P
         kern.spmm(pact.rp, pact.cols, pact.vals, N, ws.dPreT, t * NBp, B, dr, 0, N, false);
       } else if (sparse) kern.spmm(ws.rpT, ws.colsT, ws.valsT, N, ws.dPreT, t * NBp, B, dr, 0, N, false);
       else if (act !== null && spBwdSteps !== null && spBwdSteps[t] === 1) {
-        const cs = act.colCs.subarray((t - 1) * (N + 1), t * (N + 1));
-        const job = kern.spBwdJob(weffT, act.colIdx.subarray((t - 1) * BN), cs, dPre, at, dr, N);
+        // (built just now into region 0, or up front into region t − 1)
+        const region = upFront ? t - 1 : 0;
+        if (!upFront) {
+          describeStepLists(kern, act, 0, t - 1, region, B, N);
+          buildListUnit(kern, act, B, N);
+        }
+        const cs = act.colCs.subarray(region * (N + 1), (region + 1) * (N + 1));
+        const job = kern.spBwdJob(weffT, act.colIdx.subarray(region * BN), cs, dPre, at, dr, N);
         job.cost = { prefix: cs, align: CUT_ALIGN };
         parallelKernel(kern, job, act.nnz[t - 1] * N);
       } else parallelGemm(kern, 'nt', B, N, N, dPre, at, N, weffT, 0, N, dr, 0, N, false);
@@ -1181,7 +1210,11 @@ function backward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, g: P
       // Per panel of SPDW_ROWS rows i: dPre's columns copied side by side (the panel stays in L2
       // and its rows share TLB pages), the gradient computed transposed, then stored in place.
       const W = SPDW_ROWS;
-      const nC = spDwChunks;
+      let nC = spDwChunks;
+      if (!upFront) {
+        nC = describeSampleLists(kern, act, 0, B, N, T);
+        buildListUnit(kern, act, B, N);
+      }
       const nnz = spDwNnz;
       const { panel, outP } = act;
       const cost = { prefix: columnCosts(act.smpCs, nC, N, SPDW_COLUMN_COST, act.smpCost), align: CUT_ALIGN };
