@@ -319,7 +319,10 @@ interface ActivityBuffers {
   counted: boolean;
   /** 1 for the steps whose row lists the last forward pass made (the next step's forward product may use them), else 0. */
   listed: Uint8Array;
-  /** Column lists of steps 0 … T − 2 (SimdGemm.columnLists), step t's at [t·B·N] entries, [t·(N + 1)] starts. */
+  /**
+   * Column lists (SimdGemm.columnLists) of steps 0 … T − 2 where the products split over threads
+   * (step t's at [t·B·N] entries, [t·(N + 1)] starts), else of one step at a time (region 0).
+   */
   colIdx: Int32Array;
   colCs: Int32Array;
   /** The backward pass's column-list builds as one job (SimdGemm.listsJob): [T·LIST_DESC], and their cost prefix, [T + 1]. */
@@ -336,7 +339,7 @@ interface ActivityBuffers {
   /** One panel of dPre's columns, [(T − 1)·B, SPDW_ROWS], and of the transposed W_hh gradient, [N, SPDW_ROWS]. */
   panel: Float32Array;
   outP: Float32Array;
-  /** Scratch cursors of the column lists: the steps', [(T − 1)·(N + 1)], then the sample lists', [nC·N + 1]. */
+  /** Scratch cursors of the column lists: the steps' (as colCs), then the sample lists', [nC·N + 1]. */
   pos: Int32Array;
 }
 
@@ -482,7 +485,7 @@ function describeStepLists(kern: SimdGemm, act: ActivityBuffers, u: number, s: n
 
 /** Describes unit u: the W_hh gradient's sample lists over steps 0 … T − 2 in chunks of TN_CHUNK rows; returns their number of chunks nC. */
 function describeSampleLists(kern: SimdGemm, act: ActivityBuffers, u: number, B: number, N: number, T: number): number {
-  return kern.describeLists(act.listDesc, u, act.rowIdx, 0, act.rowVals, act.rowStarts, 0, T - 1, B, TN_CHUNK, 4 * SPDW_ROWS, act.smpIdx, act.smpVals, act.smpCs, act.pos.subarray((T - 1) * (N + 1)));
+  return kern.describeLists(act.listDesc, u, act.rowIdx, 0, act.rowVals, act.rowStarts, 0, T - 1, B, TN_CHUNK, 4 * SPDW_ROWS, act.smpIdx, act.smpVals, act.smpCs, act.pos.subarray(act.colCs.length));
 }
 
 /** Builds the one list unit described first in act.listDesc, on this thread. */
@@ -583,11 +586,13 @@ function workspace(cfg: ModelConfig, B: number, T: number): Workspace {
   const Bp = roundUp(B, 4);
   const NN = N * N;
   const nC = Math.ceil(((T - 1) * B) / TN_CHUNK);
+  // Column lists of every step where the products split over threads (built up front), else of one.
+  const listRegions = helpers > 0 ? Math.max(1, T - 1) : 1;
   const pactSizes = rect ? [T * N, N + 1, NN, NN, N + 1, NN, NN] : [];
   const actSizes = actOn
     ? [
-      NN, TBN, TBN, T * (4 * B + 1), Math.max(0, TBN - B * N), (T - 1) * (N + 1), T * LIST_DESC, Math.max(0, TBN - B * N), Math.max(0, TBN - B * N), nC * N + 1,
-      (T - 1) * B * SPDW_ROWS, N * SPDW_ROWS, (T - 1) * (N + 1) + nC * N + 1,
+      NN, TBN, TBN, T * (4 * B + 1), listRegions * B * N, listRegions * (N + 1), T * LIST_DESC, Math.max(0, TBN - B * N), Math.max(0, TBN - B * N), nC * N + 1,
+      (T - 1) * B * SPDW_ROWS, N * SPDW_ROWS, listRegions * (N + 1) + nC * N + 1,
     ]
     : [];
   const sizes = [
@@ -657,8 +662,8 @@ function workspace(cfg: ModelConfig, B: number, T: number): Workspace {
         nnz: new Int32Array(T),
         counted: false,
         listed: new Uint8Array(T),
-        colIdx: k.allocI32(Math.max(0, TBN - B * N)),
-        colCs: k.allocI32((T - 1) * (N + 1)),
+        colIdx: k.allocI32(listRegions * B * N),
+        colCs: k.allocI32(listRegions * (N + 1)),
         listDesc: k.allocI32(T * LIST_DESC),
         listCost: new Int32Array(T + 1),
         bwdSteps: new Uint8Array(T),
@@ -668,7 +673,7 @@ function workspace(cfg: ModelConfig, B: number, T: number): Workspace {
         smpCost: new Int32Array(N + 1),
         panel: k.alloc((T - 1) * B * SPDW_ROWS),
         outP: k.alloc(N * SPDW_ROWS),
-        pos: k.allocI32((T - 1) * (N + 1) + nC * N + 1),
+        pos: k.allocI32(listRegions * (N + 1) + nC * N + 1),
       }
       : null,
     pact: rect
