@@ -80,9 +80,15 @@ export interface Optimizer {
   /**
    * Where the optimiser updates fastest: a copy of `params` and zeroed gradients shaped like it,
    * both in the optimiser's own memory (then {@link Optimizer.step} copies nothing). Optional;
-   * the views stay valid while the optimiser lives. Placed once: a second call returns plain copies.
+   * the views stay valid until {@link Optimizer.release}. Placed once: a second call returns plain copies.
    */
   placeParams?(params: Params): { params: Params; grads: Params };
+  /**
+   * Hands the optimiser's memory back for reuse by the next optimiser of the same size (a large
+   * model's is shared with the helper threads, which would keep a dropped one alive): after it,
+   * neither the optimiser nor the views of {@link Optimizer.placeParams} may be used. Optional.
+   */
+  release?(): void;
   /** A deep copy of the current state. */
   getState(): OptimizerState;
   /** Replace the state by a deep copy of `state`. @throws OptimizerStateError on mismatch */
@@ -134,6 +140,10 @@ export class Adam implements Optimizer {
     const s = {} as Slots;
     for (const k of PARAM_NAMES) s[k] = mem.alloc(template[k].length);
     return s;
+  }
+
+  release(): void {
+    this.mem?.release();
   }
 
   placeParams(params: Params): { params: Params; grads: Params } {

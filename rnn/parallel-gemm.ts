@@ -288,9 +288,7 @@ export function parallelKernel(k: SimdGemm, job: KernelJob, work: number): void 
     return;
   }
   let chunks = Math.max(1, Math.min(job.units, CHUNKS_PER_THREAD * p, Math.floor(work / MIN_CHUNK_MACS)));
-  const args = [...job.args];
-  while (args.length < JOB_UNITS - B.args) args.push(0);
-  args.push(job.units);
+  const args = jobArgs(job);
   let bounds: Int32Array | null = null;
   if (job.cost !== undefined) {
     chunks = Math.min(chunks, MAX_CUT_CHUNKS);
@@ -313,9 +311,7 @@ export function parallelUpdate(mem: UpdateMemory, job: UpdateJob, work: number):
     return;
   }
   const chunks = Math.max(1, Math.min(job.units, CHUNKS_PER_THREAD * p, Math.floor(work / MIN_CHUNK_MACS)));
-  const args = [...job.args];
-  while (args.length < JOB_UNITS - B.args) args.push(0);
-  args.push(job.units);
+  const args = jobArgs(job);
   startHelpers(p);
   for (let w = 1; w < p; w++) {
     const h = helpers[w - 1];
@@ -358,6 +354,14 @@ function bindGemm(k: SimdGemm, p: number): (i: number) => void {
 
 const cutScratch = new Int32Array(MAX_CUT_CHUNKS + 1);
 
+/** A kernel or update job's board arguments: its own, zeros up to {@link JOB_UNITS}, then its unit count. */
+function jobArgs(job: KernelJob | UpdateJob): number[] {
+  const args = [...job.args];
+  while (args.length < JOB_UNITS - B.args) args.push(0);
+  args.push(job.units);
+  return args;
+}
+
 /**
  * Cuts units [0, units) into `chunks` consecutive chunks of about equal cost: out[i] is where
  * chunk i starts (out[0] = 0, out[chunks] = units), the first unit u (a multiple of `align`, or
@@ -385,7 +389,7 @@ export function costCuts(prefix: ArrayLike<number>, units: number, chunks: numbe
 
 /**
  * Posts one job (board `op`, its `chunks`, the argument slots from B.args on) to `p` − 1 helpers,
- * computes chunks on this thread too and returns when all are done.
+ * computes chunks on this thread too (`run(i)` computes chunk i) and returns when all are done.
  * @throws GemmThreadError when a helper thread exited or a chunk failed (all helpers are then stopped)
  */
 function runJob(run: (i: number) => void, p: number, op: number, chunks: number, args: number[], byCols: boolean, unit: number, bounds: Int32Array | null = null): void {

@@ -82,7 +82,8 @@ export interface TrainOptions {
   frozen?: readonly ParamName[];
   /**
    * Called after each epoch with its record and the current parameters (do not mutate; they may
-   * be views of the optimiser's memory, updated in place by the next step: copy what is kept).
+   * be views of the optimiser's memory, updated in place by the next step and reused once `train`
+   * returns: copy what is kept).
    */
   onEpoch?: (record: EpochRecord, params: Params, progress: EpochProgress) => void;
   /** Epochs already completed (resume from a checkpoint taken at that epoch). @default 0 */
@@ -190,51 +191,55 @@ export function train(opts: TrainOptions): TrainResult {
   const baseLr = opts.lr ?? 1e-3;
   const schedule: LrSchedule = opts.lrSchedule ?? { kind: 'constant' };
   const opt = makeOptimizer(opts.params, { kind: opts.optimizer ?? 'adam', lr: baseLr, momentum: opts.momentum ?? 0 });
-  // Parameters and gradients where the optimiser updates them without copies (its kernel memory).
-  const placed = opt.placeParams?.(opts.params);
-  const params = placed?.params ?? cloneParams(opts.params);
-  applyMasks(params, masks);
-  const grads = placed?.grads ?? zerosLike(params);
-  if (opts.optimizerState !== undefined) opt.setState(opts.optimizerState);
-  const frozen = new Set<ParamName>(opts.frozen ?? []);
-  const ctx = ruleContext(cfg);
-  const ds = opts.train;
-  const rng = new Rng(opts.seed, 'batches');
-  const start = opts.startEpoch ?? 0;
-  rng.skipPermutations(ds.n, start); // past the batch orders of the done epochs, in O(log) time
-  const buffers = new Map<number, Batch>();
-  const records: EpochRecord[] = [];
-  const testBatch = opts.testBatchSize ?? opts.batchSize;
+  try {
+    // Parameters and gradients where the optimiser updates them without copies (its kernel memory).
+    const placed = opt.placeParams?.(opts.params);
+    const params = placed?.params ?? cloneParams(opts.params);
+    applyMasks(params, masks);
+    const grads = placed?.grads ?? zerosLike(params);
+    if (opts.optimizerState !== undefined) opt.setState(opts.optimizerState);
+    const frozen = new Set<ParamName>(opts.frozen ?? []);
+    const ctx = ruleContext(cfg);
+    const ds = opts.train;
+    const rng = new Rng(opts.seed, 'batches');
+    const start = opts.startEpoch ?? 0;
+    rng.skipPermutations(ds.n, start); // past the batch orders of the done epochs, in O(log) time
+    const buffers = new Map<number, Batch>();
+    const records: EpochRecord[] = [];
+    const testBatch = opts.testBatchSize ?? opts.batchSize;
 
-  for (let epoch = start + 1; epoch <= opts.epochs; epoch++) {
-    // A function of the epoch alone (closed form), so a resumed run uses the same rates.
-    opt.setLr(learningRateAt(baseLr, schedule, epoch - 1));
-    const perm = rng.permutation(ds.n);
-    let lossSum = 0;
-    let nb = 0;
-    for (let s = 0; s < ds.n; s += opts.batchSize) {
-      const sub = perm.subarray(s, Math.min(ds.n, s + opts.batchSize));
-      const batch = ds.batch(sub, bufferFor(buffers, ds, sub.length));
-      const r = backend.lossAndGrad(cfg, params, batch, grads, masks);
-      if (!Number.isFinite(r.loss)) throw new DivergenceError(epoch, `train batch ${nb}`, r.loss);
-      lossSum += r.loss;
-      nb++;
-      maskGrads(grads, masks);
-      opt.step(params, grads, frozen);
-      applyRuleProjection(cfg, params, ctx);
-      applyMasks(params, masks);
+    for (let epoch = start + 1; epoch <= opts.epochs; epoch++) {
+      // A function of the epoch alone (closed form), so a resumed run uses the same rates.
+      opt.setLr(learningRateAt(baseLr, schedule, epoch - 1));
+      const perm = rng.permutation(ds.n);
+      let lossSum = 0;
+      let nb = 0;
+      for (let s = 0; s < ds.n; s += opts.batchSize) {
+        const sub = perm.subarray(s, Math.min(ds.n, s + opts.batchSize));
+        const batch = ds.batch(sub, bufferFor(buffers, ds, sub.length));
+        const r = backend.lossAndGrad(cfg, params, batch, grads, masks);
+        if (!Number.isFinite(r.loss)) throw new DivergenceError(epoch, `train batch ${nb}`, r.loss);
+        lossSum += r.loss;
+        nb++;
+        maskGrads(grads, masks);
+        opt.step(params, grads, frozen);
+        applyRuleProjection(cfg, params, ctx);
+        applyMasks(params, masks);
+      }
+      const record: EpochRecord = { epoch, trainLoss: lossSum / nb, testLoss: Number.NaN };
+      if (schedule.kind !== 'constant') record.lr = opt.lr;
+      if (opts.test !== undefined) {
+        const ev = evaluateDataset(backend, cfg, params, opts.test, testBatch);
+        if (!Number.isFinite(ev.loss)) throw new DivergenceError(epoch, 'test', ev.loss);
+        record.testLoss = ev.loss;
+        if (ev.accuracy !== undefined) record.testAccuracy = ev.accuracy;
+      }
+      records.push(record);
+      opts.onEpoch?.(record, params, { epochsDone: epoch, epochs: opts.epochs, optimizerState: () => opt.getState() });
     }
-    const record: EpochRecord = { epoch, trainLoss: lossSum / nb, testLoss: Number.NaN };
-    if (schedule.kind !== 'constant') record.lr = opt.lr;
-    if (opts.test !== undefined) {
-      const ev = evaluateDataset(backend, cfg, params, opts.test, testBatch);
-      if (!Number.isFinite(ev.loss)) throw new DivergenceError(epoch, 'test', ev.loss);
-      record.testLoss = ev.loss;
-      if (ev.accuracy !== undefined) record.testAccuracy = ev.accuracy;
-    }
-    records.push(record);
-    opts.onEpoch?.(record, params, { epochsDone: epoch, epochs: opts.epochs, optimizerState: () => opt.getState() });
+    // A copy: the optimiser's memory is handed back for reuse below (and a view would clone all of it when posted).
+    return { params: placed === undefined ? params : cloneParams(params), records, optimizerState: opt.getState() };
+  } finally {
+    opt.release?.();
   }
-  // A copy: views of the optimiser's memory would keep it alive and clone all of it when posted.
-  return { params: placed === undefined ? params : cloneParams(params), records, optimizerState: opt.getState() };
 }

@@ -143,3 +143,36 @@ test('a model too large for a 32-bit WebAssembly memory gets no kernel memory (t
   assert.equal(UpdateMemory.create(MAX_UPDATE_BYTES / 4, 1), null);
   assert.notEqual(UpdateMemory.create(1024, 1), null);
 });
+
+test('a released memory is reused, zeroed, by the next one of its size and kind (at most 2 kept); train() releases its optimiser\'s', () => {
+  // (sizes no other test uses: the memories handed back are kept per process)
+  for (const shared of [false, true]) {
+    const a = UpdateMemory.create(123_457, 4, shared)!;
+    assert.equal(a.shared, shared);
+    const x = a.alloc(123_457);
+    x.fill(3);
+    a.release();
+    a.release(); // twice: kept once
+    const b = UpdateMemory.create(123_457, 4, shared)!;
+    assert.equal(b, a, 'the same memory');
+    const y = b.alloc(123_457);
+    assert.ok(y.every((v) => v === 0), 'its arrays come back zeroed');
+    assert.notEqual(UpdateMemory.create(123_457, 4, shared), b, 'in use: not handed out twice');
+    assert.notEqual(UpdateMemory.create(345_678, 4, shared), b, 'another size: a new memory');
+    b.release();
+    assert.notEqual(UpdateMemory.create(123_457, 4, !shared), b, 'the other kind: a new memory');
+    // At most 2 kept: releasing 3 of one size leaves the last 2.
+    const three = [0, 1, 2].map(() => UpdateMemory.create(234_567, 4, shared)!);
+    for (const m of three) m.release();
+    const again = [UpdateMemory.create(234_567, 4, shared), UpdateMemory.create(234_567, 4, shared), UpdateMemory.create(234_567, 4, shared)];
+    assert.deepEqual(again.map((m) => three.indexOf(m!)), [1, 2, -1]);
+  }
+  // train(): the views onEpoch saw belong to the memory the next optimiser of that size gets.
+  const cfg = defaultModelConfig({ nHidden: 32, nInput: 1, nOutput: 1, head: 'tanh', rule: 'dale' });
+  const ds = flipFlopDataset(1, 'train', { n: 20, T: 6 });
+  let seen: ArrayBufferLike | null = null;
+  train({ cfg, params: initParams(cfg, 1), backend: jsBackend, train: ds, epochs: 1, batchSize: 10, seed: 1, onEpoch: (_r, p) => { seen = p.wHh.buffer; } });
+  assert.ok(seen !== null);
+  const next = new Adam(initParams(cfg, 1)).placeParams(initParams(cfg, 1));
+  assert.equal(next.params.wHh.buffer, seen, 'train() handed its memory back');
+});

@@ -169,6 +169,10 @@ const byBuffer = new WeakMap<ArrayBuffer | SharedArrayBuffer, UpdateMemory>();
 /** Float64 values of an Adam job's hyperparameters at the start of a memory (b1, c1, b2, c2, stepSize, bc2sqrt, eps). */
 const HYPER = 8;
 
+/** Memories handed back for reuse ({@link UpdateMemory.release}), at most {@link MAX_RELEASED}. */
+const released: UpdateMemory[] = [];
+const MAX_RELEASED = 2;
+
 /**
  * A WebAssembly memory of fixed size with the update kernels bound to it; arrays handed to the
  * kernels must be views made by {@link UpdateMemory.alloc}.
@@ -205,7 +209,28 @@ export class UpdateMemory {
     const n = floats + 3 * count + 2 * HYPER;
     if (mod === null || WA === undefined || 4 * n > MAX_UPDATE_BYTES) return null;
     const pages = Math.max(1, Math.ceil((4 * n) / 65536));
+    const i = released.findIndex((m) => m.shared === share && m.buffer.byteLength === pages * 65536);
+    if (i >= 0) return released.splice(i, 1)[0].reset();
     return new UpdateMemory(mod, new WA.Memory({ initial: pages, maximum: pages, shared: share }), share, WA);
+  }
+
+  /**
+   * Hands this memory back: a later {@link UpdateMemory.create} of the same size and kind reuses
+   * it (zeroed). Its arrays must not be used after this. A training run makes an optimiser per
+   * epoch; a new shared memory per epoch grew the process by its size each epoch, as a helper
+   * thread's attachment keeps a dropped memory alive until that thread collects garbage.
+   */
+  release(): void {
+    if (released.includes(this)) return;
+    released.push(this);
+    if (released.length > MAX_RELEASED) released.shift();
+  }
+
+  /** Zeroes what was allocated and forgets the allocations (for reuse). */
+  private reset(): this {
+    new Uint8Array(this.buffer, 0, 4 * this.used).fill(0);
+    this.used = 2 * HYPER;
+    return this;
   }
 
   /** The kernels bound to a shared memory made by {@link UpdateMemory.create} in another thread (for running its jobs; allocates nothing). */
