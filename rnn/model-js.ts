@@ -1097,9 +1097,8 @@ function backward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, g: P
   const act = ws.act !== null && ws.act.counted && !sparse ? ws.act : null;
   const dens = activityMaxDensity(N);
   const pact = ws.pact !== null && activityMode !== 'never' ? ws.pact : null; // (nU = N for steps the forward pass did not mark)
-  const S = 4 * B + 1;
   // Which steps take the activity-sparse dr product, and whether the W_hh gradient takes the
-  // activity-sparse kernel; the column lists of both are built up front, as one job.
+  // activity-sparse kernel (decided before their column lists are built).
   const spBwdSteps = act?.bwdSteps ?? null;
   if (act !== null) {
     act.bwdSteps.fill(0);
