@@ -39,7 +39,7 @@
 
 import { setFlagsFromString } from 'node:v8';
 import {
-  EVEN_LANES, F32, I32, ODD_LANES, OP, SIMD, V128, Body, emitMadd, moduleBytes, uleb, type Arithmetic,
+  EVEN_LANES, F32, I32, ODD_LANES, OP, SIMD, V128, WA, Body, emitMadd, moduleBytes, uleb, type Arithmetic, type WasmMemory, type WasmModule,
 } from './wasm-asm.js';
 import {
   SPDW_BLOCK, SPFWD_SLAB, aboveCountBody, copy2dBody, csrRowsBody, listCountBody, listScatterBody, nnzCountBody, orActiveBody, rowListsBody, spBwdBody, spDwBody, spFwdBody, transposeBody,
@@ -554,17 +554,6 @@ function kernelFunctions(fma: boolean): [string, number[], number[]][] {
   return fns;
 }
 
-/** The few WebAssembly JS-API members used here (lib ES2022 does not declare them). */
-interface WasmModule { readonly __brand?: 'WasmModule' }
-/** A WebAssembly.Memory (its buffer is a SharedArrayBuffer when made with `shared: true`). */
-export interface WasmMemory { readonly buffer: ArrayBuffer | SharedArrayBuffer }
-interface WasmApi {
-  validate(bytes: Uint8Array): boolean;
-  Module: new (bytes: Uint8Array) => WasmModule;
-  Memory: new (desc: { initial: number; maximum: number; shared?: boolean }) => WasmMemory;
-  Instance: new (mod: WasmModule, imports: Record<string, Record<string, unknown>>) => { exports: Record<string, unknown> };
-}
-const WA: WasmApi | undefined = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
 
 type WasmGemm = (M: number, Nc: number, K: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number) => void;
 type WasmNT = (M: number, Nc: number, a: number, b: number, c: number) => void;

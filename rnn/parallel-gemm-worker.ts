@@ -9,8 +9,9 @@
  */
 import { receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { B, awaitChange, claim, isUpdateJob, runChunk, runUpdateChunk } from './gemm-job.js';
-import { SimdGemm, type Arithmetic, type WasmMemory } from './model-js-simd.js';
-import { UpdateMemory, type UpdateWasmMemory } from './update-kernels.js';
+import { SimdGemm, type Arithmetic } from './model-js-simd.js';
+import type { WasmMemory } from './wasm-asm.js';
+import { UpdateMemory } from './update-kernels.js';
 import { gemmNT } from './model-js.js';
 
 const { board, index, port } = workerData as { board: Int32Array; index: number; port: MessagePort };
@@ -40,7 +41,7 @@ for (;;) {
   seen = g;
   // The memory (and scratch block) to bind to: the last one the caller sent.
   for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) {
-    const msg = m.message as { memory: WasmMemory; scratch: { byteOffset: number; floats: number }; arithmetic: Arithmetic } | { update: UpdateWasmMemory };
+    const msg = m.message as { memory: WasmMemory; scratch: { byteOffset: number; floats: number }; arithmetic: Arithmetic } | { update: WasmMemory };
     if ('update' in msg) u = UpdateMemory.attach(msg.update);
     else {
       k = new SimdGemm(0, gemmNT, true, { attach: msg });

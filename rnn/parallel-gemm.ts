@@ -28,8 +28,9 @@
  */
 import { availableParallelism } from 'node:os';
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
-import type { SimdGemm, KernelJob, WasmMemory } from './model-js-simd.js';
-import type { UpdateJob, UpdateMemory, UpdateWasmMemory } from './update-kernels.js';
+import type { SimdGemm, KernelJob } from './model-js-simd.js';
+import type { WasmMemory } from './wasm-asm.js';
+import type { UpdateJob, UpdateMemory } from './update-kernels.js';
 import { B, BOARD_SIZE, MAX_CUT_CHUNKS, MAX_GEMM_THREADS, OP, JOB_UNITS, awaitChange, claim, closeClaims, openClaims, runChunk, runUpdateChunk } from './gemm-job.js';
 
 /** A helper thread failed, exited or did not start; the product's result is not usable. */
@@ -116,7 +117,7 @@ interface Helper {
   memory: WasmMemory | null;
   scratch: Float32Array | null;
   /** The update memory the helper's update kernels are bound to (null: none yet). */
-  update: UpdateWasmMemory | null;
+  update: WasmMemory | null;
   /** Why the helper is unusable (an 'error' or 'exit' event arrived), else null. */
   failed: string | null;
 }

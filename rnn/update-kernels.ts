@@ -14,7 +14,7 @@
  * into ranges of elements (Adam) or rows (the projection) over the helper threads of
  * rnn/parallel-gemm.ts ({@link UpdateJob}), each element computed alike on any thread.
  */
-import { I32, OP, SIMD, Body, moduleBytes } from './wasm-asm.js';
+import { I32, OP, SIMD, WA, Body, moduleBytes, type WasmApi, type WasmMemory, type WasmModule } from './wasm-asm.js';
 
 const F64 = 0x7c;
 /** f64x2 and conversion opcodes (after the 0xfd prefix) used here. */
@@ -115,19 +115,9 @@ interface UpdateExports {
   dale(w: number, rows: number, rowBytes: number, excBytes: number, rem: number): void;
 }
 
-/** A WebAssembly.Memory (its buffer is a SharedArrayBuffer when made with `shared: true`). */
-export interface UpdateWasmMemory { readonly buffer: ArrayBuffer | SharedArrayBuffer }
-interface WasmApi {
-  validate(bytes: Uint8Array): boolean;
-  Module: new (bytes: Uint8Array) => object;
-  Memory: new (desc: { initial: number; maximum: number; shared?: boolean }) => UpdateWasmMemory;
-  Instance: new (mod: object, imports: Record<string, Record<string, unknown>>) => { exports: Record<string, unknown> };
-}
-const WA: WasmApi | undefined = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
-
 /** The compiled kernels importing a plain [0] or a shared [1] memory (null: not available here). */
-const compiled: (object | null | undefined)[] = [undefined, undefined];
-function updateModule(shared: boolean): object | null {
+const compiled: (WasmModule | null | undefined)[] = [undefined, undefined];
+function updateModule(shared: boolean): WasmModule | null {
   const i = shared ? 1 : 0;
   if (compiled[i] === undefined) {
     const bytes = moduleBytes([
@@ -179,7 +169,7 @@ const MAX_RELEASED = 2;
  */
 export class UpdateMemory {
   /** The WebAssembly memory (what helper threads attach to when shared). */
-  readonly memory: UpdateWasmMemory;
+  readonly memory: WasmMemory;
   /** Whether the memory is shared (a SharedArrayBuffer): its updates may split over helper threads. */
   readonly shared: boolean;
   private readonly buffer: ArrayBuffer | SharedArrayBuffer;
@@ -187,7 +177,7 @@ export class UpdateMemory {
   private readonly hyper: Float64Array;
   private used = 2 * HYPER;
 
-  private constructor(mod: object, memory: UpdateWasmMemory, shared: boolean, api: WasmApi) {
+  private constructor(mod: WasmModule, memory: WasmMemory, shared: boolean, api: WasmApi) {
     this.memory = memory;
     this.shared = shared;
     this.buffer = memory.buffer;
@@ -234,7 +224,7 @@ export class UpdateMemory {
   }
 
   /** The kernels bound to a shared memory made by {@link UpdateMemory.create} in another thread (for running its jobs; allocates nothing). */
-  static attach(memory: UpdateWasmMemory): UpdateMemory {
+  static attach(memory: WasmMemory): UpdateMemory {
     const mod = updateModule(true);
     if (mod === null || WA === undefined) throw new Error('UpdateMemory: cannot attach to a shared memory: this runtime lacks shared WebAssembly SIMD memory');
     return new UpdateMemory(mod, memory, true, WA);
@@ -256,18 +246,9 @@ export class UpdateMemory {
 
   /**
    * Adam's update of elements [0, 2⌊n/2⌋) of p, m and v from g (all views of this memory, see
-   * the kernel's formula in {@link adamBody}); returns how many elements it updated (the caller
-   * does the odd last one).
-   */
-  adam(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, b1: number, b2: number, stepSize: number, bc2sqrt: number, eps: number): number {
-    const job = this.adamJob(p, g, m, v, b1, b2, stepSize, bc2sqrt, eps);
-    this.runAt(job, 0, job.units);
-    return p.length & ~1;
-  }
-
-  /**
-   * {@link UpdateMemory.adam} as an {@link UpdateJob} (units of {@link ADAM_UNIT} elements); the
-   * hyperparameters are stored in this memory until the next job is made.
+   * the kernel's formula in {@link adamBody}; the caller does an odd last one) as an
+   * {@link UpdateJob} (units of {@link ADAM_UNIT} elements); the hyperparameters are stored in
+   * this memory until the next job is made.
    */
   adamJob(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, b1: number, b2: number, stepSize: number, bc2sqrt: number, eps: number): UpdateJob {
     const h = this.hyper;

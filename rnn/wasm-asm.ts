@@ -1,9 +1,25 @@
 /**
  * A tiny WebAssembly bytecode emitter for the `js` backend's kernels (rnn/model-js-simd.ts,
  * rnn/activity-kernels.ts): LEB128 numbers, the opcodes used, the {@link Body} builder of one
- * function (locals, loops, constants), the fused or unfused multiply-add, and the module around
- * exported functions that import one memory. No toolchain, no binary blob.
+ * function (locals, loops, constants), the fused or unfused multiply-add, the module around
+ * exported functions that import one memory, and the few WebAssembly JS-API members the kernels'
+ * owners use ({@link WA}). No toolchain, no binary blob.
  */
+
+/** A compiled WebAssembly module. */
+export interface WasmModule { readonly __brand?: 'WasmModule' }
+/** A WebAssembly.Memory (its buffer is a SharedArrayBuffer when made with `shared: true`). */
+export interface WasmMemory { readonly buffer: ArrayBuffer | SharedArrayBuffer }
+/** The few WebAssembly JS-API members used (lib ES2022 does not declare them). */
+export interface WasmApi {
+  validate(bytes: Uint8Array): boolean;
+  Module: new (bytes: Uint8Array) => WasmModule;
+  Memory: new (desc: { initial: number; maximum: number; shared?: boolean }) => WasmMemory;
+  Instance: new (mod: WasmModule, imports: Record<string, Record<string, unknown>>) => { exports: Record<string, unknown> };
+}
+/** The runtime's WebAssembly API (undefined where there is none). */
+export const WA: WasmApi | undefined = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
+
 export function uleb(n: number): number[] {
   const out: number[] = [];
   do {
