@@ -1221,12 +1221,13 @@ function backward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, g: P
       }
       const nnz = spDwNnz;
       const { panel, outP } = act;
-      const cost = { prefix: columnCosts(act.smpCs, nC, N, SPDW_COLUMN_COST, act.smpCost), align: CUT_ALIGN };
+      // (what the columns cost only matters where the job may split over threads)
+      const cost = upFront ? { prefix: columnCosts(act.smpCs, nC, N, SPDW_COLUMN_COST, act.smpCost), align: CUT_ALIGN } : undefined;
       for (let i0 = 0; i0 < N; i0 += W) {
         const w = Math.min(W, N - i0);
         parallelKernel(kern, kern.copyJob(dPre, BN + i0, N, panel, 0, W, (T - 1) * B, w), ELEMENTWISE_WORK * (T - 1) * B * w);
         const job = kern.spDwJob(act.smpIdx, act.smpVals, act.smpCs, nC, N, w, panel, outP, W, ws.gWHh, i0 * N, N);
-        job.cost = cost;
+        if (cost !== undefined) job.cost = cost;
         parallelKernel(kern, job, nnz * w);
       }
     } else parallelGemm(kern, 'tn', N, N, (T - 1) * B, dPre, BN, N, r, 0, N, ws.gWHh, 0, N, false);
