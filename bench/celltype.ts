@@ -347,7 +347,9 @@ export async function runUpdate(opts: { rounds?: number; steps?: number; latentS
       const ms = (performance.now() - t0) / steps;
       const st = opt.getState();
       const all = [io.params, st.m!, st.v!].flatMap((p) => PARAM_NAMES.map((k) => Buffer.from(p[k].buffer, p[k].byteOffset, p[k].byteLength)));
-      return { ms, bytes: Buffer.concat(all) };
+      const bytes = Buffer.concat(all);
+      opt.release?.(); // (its memory is reused by the next round's optimizer)
+      return { ms, bytes };
     } finally {
       setUpdateKernelsEnabled(true);
     }
