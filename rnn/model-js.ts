@@ -56,7 +56,7 @@
 import type { Backend, Batch, LossResult, ModelConfig, ModelMasks, Params } from './types.js';
 import { GRAD_FLUSH, LIST_DESC, SimdGemm, TN_CHUNK, gemmTN, kernelArithmetic, sharedSimdSupported, simdSupported, tnScratchFloats } from './model-js-simd.js';
 import { buildRowLists, countAbove } from './activity-lists.js';
-import { PARALLEL_MIN_N, gemmThreadCap, parallelGemm, parallelKernel } from './parallel-gemm.js';
+import { PARALLEL_MIN_N, gemmThreadCap, parallelGemm, parallelGemmBeside, parallelKernel } from './parallel-gemm.js';
 
 export { gemmTN };
 
@@ -704,6 +704,8 @@ export function clearWorkspaceCache(): void {
   cache.clear();
 }
 
+const noWork = (): void => undefined;
+
 /** Write W_eff (per the rule) into `out` [N, N]. */
 function fillWeff(cfg: ModelConfig, wHh: Float32Array, out: Float32Array): void {
   const N = cfg.nHidden;
@@ -889,11 +891,17 @@ function forward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, withG
     for (let q = 0; q < nIn; q++) wInAT[q * N + i] = p.wIn[i * nIn + q];
     wInAT[nIn * N + i] = p.bIn[i] + p.bHh[i];
   }
-  fillWeff(cfg, p.wHh, weff);
-  wOutP.set(p.wOut);
   const Bp = ws.Bp;
   const NBp = N * Bp;
-  ws.sparse = T > 1 && sparseMode !== 'never' && buildCsr(kern, weff, N, Bp, sparseCap(N), ws.rp, ws.cols, ws.vals, ws.count);
+  // Input projection and biases of all steps in one product: a [T·B, N] = xa·wInAᵀ, in the
+  // outer-product form over the nIn + 1 input columns (no horizontal sums for the short inner
+  // dimension); where products split, on the helper threads while this one copies W_eff and
+  // W_out into the kernel memory and checks W_eff's sparsity.
+  parallelGemmBeside(() => {
+    fillWeff(cfg, p.wHh, weff);
+    wOutP.set(p.wOut);
+    ws.sparse = T > 1 && sparseMode !== 'never' && buildCsr(kern, weff, N, Bp, sparseCap(N), ws.rp, ws.cols, ws.vals, ws.count);
+  }, kern, 'tn', TB, N, nIn + 1, xaT, 0, TB, wInAT, 0, N, a, 0, N, false);
   const needRT = ws.sparse || keepRT;
   const perStepHead = cfg.head !== 'softmax-last';
   // Activity lists of steps 0 … T − 2 (for the next step's product and the backward pass): each
@@ -915,9 +923,6 @@ function forward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, withG
   // Units active in some row, per step, for the sparse path's products (restricted to them).
   const pact = ws.pact !== null && (ws.sparse || keepRT) && activityMode !== 'never' ? ws.pact : null;
 
-  // Input projection and biases of all steps in one product: a [T·B, N] = xa·wInAᵀ, in the
-  // outer-product form over the nIn + 1 input columns (no horizontal sums for the short inner dimension).
-  parallelGemm(kern, 'tn', TB, N, nIn + 1, xaT, 0, TB, wInAT, 0, N, a, 0, N, false);
   for (let t = 0; t < T; t++) {
     const at = t * BN;
     let actDone = false;
@@ -931,8 +936,11 @@ function forward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, withG
       } else if (ws.sparse) kern.spmm(ws.rp, ws.cols, ws.vals, N, ws.rT, (t - 1) * NBp, B, a, at, N, true);
       else if (act !== null && act.listed[t - 1] === 1 && activityPays(act.nnz[t - 1], BN, dens.forward, 'forward')) {
         if (!packedW) {
-          transposeInto(kern, weff, 0, N, N, ws.weffT, 0, N);
-          ws.weffTFresh = true;
+          if (withGrad) {
+            // (for the backward pass, while W_eff is in cache)
+            transposeInto(kern, weff, 0, N, N, ws.weffT, 0, N);
+            ws.weffTFresh = true;
+          }
           parallelKernel(kern, kern.packJob(weff, N, act.pk), ELEMENTWISE_WORK * N * N);
         }
         packedW = true;
@@ -962,7 +970,8 @@ function forward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, withG
     }
     if (needRT && t < T - 1) transposeInto(kern, r, at, B, N, ws.rT, t * NBp, Bp);
     if (pact !== null && t < T - 1) pact.nU[t] = markActive(kern, a, at, B, N, th, pact.mark, t * N);
-    if (act !== null && t < T - 1) {
+    // Step t's active units counted and listed (serial work: beside the readout product below).
+    const lists = act !== null && t < T - 1 ? (): void => {
       const n = kern.countAbove(a, at, BN, th, ws.count) ?? countAbove(a, at, BN, th);
       act.nnz[t] = n;
       if (n <= listMax) {
@@ -970,10 +979,14 @@ function forward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, withG
           ?? buildRowLists(a, r, at, B, N, th, act.rowIdx, act.rowVals, t * BN, act.rowStarts, t * S);
         act.listed[t] = 1;
       }
-    }
+    } : null;
     // Per-step readout z_t = a_t·W_outᵀ while a_t is in cache (one product over all T·B rows
-    // afterwards would stream a [T, B, N] from L3 again).
-    if (perStepHead) parallelGemm(kern, 'nt', B, nOutP4, N, a, at, N, wOutP, 0, N, z, t * B * nOutP4, nOutP4, false);
+    // afterwards would stream a [T, B, N] from L3 again); where products split, on the helper
+    // threads while this one lists the active units.
+    if (perStepHead) {
+      if (lists !== null) parallelGemmBeside(lists, kern, 'nt', B, nOutP4, N, a, at, N, wOutP, 0, N, z, t * B * nOutP4, nOutP4, false);
+      else parallelGemm(kern, 'nt', B, nOutP4, N, a, at, N, wOutP, 0, N, z, t * B * nOutP4, nOutP4, false);
+    } else lists?.();
   }
 
   lastActive = null;
@@ -1163,25 +1176,9 @@ function backward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, g: P
     }
   }
 
-  // Readout gradients.
-  const zRows = perStep ? TB : B;
-  parallelGemm(kern, 'tn', N, nOutP8, zRows, a, perStep ? 0 : (T - 1) * BN, N, dz, 0, nOutP8, ws.gOutT, 0, nOutP8, false);
-  const gOutT = ws.gOutT;
-  for (let o = 0; o < nOut; o++) {
-    for (let i = 0; i < N; i++) g.wOut[o * N + i] = gOutT[i * nOutP8 + o];
-    let s = 0;
-    for (let q = 0; q < zRows; q++) s += dz[q * nOutP8 + o];
-    g.bOut[o] = s;
-  }
-  // Input weights and biases: (dW_in | db)[i, q] = Σ_s dPre[s, i] xa[s, q].
-  const gWInA = ws.gWInA;
-  parallelGemm(kern, 'tn', N, nInP, TB, dPre, 0, N, ws.xa, 0, nInP, gWInA, 0, nInP, false);
-  for (let i = 0; i < N; i++) {
-    for (let q = 0; q < nIn; q++) g.wIn[i * nIn + q] = gWInA[i * nInP + q];
-    g.bIn[i] = gWInA[i * nInP + nIn];
-    g.bHh[i] = gWInA[i * nInP + nIn];
-  }
-  // W_hh: dW_eff[i, j] = Σ_{t>=1, b} dPre_t[b, i] r_{t-1}[b, j].
+  // W_hh: dW_eff[i, j] = Σ_{t>=1, b} dPre_t[b, i] r_{t-1}[b, j] (first: its copy into g.wHh
+  // runs beside the readout gradient's product).
+  let copyWHh = false;
   if (T > 1 && sparseGrad) {
     // Only the entries of the mask hint: gvals[e] = Σ_{t>=1} dPre_tᵀ[i, :] · r_{t-1}ᵀ[j, :].
     const { mrp, mcols, gvals } = ws;
@@ -1231,9 +1228,29 @@ function backward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, g: P
         parallelKernel(kern, job, nnz * w);
       }
     } else parallelGemm(kern, 'tn', N, N, (T - 1) * B, dPre, BN, N, r, 0, N, ws.gWHh, 0, N, false);
-    g.wHh.set(ws.gWHh);
+    copyWHh = true;
   } else {
     g.wHh.fill(0);
+  }
+  // Readout gradients.
+  const zRows = perStep ? TB : B;
+  // (where products split, on the helper threads while this one copies the W_hh gradient out of the kernel memory)
+  const readoutBeside = copyWHh ? (): void => g.wHh.set(ws.gWHh) : noWork;
+  parallelGemmBeside(readoutBeside, kern, 'tn', N, nOutP8, zRows, a, perStep ? 0 : (T - 1) * BN, N, dz, 0, nOutP8, ws.gOutT, 0, nOutP8, false);
+  const gOutT = ws.gOutT;
+  for (let o = 0; o < nOut; o++) {
+    for (let i = 0; i < N; i++) g.wOut[o * N + i] = gOutT[i * nOutP8 + o];
+    let s = 0;
+    for (let q = 0; q < zRows; q++) s += dz[q * nOutP8 + o];
+    g.bOut[o] = s;
+  }
+  // Input weights and biases: (dW_in | db)[i, q] = Σ_s dPre[s, i] xa[s, q].
+  const gWInA = ws.gWInA;
+  parallelGemm(kern, 'tn', N, nInP, TB, dPre, 0, N, ws.xa, 0, nInP, gWInA, 0, nInP, false);
+  for (let i = 0; i < N; i++) {
+    for (let q = 0; q < nIn; q++) g.wIn[i * nIn + q] = gWInA[i * nInP + q];
+    g.bIn[i] = gWInA[i * nInP + nIn];
+    g.bHh[i] = gWInA[i * nInP + nIn];
   }
   if (usesAbsParam(cfg)) {
     // W_eff = |W~| D  =>  dW~ = dW_eff · D · sign(W~).

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { LIST_DESC, SimdGemm, TN_CHUNK, fmaSupported, kernelArithmetic, type Arithmetic } from './model-js-simd.js';
 import { activityProducts, clearWorkspaceCache, gemmNT, jsBackend, resetActivityCounts, setActivityMode } from './model-js.js';
 import {
-  GemmThreadError, PARALLEL_MIN_MACS, costCuts, helperChunks, parallelUpdate, ThreadCountError, gemmThreadCap, gemmThreadsUsed, liveGemmThreads,
+  BESIDE_MIN_MACS, GemmThreadError, PARALLEL_MIN_MACS, costCuts, parallelGemmBeside, helperChunks, parallelUpdate, ThreadCountError, gemmThreadCap, gemmThreadsUsed, liveGemmThreads,
   parallelGemm, parallelKernel, resetGemmThreadsUsed, shutdownGemmThreads, simulateHelperExit, startGemmThreads, useGemmThreads,
 } from './parallel-gemm.js';
 import { blockBounds } from './gemm-job.js';
@@ -241,6 +241,57 @@ for (const arith of fmaSupported() ? (['fma', 'mul-add'] as const) : (['mul-add'
   });
 }
 
+test('parallelGemmBeside: the helpers compute the product while the caller works; same bits; the work\'s error after the product; no job from the work', async () => {
+  await startGemmThreads(3);
+  // The CelltypeRNN's per-step readout: too small to split, large enough to hand over.
+  const M = 200, Nc = 20, K = 1440;
+  assert.ok(M * Nc * K < PARALLEL_MIN_MACS && M * Nc * K >= BESIDE_MIN_MACS);
+  const k = sharedKernels(M * K + Nc * K + 2 * M * Nc + 64, kernelArithmetic());
+  const rng = new Rng(8, 'test:beside');
+  const A = k.alloc(M * K), Bm = k.alloc(Nc * K), C1 = k.alloc(M * Nc), C3 = k.alloc(M * Nc);
+  for (let i = 0; i < A.length; i++) A[i] = rng.normal();
+  for (let i = 0; i < Bm.length; i++) Bm[i] = rng.normal();
+  const f32 = (x: Float32Array): Buffer => Buffer.from(x.buffer, x.byteOffset, x.byteLength);
+  const product = (C: Float32Array, beside: () => void): void => parallelGemmBeside(beside, k, 'nt', M, Nc, K, A, 0, K, Bm, 0, K, C, 0, Nc, false);
+  useGemmThreads(1);
+  parallelGemm(k, 'nt', M, Nc, K, A, 0, K, Bm, 0, K, C1, 0, Nc, false);
+  // Without helpers: the product, then the work.
+  const order: string[] = [];
+  product(C3, () => order.push(f32(C3).equals(f32(C1)) ? 'work after the product' : 'work before the product'));
+  assert.deepEqual(order, ['work after the product']);
+
+  useGemmThreads(3);
+  // Work that outlasts the product (2 ms): the helpers compute it (on a loaded machine the caller takes what is left).
+  const before = helperChunks();
+  for (let attempt = 0; attempt < 50 && helperChunks() === before; attempt++) {
+    C3.fill(0);
+    let worked = 0;
+    resetGemmThreadsUsed();
+    product(C3, () => {
+      const t0 = performance.now();
+      while (performance.now() - t0 < 2) worked++;
+    });
+    assert.ok(worked > 0);
+    assert.equal(gemmThreadsUsed(), 3);
+    assert.ok(f32(C3).equals(f32(C1)), `attempt ${attempt}: the product differs from one thread's`);
+  }
+  assert.ok(helperChunks() > before, 'the helpers never computed a chunk');
+
+  // The work throws: its error comes once the product is complete.
+  C3.fill(0);
+  assert.throws(() => product(C3, () => { throw new RangeError('the work failed'); }), /the work failed/);
+  assert.ok(f32(C3).equals(f32(C1)), 'the product is complete when the work\'s error arrives');
+  // The work posts a job of its own: refused (one job on the board at a time), the product still complete.
+  C3.fill(0);
+  const C2 = k.alloc(M * Nc);
+  assert.throws(() => product(C3, () => product(C2, () => undefined)), /started by the work run beside another one/);
+  assert.ok(f32(C3).equals(f32(C1)));
+  // Later products work.
+  product(C2, () => undefined);
+  assert.ok(f32(C2).equals(f32(C1)));
+  useGemmThreads(1);
+});
+
 test('the elementwise passes (act, bwd) split over 3 threads by rows give the direct call\'s bits', async () => {
   await startGemmThreads(3);
   const rows = 37, N = 40, nOut = 5, dzS = 8;
@@ -269,12 +320,15 @@ test('the elementwise passes (act, bwd) split over 3 threads by rows give the di
 
 test('activity-sparse products split over 1, 2 and 3 threads give the dense single-thread bits', async () => {
   await startGemmThreads(3);
-  const N = 512, B = 64, T = 5;
-  const cfg = defaultModelConfig({ nHidden: N, nInput: 2, nOutput: 2, head: 'linear', rule: 'dale', threshold: 0.05 });
+  // (nInput 4, nOutput 16: the input product, the per-step readout and the readout gradient are
+  // large enough to run beside the caller's serial work, parallelGemmBeside)
+  const N = 512, B = 64, T = 5, nIn = 4, nOut = 16;
+  assert.ok(B * nOut * N >= BESIDE_MIN_MACS && T * B * N * (nIn + 1) >= BESIDE_MIN_MACS);
+  const cfg = defaultModelConfig({ nHidden: N, nInput: nIn, nOutput: nOut, head: 'linear', rule: 'dale', threshold: 0.05 });
   const params = initParams(cfg, 5);
   for (let i = 0; i < params.wHh.length; i++) params.wHh[i] *= 3;
   const rng = new Rng(5, 'test:activity-threads');
-  const batch = { B, T, x: rng.fillUniform(new Float32Array(B * T * 2), -1, 1), target: rng.fillUniform(new Float32Array(B * T * 2), -1, 1) };
+  const batch = { B, T, x: rng.fillUniform(new Float32Array(B * T * nIn), -1, 1), target: rng.fillUniform(new Float32Array(B * T * nOut), -1, 1) };
   const run = (threads: number, mode: 'never' | 'always'): { g: Buffer; helped: number } => {
     clearWorkspaceCache();
     setActivityMode(mode);

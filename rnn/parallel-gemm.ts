@@ -17,7 +17,9 @@
  * The calling thread stays synchronous (training is a synchronous loop): it posts the job
  * (`Atomics.notify`), claims chunks itself, then waits (polls, then `Atomics.wait`: gemm-job.ts's
  * `awaitChange`) for the chunks the helpers
- * claimed. A chunk that throws, or a helper that exits, surfaces as a {@link GemmThreadError}
+ * claimed. {@link parallelGemmBeside} hands a product to the helpers while the caller runs serial
+ * work of its own (listing the active units, copying between memories), then helps with what is
+ * left. A chunk that throws, or a helper that exits, surfaces as a {@link GemmThreadError}
  * (never a hang). Helpers start without blocking the caller and join once loaded; they are
  * `unref`ed (they never keep the process alive) and stopped by {@link shutdownGemmThreads}.
  *
@@ -255,11 +257,52 @@ export function parallelGemm(
   C: Float32Array, cOff: number, ldc: number,
   acc: boolean,
 ): void {
+  splitGemm(null, PARALLEL_MIN_MACS, k, kind, M, Nc, K, A, aOff, lda, Bm, bOff, ldb, C, cOff, ldc, acc);
+}
+
+/**
+ * Smallest product {@link parallelGemmBeside} hands to the helpers (multiply-adds): posting a job
+ * to a polling helper takes a few microseconds, a product of this size ~0.1 ms.
+ */
+export const BESIDE_MIN_MACS = 1 << 19;
+
+/**
+ * {@link parallelGemm}'s product, computed by the helper threads while this thread runs `beside`
+ * (serial work that must neither read nor write C, nor write A or B); then this thread takes the
+ * chunks no helper has claimed yet and waits for the rest. A small product that a single thread
+ * would otherwise run alone (e.g. a readout at every time step) so costs the caller nothing but
+ * the post, where `beside` takes as long. Without helpers, or below {@link BESIDE_MIN_MACS},
+ * the product runs first, then `beside`. Same bits as the single call either way. An exception
+ * of `beside` is rethrown once the product is complete (no helper writes into C afterwards).
+ * @throws GemmThreadError when a helper thread exited or a chunk failed (all helpers are then stopped)
+ */
+export function parallelGemmBeside(
+  beside: () => void,
+  k: SimdGemm, kind: Kind,
+  M: number, Nc: number, K: number,
+  A: Float32Array, aOff: number, lda: number,
+  Bm: Float32Array, bOff: number, ldb: number,
+  C: Float32Array, cOff: number, ldc: number,
+  acc: boolean,
+): void {
+  splitGemm(beside, BESIDE_MIN_MACS, k, kind, M, Nc, K, A, aOff, lda, Bm, bOff, ldb, C, cOff, ldc, acc);
+}
+
+function splitGemm(
+  beside: (() => void) | null, minMacs: number,
+  k: SimdGemm, kind: Kind,
+  M: number, Nc: number, K: number,
+  A: Float32Array, aOff: number, lda: number,
+  Bm: Float32Array, bOff: number, ldb: number,
+  C: Float32Array, cOff: number, ldc: number,
+  acc: boolean,
+): void {
   const macs = M * Nc * K;
-  const p = k.shared && macs >= PARALLEL_MIN_MACS ? allowed(k.helperScratch.length + 1) : 1;
+  const p = k.shared && macs >= minMacs ? allowed(k.helperScratch.length + 1) : 1;
   if (p <= 1) {
     if (kind === 'nt') k.gemm(M, Nc, K, A, aOff, lda, Bm, bOff, ldb, C, cOff, ldc, acc);
     else k.gemmTN(M, Nc, K, A, aOff, lda, Bm, bOff, ldb, C, cOff, ldc, acc);
+    beside?.();
     return;
   }
   // Chunks of whole output columns when there are enough (each thread then reads only its part
@@ -268,9 +311,9 @@ export function parallelGemm(
   const unit = byCols ? (kind === 'nt' ? 4 : 8) : kind === 'nt' ? 2 : 4;
   const units = Math.floor((byCols ? Nc : M) / unit);
   const perThread = kind === 'nt' ? CHUNKS_PER_THREAD : TN_CHUNKS_PER_THREAD;
-  const chunks = Math.max(1, Math.min(units, perThread * p, Math.floor(macs / MIN_CHUNK_MACS)));
+  const chunks = Math.max(1, Math.min(units, perThread * p, Math.floor(macs / Math.min(MIN_CHUNK_MACS, minMacs))));
   const args = [M, Nc, K, (A.byteOffset >> 2) + aOff, lda, (Bm.byteOffset >> 2) + bOff, ldb, (C.byteOffset >> 2) + cOff, ldc, acc ? 1 : 0];
-  runJob(bindGemm(k, p), p, kind === 'nt' ? OP.nt : OP.tn, chunks, args, byCols, unit);
+  runJob(bindGemm(k, p), p, kind === 'nt' ? OP.nt : OP.tn, chunks, args, byCols, unit, null, beside);
 }
 
 /**
@@ -390,10 +433,16 @@ export function costCuts(prefix: ArrayLike<number>, units: number, chunks: numbe
 
 /**
  * Posts one job (board `op`, its `chunks`, the argument slots from B.args on) to `p` − 1 helpers,
- * computes chunks on this thread too (`run(i)` computes chunk i) and returns when all are done.
+ * runs `beside` (when given) while they start on it, computes chunks on this thread too (`run(i)`
+ * computes chunk i) and returns when all are done.
  * @throws GemmThreadError when a helper thread exited or a chunk failed (all helpers are then stopped)
  */
-function runJob(run: (i: number) => void, p: number, op: number, chunks: number, args: number[], byCols: boolean, unit: number, bounds: Int32Array | null = null): void {
+/** Whether this thread is running the `beside` work of a posted job (which may not post another). */
+let besideRunning = false;
+
+function runJob(run: (i: number) => void, p: number, op: number, chunks: number, args: number[], byCols: boolean, unit: number, bounds: Int32Array | null = null, beside: (() => void) | null = null): void {
+  // (one job on the board at a time)
+  if (besideRunning) throw new Error('a split product or kernel job was started by the work run beside another one (parallelGemmBeside)');
   // Open the new generation first: from here on no late thread can claim a chunk of the last job.
   const g = ++generation;
   Atomics.store(board, B.next, openClaims(g));
@@ -411,6 +460,17 @@ function runJob(run: (i: number) => void, p: number, op: number, chunks: number,
   Atomics.notify(board, B.seq);
   if (p > maxUsed) maxUsed = p;
   let mine: unknown = null;
+  let besideError: { err: unknown } | null = null;
+  if (beside !== null) {
+    besideRunning = true;
+    try {
+      beside();
+    } catch (err) {
+      besideError = { err };
+    } finally {
+      besideRunning = false;
+    }
+  }
   for (let i = claim(board, g); i >= 0; i = claim(board, g)) {
     try {
       run(i);
@@ -432,6 +492,7 @@ function runJob(run: (i: number) => void, p: number, op: number, chunks: number,
   if (mine !== null) fail(new GemmThreadError(`a block of a split product failed on the calling thread: ${(mine as Error).name}: ${(mine as Error).message}`));
   const bad = Atomics.load(board, B.error);
   if (bad > 0) fail(describe(bad - 1, helpers[bad - 2], 'failed'));
+  if (besideError !== null) throw besideError.err;
 }
 
 /** Stops every helper and throws `err`. */
