@@ -13,7 +13,7 @@
  * - `done`: chunks finished (computed or failed) of the current job;
  * - `error`: 0, or 1 + the index of the first thread whose chunk threw;
  * - `op` (1 nt, 2 tn, 3-11 the kernel jobs spFwd, spBwd, spDw, act, bwd, copy, transpose, pack, lists,
- *   12-13 the update jobs adam, dale of rnn/update-kernels.ts), `workers` (threads allowed,
+ *   12-13 the update jobs adam, dale of rnn/update-kernels.ts, 14-15 the kernel jobs spmm, sddmm), `workers` (threads allowed,
  *   the caller included: helper w joins only when w < workers), `chunks`, `byCols`, `unit`, then
  *   the product's arguments: for nt and tn M, Nc, K, aOff, lda, bOff, ldb, cOff, ldc (float32
  *   element offsets from the start of the shared memory), acc; for a kernel job its integer
@@ -68,11 +68,14 @@ export const B = {
 /** Elements of the board. */
 export const BOARD_SIZE = B.bounds + MAX_CUT_CHUNKS + 1;
 /** Board `op` values. */
-export const OP = { nt: 1, tn: 2, spFwd: 3, spBwd: 4, spDw: 5, act: 6, bwd: 7, copy: 8, transpose: 9, pack: 10, lists: 11, adam: 12, dale: 13 } as const;
+export const OP = { nt: 1, tn: 2, spFwd: 3, spBwd: 4, spDw: 5, act: 6, bwd: 7, copy: 8, transpose: 9, pack: 10, lists: 11, adam: 12, dale: 13, spmm: 14, sddmm: 15 } as const;
 /** Board slot of a kernel job's unit count (after its arguments). */
 export const JOB_UNITS = B.args + MAX_JOB_ARGS;
-const JOB_OPS: Record<number, KernelKind> = { [OP.spFwd]: 'spFwd', [OP.spBwd]: 'spBwd', [OP.spDw]: 'spDw', [OP.act]: 'act', [OP.bwd]: 'bwd', [OP.copy]: 'copy', [OP.transpose]: 'transpose', [OP.pack]: 'pack', [OP.lists]: 'lists' };
-const JOB_ARGC: Record<KernelKind, number> = { spFwd: 10, spBwd: 6, spDw: 11, act: 5, bwd: 10, copy: 5, transpose: 5, pack: 3, lists: 3 };
+const JOB_OPS: Record<number, KernelKind> = {
+  [OP.spFwd]: 'spFwd', [OP.spBwd]: 'spBwd', [OP.spDw]: 'spDw', [OP.act]: 'act', [OP.bwd]: 'bwd', [OP.copy]: 'copy', [OP.transpose]: 'transpose', [OP.pack]: 'pack', [OP.lists]: 'lists',
+  [OP.spmm]: 'spmm', [OP.sddmm]: 'sddmm',
+};
+const JOB_ARGC: Record<KernelKind, number> = { spFwd: 10, spBwd: 6, spDw: 11, act: 5, bwd: 10, copy: 5, transpose: 5, pack: 3, lists: 3, spmm: 8, sddmm: 6 };
 
 const GEN_SHIFT = 16;
 const IDX_MASK = (1 << GEN_SHIFT) - 1;

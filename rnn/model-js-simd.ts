@@ -564,8 +564,8 @@ type WasmAct = (a: number, r: number, n: number, th: number) => void;
 type WasmPackIn = (x: number, xa: number, xaT: number, B: number, T: number, nIn: number, nInP: number) => void;
 type WasmI32 = (...args: number[]) => void;
 
-/** Which kernel a {@link KernelJob} runs: an activity-sparse product, a per-step elementwise pass or a copy. */
-export type KernelKind = 'spFwd' | 'spBwd' | 'spDw' | 'act' | 'bwd' | 'copy' | 'transpose' | 'pack' | 'lists';
+/** Which kernel a {@link KernelJob} runs: an activity-sparse or weight-sparse product, a per-step elementwise pass or a copy. */
+export type KernelKind = 'spFwd' | 'spBwd' | 'spDw' | 'act' | 'bwd' | 'copy' | 'transpose' | 'pack' | 'lists' | 'spmm' | 'sddmm';
 /**
  * One kernel call that splits into units whose outputs are disjoint (column slabs, columns, rows):
  * its kernel, how many units, its integer arguments (byte pointers; float32 values as their bits,
@@ -1089,6 +1089,30 @@ export class SimdGemm {
   }
 
   /**
+   * {@link SimdGemm.spmm} as a {@link KernelJob} (units: the CSR's rows, which cost their entries:
+   * `cost` is rp), or null where only spmm itself can run it (nb or xOff not a multiple of 4, an
+   * array outside this memory).
+   */
+  spmmJob(
+    rp: Int32Array, cols: Int32Array, vals: Float32Array, nRows: number,
+    x: Float32Array, xOff: number, nb: number,
+    out: Float32Array, outOff: number, ldo: number, acc: boolean,
+  ): KernelJob | null {
+    if (((xOff | nb) & 3) !== 0 || !this.inMem(rp, cols, vals, x, out)) return null;
+    return { kind: 'spmm', units: nRows, args: [rp.byteOffset, cols.byteOffset, vals.byteOffset, x.byteOffset + 4 * xOff, nb, out.byteOffset + 4 * outOff, ldo, acc ? 1 : 0] };
+  }
+
+  /**
+   * {@link SimdGemm.sddmm} as a {@link KernelJob} (units: the pattern's rows, which cost their
+   * entries: `cost` is rp), or null where only sddmm itself can run it (len, aOff or xOff not a
+   * multiple of 4, an array outside this memory).
+   */
+  sddmmJob(rp: Int32Array, cols: Int32Array, g: Float32Array, nRows: number, a: Float32Array, aOff: number, len: number, x: Float32Array, xOff: number): KernelJob | null {
+    if (((len | aOff | xOff) & 3) !== 0 || !this.inMem(rp, cols, g, a, x)) return null;
+    return { kind: 'sddmm', units: nRows, args: [rp.byteOffset, cols.byteOffset, g.byteOffset, a.byteOffset + 4 * aOff, len, x.byteOffset + 4 * xOff] };
+  }
+
+  /**
    * g[e] += Σ_{k < len} a[aOff + i·len + k] · x[xOff + cols[e] + k] over the CSR pattern (rp,
    * cols) with nRows rows; len, aOff and xOff multiples of 4 for the SIMD kernel.
    */
@@ -1233,6 +1257,16 @@ export class SimdGemm {
       const [pd, B, N] = x;
       const d = new Int32Array(this.buffer!, pd + 4 * LIST_DESC * lo, LIST_DESC * (hi - lo));
       for (let o = 0; o < d.length; o += LIST_DESC) this.listsAt(d[o], d[o + 1], d[o + 2], B, N, d[o + 3], d[o + 4], d[o + 5], d[o + 6], d[o + 7], d[o + 8], d[o + 9], d[o + 10]);
+    } else if (p.kind === 'spmm') {
+      // Rows [lo, hi): their row pointers and output columns (rows of out hold one value per CSR row).
+      const [prp, pc, pv, px, nb, po, ldo, acc] = x;
+      const wide = 4 * SPMM_WIDE;
+      const bw = nb - (nb % wide);
+      if (bw > 0) this.spmmFns[acc](prp + 4 * lo, pc, pv, hi - lo, px, 0, bw, po + 4 * lo, ldo);
+      if (nb > bw) this.spmmFns[2 + acc](prp + 4 * lo, pc, pv, hi - lo, px, bw, nb, po + 4 * lo, ldo);
+    } else if (p.kind === 'sddmm') {
+      const [prp, pc, pg, pa, len, px] = x;
+      this.sddmmFn!(prp + 4 * lo, pc, pg, hi - lo, pa + 4 * lo * len, len, px, 0, 0);
     } else if (p.kind === 'copy') {
       const [ps, ls, pd, ld, wb] = x;
       this.copy2dFn!(ps + lo * ls, ls, pd + lo * ld, ld, hi - lo, wb);

@@ -56,7 +56,7 @@
 import type { Backend, Batch, LossResult, ModelConfig, ModelMasks, Params } from './types.js';
 import { GRAD_FLUSH, LIST_DESC, SimdGemm, TN_CHUNK, gemmTN, kernelArithmetic, sharedSimdSupported, simdSupported, tnScratchFloats } from './model-js-simd.js';
 import { buildRowLists, countAbove } from './activity-lists.js';
-import { PARALLEL_MIN_N, gemmThreadCap, parallelGemm, parallelGemmBeside, parallelKernel } from './parallel-gemm.js';
+import { PARALLEL_MIN_N, gemmThreadCap, parallelGemm, parallelGemmBeside, parallelKernel, productThreads } from './parallel-gemm.js';
 
 export { gemmTN };
 
@@ -706,6 +706,37 @@ export function clearWorkspaceCache(): void {
 
 const noWork = (): void => undefined;
 
+/**
+ * {@link SimdGemm.spmm} (out (+)= (CSR · x)ᵀ), split over the threads by rows of about equal entry
+ * counts where the products split; the same bits (each output belongs to one row).
+ */
+function spmmSplit(
+  kern: SimdGemm, rp: Int32Array, cols: Int32Array, vals: Float32Array, nRows: number,
+  x: Float32Array, xOff: number, nb: number, out: Float32Array, outOff: number, ldo: number, acc: boolean,
+): void {
+  const job = kern.shared ? kern.spmmJob(rp, cols, vals, nRows, x, xOff, nb, out, outOff, ldo, acc) : null;
+  if (job === null) {
+    kern.spmm(rp, cols, vals, nRows, x, xOff, nb, out, outOff, ldo, acc);
+    return;
+  }
+  job.cost = { prefix: rp, align: CUT_ALIGN };
+  parallelKernel(kern, job, (rp[nRows] - rp[0]) * nb);
+}
+
+/**
+ * {@link SimdGemm.sddmm} (g[e] += a_i · x_j over the CSR pattern), split over the threads by rows
+ * of about equal entry counts where the products split; the same bits (each entry belongs to one row).
+ */
+function sddmmSplit(kern: SimdGemm, rp: Int32Array, cols: Int32Array, g: Float32Array, nRows: number, a: Float32Array, aOff: number, len: number, x: Float32Array, xOff: number): void {
+  const job = kern.shared ? kern.sddmmJob(rp, cols, g, nRows, a, aOff, len, x, xOff) : null;
+  if (job === null) {
+    kern.sddmm(rp, cols, g, nRows, a, aOff, len, x, xOff);
+    return;
+  }
+  job.cost = { prefix: rp, align: CUT_ALIGN };
+  parallelKernel(kern, job, (rp[nRows] - rp[0]) * len);
+}
+
 /** Write W_eff (per the rule) into `out` [N, N]. */
 function fillWeff(cfg: ModelConfig, wHh: Float32Array, out: Float32Array): void {
   const N = cfg.nHidden;
@@ -920,8 +951,11 @@ function forward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, withG
   const S = 4 * B + 1;
   let packedW = false;
   ws.weffTFresh = false;
-  // Units active in some row, per step, for the sparse path's products (restricted to them).
-  const pact = ws.pact !== null && (ws.sparse || keepRT) && activityMode !== 'never' ? ws.pact : null;
+  // Units active in some row, per step, for the sparse path's products (restricted to them). Only
+  // on one thread: restricting the CSR is serial work (~8 % of a pruned CelltypeRNN step) that
+  // saves less than it costs once the products split (2 threads, same bits: 124-140 ms a step with
+  // it, 115-128 without).
+  const pact = ws.pact !== null && (ws.sparse || keepRT) && activityMode !== 'never' && (activityMode === 'always' || productThreads(kern) === 1) ? ws.pact : null;
 
   for (let t = 0; t < T; t++) {
     const at = t * BN;
@@ -932,8 +966,8 @@ function forward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, withG
         spreadMarks(pact, (t - 1) * N, N, Bp);
         filterColumns(ws.rp, ws.cols, ws.vals, N, pact.markBp, pact.rp, pact.cols, pact.vals, null);
         activityCounts.pruned++;
-        kern.spmm(pact.rp, pact.cols, pact.vals, N, ws.rT, (t - 1) * NBp, B, a, at, N, true);
-      } else if (ws.sparse) kern.spmm(ws.rp, ws.cols, ws.vals, N, ws.rT, (t - 1) * NBp, B, a, at, N, true);
+        spmmSplit(kern, pact.rp, pact.cols, pact.vals, N, ws.rT, (t - 1) * NBp, B, a, at, N, true);
+      } else if (ws.sparse) spmmSplit(kern, ws.rp, ws.cols, ws.vals, N, ws.rT, (t - 1) * NBp, B, a, at, N, true);
       else if (act !== null && act.listed[t - 1] === 1 && activityPays(act.nnz[t - 1], BN, dens.forward, 'forward')) {
         if (!packedW) {
           if (withGrad) {
@@ -1159,8 +1193,8 @@ function backward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, g: P
         // dr_{t-1} at the active units only (the next step reads no other): the other rows emptied.
         filterRows(ws.rpT, ws.colsT, ws.valsT, N, pact.mark, (t - 1) * N, pact.rp, pact.cols, pact.vals);
         activityCounts.pruned++;
-        kern.spmm(pact.rp, pact.cols, pact.vals, N, ws.dPreT, t * NBp, B, dr, 0, N, false);
-      } else if (sparse) kern.spmm(ws.rpT, ws.colsT, ws.valsT, N, ws.dPreT, t * NBp, B, dr, 0, N, false);
+        spmmSplit(kern, pact.rp, pact.cols, pact.vals, N, ws.dPreT, t * NBp, B, dr, 0, N, false);
+      } else if (sparse) spmmSplit(kern, ws.rpT, ws.colsT, ws.valsT, N, ws.dPreT, t * NBp, B, dr, 0, N, false);
       else if (act !== null && spBwdSteps !== null && spBwdSteps[t] === 1) {
         // (built just now into region 0, or up front into region t − 1)
         const region = upFront ? t - 1 : 0;
@@ -1195,9 +1229,9 @@ function backward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, g: P
         const { gF, map } = pact;
         gF.fill(0, 0, nF);
         activityCounts.pruned++;
-        kern.sddmm(pact.mrp, pact.mcols, gF, N, ws.dPreT, t * NBp, Bp, ws.rT, (t - 1) * NBp);
+        sddmmSplit(kern, pact.mrp, pact.mcols, gF, N, ws.dPreT, t * NBp, Bp, ws.rT, (t - 1) * NBp);
         for (let f = 0; f < nF; f++) gvals[map[f]] += gF[f];
-      } else kern.sddmm(mrp, mcols, gvals, N, ws.dPreT, t * NBp, Bp, ws.rT, (t - 1) * NBp);
+      } else sddmmSplit(kern, mrp, mcols, gvals, N, ws.dPreT, t * NBp, Bp, ws.rT, (t - 1) * NBp);
     }
     const gw = g.wHh;
     gw.fill(0);

@@ -13,6 +13,7 @@ import { train } from './train.js';
 import { defaultModelConfig, initParams, zerosLike } from './init.js';
 import { Rng } from './rng.js';
 import { flipFlopDataset } from '../tasks/flipflop.js';
+import { ArrayDataset } from './dataset.js';
 import { PARAM_NAMES, type Params } from './types.js';
 
 // Up to 3 threads here, whatever the machine's core count (the workspaces reserve helper scratch for it).
@@ -98,6 +99,67 @@ test('the copy, transpose and pack jobs split over 3 threads copy exactly what o
   k.runAt(pack, 0, pack.units);
   assert.equal(one[N * 24 + 5 * 24 + 2], src[(24 + 2) * N + 5]);
   assert.equal(k.transposeJob(src, 1, N, one, 0, N, N, N), null);
+});
+
+test('the weight-sparse products (spmm, sddmm jobs) split over 3 threads by rows of equal entry counts give one call\'s bits', async () => {
+  await startGemmThreads(3);
+  // A pruned [N, N] pattern with uneven rows (empty ones, a few dense ones) times a [N, Bp] block.
+  const N = 1024, nb = 200, Bp = 200;
+  const rng = new Rng(13, 'test:sparse-jobs');
+  const rows: number[][] = [];
+  for (let i = 0; i < N; i++) {
+    const density = i % 97 === 0 ? 0.6 : i % 5 === 0 ? 0 : 0.05;
+    const js: number[] = [];
+    for (let j = 0; j < N; j++) if (rng.uniform() < density) js.push(j);
+    rows.push(js);
+  }
+  const nnz = rows.reduce((n, r) => n + r.length, 0);
+  const k = sharedKernels(2 * nnz + 5 * N * Bp + 20 * N + 256, kernelArithmetic());
+  const rp = k.allocI32(N + 1), cols = k.allocI32(nnz), vals = k.alloc(nnz);
+  let e = 0;
+  rows.forEach((js, i) => {
+    rp[i] = e;
+    for (const j of js) { cols[e] = j * Bp; vals[e] = rng.normal(); e++; }
+  });
+  rp[N] = e;
+  const x = k.alloc(N * Bp), a = k.alloc(N * Bp);
+  for (let i = 0; i < x.length; i++) { x[i] = rng.normal(); a[i] = rng.normal(); }
+  const f32 = (v: Float32Array): Buffer => Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+  const one = k.alloc(nb * (N + 8) + 4), three = k.alloc(nb * (N + 8) + 4);
+  const before = helperChunks();
+  for (let attempt = 0; attempt < 50 && helperChunks() === before; attempt++) {
+    for (const acc of [false, true]) {
+      // out (+)= (W·x)ᵀ, [nb, N] with row stride N + 8.
+      for (let i = 0; i < one.length; i++) one[i] = three[i] = i % 5;
+      k.spmm(rp, cols, vals, N, x, 0, nb, one, 4, N + 8, acc);
+      const job = k.spmmJob(rp, cols, vals, N, x, 0, nb, three, 4, N + 8, acc)!;
+      job.cost = { prefix: rp, align: 16 };
+      useGemmThreads(3);
+      parallelKernel(k, job, 1e12);
+      useGemmThreads(1);
+      assert.ok(f32(one).equals(f32(three)), `spmm acc=${acc}, attempt ${attempt}`);
+    }
+    // g[e] += a_i · x_j over the pattern.
+    const g1 = one.subarray(0, nnz), g3 = three.subarray(0, nnz);
+    for (let i = 0; i < nnz; i++) g1[i] = g3[i] = i % 3;
+    k.sddmm(rp, cols, g1, N, a, 0, Bp, x, 0);
+    const job = k.sddmmJob(rp, cols, g3, N, a, 0, Bp, x, 0)!;
+    job.cost = { prefix: rp, align: 16 };
+    useGemmThreads(3);
+    parallelKernel(k, job, 1e12);
+    useGemmThreads(1);
+    assert.ok(f32(g1).equals(f32(g3)), `sddmm, attempt ${attempt}`);
+  }
+  assert.ok(helperChunks() > before, 'the helpers never computed a chunk');
+  // What they compute: one output of each against its definition.
+  k.spmm(rp, cols, vals, N, x, 0, nb, one, 4, N + 8, false);
+  const i0 = 97, b0 = 3;
+  let want = 0;
+  for (let q = rp[i0]; q < rp[i0 + 1]; q++) want += vals[q] * x[cols[q] + b0];
+  assert.ok(rp[i0 + 1] - rp[i0] > 100 && Math.abs(one[4 + b0 * (N + 8) + i0] - want) < 1e-4 * (1 + Math.abs(want)));
+  // Shapes the kernels cannot take: no job (the caller runs spmm / sddmm itself).
+  assert.equal(k.spmmJob(rp, cols, vals, N, x, 2, nb, one, 0, N, false), null);
+  assert.equal(k.sddmmJob(rp, cols, one, N, a, 0, 198, x, 0), null);
 });
 
 test('a lists job (column lists of several steps and chunked sample lists) split over 3 threads writes what columnLists writes', async () => {
@@ -192,6 +254,42 @@ test('training a few steps with 1, 2 and 3 threads gives the same weights byte f
       const r = run(threads);
       assert.equal(r.used, threads, `products split over ${threads} threads`);
       assert.ok(r.params.equals(one.params), `weights after training with ${threads} threads differ from 1 thread (attempt ${attempt})`);
+      helped = r.helped;
+    }
+    assert.ok(helped > 0, `helper threads computed no chunk with ${threads} threads in 10 runs`);
+  }
+  useGemmThreads(1);
+});
+
+test('fine-tuning a pruned model (weight-sparse products, masked gradient) with 1, 2 and 3 threads gives the same weights byte for byte', async () => {
+  await startGemmThreads(3);
+  // Large enough for the sparse products to split: 6 % of [1024, 1024] kept, batch 200.
+  const N = 1024, B = 200, T = 4;
+  const cfg = defaultModelConfig({ nHidden: N, nInput: 2, nOutput: 2, head: 'linear', rule: 'dale', threshold: 0.05 });
+  const rng = new Rng(14, 'test:finetune-threads');
+  const recurrent = new Float32Array(N * N);
+  for (let i = 0; i < recurrent.length; i++) recurrent[i] = rng.uniform() < 0.06 ? 1 : 0;
+  const init = initParams(cfg, 14);
+  for (let i = 0; i < init.wHh.length; i++) init.wHh[i] *= 3 * recurrent[i];
+  const n = 2 * B;
+  const x = rng.fillUniform(new Float32Array(n * T * 2), -1, 1), target = rng.fillUniform(new Float32Array(n * T * 2), -1, 1);
+  const ds = new ArrayDataset(n, T, 2, 2, x, target);
+  const run = (threads: number): { params: Buffer; helped: number; pruned: number } => {
+    clearWorkspaceCache();
+    resetActivityCounts();
+    useGemmThreads(threads);
+    const before = helperChunks();
+    const r = train({ cfg, params: init, backend: jsBackend, train: ds, epochs: 2, batchSize: B, seed: 14, lr: 0.01, masks: { recurrent } });
+    return { params: bytes(r.params), helped: helperChunks() - before, pruned: activityProducts().pruned };
+  };
+  const one = run(1);
+  assert.ok(one.pruned > 0, 'on one thread the products are restricted to the active units');
+  for (const threads of [2, 3]) {
+    let helped = 0;
+    for (let attempt = 0; attempt < 10 && helped === 0; attempt++) {
+      const r = run(threads);
+      assert.ok(r.params.equals(one.params), `weights after fine-tuning with ${threads} threads differ from 1 thread (attempt ${attempt})`);
+      assert.equal(r.pruned, 0, 'with threads the products run over all units');
       helped = r.helped;
     }
     assert.ok(helped > 0, `helper threads computed no chunk with ${threads} threads in 10 runs`);
