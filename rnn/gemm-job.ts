@@ -13,7 +13,8 @@
  * - `done`: chunks finished (computed or failed) of the current job;
  * - `error`: 0, or 1 + the index of the first thread whose chunk threw;
  * - `op` (1 nt, 2 tn, 3-11 the kernel jobs spFwd, spBwd, spDw, act, bwd, copy, transpose, pack, lists,
- *   12-13 the update jobs adam, dale of rnn/update-kernels.ts, 14-15 the kernel jobs spmm, sddmm), `workers` (threads allowed,
+ *   12-13 the update jobs adam, dale of rnn/update-kernels.ts, 14-15 the kernel jobs spmm, sddmm, 16
+ *   the update job mask), `workers` (threads allowed,
  *   the caller included: helper w joins only when w < workers), `chunks`, `byCols`, `unit`, then
  *   the product's arguments: for nt and tn M, Nc, K, aOff, lda, bOff, ldb, cOff, ldc (float32
  *   element offsets from the start of the shared memory), acc; for a kernel job its integer
@@ -68,7 +69,7 @@ export const B = {
 /** Elements of the board. */
 export const BOARD_SIZE = B.bounds + MAX_CUT_CHUNKS + 1;
 /** Board `op` values. */
-export const OP = { nt: 1, tn: 2, spFwd: 3, spBwd: 4, spDw: 5, act: 6, bwd: 7, copy: 8, transpose: 9, pack: 10, lists: 11, adam: 12, dale: 13, spmm: 14, sddmm: 15 } as const;
+export const OP = { nt: 1, tn: 2, spFwd: 3, spBwd: 4, spDw: 5, act: 6, bwd: 7, copy: 8, transpose: 9, pack: 10, lists: 11, adam: 12, dale: 13, spmm: 14, sddmm: 15, mask: 16 } as const;
 /** Board slot of a kernel job's unit count (after its arguments). */
 export const JOB_UNITS = B.args + MAX_JOB_ARGS;
 const JOB_OPS: Record<number, KernelKind> = {
@@ -121,8 +122,8 @@ export function blockBounds(n: number, parts: number, unit: number, i: number): 
   return [lo, hi];
 }
 
-const UPDATE_OPS: Record<number, UpdateJob['kind']> = { [OP.adam]: 'adam', [OP.dale]: 'dale' };
-const UPDATE_ARGC: Record<UpdateJob['kind'], number> = { adam: 5, dale: 3 };
+const UPDATE_OPS: Record<number, UpdateJob['kind']> = { [OP.adam]: 'adam', [OP.dale]: 'dale', [OP.mask]: 'mask' };
+const UPDATE_ARGC: Record<UpdateJob['kind'], number> = { adam: 5, dale: 3, mask: 3 };
 
 /** Runs chunk `i` of the update job on the board (even cuts of its units) with the kernels of `u`. */
 export function runUpdateChunk(board: Int32Array, u: UpdateMemory, i: number): void {

@@ -2,7 +2,7 @@
  * Optimisers over a {@link Params} object: Adam and SGD (optional momentum) with PyTorch
  * semantics, allocation-free per step, with serialisable state for checkpoints.
  */
-import { PARAM_NAMES, type ParamName, type Params } from './types.js';
+import { PARAM_NAMES, type ModelMasks, type ParamName, type Params } from './types.js';
 import { UpdateMemory } from './update-kernels.js';
 import { parallelUpdate } from './parallel-gemm.js';
 
@@ -84,6 +84,11 @@ export interface Optimizer {
    */
   placeParams?(params: Params): { params: Params; grads: Params };
   /**
+   * Copies of `masks` where the update kernels apply them (rnn/rules.ts `applyMasks` on placed
+   * parameters and gradients), valid until {@link Optimizer.release}; or `masks` itself. Optional.
+   */
+  placeMasks?(masks: ModelMasks): ModelMasks;
+  /**
    * Hands the optimiser's memory back for reuse by the next optimiser of the same size (a large
    * model's is shared with the helper threads, which would keep a dropped one alive): after it,
    * neither the optimiser nor the views of {@link Optimizer.placeParams} may be used. Optional.
@@ -119,6 +124,7 @@ export class Adam implements Optimizer {
    */
   private io: { p: Slots; g: Slots } | null = null;
   private placed = false;
+  private masksPlaced = false;
 
   constructor(template: Params, opts: OptimizerOptions = {}) {
     this.lr = opts.lr ?? 1e-3;
@@ -127,9 +133,9 @@ export class Adam implements Optimizer {
     this.eps = opts.eps ?? 1e-8;
     let floats = 0;
     for (const k of PARAM_NAMES) floats += template[k].length;
-    // m, v, and the parameters and gradients (placed or staged); shared for a large model, whose
-    // updates then split over the helper threads of its products.
-    this.mem = UpdateMemory.create(4 * floats, 4 * PARAM_NAMES.length, floats >= SHARED_UPDATE_MIN);
+    // m, v, the parameters and gradients (placed or staged) and the masks (placed); shared for a
+    // large model, whose updates then split over the helper threads of its products.
+    this.mem = UpdateMemory.create(5 * floats, 5 * PARAM_NAMES.length, floats >= SHARED_UPDATE_MIN);
     this.m = this.slots(template);
     this.v = this.slots(template);
   }
@@ -144,6 +150,20 @@ export class Adam implements Optimizer {
 
   release(): void {
     this.mem?.release();
+  }
+
+  placeMasks(masks: ModelMasks): ModelMasks {
+    const mem = this.mem;
+    if (mem === null || this.masksPlaced) return masks;
+    this.masksPlaced = true;
+    const placed: ModelMasks = {};
+    for (const k of ['recurrent', 'input', 'readout'] as const) {
+      const m = masks[k];
+      if (m === undefined) continue;
+      placed[k] = mem.alloc(m.length);
+      placed[k].set(m);
+    }
+    return placed;
   }
 
   placeParams(params: Params): { params: Params; grads: Params } {

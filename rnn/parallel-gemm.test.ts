@@ -197,22 +197,25 @@ test('a lists job (column lists of several steps and chunked sample lists) split
   assert.ok(helperChunks() > before, 'the helpers never computed a chunk');
 });
 
-test('the update jobs (Adam, Dale\'s projection) on a shared update memory split over 3 threads give the one-call bits', async () => {
+test('the update jobs (Adam, Dale\'s projection, masks) on a shared update memory split over 3 threads give the one-call bits', async () => {
   await startGemmThreads(3);
   const n = 1030 * 1030 + 7, N = 1032, nExc = 517; // an odd tensor length (the loop's last element); nExc inside a vector
   const run = (threads: number): { bytes: Buffer; helped: number } => {
-    const mem = UpdateMemory.create(4 * n + N * N, 8, true)!;
+    const mem = UpdateMemory.create(5 * n + N * N, 8, true)!;
     assert.equal(mem.shared, true);
-    const [p, g, m, v] = [0, 1, 2, 3].map(() => mem.alloc(n));
+    const [p, g, m, v, mask] = [0, 1, 2, 3, 4].map(() => mem.alloc(n));
     const w = mem.alloc(N * N);
     const r = new Rng(15, 'test:update-values');
     for (const x of [p, g, m, w]) for (let i = 0; i < x.length; i++) x[i] = r.normal();
     for (let i = 0; i < v.length; i++) v[i] = Math.abs(r.normal()) * 1e-3;
+    for (let i = 0; i < mask.length; i++) mask[i] = r.uniform() < 0.1 ? 1 : 0;
     const before = helperChunks();
     useGemmThreads(threads);
     for (let step = 1; step <= 3; step++) {
+      parallelUpdate(mem, mem.maskJob(g, mask), 1e12);
       parallelUpdate(mem, mem.adamJob(p, g, m, v, 0.9, 0.999, 1e-3 / (1 - 0.9 ** step), Math.sqrt(1 - 0.999 ** step), 1e-8), 1e12);
       parallelUpdate(mem, mem.daleJob(w, N, nExc)!, 1e12);
+      parallelUpdate(mem, mem.maskJob(p, mask), 1e12);
     }
     useGemmThreads(1);
     // The projection did project: no excitatory weight < 0, no inhibitory one > 0.

@@ -187,7 +187,7 @@ function validate(o: TrainOptions): void {
  */
 export function train(opts: TrainOptions): TrainResult {
   validate(opts);
-  const { cfg, backend, masks } = opts;
+  const { cfg, backend } = opts;
   const baseLr = opts.lr ?? 1e-3;
   const schedule: LrSchedule = opts.lrSchedule ?? { kind: 'constant' };
   const opt = makeOptimizer(opts.params, { kind: opts.optimizer ?? 'adam', lr: baseLr, momentum: opts.momentum ?? 0 });
@@ -195,6 +195,8 @@ export function train(opts: TrainOptions): TrainResult {
     // Parameters and gradients where the optimiser updates them without copies (its kernel memory).
     const placed = opt.placeParams?.(opts.params);
     const params = placed?.params ?? cloneParams(opts.params);
+    // (beside placed parameters, where the update kernels apply them)
+    const masks = placed !== undefined && opts.masks !== undefined ? (opt.placeMasks?.(opts.masks) ?? opts.masks) : opts.masks;
     applyMasks(params, masks);
     const grads = placed?.grads ?? zerosLike(params);
     if (opts.optimizerState !== undefined) opt.setState(opts.optimizerState);

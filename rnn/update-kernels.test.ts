@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Adam } from './optim.js';
-import { daleProject } from './rules.js';
+import { applyMasks, daleProject } from './rules.js';
 import { train } from './train.js';
 import { jsBackend } from './model-js.js';
 import { defaultModelConfig, initParams } from './init.js';
@@ -104,6 +104,58 @@ test('the Dale kernel gives daleProject\'s loop bits (−0 and NaN kept, +0 writ
     if (nExc > 2) assert.ok(Object.is(ref[2], 0), 'a negative excitatory weight becomes +0');
     if (nExc < N) assert.ok(Object.is(ref[N - 1], 0), 'a positive inhibitory weight becomes +0');
   }
+});
+
+test('the mask kernel gives applyMasks\' loop bits (+0 wherever the mask is ±0, even on NaN and ±Infinity; products elsewhere), odd lengths included', () => {
+  for (const n of [4, 7, 64, 4099, 9001]) {
+    const t0 = values(n, n, 3);
+    const m0 = values(n, n + 1, 1).map((v, i) => (i % 3 === 0 ? 1 : i % 5 === 0 ? 0 : i % 7 === 0 ? -0 : v));
+    t0[0] = Number.NaN; m0[0] = 0;
+    t0[1] = Number.POSITIVE_INFINITY; m0[1] = -0;
+    t0[2] = Number.NEGATIVE_INFINITY; m0[2] = 0.5;
+    t0[3] = -2; m0[3] = 0;
+    m0[n - 1] = 0;
+    const ref = { ...shaped(0, 1), wHh: t0.slice() };
+    applyMasks(ref, { recurrent: m0 });
+    const mem = UpdateMemory.create(2 * n, 2)!;
+    const t = mem.alloc(n), m = mem.alloc(n);
+    t.set(t0); m.set(m0);
+    const job = mem.maskJob(t, m);
+    assert.equal(job.args[2], n & ~3, 'the kernel takes whole vectors');
+    mem.runAt(job, 0, job.units);
+    for (let i = job.args[2]; i < n; i++) t[i] = ref.wHh[i]; // (the caller's loop does the tail)
+    assert.ok(bytes(t).equals(bytes(ref.wHh)), `kernel, n=${n}`);
+    // Through applyMasks: the kernel when tensor and mask are views of one memory.
+    const via = { ...shaped(0, 1), wHh: mem.alloc(n) };
+    via.wHh.set(t0);
+    applyMasks(via, { recurrent: m });
+    assert.ok(bytes(via.wHh).equals(bytes(ref.wHh)), `applyMasks, n=${n}`);
+    assert.ok(Object.is(ref.wHh[0], 0) && Object.is(ref.wHh[1], 0) && Object.is(ref.wHh[3], 0) && ref.wHh[2] === Number.NEGATIVE_INFINITY);
+  }
+});
+
+test('train() with masks gives the same bits with and without the update kernels (the masks placed beside the parameters)', () => {
+  const cfg = defaultModelConfig({ nHidden: 16, nInput: 1, nOutput: 1, head: 'tanh', rule: 'dale' });
+  const ds = flipFlopDataset(2, 'train', { n: 64, T: 10 });
+  const recurrent = values(16 * 16, 5, 1).map((v, i) => (i % 3 === 0 ? 1 : 0));
+  const input = new Float32Array(16).map((_, i) => (i % 2 === 0 ? 1 : 0));
+  const run = (kernels: boolean): Params => {
+    setUpdateKernelsEnabled(kernels);
+    try {
+      return train({ cfg, params: initParams(cfg, 4), backend: jsBackend, train: ds, epochs: 3, batchSize: 16, seed: 4, masks: { recurrent, input } }).params;
+    } finally {
+      setUpdateKernelsEnabled(true);
+    }
+  };
+  const withK = run(true);
+  assert.ok(sameBits(withK, run(false)));
+  for (let i = 0; i < recurrent.length; i++) if (recurrent[i] === 0) assert.ok(Object.is(withK.wHh[i], 0), `pruned weight ${i} is +0`);
+  const opt = new Adam(initParams(cfg, 4));
+  const placed = opt.placeParams(initParams(cfg, 4));
+  const masks = opt.placeMasks({ recurrent, input });
+  assert.ok(updateKernelsOf(masks.recurrent!) === updateKernelsOf(placed.params.wHh) && updateKernelsOf(masks.recurrent!) !== null, 'the masks lie in the parameters\' memory');
+  assert.ok(bytes(masks.recurrent!).equals(bytes(recurrent)) && masks.readout === undefined);
+  opt.release();
 });
 
 test('train() gives the same bits with and without the update kernels, and returns plain arrays', () => {

@@ -109,10 +109,35 @@ function daleBody(): number[] {
   return f.encode();
 }
 
+/**
+ * mask(t, m, bytes): t ← (m ≠ 0 ? t·m : +0) for the float32 at byte offsets k < bytes (a
+ * multiple of 16) of t and m: the float32 product, and +0 wherever m is ±0 whatever t is (the
+ * loop of rnn/rules.ts `applyMasks`).
+ */
+function maskBody(): number[] {
+  const P = { t: 0, m: 1, bytes: 2 } as const;
+  const f = new Body(3, 1);
+  const k = f.i(0);
+  const V = f.v128(2);
+  const Z = V;
+  const M = V + 1;
+  f.vf32(0); f.set(Z);
+  f.i32c(0); f.set(k);
+  f.loop(k, P.bytes, 16, () => {
+    f.get(P.m); f.get(k); f.op(OP.i32Add); f.vload(); f.set(M);
+    f.get(P.t); f.get(k); f.op(OP.i32Add);
+    f.get(P.t); f.get(k); f.op(OP.i32Add); f.vload(); f.get(M); f.simd(SIMD.mulF32x4);
+    f.get(M); f.get(Z); f.simd(SIMD.f32x4Ne); f.simd(SIMD.and);
+    f.vstore();
+  });
+  return f.encode();
+}
+
 /** The kernels' exported functions, bound to one memory (byte offsets for pointers). */
 interface UpdateExports {
   adam(p: number, g: number, m: number, v: number, bytes: number, b1: number, c1: number, b2: number, c2: number, ss: number, bc2: number, eps: number): void;
   dale(w: number, rows: number, rowBytes: number, excBytes: number, rem: number): void;
+  mask(t: number, m: number, bytes: number): void;
 }
 
 /** The compiled kernels importing a plain [0] or a shared [1] memory (null: not available here). */
@@ -123,11 +148,15 @@ function updateModule(shared: boolean): WasmModule | null {
     const bytes = moduleBytes([
       ['adam', [I32, I32, I32, I32, I32, F64, F64, F64, F64, F64, F64, F64], adamBody()],
       ['dale', [I32, I32, I32, I32, I32], daleBody()],
+      ['mask', [I32, I32, I32], maskBody()],
     ], shared);
     compiled[i] = WA !== undefined && (!shared || typeof SharedArrayBuffer === 'function') && WA.validate(bytes) ? new WA.Module(bytes) : null;
   }
   return compiled[i];
 }
+
+/** Elements per unit of a mask {@link UpdateJob} (a multiple of 4: the kernel's vectors). */
+export const MASK_UNIT = 4096;
 
 /** Elements per unit of an Adam {@link UpdateJob} (a multiple of 2: the kernel's float pairs). */
 export const ADAM_UNIT = 2048;
@@ -135,11 +164,12 @@ export const ADAM_UNIT = 2048;
 /**
  * One update kernel call that splits into units with disjoint outputs: Adam over
  * {@link ADAM_UNIT} elements a unit (its hyperparameters in the memory, see
- * {@link UpdateMemory.adamJob}), the projection over rows. Byte pointers, so that a helper thread
- * bound to the same shared memory runs it alike ({@link UpdateMemory.runAt}).
+ * {@link UpdateMemory.adamJob}), the projection over rows, a mask over {@link MASK_UNIT}
+ * elements a unit. Byte pointers, so that a helper thread bound to the same shared memory runs it
+ * alike ({@link UpdateMemory.runAt}).
  */
 export interface UpdateJob {
-  kind: 'adam' | 'dale';
+  kind: 'adam' | 'dale' | 'mask';
   units: number;
   args: number[];
 }
@@ -183,7 +213,7 @@ export class UpdateMemory {
     this.buffer = memory.buffer;
     this.hyper = new Float64Array(this.buffer, 0, HYPER);
     const ex = new api.Instance(mod, { env: { mem: memory } }).exports;
-    this.fns = { adam: ex.adam as UpdateExports['adam'], dale: ex.dale as UpdateExports['dale'] };
+    this.fns = { adam: ex.adam as UpdateExports['adam'], dale: ex.dale as UpdateExports['dale'], mask: ex.mask as UpdateExports['mask'] };
     byBuffer.set(this.buffer, this);
   }
 
@@ -274,10 +304,24 @@ export class UpdateMemory {
     return { kind: 'dale', units: N, args: [w.byteOffset, N, nExc] };
   }
 
-  /** Runs units [lo, hi) of a job made by {@link UpdateMemory.adamJob} or {@link UpdateMemory.daleJob} for this memory (or, attached, another thread's). */
+  /**
+   * The mask kernel's t ← (m ≠ 0 ? t·m : +0) on elements [0, 4⌊n/4⌋) of t and m (views of this
+   * memory, n = t.length = m.length; the caller does the last n mod 4) as an {@link UpdateJob}
+   * (units of {@link MASK_UNIT} elements).
+   */
+  maskJob(t: Float32Array, m: Float32Array): UpdateJob {
+    const n4 = Math.min(t.length, m.length) & ~3;
+    return { kind: 'mask', units: Math.ceil(n4 / MASK_UNIT), args: [t.byteOffset, m.byteOffset, n4] };
+  }
+
+  /** Runs units [lo, hi) of a job made by {@link UpdateMemory.adamJob}, {@link UpdateMemory.daleJob} or {@link UpdateMemory.maskJob} for this memory (or, attached, another thread's). */
   runAt(job: UpdateJob, lo: number, hi: number): void {
     const x = job.args;
-    if (job.kind === 'adam') {
+    if (job.kind === 'mask') {
+      const [t, m, n4] = x;
+      const e0 = lo * MASK_UNIT;
+      this.fns.mask(t + 4 * e0, m + 4 * e0, 4 * (Math.min(n4, hi * MASK_UNIT) - e0));
+    } else if (job.kind === 'adam') {
       const [p, g, m, v, n2] = x;
       const e0 = lo * ADAM_UNIT;
       const bytes = 4 * (Math.min(n2, hi * ADAM_UNIT) - e0);
