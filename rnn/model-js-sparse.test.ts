@@ -117,6 +117,41 @@ test('sparse path: auto mode picks CSR for a sparse W_hh (same bits as always) a
   }
 });
 
+test('a recurrent mask hint is staged once while it stays the same, and again when it changes in place or the sparse mode changes', () => {
+  const N = 24;
+  const maskA = blockMask(N, 4, 3, 0.15);
+  const maskB = blockMask(N, 4, 4, 0.15);
+  const c = maskedCase('dale', 'corrected', N, 9, 5, maskA);
+  const fresh = (mask: Float32Array): { loss: number; g: Params } => {
+    setSimdEnabled(true); // clears the buffer cache
+    return run(c.cfg, c.params, c.batch, mask);
+  };
+  const same = (x: { loss: number; g: Params }, y: { loss: number; g: Params }): boolean =>
+    x.loss === y.loss && PARAM_NAMES.every((k) => Buffer.from(x.g[k].buffer).equals(Buffer.from(y.g[k].buffer)));
+  try {
+    const a = fresh(maskA), b = fresh(maskB);
+    assert.ok(!same(a, b), 'the two masks give different gradients');
+    const m = maskA.slice();
+    assert.ok(same(run(c.cfg, c.params, c.batch, m), a) && same(run(c.cfg, c.params, c.batch, m), a));
+    m.set(maskB); // the same array, changed in place
+    assert.ok(same(run(c.cfg, c.params, c.batch, m), b), 'a mask changed in place is staged again');
+    setSparseMode('never'); // (the mask's CSR is not used: the dense weight gradient, masked by nobody)
+    const dense = run(c.cfg, c.params, c.batch, m);
+    assert.ok(!same(dense, b));
+    setSparseMode('auto');
+    assert.ok(same(run(c.cfg, c.params, c.batch, m), b));
+    // A mask too dense for the CSR under 'auto' gets one under 'always' (another cap).
+    const dense90 = new Float32Array(N * N).map((_, i) => (i % 10 === 0 ? 0 : 1));
+    const auto90 = run(c.cfg, c.params, c.batch, dense90);
+    setSparseMode('always');
+    const always90 = run(c.cfg, c.params, c.batch, dense90);
+    assert.ok(auto90.g.wHh.some((v, i) => dense90[i] === 0 && v !== 0), 'auto: the dense weight gradient');
+    assert.ok(always90.g.wHh.every((v, i) => dense90[i] !== 0 || v === 0), 'always: the gradient at the mask entries only');
+  } finally {
+    setSparseMode('auto');
+  }
+});
+
 test('sparse path on the pruned cell-type mask (N = 90): masked gradient equals the reference inside the mask', () => {
   const layout = celltypeLayout(1);
   const N = layout.N;

@@ -271,6 +271,8 @@ interface Workspace {
   next: Int32Array;
   /** A recurrent mask hint copied into the kernel memory [N, N], and an int32 cell for the CSR builder. */
   mStage: Float32Array;
+  /** The cap its CSR (mrp, mcols) was built under and whether it was usable; null: none staged yet. */
+  mCsr: { cap: number; ok: boolean } | null;
   count: Int32Array;
   /** Whether the last forward pass used the CSR of W_eff. */
   sparse: boolean;
@@ -651,6 +653,7 @@ function workspace(cfg: ModelConfig, B: number, T: number): Workspace {
     gvals: k.alloc(NN),
     next: new Int32Array(N + 1),
     mStage: k.alloc(useSimd ? NN : 0),
+    mCsr: null,
     count: k.allocI32(4),
     sparse: false,
     act: actOn
@@ -705,6 +708,11 @@ export function clearWorkspaceCache(): void {
 }
 
 const noWork = (): void => undefined;
+
+/** Whether two float32 arrays hold the same bytes (a native compare). */
+function sameBytes(a: Float32Array, b: Float32Array): boolean {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+}
 
 /**
  * {@link SimdGemm.spmm} (out (+)= (CSR · x)ᵀ), split over the threads by rows of about equal entry
@@ -1318,10 +1326,20 @@ export const jsBackend: Backend = {
     const m = masks?.recurrent;
     if (m !== undefined && m.length !== N * N) throw new ShapeError(`masks.recurrent has length ${m.length}, expected ${N * N} for config N=${N}`);
     // Weight gradient at the mask entries only (sampled product), when the mask is sparse enough.
-    // The mask is the caller's array: staged into the kernel memory for the SIMD CSR builder.
-    if (m !== undefined && ws.k.simd) ws.mStage.set(m);
-    const mk = m !== undefined && ws.k.simd ? ws.mStage : m;
-    const sparseGrad = mk !== undefined && batch.T > 1 && sparseMode !== 'never' && buildCsr(ws.k, mk, N, ws.Bp, sparseCap(N), ws.mrp, ws.mcols, null, ws.count);
+    // The mask is the caller's array: staged into the kernel memory for the SIMD CSR builder, once
+    // while it stays the same (a training run passes the same mask every step).
+    let sparseGrad = false;
+    if (m !== undefined && batch.T > 1 && sparseMode !== 'never') {
+      const cap = sparseCap(N);
+      if (!ws.k.simd) sparseGrad = buildCsr(ws.k, m, N, ws.Bp, cap, ws.mrp, ws.mcols, null, ws.count);
+      else {
+        if (ws.mCsr === null || ws.mCsr.cap !== cap || !sameBytes(m, ws.mStage)) {
+          ws.mStage.set(m);
+          ws.mCsr = { cap, ok: buildCsr(ws.k, ws.mStage, N, ws.Bp, cap, ws.mrp, ws.mcols, null, ws.count) };
+        }
+        sparseGrad = ws.mCsr.ok;
+      }
+    }
     const res = forward(cfg, params, batch, ws, true, sparseGrad);
     backward(cfg, params, batch, ws, grads, sparseGrad);
     return res;
