@@ -1024,11 +1024,9 @@ function forward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, withG
     } : null;
     // Per-step readout z_t = a_t·W_outᵀ while a_t is in cache (one product over all T·B rows
     // afterwards would stream a [T, B, N] from L3 again); where products split, on the helper
-    // threads while this one lists the active units.
-    if (perStepHead) {
-      if (lists !== null) parallelGemmBeside(lists, kern, 'nt', B, nOutP4, N, a, at, N, wOutP, 0, N, z, t * B * nOutP4, nOutP4, false);
-      else parallelGemm(kern, 'nt', B, nOutP4, N, a, at, N, wOutP, 0, N, z, t * B * nOutP4, nOutP4, false);
-    } else lists?.();
+    // threads while this one lists the active units (else split from a smaller size than other products).
+    if (perStepHead) parallelGemmBeside(lists ?? noWork, kern, 'nt', B, nOutP4, N, a, at, N, wOutP, 0, N, z, t * B * nOutP4, nOutP4, false);
+    else lists?.();
   }
 
   lastActive = null;
