@@ -10,8 +10,9 @@
  *
  * {@link runThreads} measures dense training with 1 and 2 threads per stage (rnn/parallel-gemm.ts)
  * in interleaved rounds; {@link runTrained} the same from a trained state (most rectified units
- * silent: the activity-sparse products), beside the dense products only; {@link runUpdate} the
- * per-step parameter update (Adam, Dale's projection) with the update kernels and the loops.
+ * silent: the activity-sparse products), beside the dense products only; {@link runFinetune}
+ * fine-tuning the pruned model (the weight-sparse products) with 1 and 2 threads; {@link runUpdate}
+ * the per-step parameter update (Adam, Dale's projection) with the update kernels and the loops.
  *
  *   node dist/bench/celltype.js [--steps 3] [--scale 16] [--rounds 3] [--warm-epochs 2]   (or through bench/main.ts)
  */
@@ -20,7 +21,7 @@ import { pathToFileURL } from 'node:url';
 import { cloneParams, effectiveRecurrent, zerosLike } from '../rnn/init.js';
 import { jsBackend, lastActiveFraction, setActivityMode, type ActivityMode } from '../rnn/model-js.js';
 import { gemmThreadsUsed, resetGemmThreadsUsed, shutdownGemmThreads, startGemmThreads, useGemmThreads } from '../rnn/parallel-gemm.js';
-import { train } from '../rnn/train.js';
+import { evaluateDataset, train } from '../rnn/train.js';
 import { makeOptimizer } from '../rnn/optim.js';
 import { Rng } from '../rnn/rng.js';
 import { applyRuleProjection, ruleContext } from '../rnn/rules.js';
@@ -289,6 +290,83 @@ export async function runTrained(opts: { warmEpochs?: number; rounds?: number; s
       trainedSpeedup2: r3(median(two.map((x, i) => x / a[i]))),
       trainedEvalBatchesPerSec: r3(evalBps),
       threadsUsed: used, identical, denseEpochsSeconds: Math.round(10 / init + (99 * 10) / median(a)),
+    };
+  } finally {
+    useGemmThreads(1);
+    await shutdownGemmThreads();
+  }
+}
+
+/** Fine-tuning of the pruned cell-type model (the weight-sparse products) with 1 and 2 threads. */
+export interface FinetuneResult {
+  N: number;
+  /** Fraction of W_hh the prune kept. */
+  keptFraction: number;
+  rounds: number;
+  stepsPerRound: number;
+  /** Median fine-tuning steps/s with 1 and with 2 threads, and the median of the per-round ratios. */
+  stepsPerSec1: number;
+  stepsPerSec2: number;
+  speedup2: number;
+  /** Median evaluation batches/s of the pruned model (forward only) with 1 and with 2 threads. */
+  evalBatchesPerSec1: number;
+  evalBatchesPerSec2: number;
+  threadsUsed: number;
+  /** Whether the 1- and 2-thread runs ended with the same weight bytes (and losses) in every round. */
+  identical: boolean;
+}
+
+/**
+ * Steps/s of fine-tuning the pruned cell-type model, as the protocol's fine-tune stage runs it:
+ * weights trained `warmEpochs` epochs, pruned block-wise with top-prob (Table 1 and the inter-area
+ * bands, ~5 % kept), one fine-tuning epoch for the optimizer's state, then interleaved rounds of
+ * one `train` call of `steps` steps with the mask (the weight-sparse products of rnn/model-js.ts)
+ * on 1 and on 2 threads, and of one evaluation pass of `steps` batches.
+ * @param opts.warmEpochs dense epochs before the prune @default 2
+ * @param opts.rounds rounds @default 3
+ * @param opts.steps steps (and evaluation batches) per measurement @default 10
+ */
+export async function runFinetune(opts: { warmEpochs?: number; rounds?: number; steps?: number; latentScaling?: number } = {}): Promise<FinetuneResult> {
+  const warmEpochs = opts.warmEpochs ?? 2;
+  const rounds = opts.rounds ?? 3;
+  const steps = opts.steps ?? 10;
+  const B = 200;
+  const t = await celltypeTask({ condition: 'familiar_change_full', seed: 0, dataSource: 'synthetic', syntheticSamples: steps * B, nTrain: steps * B, latentScaling: opts.latentScaling ?? 16 });
+  const common = { cfg: t.cfg, backend: jsBackend, batchSize: B, frozen: t.frozen, seed: 0, train: t.train };
+  const dense = train({ ...common, params: t.initParams(), masks: t.masks(), epochs: warmEpochs });
+  const pr = t.prune(effectiveRecurrent(t.cfg, dense.params), 1);
+  const first = train({ ...common, params: { ...dense.params, wHh: pr.weights }, masks: pr.masks, epochs: 1 });
+  let used = 1;
+  const measure = (threads: number): { sps: number; eps: number; bytes: Buffer; loss: number } => {
+    useGemmThreads(threads);
+    resetGemmThreadsUsed();
+    const t0 = performance.now();
+    const r = train({ ...common, params: first.params, masks: pr.masks, optimizerState: first.optimizerState, startEpoch: 1, epochs: 2 });
+    const t1 = performance.now();
+    const ev = evaluateDataset(jsBackend, t.cfg, first.params, t.train, B);
+    const t2 = performance.now();
+    if (threads > 1) used = gemmThreadsUsed();
+    const bytes = Buffer.concat(Object.values(r.params).map((a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength)));
+    return { sps: (1000 * steps) / (t1 - t0), eps: (1000 * steps) / (t2 - t1), bytes, loss: ev.loss };
+  };
+  try {
+    await startGemmThreads(2);
+    measure(2); // warm-up of the helpers and the workspaces
+    const s1: number[] = [], s2: number[] = [], ratio: number[] = [], e1: number[] = [], e2: number[] = [];
+    let identical = true;
+    for (let i = 0; i < rounds; i++) {
+      const a = measure(1);
+      const b = measure(2);
+      s1.push(a.sps); s2.push(b.sps); ratio.push(b.sps / a.sps); e1.push(a.eps); e2.push(b.eps);
+      identical &&= a.bytes.equals(b.bytes) && a.loss === b.loss;
+    }
+    let kept = 0;
+    for (const v of pr.mask) kept += v;
+    const r3 = (x: number): number => Math.round(x * 1000) / 1000;
+    return {
+      N: t.cfg.nHidden, keptFraction: Math.round((kept / pr.mask.length) * 1e4) / 1e4, rounds, stepsPerRound: steps,
+      stepsPerSec1: r3(median(s1)), stepsPerSec2: r3(median(s2)), speedup2: r3(median(ratio)),
+      evalBatchesPerSec1: r3(median(e1)), evalBatchesPerSec2: r3(median(e2)), threadsUsed: used, identical,
     };
   } finally {
     useGemmThreads(1);

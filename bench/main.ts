@@ -86,7 +86,7 @@ async function temporalBench(): Promise<void> {
 
 /** The 1440-neuron cell-type model: steps/s and the estimated time of one condition. */
 async function celltypeBench(): Promise<void> {
-  const { run, runThreads, runTrained, runUpdate } = await import('./celltype.js');
+  const { run, runFinetune, runThreads, runTrained, runUpdate } = await import('./celltype.js');
   const r = await run(isQuick() ? { steps: 2 } : {});
   console.log(JSON.stringify(r, null, 2));
   const th = await runThreads(isQuick() ? { rounds: 1 } : {});
@@ -116,6 +116,16 @@ async function celltypeBench(): Promise<void> {
       note: 'dense epochs as dense_epochs_s, their evaluations at the trained rate, 50 fine-tuning epochs at the rates above',
     },
     { bench: 'celltype', figure: 'trained_same_bytes', value: tr.identical ? 1 : 0, unit: 'bool', note: 'activity-sparse vs dense products, 1 vs 2 threads' },
+  ]);
+  const ft = await runFinetune(isQuick() ? { rounds: 1, warmEpochs: 1 } : {});
+  const fat = { kept_fraction: ft.keptFraction, rounds: ft.rounds, steps_per_train_call: ft.stepsPerRound };
+  printJsonLines([
+    { bench: 'celltype', figure: 'finetune_steps_per_s', value: ft.stepsPerSec1, unit: 'steps/s', threads: 1, ...fat },
+    { bench: 'celltype', figure: 'finetune_steps_per_s', value: ft.stepsPerSec2, unit: 'steps/s', threads: ft.threadsUsed, ...fat },
+    { bench: 'celltype', figure: 'finetune_speedup_2_threads', value: ft.speedup2, unit: 'x', note: 'median of per-round ratios', ...fat },
+    { bench: 'celltype', figure: 'pruned_eval_batches_per_s', value: ft.evalBatchesPerSec1, unit: 'batches/s', threads: 1, ...fat },
+    { bench: 'celltype', figure: 'pruned_eval_batches_per_s', value: ft.evalBatchesPerSec2, unit: 'batches/s', threads: ft.threadsUsed, ...fat },
+    { bench: 'celltype', figure: 'finetune_same_bytes', value: ft.identical ? 1 : 0, unit: 'bool', note: '1 vs 2 threads' },
   ]);
   const up = await runUpdate(isQuick() ? { rounds: 1 } : {});
   printJsonLines([
