@@ -339,7 +339,7 @@ export function formatPlanEstimate(e: PlanEstimate): string[] {
   if (e.calibration.cacheError !== undefined) notes.push(`calibration cache ${e.calibration.cacheError}`);
   if ((e.store?.unreadable ?? 0) > 0) notes.push(`${e.store!.unreadable} unreadable manifests left out`);
   if (n.upperBounds > 0) {
-    notes.push(`upper bounds for ${n.upperBounds} training stage${n.upperBounds === 1 ? '' : 's'} of rectifying models: timed from initial weights, they run faster as units fall silent (a CelltypeRNN condition: up to ~3.5×, a flip-flop model at N = 128: ~10-20 %)`);
+    notes.push(`upper bounds for ${n.upperBounds} training stage${n.upperBounds === 1 ? '' : 's'} of rectifying models: timed from initial weights, they run faster as units fall silent (a CelltypeRNN condition: up to ~4.5×, a flip-flop model at N = 128: ~10-20 %)`);
   }
   const done = (n.complete > 0 ? `; ${n.complete} of ${n.total} stages already complete (cost 0)` : '') + notes.map((x) => `; ${x}`).join('');
   if (e.local.seconds === null) {
