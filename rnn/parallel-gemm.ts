@@ -246,15 +246,6 @@ export function liveGemmThreads(): number {
 
 type Kind = 'nt' | 'tn';
 
-/** A product's operands, as {@link SimdGemm.gemm} and {@link SimdGemm.gemmTN} take them (element offsets, row strides). */
-type GemmOperands = [
-  M: number, Nc: number, K: number,
-  A: Float32Array, aOff: number, lda: number,
-  Bm: Float32Array, bOff: number, ldb: number,
-  C: Float32Array, cOff: number, ldc: number,
-  acc: boolean,
-];
-
 /**
  * The product of {@link SimdGemm.gemm} (`nt`: C[m, n] (+)= Σ_k A[m, k]·B[n, k]) or
  * {@link SimdGemm.gemmTN} (`tn`: C[i, j] (+)= Σ_s A[s, i]·B[s, j]), with the same arguments
@@ -263,8 +254,15 @@ type GemmOperands = [
  * multiply-adds. Same bits as the single call.
  * @throws GemmThreadError when a helper thread exited or a chunk failed (all helpers are then stopped)
  */
-export function parallelGemm(k: SimdGemm, kind: Kind, ...g: GemmOperands): void {
-  splitGemm(null, PARALLEL_MIN_MACS, k, kind, g);
+export function parallelGemm(
+  k: SimdGemm, kind: Kind,
+  M: number, Nc: number, K: number,
+  A: Float32Array, aOff: number, lda: number,
+  Bm: Float32Array, bOff: number, ldb: number,
+  C: Float32Array, cOff: number, ldc: number,
+  acc: boolean,
+): void {
+  splitGemm(null, PARALLEL_MIN_MACS, k, kind, M, Nc, K, A, aOff, lda, Bm, bOff, ldb, C, cOff, ldc, acc);
 }
 
 /**
@@ -283,12 +281,27 @@ export const BESIDE_MIN_MACS = 1 << 19;
  * of `beside` is rethrown once the product is complete (no helper writes into C afterwards).
  * @throws GemmThreadError when a helper thread exited or a chunk failed (all helpers are then stopped)
  */
-export function parallelGemmBeside(beside: () => void, k: SimdGemm, kind: Kind, ...g: GemmOperands): void {
-  splitGemm(beside, BESIDE_MIN_MACS, k, kind, g);
+export function parallelGemmBeside(
+  beside: () => void,
+  k: SimdGemm, kind: Kind,
+  M: number, Nc: number, K: number,
+  A: Float32Array, aOff: number, lda: number,
+  Bm: Float32Array, bOff: number, ldb: number,
+  C: Float32Array, cOff: number, ldc: number,
+  acc: boolean,
+): void {
+  splitGemm(beside, BESIDE_MIN_MACS, k, kind, M, Nc, K, A, aOff, lda, Bm, bOff, ldb, C, cOff, ldc, acc);
 }
 
-function splitGemm(beside: (() => void) | null, minMacs: number, k: SimdGemm, kind: Kind, g: GemmOperands): void {
-  const [M, Nc, K, A, aOff, lda, Bm, bOff, ldb, C, cOff, ldc, acc] = g;
+function splitGemm(
+  beside: (() => void) | null, minMacs: number,
+  k: SimdGemm, kind: Kind,
+  M: number, Nc: number, K: number,
+  A: Float32Array, aOff: number, lda: number,
+  Bm: Float32Array, bOff: number, ldb: number,
+  C: Float32Array, cOff: number, ldc: number,
+  acc: boolean,
+): void {
   const macs = M * Nc * K;
   const p = k.shared && macs >= minMacs ? allowed(k.helperScratch.length + 1) : 1;
   if (p <= 1) {
