@@ -56,7 +56,7 @@
 import type { Backend, Batch, LossResult, ModelConfig, ModelMasks, Params } from './types.js';
 import { GRAD_FLUSH, LIST_DESC, SimdGemm, TN_CHUNK, gemmTN, kernelArithmetic, sharedSimdSupported, simdSupported, tnScratchFloats } from './model-js-simd.js';
 import { buildRowLists, countAbove } from './activity-lists.js';
-import { PARALLEL_MIN_N, gemmThreadCap, parallelGemm, parallelGemmBeside, parallelKernel, productThreads } from './parallel-gemm.js';
+import { PARALLEL_MIN_N, gemmThreadCap, parallelGemm, parallelKernel, productThreads } from './parallel-gemm.js';
 
 export { gemmTN };
 
@@ -936,11 +936,11 @@ function forward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, withG
   // outer-product form over the nIn + 1 input columns (no horizontal sums for the short inner
   // dimension); where products split, on the helper threads while this one copies W_eff and
   // W_out into the kernel memory and checks W_eff's sparsity.
-  parallelGemmBeside(() => {
+  parallelGemm(kern, 'tn', TB, N, nIn + 1, xaT, 0, TB, wInAT, 0, N, a, 0, N, false, () => {
     fillWeff(cfg, p.wHh, weff);
     wOutP.set(p.wOut);
     ws.sparse = T > 1 && sparseMode !== 'never' && buildCsr(kern, weff, N, Bp, sparseCap(N), ws.rp, ws.cols, ws.vals, ws.count);
-  }, kern, 'tn', TB, N, nIn + 1, xaT, 0, TB, wInAT, 0, N, a, 0, N, false);
+  });
   const needRT = ws.sparse || keepRT;
   const perStepHead = cfg.head !== 'softmax-last';
   // Activity lists of steps 0 … T − 2 (for the next step's product and the backward pass): each
@@ -1025,7 +1025,7 @@ function forward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, withG
     // Per-step readout z_t = a_t·W_outᵀ while a_t is in cache (one product over all T·B rows
     // afterwards would stream a [T, B, N] from L3 again); where products split, on the helper
     // threads while this one lists the active units (else split from a smaller size than other products).
-    if (perStepHead) parallelGemmBeside(lists ?? noWork, kern, 'nt', B, nOutP4, N, a, at, N, wOutP, 0, N, z, t * B * nOutP4, nOutP4, false);
+    if (perStepHead) parallelGemm(kern, 'nt', B, nOutP4, N, a, at, N, wOutP, 0, N, z, t * B * nOutP4, nOutP4, false, lists ?? noWork);
     else lists?.();
   }
 
@@ -1293,7 +1293,7 @@ function backward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, g: P
   const zRows = perStep ? TB : B;
   // (where products split, on the helper threads while this one copies the W_hh gradient out of the kernel memory)
   const readoutBeside = copyWHh ? (): void => g.wHh.set(ws.gWHh) : noWork;
-  parallelGemmBeside(readoutBeside, kern, 'tn', N, nOutP8, zRows, a, perStep ? 0 : (T - 1) * BN, N, dz, 0, nOutP8, ws.gOutT, 0, nOutP8, false);
+  parallelGemm(kern, 'tn', N, nOutP8, zRows, a, perStep ? 0 : (T - 1) * BN, N, dz, 0, nOutP8, ws.gOutT, 0, nOutP8, false, readoutBeside);
   const gOutT = ws.gOutT;
   for (let o = 0; o < nOut; o++) {
     for (let i = 0; i < N; i++) g.wOut[o * N + i] = gOutT[i * nOutP8 + o];

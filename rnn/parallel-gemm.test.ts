@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { LIST_DESC, SimdGemm, TN_CHUNK, fmaSupported, kernelArithmetic, type Arithmetic } from './model-js-simd.js';
 import { activityProducts, clearWorkspaceCache, gemmNT, jsBackend, resetActivityCounts, setActivityMode } from './model-js.js';
 import {
-  BESIDE_MIN_MACS, GemmThreadError, PARALLEL_MIN_MACS, costCuts, parallelGemmBeside, helperChunks, parallelUpdate, ThreadCountError, gemmThreadCap, gemmThreadsUsed, liveGemmThreads,
+  BESIDE_MIN_MACS, GemmThreadError, PARALLEL_MIN_MACS, costCuts, helperChunks, parallelUpdate, ThreadCountError, gemmThreadCap, gemmThreadsUsed, liveGemmThreads,
   parallelGemm, parallelKernel, resetGemmThreadsUsed, shutdownGemmThreads, simulateHelperExit, startGemmThreads, useGemmThreads,
 } from './parallel-gemm.js';
 import { blockBounds } from './gemm-job.js';
@@ -342,7 +342,7 @@ for (const arith of fmaSupported() ? (['fma', 'mul-add'] as const) : (['mul-add'
   });
 }
 
-test('parallelGemmBeside: the helpers compute the product while the caller works; same bits; the work\'s error after the product; no job from the work', async () => {
+test('parallelGemm with work beside it: the helpers compute the product while the caller works; same bits; the work\'s error after the product; no job from the work', async () => {
   await startGemmThreads(3);
   // The CelltypeRNN's per-step readout: too small to split, large enough to hand over.
   const M = 200, Nc = 20, K = 1440;
@@ -353,7 +353,7 @@ test('parallelGemmBeside: the helpers compute the product while the caller works
   for (let i = 0; i < A.length; i++) A[i] = rng.normal();
   for (let i = 0; i < Bm.length; i++) Bm[i] = rng.normal();
   const f32 = (x: Float32Array): Buffer => Buffer.from(x.buffer, x.byteOffset, x.byteLength);
-  const product = (C: Float32Array, beside: () => void): void => parallelGemmBeside(beside, k, 'nt', M, Nc, K, A, 0, K, Bm, 0, K, C, 0, Nc, false);
+  const product = (C: Float32Array, beside: () => void): void => parallelGemm(k, 'nt', M, Nc, K, A, 0, K, Bm, 0, K, C, 0, Nc, false, beside);
   useGemmThreads(1);
   parallelGemm(k, 'nt', M, Nc, K, A, 0, K, Bm, 0, K, C1, 0, Nc, false);
   // Without helpers: the product, then the work.
@@ -422,7 +422,7 @@ test('the elementwise passes (act, bwd) split over 3 threads by rows give the di
 test('activity-sparse products split over 1, 2 and 3 threads give the dense single-thread bits', async () => {
   await startGemmThreads(3);
   // (nInput 4, nOutput 16: the input product, the per-step readout and the readout gradient are
-  // large enough to run beside the caller's serial work, parallelGemmBeside)
+  // large enough to run beside the caller's serial work, parallelGemm's `beside`)
   const N = 512, B = 64, T = 5, nIn = 4, nOut = 16;
   assert.ok(B * nOut * N >= BESIDE_MIN_MACS && T * B * N * (nIn + 1) >= BESIDE_MIN_MACS);
   const cfg = defaultModelConfig({ nHidden: N, nInput: nIn, nOutput: nOut, head: 'linear', rule: 'dale', threshold: 0.05 });

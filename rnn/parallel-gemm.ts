@@ -17,7 +17,7 @@
  * The calling thread stays synchronous (training is a synchronous loop): it posts the job
  * (`Atomics.notify`), claims chunks itself, then waits (polls, then `Atomics.wait`: gemm-job.ts's
  * `awaitChange`) for the chunks the helpers
- * claimed. {@link parallelGemmBeside} hands a product to the helpers while the caller runs serial
+ * claimed. {@link parallelGemm} with `beside` hands a product to the helpers while the caller runs serial
  * work of its own (listing the active units, copying between memories), then helps with what is
  * left. A chunk that throws, or a helper that exits, surfaces as a {@link GemmThreadError}
  * (never a hang). Helpers start without blocking the caller and join once loaded; they are
@@ -247,11 +247,26 @@ export function liveGemmThreads(): number {
 type Kind = 'nt' | 'tn';
 
 /**
+ * Smallest product handed to the helpers when the caller has work to run beside it (multiply-adds,
+ * see {@link parallelGemm}'s `beside`): posting a job to a polling helper takes a few
+ * microseconds, a product of this size ~0.1 ms.
+ */
+export const BESIDE_MIN_MACS = 1 << 19;
+
+/**
  * The product of {@link SimdGemm.gemm} (`nt`: C[m, n] (+)= Σ_k A[m, k]·B[n, k]) or
  * {@link SimdGemm.gemmTN} (`tn`: C[i, j] (+)= Σ_s A[s, i]·B[s, j]), with the same arguments
  * (element offsets and row strides, C [M, Nc] with row stride ldc), split over the threads
  * allowed now when `k` is shared and the product has at least {@link PARALLEL_MIN_MACS}
  * multiply-adds. Same bits as the single call.
+ *
+ * With `beside` (serial work that must neither read nor write C, nor write A or B), from
+ * {@link BESIDE_MIN_MACS} on: the helper threads compute the product while this thread runs
+ * `beside`, then it takes the chunks no helper has claimed yet and waits for the rest. A small
+ * product that a single thread would otherwise run alone (e.g. a readout at every time step) so
+ * costs the caller nothing but the post, where `beside` takes as long. Without helpers, or below
+ * that size, the product runs first, then `beside`. An exception of `beside` is rethrown once the
+ * product is complete (no helper writes into C afterwards).
  * @throws GemmThreadError when a helper thread exited or a chunk failed (all helpers are then stopped)
  */
 export function parallelGemm(
@@ -261,47 +276,9 @@ export function parallelGemm(
   Bm: Float32Array, bOff: number, ldb: number,
   C: Float32Array, cOff: number, ldc: number,
   acc: boolean,
+  beside: (() => void) | null = null,
 ): void {
-  splitGemm(null, PARALLEL_MIN_MACS, k, kind, M, Nc, K, A, aOff, lda, Bm, bOff, ldb, C, cOff, ldc, acc);
-}
-
-/**
- * Smallest product {@link parallelGemmBeside} hands to the helpers (multiply-adds): posting a job
- * to a polling helper takes a few microseconds, a product of this size ~0.1 ms.
- */
-export const BESIDE_MIN_MACS = 1 << 19;
-
-/**
- * {@link parallelGemm}'s product, computed by the helper threads while this thread runs `beside`
- * (serial work that must neither read nor write C, nor write A or B); then this thread takes the
- * chunks no helper has claimed yet and waits for the rest. A small product that a single thread
- * would otherwise run alone (e.g. a readout at every time step) so costs the caller nothing but
- * the post, where `beside` takes as long. Without helpers, or below {@link BESIDE_MIN_MACS},
- * the product runs first, then `beside`. Same bits as the single call either way. An exception
- * of `beside` is rethrown once the product is complete (no helper writes into C afterwards).
- * @throws GemmThreadError when a helper thread exited or a chunk failed (all helpers are then stopped)
- */
-export function parallelGemmBeside(
-  beside: () => void,
-  k: SimdGemm, kind: Kind,
-  M: number, Nc: number, K: number,
-  A: Float32Array, aOff: number, lda: number,
-  Bm: Float32Array, bOff: number, ldb: number,
-  C: Float32Array, cOff: number, ldc: number,
-  acc: boolean,
-): void {
-  splitGemm(beside, BESIDE_MIN_MACS, k, kind, M, Nc, K, A, aOff, lda, Bm, bOff, ldb, C, cOff, ldc, acc);
-}
-
-function splitGemm(
-  beside: (() => void) | null, minMacs: number,
-  k: SimdGemm, kind: Kind,
-  M: number, Nc: number, K: number,
-  A: Float32Array, aOff: number, lda: number,
-  Bm: Float32Array, bOff: number, ldb: number,
-  C: Float32Array, cOff: number, ldc: number,
-  acc: boolean,
-): void {
+  const minMacs = beside === null ? PARALLEL_MIN_MACS : BESIDE_MIN_MACS;
   const macs = M * Nc * K;
   const p = k.shared && macs >= minMacs ? allowed(k.helperScratch.length + 1) : 1;
   if (p <= 1) {
@@ -447,7 +424,7 @@ let besideRunning = false;
 
 function runJob(run: (i: number) => void, p: number, op: number, chunks: number, args: number[], byCols: boolean, unit: number, bounds: Int32Array | null = null, beside: (() => void) | null = null): void {
   // (one job on the board at a time)
-  if (besideRunning) throw new Error('a split product or kernel job was started by the work run beside another one (parallelGemmBeside)');
+  if (besideRunning) throw new Error('a split product or kernel job was started by the work run beside another one (parallelGemm with beside)');
   // Open the new generation first: from here on no late thread can claim a chunk of the last job.
   const g = ++generation;
   Atomics.store(board, B.next, openClaims(g));
