@@ -489,6 +489,47 @@ export function orActiveBody(): number[] {
   return f.encode();
 }
 
+/**
+ * filterColumns(rp, cols, vals, N, markBp, rpF, colsF, valsF, map, withVals, withMap): the CSR
+ * (rp, cols, vals; N rows, cols in float elements) restricted to the entries e whose column is
+ * marked (the int32 markBp[cols[e]] ≠ 0), each row's entries in their order, into (rpF, colsF,
+ * valsF); with `withMap`, map[f] = e for each kept entry f. Branch-free: every entry is written
+ * at the next free slot, which advances only when the entry is kept (so the outputs need room
+ * for all of the input's entries).
+ */
+export function filterColumnsBody(): number[] {
+  const P = { rp: 0, cols: 1, vals: 2, N: 3, markBp: 4, rpF: 5, colsF: 6, valsF: 7, map: 8, withVals: 9, withMap: 10 } as const;
+  const f = new Body(11, 5);
+  const L = { i: f.i(0), e: f.i(1), eEnd: f.i(2), out: f.i(3), c: f.i(4) };
+  f.get(P.rpF); f.i32c(0); f.op(OP.i32Store, 2, 0);
+  f.get(P.rp); f.op(OP.i32Load, 2, 0); f.set(L.e);
+  f.i32c(0); f.set(L.out);
+  f.i32c(0); f.set(L.i);
+  f.loop(L.i, P.N, 1, () => {
+    f.get(P.rp); f.get(L.i); f.i32c(2); f.op(OP.i32Shl, OP.i32Add); f.op(OP.i32Load, 2, 4); f.set(L.eEnd);
+    f.loop(L.e, L.eEnd, 1, () => {
+      // c = cols[e]; colsF[out] = c (and valsF[out] = vals[e], map[out] = e)
+      f.get(P.cols); f.get(L.e); f.i32c(2); f.op(OP.i32Shl, OP.i32Add); f.op(OP.i32Load, 2, 0); f.set(L.c);
+      f.get(P.colsF); f.get(L.out); f.i32c(2); f.op(OP.i32Shl, OP.i32Add); f.get(L.c); f.op(OP.i32Store, 2, 0);
+      f.get(P.withVals); f.op(OP.if, VOID);
+      f.get(P.valsF); f.get(L.out); f.i32c(2); f.op(OP.i32Shl, OP.i32Add);
+      f.get(P.vals); f.get(L.e); f.i32c(2); f.op(OP.i32Shl, OP.i32Add); f.op(OP.f32Load, 2, 0);
+      f.op(OP.f32Store, 2, 0);
+      f.op(OP.end);
+      f.get(P.withMap); f.op(OP.if, VOID);
+      f.get(P.map); f.get(L.out); f.i32c(2); f.op(OP.i32Shl, OP.i32Add); f.get(L.e); f.op(OP.i32Store, 2, 0);
+      f.op(OP.end);
+      // out += (markBp[c] ≠ 0)
+      f.get(L.out);
+      f.get(P.markBp); f.get(L.c); f.i32c(2); f.op(OP.i32Shl, OP.i32Add); f.op(OP.i32Load, 2, 0);
+      f.op(OP.i32Eqz, OP.i32Eqz, OP.i32Add); f.set(L.out);
+    });
+    // rpF[i + 1] = out
+    f.get(P.rpF); f.get(L.i); f.i32c(2); f.op(OP.i32Shl, OP.i32Add); f.get(L.out); f.op(OP.i32Store, 2, 4);
+  });
+  return f.encode();
+}
+
 /** copy2d(src, ls, dst, ld, rows, wb): rows of wb bytes (a multiple of 16) from src (row stride ls) to dst (ld). */
 export function copy2dBody(): number[] {
   const P = { src: 0, ls: 1, dst: 2, ld: 3, rows: 4, wb: 5 } as const;

@@ -360,6 +360,40 @@ test('the transpose and copy2d kernels copy exactly, at offsets and strides; tra
   for (let r = 0; r < rows; r++) for (let c = 0; c < 16; c++) assert.ok(Object.is(out[r * 16 + c], c < 12 ? src[4 + r * ls + c] : 3));
 });
 
+test('the filterColumns kernel keeps exactly the entries of marked columns, in order, with their values and original indices', { skip: !simdSupported() }, () => {
+  const N = 37, Bp = 12;
+  const rng = new Rng(21, 'test:filter-columns');
+  const k = new SimdGemm(16 * N * N + 2 * N * Bp + 256, gemmNT, true);
+  const rp = k.allocI32(N + 1), cols = k.allocI32(N * N), vals = k.alloc(N * N), markBp = k.allocI32(N * Bp);
+  let e = 0;
+  for (let i = 0; i < N; i++) {
+    rp[i] = e;
+    if (i % 7 === 3) continue; // empty rows
+    for (let j = 0; j < N; j++) if (rng.uniform() < 0.3) { cols[e] = j * Bp; vals[e] = rng.normal(); e++; }
+  }
+  rp[N] = e;
+  for (let j = 0; j < N; j++) markBp[j * Bp] = rng.uniform() < 0.5 ? (j % 2 === 0 ? -1 : 1) : 0;
+  const rpF = k.allocI32(N + 1), colsF = k.allocI32(N * N), valsF = k.alloc(N * N), map = k.allocI32(N * N);
+  assert.equal(k.filterColumns(rp, cols, vals, N, markBp, rpF, colsF, valsF, map), true);
+  let f = 0;
+  for (let i = 0; i < N; i++) {
+    assert.equal(rpF[i], f, `row ${i} starts at ${f}`);
+    for (let q = rp[i]; q < rp[i + 1]; q++) {
+      if (markBp[cols[q]] === 0) continue;
+      assert.ok(colsF[f] === cols[q] && Object.is(valsF[f], vals[q]) && map[f] === q, `entry ${f} is ${q}`);
+      f++;
+    }
+  }
+  assert.equal(rpF[N], f);
+  assert.ok(f > 0 && f < e, 'some entries kept, some dropped');
+  // Without values or map: the same pattern.
+  const rp2 = k.allocI32(N + 1), cols2 = k.allocI32(N * N);
+  assert.equal(k.filterColumns(rp, cols, null, N, markBp, rp2, cols2, null, null), true);
+  assert.deepEqual([...rp2], [...rpF]);
+  assert.deepEqual([...cols2.subarray(0, f)], [...colsF.subarray(0, f)]);
+  assert.equal(k.filterColumns(rp, cols, vals, N, new Int32Array(N * Bp), rpF, colsF, valsF, map), false, 'an array outside the memory');
+});
+
 test('the sparse (pruned) path restricted to the active units gives the unrestricted bits (CSR products and masked gradient)', () => {
   for (const simd of simdSupported() ? [true, false] : [false]) {
     setSimdEnabled(simd);

@@ -56,7 +56,7 @@
 import type { Backend, Batch, LossResult, ModelConfig, ModelMasks, Params } from './types.js';
 import { GRAD_FLUSH, LIST_DESC, SimdGemm, TN_CHUNK, gemmTN, kernelArithmetic, sharedSimdSupported, simdSupported, tnScratchFloats } from './model-js-simd.js';
 import { buildRowLists, countAbove } from './activity-lists.js';
-import { PARALLEL_MIN_N, gemmThreadCap, parallelGemm, parallelKernel, productThreads } from './parallel-gemm.js';
+import { PARALLEL_MIN_N, gemmThreadCap, parallelGemm, parallelKernel } from './parallel-gemm.js';
 
 export { gemmTN };
 
@@ -291,7 +291,7 @@ interface Workspace {
  */
 interface PrunedActivityBuffers {
   mark: Int32Array;
-  /** One step's marks at the column offsets j·Bp of the CSRs, [N·Bp] (JS memory). */
+  /** One step's marks at the column offsets j·Bp of the CSRs, [N·Bp]. */
   markBp: Int32Array;
   nU: Int32Array;
   rp: Int32Array;
@@ -590,7 +590,7 @@ function workspace(cfg: ModelConfig, B: number, T: number): Workspace {
   const nC = Math.ceil(((T - 1) * B) / TN_CHUNK);
   // Column lists of every step where the products split over threads (built up front), else of one.
   const listRegions = helpers > 0 ? Math.max(1, T - 1) : 1;
-  const pactSizes = rect ? [T * N, N + 1, NN, NN, N + 1, NN, NN] : [];
+  const pactSizes = rect ? [T * N, N * Bp, N + 1, NN, NN, N + 1, NN, NN, NN] : [];
   const actSizes = actOn
     ? [
       NN, TBN, TBN, T * (4 * B + 1), listRegions * B * N, listRegions * (N + 1), T * LIST_DESC, Math.max(0, TBN - B * N), Math.max(0, TBN - B * N), nC * N + 1,
@@ -682,7 +682,7 @@ function workspace(cfg: ModelConfig, B: number, T: number): Workspace {
     pact: rect
       ? {
         mark: k.allocI32(T * N),
-        markBp: new Int32Array(N * Bp),
+        markBp: k.allocI32(N * Bp),
         nU: new Int32Array(T),
         rp: k.allocI32(N + 1),
         cols: k.allocI32(NN),
@@ -690,7 +690,7 @@ function workspace(cfg: ModelConfig, B: number, T: number): Workspace {
         mrp: k.allocI32(N + 1),
         mcols: k.allocI32(NN),
         gF: k.alloc(NN),
-        map: new Int32Array(NN),
+        map: k.allocI32(NN),
       }
       : null,
   };
@@ -839,9 +839,10 @@ function markActive(kern: SimdGemm, a: Float32Array, off: number, B: number, N: 
  * index of filtered entry f (and valsF may be null).
  */
 function filterColumns(
-  rp: Int32Array, cols: Int32Array, vals: Float32Array | null, N: number, markBp: Int32Array,
+  kern: SimdGemm, rp: Int32Array, cols: Int32Array, vals: Float32Array | null, N: number, markBp: Int32Array,
   rpF: Int32Array, colsF: Int32Array, valsF: Float32Array | null, map: Int32Array | null,
 ): void {
+  if (kern.simd && kern.filterColumns(rp, cols, vals, N, markBp, rpF, colsF, valsF, map)) return;
   let f = 0;
   rpF[0] = 0;
   for (let i = 0; i < N; i++) {
@@ -959,11 +960,10 @@ function forward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, withG
   const S = 4 * B + 1;
   let packedW = false;
   ws.weffTFresh = false;
-  // Units active in some row, per step, for the sparse path's products (restricted to them). Only
-  // on one thread: restricting the CSR is serial work (~8 % of a pruned CelltypeRNN step) that
-  // saves less than it costs once the products split (2 threads, same bits: 124-140 ms a step with
-  // it, 115-128 without).
-  const pact = ws.pact !== null && (ws.sparse || keepRT) && activityMode !== 'never' && (activityMode === 'always' || productThreads(kern) === 1) ? ws.pact : null;
+  // Units active in some row, per step, for the sparse path's products (restricted to them; the
+  // restriction is a serial kernel pass, ~0.15 ms a CSR at N = 1440, 5 % kept: a pruned
+  // CelltypeRNN step 150 → 125 ms on one thread, 92 → 85 ms on two).
+  const pact = ws.pact !== null && (ws.sparse || keepRT) && activityMode !== 'never' ? ws.pact : null;
 
   for (let t = 0; t < T; t++) {
     const at = t * BN;
@@ -972,7 +972,7 @@ function forward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, withG
       if (ws.sparse && pact !== null && pact.nU[t - 1] < N) {
         // Only the entries of active columns: the others multiply a row of rT that is all 0.
         spreadMarks(pact, (t - 1) * N, N, Bp);
-        filterColumns(ws.rp, ws.cols, ws.vals, N, pact.markBp, pact.rp, pact.cols, pact.vals, null);
+        filterColumns(kern, ws.rp, ws.cols, ws.vals, N, pact.markBp, pact.rp, pact.cols, pact.vals, null);
         activityCounts.pruned++;
         spmmSplit(kern, pact.rp, pact.cols, pact.vals, N, ws.rT, (t - 1) * NBp, B, a, at, N, true);
       } else if (ws.sparse) spmmSplit(kern, ws.rp, ws.cols, ws.vals, N, ws.rT, (t - 1) * NBp, B, a, at, N, true);
@@ -1247,7 +1247,7 @@ function backward(cfg: ModelConfig, p: Params, batch: Batch, ws: Workspace, g: P
         // each step's float32 sums added to their entries in order (SIMD kernel only: the scalar
         // one adds its float64 sum, which a float32 partial would round twice).
         spreadMarks(pact, (t - 1) * N, N, Bp);
-        filterColumns(mrp, mcols, null, N, pact.markBp, pact.mrp, pact.mcols, null, pact.map);
+        filterColumns(kern, mrp, mcols, null, N, pact.markBp, pact.mrp, pact.mcols, null, pact.map);
         const nF = pact.mrp[N];
         const { gF, map } = pact;
         gF.fill(0, 0, nF);

@@ -286,13 +286,13 @@ test('fine-tuning a pruned model (weight-sparse products, masked gradient) with 
     return { params: bytes(r.params), helped: helperChunks() - before, pruned: activityProducts().pruned };
   };
   const one = run(1);
-  assert.ok(one.pruned > 0, 'on one thread the products are restricted to the active units');
+  assert.ok(one.pruned > 0, 'the products are restricted to the active units');
   for (const threads of [2, 3]) {
     let helped = 0;
     for (let attempt = 0; attempt < 10 && helped === 0; attempt++) {
       const r = run(threads);
       assert.ok(r.params.equals(one.params), `weights after fine-tuning with ${threads} threads differ from 1 thread (attempt ${attempt})`);
-      assert.equal(r.pruned, 0, 'with threads the products run over all units');
+      assert.ok(r.pruned > 0);
       helped = r.helped;
     }
     assert.ok(helped > 0, `helper threads computed no chunk with ${threads} threads in 10 runs`);

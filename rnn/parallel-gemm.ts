@@ -102,11 +102,6 @@ function allowed(cap: number): number {
   return Math.max(1, Math.min(cap, Math.floor(v) || 1));
 }
 
-/** How many threads a product on `k`'s memory may use now (1 where its memory is not shared). */
-export function productThreads(k: SimdGemm): number {
-  return k.shared ? allowed(k.helperScratch.length + 1) : 1;
-}
-
 /** The most threads one product used since the last {@link resetGemmThreadsUsed}. */
 export function gemmThreadsUsed(): number {
   return maxUsed;
