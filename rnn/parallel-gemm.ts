@@ -261,7 +261,8 @@ export const BESIDE_MIN_MACS = 1 << 19;
  * product that a single thread would otherwise run alone (e.g. a readout at every time step) so
  * costs the caller nothing but the post, where `beside` takes as long. Without helpers, or below
  * that size, the product runs first, then `beside`. An exception of `beside` is rethrown once the
- * product is complete (no helper writes into C afterwards).
+ * product is complete (no helper writes into C afterwards). A `beside` that does nothing splits a
+ * product from that smaller size where the caller has nothing else to do.
  * @throws GemmThreadError when a helper thread exited or a chunk failed (all helpers are then stopped)
  */
 export function parallelGemm(
@@ -408,15 +409,15 @@ export function costCuts(prefix: ArrayLike<number>, units: number, chunks: numbe
   return out;
 }
 
+/** Whether this thread is running the `beside` work of a posted job (which may not post another). */
+let besideRunning = false;
+
 /**
  * Posts one job (board `op`, its `chunks`, the argument slots from B.args on) to `p` − 1 helpers,
  * runs `beside` (when given) while they start on it, computes chunks on this thread too (`run(i)`
  * computes chunk i) and returns when all are done.
  * @throws GemmThreadError when a helper thread exited or a chunk failed (all helpers are then stopped)
  */
-/** Whether this thread is running the `beside` work of a posted job (which may not post another). */
-let besideRunning = false;
-
 function runJob(run: (i: number) => void, p: number, op: number, chunks: number, args: number[], byCols: boolean, unit: number, bounds: Int32Array | null = null, beside: (() => void) | null = null): void {
   // (one job on the board at a time)
   if (besideRunning) throw new Error('a split product or kernel job was started by the work run beside another one (parallelGemm with beside)');
