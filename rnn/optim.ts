@@ -85,7 +85,8 @@ export interface Optimizer {
   placeParams?(params: Params): { params: Params; grads: Params };
   /**
    * Copies of `masks` where the update kernels apply them (rnn/rules.ts `applyMasks` on placed
-   * parameters and gradients), valid until {@link Optimizer.release}; or `masks` itself. Optional.
+   * parameters and gradients), valid until {@link Optimizer.release}; or `masks` itself. A mask
+   * whose length is not its tensor's is not copied. Optional.
    */
   placeMasks?(masks: ModelMasks): ModelMasks;
   /**
@@ -157,9 +158,14 @@ export class Adam implements Optimizer {
     if (mem === null || this.masksPlaced) return masks;
     this.masksPlaced = true;
     const placed: ModelMasks = {};
-    for (const k of ['recurrent', 'input', 'readout'] as const) {
+    for (const [k, param] of [['recurrent', 'wHh'], ['input', 'wIn'], ['readout', 'wOut']] as const) {
       const m = masks[k];
       if (m === undefined) continue;
+      // (a mask of the wrong length stays the caller's: applyMasks then names it in its error)
+      if (m.length !== this.m[param].length) {
+        placed[k] = m;
+        continue;
+      }
       placed[k] = mem.alloc(m.length);
       placed[k].set(m);
     }

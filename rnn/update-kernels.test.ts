@@ -156,6 +156,16 @@ test('train() with masks gives the same bits with and without the update kernels
   assert.ok(updateKernelsOf(masks.recurrent!) === updateKernelsOf(placed.params.wHh) && updateKernelsOf(masks.recurrent!) !== null, 'the masks lie in the parameters\' memory');
   assert.ok(bytes(masks.recurrent!).equals(bytes(recurrent)) && masks.readout === undefined);
   opt.release();
+  // A mask of the wrong length, however long, is not copied: train() names it (MaskShapeError).
+  const tooLong = new Float32Array(40 * 16 * 16).fill(1);
+  const opt2 = new Adam(initParams(cfg, 4));
+  opt2.placeParams(initParams(cfg, 4));
+  assert.equal(opt2.placeMasks({ recurrent: tooLong }).recurrent, tooLong);
+  opt2.release();
+  assert.throws(
+    () => train({ cfg, params: initParams(cfg, 4), backend: jsBackend, train: ds, epochs: 1, batchSize: 16, seed: 4, masks: { recurrent: tooLong } }),
+    (e: Error) => e.name === 'MaskShapeError' && /masks\.recurrent has length 10240, expected 256/.test(e.message),
+  );
 });
 
 test('train() gives the same bits with and without the update kernels, and returns plain arrays', () => {
